@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, types, architecture contracts, tests.
+#   bash scripts/test.sh           # everything CI runs
+#   bash scripts/test.sh --slow    # also the long fuzz/soak runs (pytest -m slow)
+#   bash scripts/test.sh -k codec  # extra arguments go to pytest
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+bash scripts/peers.sh
+source scripts/postgres.sh
+echo "== ruff" && ruff check src tests benchmarks && ruff format --check src tests benchmarks
+echo "== mypy --strict" && mypy
+echo "== import contracts" && lint-imports
+MARK=()
+if [[ "${1:-}" == "--slow" ]]; then shift; MARK=(-m slow); fi
+echo "== pytest"
+set +e
+python -m pytest "${MARK[@]}" "$@"
+rc=$?
+set -e
+# pytest exit 5 = no tests collected: that is a failure, never a pass
+if [[ $rc == 5 ]]; then echo "pytest collected no tests" >&2; exit 1; fi
+exit $rc

@@ -1,0 +1,1 @@
+"""The `smppgate` command line."""
