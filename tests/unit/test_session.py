@@ -1,0 +1,281 @@
+"""The sans-IO session: an ESME and an SMSC joined in memory, time passed in by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from smppgate.pdu import (
+    BindTransceiver,
+    CommandId,
+    CommandStatus,
+    DeliverSm,
+    EnquireLink,
+    GenericNack,
+    SubmitSm,
+    SubmitSmResp,
+    decode,
+    encode,
+)
+from smppgate.session import (
+    BindFailed,
+    BindMode,
+    BindRequested,
+    Bound,
+    CloseReason,
+    CloseRequested,
+    LocalProtocolError,
+    ProtocolViolation,
+    RequestAbandoned,
+    RequestReceived,
+    RequestTimedOut,
+    ResponseReceived,
+    Role,
+    Session,
+    SessionConfig,
+    State,
+    UnexpectedResponse,
+    WindowFullError,
+)
+from tests.pdu_fixtures import load
+
+
+def pump(src: Session, dst: Session, now: float = 0.0) -> list[Any]:
+    return dst.receive_data(src.data_to_send(), now)
+
+
+def bound_pair(
+    mode: BindMode = BindMode.TRANSCEIVER, config: SessionConfig | None = None
+) -> tuple[Session, Session]:
+    esme = Session(Role.ESME, config)
+    smsc = Session(Role.SMSC, config)
+    esme.bind(mode, "login", "secret", 0.0)
+    (req,) = pump(esme, smsc)
+    assert isinstance(req, BindRequested)
+    assert req.mode is mode
+    smsc.accept_bind(req.pdu, "DEVINO", 0.0)
+    events = pump(smsc, esme)
+    assert isinstance(events[-1], Bound)
+    assert events[-1].sc_interface_version == 0x34
+    return esme, smsc
+
+
+def test_bind_bytes_are_the_platform_parameters() -> None:
+    esme = Session(Role.ESME)
+    esme.bind(BindMode.TRANSCEIVER, "login", "secret", 0.0)
+    assert esme.data_to_send().hex() == (
+        "000000220000000900000000000000016c6f67696e00736563726574000034000000"
+    )
+
+
+def test_bind_then_submit_and_out_of_order_responses() -> None:
+    esme, smsc = bound_pair(config=SessionConfig(window=5))
+    assert esme.state is State.BOUND_TRX
+    assert smsc.state is State.BOUND_TRX
+    seqs = [
+        esme.send_request(SubmitSm(destination_addr=f"7900000000{i}"), 1.0, context=i)
+        for i in range(5)
+    ]
+    with pytest.raises(WindowFullError):
+        esme.send_request(SubmitSm(), 1.0)
+    # enquire_link never waits for a window slot
+    esme.send_request(EnquireLink(), 1.0)
+    requests = [e for e in pump(esme, smsc) if isinstance(e, RequestReceived)]
+    assert [r.pdu.sequence_number for r in requests] == seqs
+    for index in (4, 2, 3, 0, 1):
+        smsc.send_response(requests[index].pdu, SubmitSmResp(message_id=f"id{index}"), 2.0)
+    got = [e for e in pump(smsc, esme, 2.0) if isinstance(e, ResponseReceived)]
+    assert [(e.context, e.response.message_id) for e in got] == [
+        (4, "id4"),
+        (2, "id2"),
+        (3, "id3"),
+        (0, "id0"),
+        (1, "id1"),
+    ]
+    assert esme.window_free == 5
+
+
+def test_sequence_numbers_wrap_and_skip_pending() -> None:
+    esme, _ = bound_pair(config=SessionConfig(window=3))
+    esme._next_seq = 0x7FFFFFFF
+    first = esme.send_request(SubmitSm(), 0.0)
+    second = esme.send_request(SubmitSm(), 0.0)
+    assert (first, second) == (0x7FFFFFFF, 1)
+
+
+def test_esme_answers_every_deliver_sm_with_zero_even_unreadable() -> None:
+    esme, smsc = bound_pair()
+    # a well-formed one
+    smsc.send_request(DeliverSm(short_message=b"hi"), 0.0)
+    events = pump(smsc, esme)
+    assert isinstance(events[0], RequestReceived)
+    assert events[0].answered
+    resp = esme.data_to_send()
+    assert resp[4:12] == bytes.fromhex("8000000500000000")
+    assert len(resp) == 17
+    # sm_length runs past the end: still status 0, same sequence number, raw kept
+    bad = (
+        bytes.fromhex("00000020000000050000000000000042")
+        + b"\x00\x01\x01a\x00\x01\x01b\x00\x00\x00\x00"
+    )
+    bad = len(bad).to_bytes(4, "big") + bad[4:]
+    events = esme.receive_data(bad, 1.0)
+    (violation,) = events
+    assert isinstance(violation, ProtocolViolation)
+    assert violation.answered_with is CommandStatus.ESME_ROK
+    assert violation.raw == bad
+    assert esme.data_to_send().hex() == "0000001180000005000000000000004200"
+
+
+def test_esme_never_sends_generic_nack() -> None:
+    esme, _ = bound_pair()
+    unknown = bytes.fromhex("00000010000001990000000000000007")
+    events = esme.receive_data(unknown, 0.0)
+    assert isinstance(events[0], ProtocolViolation)
+    assert events[0].answered_with is None
+    assert esme.data_to_send() == b""
+    assert esme.state is State.BOUND_TRX
+
+
+def test_enquire_link_only_after_idle_and_unbind_when_unanswered() -> None:
+    config = SessionConfig(enquire_link_idle=60.0, enquire_link_timeout=10.0, unbind_timeout=5.0)
+    esme, smsc = bound_pair(config=config)
+    assert esme.next_deadline() == 60.0
+    assert esme.tick(59.9) == []
+    assert esme.data_to_send() == b""
+    # any PDU from the SMSC restarts the idle clock
+    smsc.send_request(DeliverSm(), 30.0)
+    pump(smsc, esme, 30.0)
+    esme.data_to_send()
+    assert esme.tick(89.9) == []
+    assert esme.data_to_send() == b""
+    esme.tick(90.0)
+    sent = decode(esme.data_to_send())
+    assert sent.command_id == CommandId.ENQUIRE_LINK
+    # no second enquire_link while one is outstanding
+    esme.tick(95.0)
+    assert esme.data_to_send() == b""
+    # unanswered for 10 s: unbind goes out, then the close after the unbind timeout
+    assert esme.tick(100.0) == []
+    assert decode(esme.data_to_send()).command_id == CommandId.UNBIND
+    assert esme.state is State.UNBOUND
+    assert esme.tick(105.0) == [CloseRequested(CloseReason.ENQUIRE_LINK_TIMEOUT)]
+    assert esme.closed
+
+
+def test_answered_enquire_link_keeps_session() -> None:
+    esme, smsc = bound_pair(config=SessionConfig(enquire_link_idle=60.0))
+    esme.tick(60.0)
+    pump(esme, smsc, 60.0)  # the SMSC answers enquire_link by itself
+    pump(smsc, esme, 60.5)
+    assert esme.tick(200.0) == []
+    assert decode(esme.data_to_send()).command_id == CommandId.ENQUIRE_LINK  # idle again
+
+
+def test_request_timeout_then_late_response() -> None:
+    esme, smsc = bound_pair(config=SessionConfig(response_timeout=30.0))
+    esme.send_request(SubmitSm(), 0.0, context="m1")
+    (req,) = pump(esme, smsc)
+    (timed_out,) = esme.tick(30.0)
+    assert isinstance(timed_out, RequestTimedOut)
+    assert timed_out.context == "m1"
+    assert esme.window_used == 0
+    smsc.send_response(req.pdu, SubmitSmResp(message_id="late"), 31.0)
+    (late,) = pump(smsc, esme, 31.0)
+    assert isinstance(late, UnexpectedResponse)
+
+
+def test_generic_nack_fails_the_matching_request() -> None:
+    esme, _smsc = bound_pair()
+    seq = esme.send_request(SubmitSm(), 0.0, context="m")
+    esme.data_to_send()
+    nack = encode(GenericNack(command_status=CommandStatus.ESME_RINVCMDID), seq)
+    (event,) = esme.receive_data(nack, 0.0)
+    assert isinstance(event, ResponseReceived)
+    assert event.response.command_status is CommandStatus.ESME_RINVCMDID
+
+
+def test_peer_unbind_is_answered_and_pending_requests_are_abandoned() -> None:
+    esme, smsc = bound_pair()
+    esme.send_request(SubmitSm(), 0.0, context="m")
+    pump(esme, smsc)
+    smsc.unbind(1.0)
+    events = pump(smsc, esme, 1.0)
+    assert events == [CloseRequested(CloseReason.PEER_UNBOUND)]
+    unbind_resp = esme.data_to_send()
+    assert decode(unbind_resp).command_id == CommandId.UNBIND_RESP
+    abandoned = esme.connection_lost(1.5)
+    assert [type(e) for e in abandoned] == [RequestAbandoned]
+    assert abandoned[0].context == "m"
+    assert smsc.receive_data(unbind_resp, 1.5) == [CloseRequested(CloseReason.LOCAL_UNBIND)]
+
+
+def test_bind_rejected() -> None:
+    esme = Session(Role.ESME)
+    smsc = Session(Role.SMSC)
+    esme.bind(BindMode.TRANSMITTER, "login", "wrong", 0.0)
+    (req,) = pump(esme, smsc)
+    smsc.reject_bind(req.pdu, CommandStatus.ESME_RINVPASWD, 0.0)
+    wire = smsc.data_to_send()
+    assert wire.hex() == "00000010800000020000000e00000001"
+    events = esme.receive_data(wire, 0.0)
+    assert events[-2:] == [
+        BindFailed(CommandStatus.ESME_RINVPASWD),
+        CloseRequested(CloseReason.BIND_REJECTED),
+    ]
+    assert esme.closed
+
+
+def test_local_state_rules() -> None:
+    esme, _ = bound_pair(BindMode.RECEIVER)
+    with pytest.raises(LocalProtocolError):
+        esme.send_request(SubmitSm(), 0.0)
+    fresh = Session(Role.ESME)
+    with pytest.raises(LocalProtocolError):
+        fresh.send_request(SubmitSm(), 0.0)
+
+
+def test_smsc_answers_wrong_state_with_rinvbndsts() -> None:
+    _esme, smsc = bound_pair(BindMode.RECEIVER)
+    raw = encode(SubmitSm(), 7)
+    (violation,) = smsc.receive_data(raw, 0.0)
+    assert isinstance(violation, ProtocolViolation)
+    assert smsc.data_to_send().hex() == "00000010800000040000000400000007"
+    # before bind too
+    fresh = Session(Role.SMSC)
+    fresh.receive_data(raw, 0.0)
+    assert fresh.data_to_send().hex() == "00000010800000040000000400000007"
+    # a second bind
+    smsc.receive_data(encode(BindTransceiver(system_id="x"), 8), 0.0)
+    assert smsc.data_to_send().hex() == "00000010800000090000000500000008"
+
+
+def test_smsc_closes_connection_never_bound() -> None:
+    smsc = Session(Role.SMSC, SessionConfig(bind_timeout=5.0), now=100.0)
+    assert smsc.tick(104.9) == []
+    assert smsc.tick(105.0) == [CloseRequested(CloseReason.BIND_TIMEOUT)]
+
+
+MALFORMED = load("pdu-malformed.jsonl")
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=[c["name"] for c in MALFORMED])
+def test_smsc_answers_malformed_input(case: dict[str, Any]) -> None:
+    _, smsc = bound_pair()
+    data = bytes.fromhex(case["hex"])
+    events = smsc.receive_data(data, 0.0)
+    out = smsc.data_to_send()
+    expected = CommandStatus[case["expect_status"]]
+    if case["name"] == "cmdlen_mismatch_longer_than_data":
+        assert events == []
+        assert out == b""
+        return
+    if expected is CommandStatus.ESME_ROK:
+        assert not any(isinstance(e, ProtocolViolation) for e in events)
+        return
+    assert any(isinstance(e, ProtocolViolation) for e in events)
+    answer = decode(out[: int.from_bytes(out[:4], "big")])
+    assert answer.command_status is expected
+    if case.get("response") == "generic_nack":
+        assert answer.command_id == CommandId.GENERIC_NACK
