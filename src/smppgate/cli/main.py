@@ -12,7 +12,7 @@ from smppgate import __version__
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smppgate",
-        description="SMS/USSD gateway over SMPP 3.4 (Devino Telecom platform and any SMPP 3.4 SMSC).",
+        description="SMS/USSD gateway over SMPP 3.4 (Devino Telecom and any SMPP 3.4 SMSC).",
     )
     parser.add_argument("--version", action="version", version=f"smppgate {__version__}")
     parser.add_subparsers(dest="command", metavar="COMMAND")

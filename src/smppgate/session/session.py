@@ -105,6 +105,12 @@ class Session:
         # set when an unanswered enquire_link started the unbind: the close reports that cause
         self._unbind_cause: CloseReason | None = None
 
+    def start(self, now: float) -> None:
+        """The connection is up at ``now``: the bind and idle timers count from here."""
+        self._opened_at = now
+        self.last_received = now
+        self.last_sent = now
+
     # ------------------------------------------------------------------ inspection
 
     @property
