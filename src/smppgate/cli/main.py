@@ -1,12 +1,20 @@
-"""Entry point of the `smppgate` command: one subcommand per job."""
+"""Entry point of the `smppgate` command: one subcommand per job, one module per subcommand.
+
+Each module in ``COMMANDS`` has ``register(subparsers)``, which adds its parser and sets
+``func`` (a callable taking the parsed arguments and returning the exit code).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from smppgate import __version__
+
+# subcommand modules of smppgate.cli, in the order --help lists them
+COMMANDS: tuple[str, ...] = ()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,17 +23,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="SMS/USSD gateway over SMPP 3.4 (Devino Telecom and any SMPP 3.4 SMSC).",
     )
     parser.add_argument("--version", action="version", version=f"smppgate {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"smppgate.cli.{name}").register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
         parser.print_help()
         return 2
-    return 0
+    return func(args)
 
 
 if __name__ == "__main__":
