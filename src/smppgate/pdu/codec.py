@@ -576,13 +576,16 @@ def encode(pdu: Pdu, sequence_number: int | None = None) -> bytes:
     Every field limit is checked here, so nothing invalid reaches the wire: a violation raises
     a ``PduError`` naming the field.
     """
-    seq = pdu.sequence_number if sequence_number is None else sequence_number
+    fast = _FAST_ENCODERS.get(type(pdu))
+    if fast is not None:
+        return fast(pdu, pdu[-2] if sequence_number is None else sequence_number)
+    return _encode_generic(pdu, pdu.sequence_number if sequence_number is None else sequence_number)
+
+
+def _encode_generic(pdu: Pdu, seq: int) -> bytes:
     cid = pdu.command_id
     if not 0 <= seq <= 0xFFFFFFFF:
         raise InvalidFieldError(f"sequence_number {seq} does not fit 4 octets")
-    fast = _FAST_ENCODERS.get(cid)
-    if fast is not None:
-        return fast(pdu, seq)
     body = BODIES.get(cid)
     if body is None or type(pdu) is not body.cls:
         raise UnknownCommandIdError(f"{type(pdu).__name__} cannot be sent as 0x{cid:08X}")
@@ -597,13 +600,14 @@ def encode(pdu: Pdu, sequence_number: int | None = None) -> bytes:
     return _HEADER.pack(HEADER_LENGTH + len(payload), cid, status, seq) + payload
 
 
-_SM_FORMAT = b"%s\x00%c%c%s\x00%c%c%s\x00%c%c%c%s%s%c%c%c%c%c%s%s"
+_SM_FORMAT = b"%s\x00%c%c%s\x00%c%c%c%s%s%c%c%c%c%c%s%s"
 _NUL = b"\x00"
 
 
 def _encode_sm(cls: type[SubmitSm] | type[DeliverSm]) -> Callable[[Pdu, int], bytes]:
-    cid = cls._field_defaults["command_id"]
-    pack = _HEADER.pack
+    cid = int(cls._field_defaults["command_id"])
+    # header + empty service_type + source TON/NPI in one pack
+    pack = struct.Struct(">IIIIxBB").pack
 
     def encode_sm(pdu: Any, seq: int) -> bytes:
         (
@@ -613,45 +617,37 @@ def _encode_sm(cls: type[SubmitSm] | type[DeliverSm]) -> Callable[[Pdu, int], by
         try:
             src = source.encode("ascii")
             dst = dest.encode("ascii")
+            n = len(sm)
+            # one check for the common case; anything unusual takes the generic path, which
+            # raises the precise error for the field at fault
+            if (
+                len(src) > 20
+                or len(dst) > 20
+                or n > MAX_SHORT_MESSAGE
+                or service_type
+                or (sched and len(sched) != 16)
+                or (valid and len(valid) != 16)
+                or 0 in src
+                or 0 in dst
+            ):
+                return _encode_generic(pdu, seq)
             body = _SM_FORMAT % (
-                service_type.encode("ascii") if service_type else b"",
-                s_ton, s_npi, src, d_ton, d_npi, dst, esm, pid, prio,
+                src, d_ton, d_npi, dst, esm, pid, prio,
                 sched.encode("ascii") + _NUL if sched else _NUL,
                 valid.encode("ascii") + _NUL if valid else _NUL,
-                regd, repl, dc, dflt, len(sm), sm,
+                regd, repl, dc, dflt, n, sm,
                 _encode_tlvs(tlvs) if tlvs else b"",
             )  # fmt: skip
-        except (UnicodeEncodeError, OverflowError, TypeError, AttributeError):
-            return _encode_slow(pdu, seq)
-        # one check for the common case; anything unusual takes the generic path, which
-        # raises the precise error for the field at fault
-        if (
-            len(src) > 20
-            or len(dst) > 20
-            or len(sm) > MAX_SHORT_MESSAGE
-            or service_type
-            or (sched and len(sched) != 16)
-            or (valid and len(valid) != 16)
-            or 0 in src
-            or 0 in dst
-        ):
-            return _encode_slow(pdu, seq)
-        return pack(16 + len(body), cid, status, seq) + body
-
-    def _encode_slow(pdu: Pdu, seq: int) -> bytes:
-        # the generic path raises the precise error (or encodes non-ASCII Latin-1)
-        body = BODIES[cid]
-        parts = _encode_fields(body.fields, tuple(pdu))
-        parts.append(_encode_tlvs(pdu.tlvs))  # type: ignore[union-attr]
-        payload = b"".join(parts)
-        return pack(HEADER_LENGTH + len(payload), cid, int(pdu.command_status), seq) + payload
+            return pack(19 + len(body), cid, status, seq, s_ton, s_npi) + body
+        except (UnicodeEncodeError, OverflowError, TypeError, AttributeError, struct.error):
+            return _encode_generic(pdu, seq)
 
     return encode_sm
 
 
-_FAST_ENCODERS: dict[int, Callable[[Pdu, int], bytes]] = {
-    CommandId.SUBMIT_SM: _encode_sm(SubmitSm),
-    CommandId.DELIVER_SM: _encode_sm(DeliverSm),
+_FAST_ENCODERS: dict[type, Callable[[Any, int], bytes]] = {
+    SubmitSm: _encode_sm(SubmitSm),
+    DeliverSm: _encode_sm(DeliverSm),
 }
 
 
