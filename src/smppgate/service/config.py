@@ -1,0 +1,430 @@
+"""The gateway's configuration: TOML in, validated frozen values out.
+
+Every error names the key at fault (``accounts[1].sessions``) and says what to write instead.
+Secrets can come from the environment: ``SMPPGATE_API_KEYS`` (comma-separated),
+``SMPPGATE_WEBHOOK_SECRET``, and per account ``password_env`` or
+``SMPPGATE_PASSWORD_<ACCOUNT NAME IN UPPER CASE>``. The documented reference of every key is
+docs/configuration.md; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from smppgate.profiles import HostAddress, ProviderProfile, get_profile
+from smppgate.session import BindMode
+from smppgate.text import Encoding, SplitMethod
+
+DEFAULT_DATA_DIR = Path("data")
+DEFAULT_STORE_URL = f"sqlite:///{DEFAULT_DATA_DIR}/smppgate.db"
+DEFAULT_HTTP_LISTEN = HostAddress("127.0.0.1", 8080)
+DEFAULT_EMULATOR_LISTEN = HostAddress("127.0.0.1", 2775)
+_MODES = {"tx": BindMode.TRANSMITTER, "rx": BindMode.RECEIVER, "trx": BindMode.TRANSCEIVER}
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or wrong; ``key`` says which one."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    url: str = DEFAULT_STORE_URL
+    lease_seconds: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    listen: HostAddress = DEFAULT_HTTP_LISTEN
+    api_keys: tuple[str, ...] = ()
+    max_batch: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    secret: str = ""
+    timeout: float = 10.0
+    max_attempts: int = 12
+    backoff: tuple[float, ...] = (5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountConfig:
+    name: str
+    system_id: str
+    password: str
+    profile: ProviderProfile
+    hosts: tuple[HostAddress, ...]
+    sessions: tuple[BindMode, ...] = (BindMode.TRANSCEIVER,)
+    window: int = 10
+    split: SplitMethod = SplitMethod.UDH
+    encoding: Encoding = Encoding.AUTO
+    max_parts: int = 10
+    default_callback_url: str | None = None
+    default_sender: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    tls_verify: bool = True
+    query_after: float | None = None
+    """Ask query_sm for a message with no receipt after this many seconds (None: never)."""
+    query_rate: float = 10.0
+
+    @property
+    def receives(self) -> bool:
+        return any(mode.can_receive for mode in self.sessions)
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorConfig:
+    """The platform emulator started in-process (the default demo configuration)."""
+
+    enabled: bool = False
+    listen: HostAddress = DEFAULT_EMULATOR_LISTEN
+    dlr_delay: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    node_id: str = ""
+    store: StoreConfig = StoreConfig()
+    http: HttpConfig = HttpConfig()
+    webhooks: WebhookConfig = WebhookConfig()
+    accounts: tuple[AccountConfig, ...] = ()
+    emulator: EmulatorConfig = EmulatorConfig()
+    log_format: str = "text"
+    log_level: str = "INFO"
+    shutdown_timeout: float = 10.0
+    source_path: str | None = field(default=None, compare=False)
+
+    def account(self, name: str | None) -> AccountConfig:
+        """The named account, or the first one when ``name`` is None."""
+        if name is None:
+            return self.accounts[0]
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        raise KeyError(name)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> GatewayConfig:
+    """Read and validate a TOML file."""
+    try:
+        with Path(path).open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError("--config", f"no such file: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML: {exc}") from exc
+    config = parse_config(data, environ)
+    return _replace_source(config, str(path))
+
+
+def _replace_source(config: GatewayConfig, path: str) -> GatewayConfig:
+    return replace(config, source_path=path)
+
+
+DEMO_ACCOUNT = {
+    "name": "demo",
+    "system_id": "demo",
+    "password": "demo",
+    "hosts": ["127.0.0.1:2775"],
+    "sessions": ["trx", "trx"],
+    "window": 50,
+}
+
+
+def default_config(environ: Mapping[str, str] | None = None) -> GatewayConfig:
+    """The embedded configuration used without --config: SQLite under ./data, one account
+    bound to a platform emulator started in-process on 127.0.0.1:2775."""
+    return parse_config(
+        {"accounts": [DEMO_ACCOUNT], "emulator": {"enabled": True}},
+        environ,
+    )
+
+
+def parse_config(
+    data: Mapping[str, Any], environ: Mapping[str, str] | None = None
+) -> GatewayConfig:
+    env = os.environ if environ is None else environ
+    _known(data, "", {"node_id", "store", "http", "webhooks", "accounts", "emulator", "log",
+                      "shutdown_timeout"})  # fmt: skip
+    store = _store(_table(data, "store"))
+    http = _http(_table(data, "http"), env)
+    webhooks = _webhooks(_table(data, "webhooks"), env)
+    raw_accounts = data.get("accounts", [])
+    if not isinstance(raw_accounts, list) or not raw_accounts:
+        raise ConfigError("accounts", "at least one [[accounts]] table is needed")
+    accounts = tuple(_account(a, f"accounts[{i}]", env) for i, a in enumerate(raw_accounts))
+    names = [a.name for a in accounts]
+    for name in names:
+        if names.count(name) > 1:
+            raise ConfigError("accounts", f"account name {name!r} is used twice")
+    log = _table(data, "log")
+    _known(log, "log", {"format", "level"})
+    log_format = _str(log, "log", "format", "text")
+    if log_format not in ("text", "json"):
+        raise ConfigError("log.format", f"must be 'text' or 'json', got {log_format!r}")
+    emulator = _emulator(_table(data, "emulator"))
+    return GatewayConfig(
+        node_id=_str(data, "", "node_id", ""),
+        store=store,
+        http=http,
+        webhooks=webhooks,
+        accounts=accounts,
+        emulator=emulator,
+        log_format=log_format,
+        log_level=_str(log, "log", "level", "INFO").upper(),
+        shutdown_timeout=_number(data, "", "shutdown_timeout", 10.0, minimum=0.0),
+    )
+
+
+def _key(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(name, "must be a table ([" + name + "])")
+    return value
+
+
+def _known(data: Mapping[str, Any], prefix: str, keys: set[str]) -> None:
+    for key in data:
+        if key not in keys:
+            hint = ", ".join(sorted(keys))
+            raise ConfigError(_key(prefix, key), f"unknown key (known here: {hint})")
+
+
+def _str(data: Mapping[str, Any], prefix: str, name: str, default: str) -> str:
+    value = data.get(name, default)
+    if not isinstance(value, str):
+        raise ConfigError(_key(prefix, name), f"must be a string, got {value!r}")
+    return value
+
+
+def _opt_str(data: Mapping[str, Any], prefix: str, name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigError(_key(prefix, name), f"must be a non-empty string, got {value!r}")
+    return value
+
+
+def _bool(data: Mapping[str, Any], prefix: str, name: str, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise ConfigError(_key(prefix, name), f"must be true or false, got {value!r}")
+    return value
+
+
+def _number(
+    data: Mapping[str, Any],
+    prefix: str,
+    name: str,
+    default: float,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+) -> float:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(_key(prefix, name), f"must be a number, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ConfigError(_key(prefix, name), f"must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(_key(prefix, name), f"must be at most {maximum}, got {value}")
+    return float(value)
+
+
+def _int(
+    data: Mapping[str, Any], prefix: str, name: str, default: int, *, minimum: int, maximum: int
+) -> int:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(_key(prefix, name), f"must be a whole number, got {value!r}")
+    if not minimum <= value <= maximum:
+        raise ConfigError(_key(prefix, name), f"must be {minimum}..{maximum}, got {value}")
+    return value
+
+
+def _host(text: object, key: str) -> HostAddress:
+    if not isinstance(text, str):
+        raise ConfigError(key, f"must be a 'HOST:PORT' string, got {text!r}")
+    try:
+        return HostAddress.parse(text)
+    except ValueError:
+        raise ConfigError(key, f"must be HOST:PORT, got {text!r}") from None
+
+
+def _store(data: Mapping[str, Any]) -> StoreConfig:
+    _known(data, "store", {"url", "lease_seconds"})
+    url = _str(data, "store", "url", DEFAULT_STORE_URL)
+    if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
+        raise ConfigError("store.url", f"must start with sqlite:/// or postgresql://, got {url!r}")
+    return StoreConfig(url=url, lease_seconds=_number(data, "store", "lease_seconds", 60.0,
+                                                      minimum=5.0))  # fmt: skip
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _http(data: Mapping[str, Any], env: Mapping[str, str]) -> HttpConfig:
+    _known(data, "http", {"listen", "api_keys", "max_batch"})
+    listen = _host(data.get("listen", "127.0.0.1:8080"), "http.listen")
+    keys = data.get("api_keys", [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+        raise ConfigError("http.api_keys", "must be a list of non-empty strings")
+    from_env = [k.strip() for k in env.get("SMPPGATE_API_KEYS", "").split(",") if k.strip()]
+    api_keys = tuple(dict.fromkeys([*keys, *from_env]))
+    if not api_keys and not _is_loopback(listen.host):
+        raise ConfigError(
+            "http.api_keys",
+            f"the API listens on {listen.host}, which is not a loopback address: set api_keys "
+            "(or SMPPGATE_API_KEYS) so that requests must present a key",
+        )
+    max_batch = _int(data, "http", "max_batch", 1000, minimum=1, maximum=1000)
+    return HttpConfig(listen=listen, api_keys=api_keys, max_batch=max_batch)
+
+
+def _webhooks(data: Mapping[str, Any], env: Mapping[str, str]) -> WebhookConfig:
+    _known(data, "webhooks", {"secret", "timeout", "max_attempts"})
+    secret = env.get("SMPPGATE_WEBHOOK_SECRET") or _str(data, "webhooks", "secret", "")
+    return WebhookConfig(
+        secret=secret,
+        timeout=_number(data, "webhooks", "timeout", 10.0, minimum=0.1),
+        max_attempts=_int(data, "webhooks", "max_attempts", 12, minimum=1, maximum=100),
+    )
+
+
+def _emulator(data: Mapping[str, Any]) -> EmulatorConfig:
+    _known(data, "emulator", {"enabled", "listen", "dlr_delay"})
+    return EmulatorConfig(
+        enabled=_bool(data, "emulator", "enabled", False),
+        listen=_host(data.get("listen", "127.0.0.1:2775"), "emulator.listen"),
+        dlr_delay=_number(data, "emulator", "dlr_delay", 1.0, minimum=0.0),
+    )
+
+
+_ACCOUNT_KEYS = {
+    "name", "profile", "hosts", "system_id", "password", "password_env", "sessions", "window",
+    "split", "encoding", "max_parts", "default_callback_url", "default_sender", "tls",
+    "ca_file", "tls_verify", "query_after", "query_rate",
+}  # fmt: skip
+
+
+def _account(data: object, key: str, env: Mapping[str, str]) -> AccountConfig:
+    if not isinstance(data, Mapping):
+        raise ConfigError(key, "must be a table ([[accounts]])")
+    _known(data, key, _ACCOUNT_KEYS)
+    name = _str(data, key, "name", "")
+    if not _NAME.match(name):
+        raise ConfigError(f"{key}.name", "letters, digits, '_', '.', '-' (1..64), e.g. 'promo'")
+    profile_name = _str(data, key, "profile", "smpp34")
+    try:
+        profile = get_profile(profile_name)
+    except ValueError as exc:
+        raise ConfigError(f"{key}.profile", str(exc)) from None
+    raw_hosts = data.get("hosts")
+    if raw_hosts is None:
+        hosts = profile.hosts
+    elif isinstance(raw_hosts, list) and raw_hosts:
+        hosts = tuple(_host(h, f"{key}.hosts[{i}]") for i, h in enumerate(raw_hosts))
+    else:
+        raise ConfigError(f"{key}.hosts", "must be a non-empty list of 'HOST:PORT'")
+    if not hosts:
+        raise ConfigError(
+            f"{key}.hosts", f"profile {profile.name!r} has no hosts: list them, primary first"
+        )
+    system_id = _str(data, key, "system_id", "")
+    if not system_id or len(system_id) > profile.max_system_id:
+        raise ConfigError(
+            f"{key}.system_id", f"1..{profile.max_system_id} characters (SMPP system_id)"
+        )
+    password = _account_password(data, key, name, env)
+    if len(password) > profile.max_password:
+        raise ConfigError(
+            f"{key}.password", f"at most {profile.max_password} characters (SMPP 3.4 limit)"
+        )
+    raw_sessions = data.get("sessions", ["trx"])
+    if not isinstance(raw_sessions, list) or not raw_sessions:
+        raise ConfigError(f"{key}.sessions", 'a list of modes, e.g. ["trx", "trx"]')
+    if len(raw_sessions) > profile.max_sessions:
+        raise ConfigError(
+            f"{key}.sessions",
+            f"at most {profile.max_sessions} sessions per account (the platform allows "
+            f"{profile.max_sessions}), got {len(raw_sessions)}",
+        )
+    sessions: list[BindMode] = []
+    for i, mode in enumerate(raw_sessions):
+        if mode not in _MODES:
+            raise ConfigError(f"{key}.sessions[{i}]", f"must be tx, rx or trx, got {mode!r}")
+        sessions.append(_MODES[mode])
+    try:
+        split = SplitMethod(_str(data, key, "split", "udh"))
+    except ValueError:
+        raise ConfigError(f"{key}.split", "must be udh, sar or payload") from None
+    try:
+        encoding = Encoding(_str(data, key, "encoding", "auto"))
+    except ValueError:
+        names = ", ".join(e.value for e in Encoding)
+        raise ConfigError(f"{key}.encoding", f"must be one of {names}") from None
+    query_after = data.get("query_after")
+    return AccountConfig(
+        name=name,
+        system_id=system_id,
+        password=password,
+        profile=profile,
+        hosts=hosts,
+        sessions=tuple(sessions),
+        window=_int(data, key, "window", 10, minimum=1, maximum=1000),
+        split=split,
+        encoding=encoding,
+        max_parts=_int(data, key, "max_parts", 10, minimum=1, maximum=255),
+        default_callback_url=_opt_str(data, key, "default_callback_url"),
+        default_sender=_opt_str(data, key, "default_sender"),
+        tls=_bool(data, key, "tls", False),
+        ca_file=_opt_str(data, key, "ca_file"),
+        tls_verify=_bool(data, key, "tls_verify", True),
+        query_after=None
+        if query_after is None
+        else _number(data, key, "query_after", 0.0, minimum=1.0),
+        query_rate=_number(data, key, "query_rate", 10.0, minimum=0.1),
+    )
+
+
+def _account_password(data: Mapping[str, Any], key: str, name: str, env: Mapping[str, str]) -> str:
+    env_name = _opt_str(data, key, "password_env")
+    if env_name is not None:
+        if env_name not in env:
+            raise ConfigError(f"{key}.password_env", f"environment variable {env_name} is unset")
+        return env[env_name]
+    default_env = "SMPPGATE_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+    if default_env in env:
+        return env[default_env]
+    if "password" not in data:
+        raise ConfigError(
+            f"{key}.password", f"missing: set password, password_env or {default_env}"
+        )
+    return _str(data, key, "password", "")

@@ -1,0 +1,95 @@
+"""Configuration: validated at start, every error names its key, every key documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from smppgate.service.config import (
+    _ACCOUNT_KEYS,
+    ConfigError,
+    default_config,
+    load_config,
+    parse_config,
+)
+from smppgate.session import BindMode
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+
+BASE = {"accounts": [{"name": "a", "hosts": ["127.0.0.1:2775"], "system_id": "s", "password": "p"}]}
+
+
+def account(**extra: object) -> dict[str, object]:
+    return {"accounts": [{**BASE["accounts"][0], **extra}]}  # type: ignore[dict-item]
+
+
+def test_default_config_is_the_demo() -> None:
+    config = default_config(environ={})
+    assert config.emulator.enabled
+    assert config.store.url.startswith("sqlite:///")
+    (acc,) = config.accounts
+    assert acc.sessions == (BindMode.TRANSCEIVER, BindMode.TRANSCEIVER)
+    assert str(acc.hosts[0]) == "127.0.0.1:2775"
+
+
+def test_devino_profile_gives_hosts() -> None:
+    data = account(profile="devino-transactional")
+    del data["accounts"][0]["hosts"]  # type: ignore[index]
+    config = parse_config(data, environ={})
+    assert [h.host for h in config.accounts[0].hosts] == ["194.226.179.10", "194.226.179.11"]
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "fragment"),
+    [
+        (account(sessions=["trx"] * 5), "accounts[0].sessions", "at most 4"),
+        (account(sessions=["tx", "bad"]), "accounts[0].sessions[1]", "tx, rx or trx"),
+        (account(password="123456789"), "accounts[0].password", "at most 8"),
+        (account(system_id="x" * 16), "accounts[0].system_id", "1..15"),
+        (account(profile="nope"), "accounts[0].profile", "known profiles"),
+        (account(hosts=["nohost:99999"]), "accounts[0].hosts[0]", "HOST:PORT"),
+        (account(window=0), "accounts[0].window", "1..1000"),
+        (account(split="zip"), "accounts[0].split", "udh, sar or payload"),
+        (account(colour="red"), "accounts[0].colour", "unknown key"),
+        ({"accounts": []}, "accounts", "at least one"),
+        ({**BASE, "http": {"listen": "0.0.0.0:8080"}}, "http.api_keys", "not a loopback"),
+        ({**BASE, "store": {"url": "mysql://x"}}, "store.url", "sqlite:///"),
+        ({**BASE, "log": {"format": "xml"}}, "log.format", "text"),
+    ],
+)
+def test_errors_name_the_key(data: dict[str, object], key: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, environ={})
+    assert info.value.key == key
+    assert fragment in str(info.value)
+
+
+def test_secrets_from_environment() -> None:
+    data = account()
+    del data["accounts"][0]["password"]  # type: ignore[attr-defined]
+    with pytest.raises(ConfigError, match="SMPPGATE_PASSWORD_A"):
+        parse_config(data, environ={})
+    env = {"SMPPGATE_PASSWORD_A": "envpw", "SMPPGATE_API_KEYS": "k1, k2"}
+    config = parse_config({**data, "http": {"listen": "0.0.0.0:80"}}, environ=env)
+    assert config.accounts[0].password == "envpw"
+    assert config.http.api_keys == ("k1", "k2")
+
+
+def test_load_config_file_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "missing.toml", environ={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[accounts]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad, environ={})
+
+
+def test_every_key_is_documented() -> None:
+    doc = DOC.read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([a-z_]+)` \|", doc, re.MULTILINE))
+    for key in _ACCOUNT_KEYS | {"url", "lease_seconds", "listen", "api_keys", "max_batch",
+                                "secret", "timeout", "max_attempts", "format", "level",
+                                "enabled", "dlr_delay", "node_id", "shutdown_timeout"}:  # fmt: skip
+        assert key in documented, f"{key} is missing from docs/configuration.md"
