@@ -1,0 +1,58 @@
+"""The small SQL surface both drivers offer the store: run one function in one transaction.
+
+The store's logic (`sql_store.py`) is written once against `Backend` and `Connection`; the two
+drivers differ only in what this module lets them differ in: placeholders (`?` is written and
+the PostgreSQL driver rewrites it to `$n`), row locking (`skip_locked`), serialising a named
+critical section (`lock`), and how a transaction starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class Row(Protocol):
+    """A result row: sqlite3.Row and asyncpg.Record are both indexable by column name."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+class Connection(Protocol):
+    """One connection inside one open transaction."""
+
+    async def execute(self, sql: str, *args: object) -> None: ...
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None: ...
+
+    async def fetch(self, sql: str, *args: object) -> Sequence[Row]: ...
+
+    async def fetchrow(self, sql: str, *args: object) -> Row | None: ...
+
+    async def lock(self, name: str) -> None:
+        """Serialise with every other transaction that takes the same name, until commit."""
+
+
+class Backend(Protocol):
+    #: "sqlite" or "postgresql": also the folder of this backend's migrations
+    dialect: str
+    #: appended to a SELECT that picks rows to claim: " FOR UPDATE SKIP LOCKED" or ""
+    skip_locked: str
+
+    async def run(self, fn: Callable[[Connection], Awaitable[T]], *, write: bool = True) -> T:
+        """Run `fn` in one transaction and commit; roll back and raise a `StoreError` on error.
+
+        A write transaction holds the write lock from its start (SQLite `BEGIN IMMEDIATE`), so
+        read-then-write logic inside `fn` is safe; transient conflicts (deadlock, serialisation)
+        are retried by the driver.
+        """
+        ...
+
+    async def close(self) -> None: ...
+
+
+def placeholders(count: int) -> str:
+    """`?, ?, ?` for an IN list of `count` values."""
+    return ", ".join("?" * count)

@@ -1,0 +1,455 @@
+"""What goes into the store and what comes out: closed vocabularies and frozen records.
+
+These are the store's own types. They name no SMPP session or PDU class: a command_status is a
+plain int with its name beside it as text, so the store does not depend on `smppgate.pdu`.
+Times are float seconds since the epoch, always passed in by the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class MessageState(StrEnum):
+    """The lifecycle of one outbound message (see `lifecycle.py` for the rule)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SUBMITTED = "submitted"
+    DELIVERED = "delivered"
+    UNDELIVERABLE = "undeliverable"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in _OPEN_STATES
+
+
+_OPEN_STATES = frozenset({MessageState.QUEUED, MessageState.SENDING, MessageState.SUBMITTED})
+
+
+class PartStatus(StrEnum):
+    """Where one part stands towards the SMSC.
+
+    `planned`: no submit_sm for it may have left this process (safe to send again).
+    `sent`: a submit_sm may be on the wire and no response is recorded yet.
+    `accepted`: submit_sm_resp with status 0 and a message id.
+    `failed` / `rejected`: a permanent error (rejected = the SMSC refused the message itself,
+    e.g. an invalid destination; failed = any other permanent error or retries exhausted).
+    `unknown`: a submit_sm went out and its response never came.
+    """
+
+    PLANNED = "planned"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+
+
+class ReceiptState(StrEnum):
+    """The `stat:` of a delivery receipt (SMPP 3.4 appendix B), named for humans."""
+
+    DELIVERED = "delivered"
+    EXPIRED = "expired"
+    DELETED = "deleted"
+    UNDELIVERABLE = "undeliverable"
+    ACCEPTED = "accepted"
+    UNKNOWN = "unknown"
+    REJECTED = "rejected"
+    ENROUTE = "enroute"
+
+    @classmethod
+    def from_stat(cls, stat: str) -> ReceiptState:
+        """Map the receipt text's `stat:` value (`DELIVRD`, `UNDELIV`, ...) to a state."""
+        return _STAT_NAMES.get(stat.strip().upper(), ReceiptState.UNKNOWN)
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (ReceiptState.ACCEPTED, ReceiptState.ENROUTE)
+
+
+_STAT_NAMES = {
+    "DELIVRD": ReceiptState.DELIVERED,
+    "EXPIRED": ReceiptState.EXPIRED,
+    "DELETED": ReceiptState.DELETED,
+    "UNDELIV": ReceiptState.UNDELIVERABLE,
+    "ACCEPTD": ReceiptState.ACCEPTED,
+    "UNKNOWN": ReceiptState.UNKNOWN,
+    "REJECTD": ReceiptState.REJECTED,
+    "ENROUTE": ReceiptState.ENROUTE,
+}
+
+
+class RequeueReason(StrEnum):
+    """Why a message goes back to the queue; `queue_full` and `throttled` have own counters."""
+
+    THROTTLED = "throttled"
+    QUEUE_FULL = "queue_full"
+    TRANSIENT = "transient"
+    SESSION_LOST = "session_lost"
+    RELEASED = "released"
+
+
+class WebhookState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    GAVE_UP = "gave_up"
+
+
+class DropKind(StrEnum):
+    """What happened to a connection: `drop` (60 s cooldown) or `failed` attempt (90 s)."""
+
+    DROP = "drop"
+    FAILED = "failed"
+
+
+#: The platform's reconnect rule (Devino, "How the interaction works", point 4).
+COOLDOWN_SECONDS: dict[DropKind, float] = {DropKind.DROP: 60.0, DropKind.FAILED: 90.0}
+
+
+# ---------------------------------------------------------------------------- what goes in
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPart:
+    """One submit_sm as planned by the splitter; persisted so that a retry resends these bytes.
+
+    `sar_*` are all set (the SAR method) or all None (UDH inside `short_message`, or one part).
+    `message_payload` is set instead of `short_message` bytes for payload sends.
+    """
+
+    seq: int
+    short_message: bytes
+    esm_class: int = 0
+    data_coding: int = 0
+    sar_ref: int | None = None
+    sar_total: int | None = None
+    sar_seq: int | None = None
+    message_payload: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if self.seq < 1:
+            raise ValueError(f"part seq starts at 1, got {self.seq}")
+        sar = (self.sar_ref, self.sar_total, self.sar_seq)
+        if any(v is None for v in sar) and any(v is not None for v in sar):
+            raise ValueError("sar_ref, sar_total and sar_seq are all set or all None")
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message accepted for sending.
+
+    Idempotency: `idempotency_key` is unique within `idempotency_scope` (the API passes the id
+    of the API key, so two clients never collide; the empty scope is shared by every caller
+    that passes none, e.g. the CLI). Inserting a message whose (scope, key) exists returns the
+    first message instead.
+    `id` may be given (to know it before the insert); otherwise the store makes one.
+    `not_before`: the first attempt is not made before this time (default: the insert's now).
+    """
+
+    account: str
+    source: str
+    destination: str
+    text: str
+    parts: tuple[PlannedPart, ...]
+    encoding: str = "gsm7"
+    split_method: str = "udh"
+    validity_seconds: int | None = None
+    callback_url: str | None = None
+    client_reference: str | None = None
+    resend_unknown: bool = False
+    traffic_class: str | None = None
+    priority: int = 0
+    idempotency_key: str | None = None
+    idempotency_scope: str = ""
+    id: str | None = None
+    not_before: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.parts:
+            raise ValueError("a message has at least one part")
+        seqs = [p.seq for p in self.parts]
+        if seqs != list(range(1, len(seqs) + 1)):
+            raise ValueError(f"part seqs must be 1..n in order, got {seqs}")
+        if self.validity_seconds is not None and self.validity_seconds < 0:
+            raise ValueError("validity_seconds cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitContext:
+    """Where an attempt happened: which node, session and host (all free text)."""
+
+    node_id: str = ""
+    session_id: str = ""
+    host: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PartAccepted:
+    """submit_sm_resp OK for one part: its raw id and the normalised keys receipts match on."""
+
+    message_id: str
+    seq: int
+    smsc_message_id: str
+    match_keys: frozenset[str]
+    at: float
+    context: SubmitContext = SubmitContext()
+
+
+@dataclass(frozen=True, slots=True)
+class PartFailed:
+    """A permanent error for one part: the message ends (`rejected` or `failed`)."""
+
+    message_id: str
+    seq: int
+    command_status: int | None
+    status_name: str
+    at: float
+    rejected: bool = False
+    context: SubmitContext = SubmitContext()
+
+
+@dataclass(frozen=True, slots=True)
+class Requeue:
+    """Back to the queue at `next_attempt_at` (the caller computes it: 1 s throttle pause,
+    5/15/45 s for queue full, the back of the queue). Parts not accepted go back to planned.
+    `seq` names the part that got the error, for the attempt history."""
+
+    message_id: str
+    next_attempt_at: float
+    reason: RequeueReason
+    at: float
+    seq: int | None = None
+    command_status: int | None = None
+    status_name: str = ""
+    context: SubmitContext = SubmitContext()
+
+
+@dataclass(frozen=True, slots=True)
+class MarkUnknown:
+    """No response came for these parts' submit_sm. They become `unknown` (the message ends
+    `unknown`), unless the message has resend_unknown: then they are planned again and the
+    message is queued at `retry_at` (default: `at`)."""
+
+    message_id: str
+    seqs: tuple[int, ...]
+    at: float
+    retry_at: float | None = None
+    context: SubmitContext = SubmitContext()
+
+
+Outcome = PartAccepted | PartFailed | Requeue | MarkUnknown
+
+
+@dataclass(frozen=True, slots=True)
+class NewReceipt:
+    """A delivery receipt as received; `keys` are the normalised forms of its message id."""
+
+    keys: frozenset[str]
+    raw: str
+    state: ReceiptState
+    received_at: float
+    error_code: str | None = None
+    account: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewInbound:
+    """An MO message or USSD request received (after reassembly)."""
+
+    account: str
+    source: str
+    destination: str
+    text: str
+    data_coding: int
+    received_at: float
+    ussd_service_op: int | None = None
+    parts_info: str = ""
+
+
+# --------------------------------------------------------------------------- what comes out
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPart:
+    seq: int
+    short_message: bytes
+    esm_class: int
+    data_coding: int
+    sar_ref: int | None
+    sar_total: int | None
+    sar_seq: int | None
+    message_payload: bytes | None
+    status: PartStatus
+    attempts: int
+    smsc_message_id: str | None
+    sent_at: float | None
+    submitted_at: float | None
+    receipt_state: ReceiptState | None
+    receipt_at: float | None
+    error_code: str | None
+    last_status: int | None
+    last_status_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    id: str
+    account: str
+    source: str
+    destination: str
+    text: str
+    encoding: str
+    split_method: str
+    validity_seconds: int | None
+    callback_url: str | None
+    client_reference: str | None
+    resend_unknown: bool
+    traffic_class: str | None
+    priority: int
+    idempotency_key: str | None
+    idempotency_scope: str
+    state: MessageState
+    created_at: float
+    updated_at: float
+    next_attempt_at: float
+    attempts: int
+    qfull_retries: int
+    throttled_retries: int
+    last_status: int | None
+    last_status_name: str | None
+    part_count: int
+    leased_by: str | None
+    lease_until: float | None
+    parts: tuple[StoredPart, ...] = ()
+
+    @property
+    def uses_payload(self) -> bool:
+        return any(p.message_payload is not None for p in self.parts)
+
+
+@dataclass(frozen=True, slots=True)
+class InsertResult:
+    """`created` is False when an idempotency key returned an earlier message."""
+
+    message: StoredMessage
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    message_id: str
+    seq: int | None
+    at: float
+    node_id: str
+    session_id: str
+    host: str
+    command_status: int | None
+    status_name: str | None
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRecord:
+    id: int
+    message_id: str
+    seq: int
+    state: ReceiptState
+    raw: str
+    received_at: float
+    error_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDetail:
+    message: StoredMessage
+    attempts: tuple[Attempt, ...]
+    receipts: tuple[ReceiptRecord, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptMatch:
+    """A receipt found its part; `state_changed` says whether the message state moved."""
+
+    message_id: str
+    seq: int
+    receipt_state: ReceiptState
+    message_state: MessageState
+    state_changed: bool
+    callback_url: str | None
+    client_reference: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedReceipt:
+    id: int
+    keys: frozenset[str]
+    raw: str
+    state: ReceiptState
+    received_at: float
+    error_code: str | None
+    account: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeResult:
+    message_id: str
+    state: MessageState
+    #: receipts that had arrived before this part's id was recorded, now matched
+    late_matches: tuple[ReceiptMatch, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryReport:
+    requeued: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    id: int
+    account: str
+    source: str
+    destination: str
+    text: str
+    data_coding: int
+    received_at: float
+    ussd_service_op: int | None
+    parts_info: str
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookJob:
+    id: int
+    url: str
+    payload: str
+    event: str
+    message_id: str | None
+    state: WebhookState
+    attempts: int
+    next_attempt_at: float
+    created_at: float
+    last_error: str | None
+    leased_by: str | None = None
+    lease_until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePage:
+    """One page of a listing; pass `next_cursor` as `after` to get the next page."""
+
+    items: tuple[StoredMessage, ...]
+    next_cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSlot:
+    system_id: str
+    slot: int
+    node_id: str
+    lease_until: float

@@ -1,0 +1,104 @@
+"""The PostgreSQL driver: an asyncpg pool, one transaction per call, for many nodes at once.
+
+The store's SQL is written with `?` placeholders; this driver rewrites them to `$1, $2, ...`
+once per statement text (cached), and asyncpg prepares and caches each statement per
+connection. Claims use `FOR UPDATE SKIP LOCKED` so concurrent nodes take disjoint rows; named
+critical sections (session slots) use transaction-scoped advisory locks. Deadlocks and
+serialisation failures are retried a few times, the rest is translated to `StoreError`s.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import asyncpg
+
+from smppgate.store.backend import Connection, Row
+from smppgate.store.errors import DuplicateKey, StoreError, StoreUnavailable
+
+T = TypeVar("T")
+
+_RETRIES = 5
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.InsufficientResourcesError,
+    asyncpg.OperatorInterventionError,
+)
+
+
+@functools.lru_cache(maxsize=512)
+def to_numbered(sql: str) -> str:
+    """Rewrite `?` placeholders to `$n` (the store's SQL has no `?` inside literals)."""
+    pieces = sql.split("?")
+    out = [pieces[0]]
+    for n, piece in enumerate(pieces[1:], start=1):
+        out.append(f"${n}{piece}")
+    return "".join(out)
+
+
+class _PgConnection:
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record]) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *args: object) -> None:
+        await self._conn.execute(to_numbered(sql), *args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        if rows:
+            await self._conn.executemany(to_numbered(sql), rows)
+
+    async def fetch(self, sql: str, *args: object) -> Sequence[Row]:
+        return await self._conn.fetch(to_numbered(sql), *args)
+
+    async def fetchrow(self, sql: str, *args: object) -> Row | None:
+        return await self._conn.fetchrow(to_numbered(sql), *args)
+
+    async def lock(self, name: str) -> None:
+        await self._conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
+
+
+class PostgresBackend:
+    dialect = "postgresql"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
+        self._pool = pool
+        self._closed = False
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> PostgresBackend:
+        try:
+            pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size)
+        except (*_UNAVAILABLE, asyncpg.PostgresError) as exc:
+            raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+        return cls(pool)
+
+    async def run(self, fn: Callable[[Connection], Awaitable[T]], *, write: bool = True) -> T:
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
+        for attempt in range(_RETRIES):
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    return await fn(_PgConnection(conn))
+            except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
+                if attempt == _RETRIES - 1:
+                    raise StoreUnavailable(f"gave up after {_RETRIES} conflicts: {exc}") from exc
+            except asyncpg.UniqueViolationError as exc:
+                raise DuplicateKey(exc.constraint_name or str(exc)) from exc
+            except _UNAVAILABLE as exc:
+                raise StoreUnavailable(str(exc)) from exc
+            except asyncpg.PostgresError as exc:
+                raise StoreError(str(exc)) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._pool.close()

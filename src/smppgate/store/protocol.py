@@ -1,0 +1,233 @@
+"""The `Store` contract: what the gateway may ask of the durable store, on any backend.
+
+Every method is one transaction: it commits before it returns, or raises a `StoreError` and
+changes nothing. Every time is a float epoch passed in by the caller (`now`, `at`); the store
+never reads the clock for a decision. Batch methods (`insert_messages`, `record_outcomes`,
+`record_receipts`, `mark_parts_sent`) do all their items in one transaction: use them on hot
+paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol, runtime_checkable
+
+from smppgate.store.models import (
+    DropKind,
+    InboundMessage,
+    InsertResult,
+    MessageDetail,
+    MessagePage,
+    MessageState,
+    NewInbound,
+    NewMessage,
+    NewReceipt,
+    Outcome,
+    OutcomeResult,
+    ReceiptMatch,
+    RecoveryReport,
+    SessionSlot,
+    StoredMessage,
+    UnmatchedReceipt,
+    WebhookJob,
+    WebhookState,
+)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The durable queue and message records (SQLite or PostgreSQL behind it)."""
+
+    @property
+    def dialect(self) -> str:
+        """`sqlite` or `postgresql`."""
+        ...
+
+    # -- lifetime
+    async def __aenter__(self) -> Store: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def aclose(self) -> None:
+        """Close every connection; idempotent."""
+        ...
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations; return the versions applied (empty when up to date)."""
+        ...
+
+    async def schema_version(self) -> int: ...
+
+    async def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the database answers (for /readyz)."""
+        ...
+
+    # -- messages
+    async def insert_message(self, message: NewMessage, now: float) -> InsertResult:
+        """Commit one message as `queued`; an existing idempotency key returns the first one."""
+        ...
+
+    async def insert_messages(
+        self, messages: Sequence[NewMessage], now: float
+    ) -> list[InsertResult]:
+        """Up to 1,000 messages in one transaction: all are committed, or none (the error is
+        raised). Results are in input order; a repeated key within the batch returns the
+        first message of the batch with `created=False`."""
+        ...
+
+    async def get_message(self, message_id: str) -> MessageDetail:
+        """The message with its parts, attempts and receipts; `NotFound` if absent."""
+        ...
+
+    async def list_messages(
+        self,
+        *,
+        state: MessageState | None = None,
+        account: str | None = None,
+        since: float | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> MessagePage:
+        """Messages in id (= creation) order, created at or after `since`, after the cursor."""
+        ...
+
+    async def count_by_state(self, account: str | None = None) -> dict[MessageState, int]:
+        """Every state with its count (zero included): queue depth for /metrics."""
+        ...
+
+    # -- queue
+    async def claim(
+        self,
+        node_id: str,
+        limit: int,
+        now: float,
+        lease_seconds: float,
+        accounts: Sequence[str] | None = None,
+    ) -> list[StoredMessage]:
+        """Move up to `limit` due `queued` messages (next_attempt_at <= now, oldest
+        next_attempt_at then id first) to `sending`, leased to `node_id` until
+        now + lease_seconds, and return them with their parts. No message is ever returned to
+        two claimers. Send only the parts whose status is `planned`."""
+        ...
+
+    async def mark_parts_sent(self, parts: Sequence[tuple[str, int]], at: float) -> None:
+        """(message id, seq) pairs whose submit_sm is about to be written: `planned` -> `sent`.
+        Call it before the socket write; a lease that expires after it makes the part
+        `unknown` instead of resending it."""
+        ...
+
+    async def renew_leases(
+        self, node_id: str, message_ids: Sequence[str], now: float, lease_seconds: float
+    ) -> int:
+        """Extend this node's leases; return how many were still held."""
+        ...
+
+    async def record_outcome(self, outcome: Outcome) -> OutcomeResult: ...
+
+    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> list[OutcomeResult]:
+        """Responses (and missing responses) for parts, in one transaction, then the message
+        states by the lifecycle rule. A `Requeue` for a message that already ended is
+        recorded in its history and otherwise ignored. Requeue a message only when none of
+        its parts still awaits a response: its `sent` parts go back to `planned`."""
+        ...
+
+    async def recover_expired_leases(
+        self, now: float, *, node_id: str | None = None
+    ) -> RecoveryReport:
+        """`sending` messages whose lease ran out (and, with `node_id`, all of that node's
+        leases — for its own restart): with no part `sent`, requeued; with a part `sent`,
+        `unknown` — or requeued with those parts planned again if resend_unknown."""
+        ...
+
+    # -- receipts
+    async def record_receipt(self, receipt: NewReceipt) -> ReceiptMatch | None:
+        """Match by any key (filtered by account when given) and update part and message;
+        with no match the receipt is kept as unmatched and None is returned. A later
+        `PartAccepted` carrying one of its keys matches it then."""
+        ...
+
+    async def record_receipts(
+        self, receipts: Sequence[NewReceipt]
+    ) -> list[ReceiptMatch | None]: ...
+
+    async def list_unmatched_receipts(
+        self, *, after_id: int = 0, limit: int = 100
+    ) -> list[UnmatchedReceipt]: ...
+
+    async def count_unmatched_receipts(self) -> int: ...
+
+    # -- inbound
+    async def record_inbound(self, inbound: NewInbound) -> InboundMessage: ...
+
+    async def list_inbound(
+        self,
+        *,
+        since: float | None = None,
+        after_id: int = 0,
+        account: str | None = None,
+        limit: int = 100,
+    ) -> list[InboundMessage]: ...
+
+    # -- webhook outbox
+    async def enqueue_webhook(
+        self, url: str, payload: str, event: str, message_id: str | None, now: float
+    ) -> WebhookJob:
+        """`payload` is the exact JSON text to POST (and sign)."""
+        ...
+
+    async def claim_webhooks(
+        self, node_id: str, limit: int, now: float, lease_seconds: float
+    ) -> list[WebhookJob]:
+        """Due pending jobs not leased by anyone, leased to this node; each claim counts as
+        an attempt."""
+        ...
+
+    async def webhook_delivered(self, job_id: int, at: float) -> None: ...
+
+    async def webhook_failed(
+        self, job_id: int, at: float, error: str, retry_at: float | None, max_attempts: int
+    ) -> WebhookState:
+        """Retry at `retry_at` (the caller's backoff), or give up when `retry_at` is None or
+        the job was attempted `max_attempts` times; return the new state."""
+        ...
+
+    async def get_webhook(self, job_id: int) -> WebhookJob: ...
+
+    async def webhook_backlog(self) -> int:
+        """Pending jobs (for /metrics)."""
+        ...
+
+    # -- cluster
+    async def acquire_session_slot(
+        self, system_id: str, max_slots: int, node_id: str, now: float, lease_seconds: float
+    ) -> int | None:
+        """A free slot index in 0..max_slots-1 (free = never taken, released, or lease run
+        out), leased to `node_id`; None when all are held. Bind only with a slot."""
+        ...
+
+    async def renew_session_slot(
+        self, system_id: str, slot: int, node_id: str, now: float, lease_seconds: float
+    ) -> bool: ...
+
+    async def release_session_slot(self, system_id: str, slot: int, node_id: str) -> None: ...
+
+    async def release_node_slots(self, node_id: str) -> int: ...
+
+    async def list_session_slots(self, system_id: str, now: float) -> list[SessionSlot]: ...
+
+    async def record_drop(
+        self, account: str, host: str, at: float, kind: DropKind, cooldown: float | None = None
+    ) -> float:
+        """Record a drop (60 s) or failed connect (90 s) to `host`; return when connecting
+        to it is allowed again (the later of the running and the new cooldown)."""
+        ...
+
+    async def next_connect_allowed(self, account: str, host: str) -> float | None:
+        """When any node may next connect `account` to `host` (None: no cooldown known)."""
+        ...

@@ -1,0 +1,1278 @@
+# ruff: noqa: S608  (SQL text is built only from constants and `?` lists; values are bound)
+"""The store, written once over `Backend`: every operation is one function run in one
+transaction, so each call is atomic on both SQLite and PostgreSQL.
+
+State changes follow `lifecycle.py`: queue moves (claim, requeue, recovery) are made here
+directly; every other change goes through `_settle`, which recomputes each touched message's
+state from its parts with `derive_state` and stores what `settle` allows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Any
+
+from smppgate.store import lifecycle, schema
+from smppgate.store.backend import Backend, Connection, Row, placeholders
+from smppgate.store.errors import DuplicateKey, NotFound, StoreError
+from smppgate.store.ids import new_message_id
+from smppgate.store.models import (
+    COOLDOWN_SECONDS,
+    Attempt,
+    DropKind,
+    InboundMessage,
+    InsertResult,
+    MarkUnknown,
+    MessageDetail,
+    MessagePage,
+    MessageState,
+    NewInbound,
+    NewMessage,
+    NewReceipt,
+    Outcome,
+    OutcomeResult,
+    PartAccepted,
+    PartFailed,
+    PartStatus,
+    ReceiptMatch,
+    ReceiptRecord,
+    ReceiptState,
+    RecoveryReport,
+    Requeue,
+    RequeueReason,
+    SessionSlot,
+    StoredMessage,
+    StoredPart,
+    SubmitContext,
+    UnmatchedReceipt,
+    WebhookJob,
+    WebhookState,
+)
+
+#: the most values one IN list carries (well under SQLite's and PostgreSQL's limits)
+_CHUNK = 500
+MAX_BATCH = 1000
+
+_MESSAGE_COLUMNS = (
+    "id, account, source, destination, text, encoding, split_method, validity_seconds,"
+    " callback_url, client_reference, resend_unknown, traffic_class, priority,"
+    " idempotency_scope, idempotency_key, state, created_at, updated_at, next_attempt_at,"
+    " attempts, qfull_retries, throttled_retries, last_status, last_status_name, part_count,"
+    " uses_payload, leased_by, lease_until"
+)
+_INSERT_MESSAGE = f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({placeholders(28)})"
+_INSERT_PART = (
+    "INSERT INTO parts (message_id, seq, short_message, esm_class, data_coding, sar_ref,"
+    " sar_total, sar_seq, message_payload, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_ATTEMPT = (
+    "INSERT INTO attempts (message_id, seq, at, node_id, session_id, host, command_status,"
+    " status_name, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_OK_NAME = "ESME_ROK"
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class SqlStore:
+    """The `Store` protocol over one `Backend` (see `protocol.py` for the contract)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+
+    @property
+    def dialect(self) -> str:
+        return self._backend.dialect
+
+    # ------------------------------------------------------------------ lifetime
+
+    async def __aenter__(self) -> SqlStore:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._backend.close()
+
+    async def migrate(self) -> list[int]:
+        return await schema.apply(self._backend)
+
+    async def schema_version(self) -> int:
+        return await schema.current_version(self._backend)
+
+    async def ping(self) -> None:
+        async def ping(conn: Connection) -> None:
+            await conn.fetchrow("SELECT 1 AS one")
+
+        await self._backend.run(ping, write=False)
+
+    # ------------------------------------------------------------------ messages
+
+    async def insert_message(self, message: NewMessage, now: float) -> InsertResult:
+        return (await self.insert_messages([message], now))[0]
+
+    async def insert_messages(
+        self, messages: Sequence[NewMessage], now: float
+    ) -> list[InsertResult]:
+        if len(messages) > MAX_BATCH:
+            raise StoreError(f"at most {MAX_BATCH} messages per batch, got {len(messages)}")
+        prepared = [(m, m.id or new_message_id(now)) for m in messages]
+
+        async def insert(conn: Connection) -> list[InsertResult]:
+            return await self._insert(conn, prepared, now)
+
+        try:
+            return await self._backend.run(insert)
+        except DuplicateKey as exc:
+            if "idempotency" not in exc.what:
+                raise
+            # another node inserted the same key between our lookup and insert: look again
+            return await self._backend.run(insert)
+
+    async def _insert(
+        self, conn: Connection, prepared: list[tuple[NewMessage, str]], now: float
+    ) -> list[InsertResult]:
+        existing: dict[tuple[str, str], StoredMessage] = {}
+        keys = sorted({m.idempotency_key for m, _ in prepared if m.idempotency_key is not None})
+        for chunk in _chunks(keys):
+            rows = await conn.fetch(
+                f"SELECT id FROM messages WHERE idempotency_key IN ({placeholders(len(chunk))})",
+                *chunk,
+            )
+            for found in await self._load_messages(conn, [r["id"] for r in rows]):
+                assert found.idempotency_key is not None
+                existing[(found.idempotency_scope, found.idempotency_key)] = found
+        results: list[InsertResult] = []
+        message_rows: list[tuple[object, ...]] = []
+        part_rows: list[tuple[object, ...]] = []
+        for message, message_id in prepared:
+            key = message.idempotency_key
+            if key is not None and (message.idempotency_scope, key) in existing:
+                results.append(InsertResult(existing[(message.idempotency_scope, key)], False))
+                continue
+            stored = _new_stored(message, message_id, now)
+            if key is not None:
+                existing[(message.idempotency_scope, key)] = stored
+            message_rows.append(_message_row(stored))
+            part_rows.extend(
+                (
+                    message_id,
+                    p.seq,
+                    p.short_message,
+                    p.esm_class,
+                    p.data_coding,
+                    p.sar_ref,
+                    p.sar_total,
+                    p.sar_seq,
+                    p.message_payload,
+                    PartStatus.PLANNED.value,
+                )
+                for p in message.parts
+            )
+            results.append(InsertResult(stored, True))
+        await conn.executemany(_INSERT_MESSAGE, message_rows)
+        await conn.executemany(_INSERT_PART, part_rows)
+        return results
+
+    async def get_message(self, message_id: str) -> MessageDetail:
+        async def get(conn: Connection) -> MessageDetail:
+            found = await self._load_messages(conn, [message_id])
+            if not found:
+                raise NotFound("message", message_id)
+            attempts = await conn.fetch(
+                "SELECT * FROM attempts WHERE message_id = ? ORDER BY id", message_id
+            )
+            receipts = await conn.fetch(
+                "SELECT * FROM receipts WHERE message_id = ? ORDER BY id", message_id
+            )
+            return MessageDetail(
+                found[0],
+                tuple(_attempt(r) for r in attempts),
+                tuple(_receipt(r) for r in receipts),
+            )
+
+        return await self._backend.run(get, write=False)
+
+    async def list_messages(
+        self,
+        *,
+        state: MessageState | None = None,
+        account: str | None = None,
+        since: float | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> MessagePage:
+        where: list[str] = ["1 = 1"]
+        args: list[object] = []
+        for clause, value in (
+            ("state = ?", state.value if state is not None else None),
+            ("account = ?", account),
+            ("created_at >= ?", since),
+            ("id > ?", after),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        sql = f"SELECT id FROM messages WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
+
+        async def page(conn: Connection) -> MessagePage:
+            rows = await conn.fetch(sql, *args, limit + 1)
+            ids = [r["id"] for r in rows[:limit]]
+            items = tuple(await self._load_messages(conn, ids))
+            cursor = ids[-1] if len(rows) > limit else None
+            return MessagePage(items, cursor)
+
+        return await self._backend.run(page, write=False)
+
+    async def count_by_state(self, account: str | None = None) -> dict[MessageState, int]:
+        async def count(conn: Connection) -> dict[MessageState, int]:
+            if account is None:
+                rows = await conn.fetch("SELECT state, COUNT(*) AS n FROM messages GROUP BY state")
+            else:
+                rows = await conn.fetch(
+                    "SELECT state, COUNT(*) AS n FROM messages WHERE account = ? GROUP BY state",
+                    account,
+                )
+            counts = dict.fromkeys(MessageState, 0)
+            for row in rows:
+                counts[MessageState(row["state"])] = int(row["n"])
+            return counts
+
+        return await self._backend.run(count, write=False)
+
+    async def _load_messages(self, conn: Connection, ids: Sequence[str]) -> list[StoredMessage]:
+        """Messages with their parts, in the order of `ids` (missing ones left out)."""
+        by_id: dict[str, Row] = {}
+        parts: dict[str, list[StoredPart]] = {}
+        for chunk in _chunks(list(ids)):
+            marks = placeholders(len(chunk))
+            for row in await conn.fetch(
+                f"SELECT * FROM messages WHERE id IN ({marks})",
+                *chunk,
+            ):
+                by_id[row["id"]] = row
+            for row in await conn.fetch(
+                f"SELECT * FROM parts WHERE message_id IN ({marks}) ORDER BY message_id, seq",
+                *chunk,
+            ):
+                parts.setdefault(row["message_id"], []).append(_part(row))
+        return [_message(by_id[i], parts.get(i, [])) for i in ids if i in by_id]
+
+    # --------------------------------------------------------------------- queue
+
+    async def claim(
+        self,
+        node_id: str,
+        limit: int,
+        now: float,
+        lease_seconds: float,
+        accounts: Sequence[str] | None = None,
+    ) -> list[StoredMessage]:
+        if limit <= 0 or (accounts is not None and not accounts):
+            return []
+        account_filter = ""
+        args: list[object] = [now]
+        if accounts is not None:
+            account_filter = f" AND account IN ({placeholders(len(accounts))})"
+            args.extend(accounts)
+        sql = (
+            "UPDATE messages SET state = 'sending', leased_by = ?, lease_until = ?,"
+            " updated_at = ?, attempts = attempts + 1"
+            " WHERE id IN (SELECT id FROM messages WHERE state = 'queued'"
+            f" AND next_attempt_at <= ?{account_filter}"
+            f" ORDER BY next_attempt_at, id LIMIT ?{self._backend.skip_locked})"
+            " RETURNING id"
+        )
+
+        async def claim(conn: Connection) -> list[StoredMessage]:
+            rows = await conn.fetch(sql, node_id, now + lease_seconds, now, *args, limit)
+            claimed = await self._load_messages(conn, [r["id"] for r in rows])
+            return sorted(claimed, key=lambda m: (m.next_attempt_at, m.id))
+
+        return await self._backend.run(claim)
+
+    async def mark_parts_sent(self, parts: Sequence[tuple[str, int]], at: float) -> None:
+        async def mark(conn: Connection) -> None:
+            await conn.executemany(
+                "UPDATE parts SET status = 'sent', sent_at = ?, attempts = attempts + 1"
+                " WHERE message_id = ? AND seq = ? AND status = 'planned'",
+                [(at, message_id, seq) for message_id, seq in parts],
+            )
+
+        await self._backend.run(mark)
+
+    async def renew_leases(
+        self, node_id: str, message_ids: Sequence[str], now: float, lease_seconds: float
+    ) -> int:
+        async def renew(conn: Connection) -> int:
+            renewed = 0
+            for chunk in _chunks(list(message_ids)):
+                rows = await conn.fetch(
+                    "UPDATE messages SET lease_until = ? WHERE state = 'sending'"
+                    f" AND leased_by = ? AND id IN ({placeholders(len(chunk))}) RETURNING id",
+                    now + lease_seconds,
+                    node_id,
+                    *chunk,
+                )
+                renewed += len(rows)
+            return renewed
+
+        return await self._backend.run(renew)
+
+    async def record_outcome(self, outcome: Outcome) -> OutcomeResult:
+        return (await self.record_outcomes([outcome]))[0]
+
+    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> list[OutcomeResult]:
+        async def record(conn: Connection) -> list[OutcomeResult]:
+            late: dict[str, list[tuple[int, int, ReceiptState]]] = {}
+            for outcome in outcomes:
+                if isinstance(outcome, PartAccepted):
+                    matched = await self._accepted(conn, outcome)
+                    late.setdefault(outcome.message_id, []).extend(matched)
+                elif isinstance(outcome, PartFailed):
+                    await self._failed(conn, outcome)
+                elif isinstance(outcome, Requeue):
+                    await self._requeue(conn, outcome)
+                else:
+                    await self._unknown(conn, outcome)
+            touched = list(dict.fromkeys(o.message_id for o in outcomes))
+            at = max((o.at for o in outcomes), default=0.0)
+            states = await self._settle(conn, touched, at)
+            info = await self._callback_info(conn, list(late))
+            results = []
+            for outcome in outcomes:
+                matches = tuple(
+                    ReceiptMatch(
+                        outcome.message_id,
+                        seq,
+                        receipt_state,
+                        states[outcome.message_id][1],
+                        states[outcome.message_id][0] is not states[outcome.message_id][1],
+                        *info[outcome.message_id],
+                    )
+                    for _, seq, receipt_state in late.pop(outcome.message_id, [])
+                )
+                results.append(
+                    OutcomeResult(outcome.message_id, states[outcome.message_id][1], matches)
+                )
+            return results
+
+        return await self._backend.run(record)
+
+    async def _attempt(
+        self,
+        conn: Connection,
+        message_id: str,
+        seq: int | None,
+        at: float,
+        context: SubmitContext,
+        command_status: int | None,
+        status_name: str | None,
+        outcome: str,
+    ) -> None:
+        await conn.execute(
+            _INSERT_ATTEMPT,
+            message_id,
+            seq,
+            at,
+            context.node_id,
+            context.session_id,
+            context.host,
+            command_status,
+            status_name,
+            outcome,
+        )
+
+    async def _accepted(
+        self, conn: Connection, o: PartAccepted
+    ) -> list[tuple[int, int, ReceiptState]]:
+        row = await conn.fetchrow(
+            "UPDATE parts SET status = 'accepted', smsc_message_id = ?, submitted_at = ?,"
+            " last_status = 0, last_status_name = ? WHERE message_id = ? AND seq = ?"
+            " RETURNING seq",
+            o.smsc_message_id,
+            o.at,
+            _OK_NAME,
+            o.message_id,
+            o.seq,
+        )
+        if row is None:
+            raise NotFound("part", (o.message_id, o.seq))
+        await self._attempt(conn, o.message_id, o.seq, o.at, o.context, 0, _OK_NAME, "accepted")
+        keys = sorted(o.match_keys | {o.smsc_message_id})
+        await conn.executemany(
+            "INSERT INTO match_keys (key, message_id, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [(key, o.message_id, o.seq) for key in keys],
+        )
+        # a receipt may have come before this id was stored: match it now
+        waiting = await conn.fetch(
+            "SELECT DISTINCT r.id, r.state, r.raw, r.received_at, r.error_code"
+            " FROM unmatched_receipt_keys k JOIN unmatched_receipts r ON r.id = k.receipt_id"
+            f" WHERE k.key IN ({placeholders(len(keys))}) AND r.matched_message_id IS NULL"
+            " AND (r.account IS NULL OR r.account ="
+            " (SELECT account FROM messages WHERE id = ?)) ORDER BY r.id",
+            *keys,
+            o.message_id,
+        )
+        matched = []
+        for receipt in waiting:
+            state = ReceiptState(receipt["state"])
+            await self._apply_receipt(
+                conn,
+                o.message_id,
+                o.seq,
+                state,
+                receipt["raw"],
+                receipt["received_at"],
+                receipt["error_code"],
+            )
+            await conn.execute(
+                "UPDATE unmatched_receipts SET matched_message_id = ?, matched_seq = ?,"
+                " matched_at = ? WHERE id = ?",
+                o.message_id,
+                o.seq,
+                o.at,
+                receipt["id"],
+            )
+            matched.append((int(receipt["id"]), o.seq, state))
+        return matched
+
+    async def _failed(self, conn: Connection, o: PartFailed) -> None:
+        status = PartStatus.REJECTED if o.rejected else PartStatus.FAILED
+        row = await conn.fetchrow(
+            "UPDATE parts SET status = ?, last_status = ?, last_status_name = ?"
+            " WHERE message_id = ? AND seq = ? RETURNING seq",
+            status.value,
+            o.command_status,
+            o.status_name,
+            o.message_id,
+            o.seq,
+        )
+        if row is None:
+            raise NotFound("part", (o.message_id, o.seq))
+        await conn.execute(
+            "UPDATE messages SET last_status = ?, last_status_name = ? WHERE id = ?",
+            o.command_status,
+            o.status_name,
+            o.message_id,
+        )
+        await self._attempt(
+            conn,
+            o.message_id,
+            o.seq,
+            o.at,
+            o.context,
+            o.command_status,
+            o.status_name,
+            status.value,
+        )
+
+    async def _requeue(self, conn: Connection, o: Requeue) -> None:
+        row = await conn.fetchrow(
+            "UPDATE messages SET state = 'queued', next_attempt_at = ?, leased_by = NULL,"
+            " lease_until = NULL, updated_at = ?,"
+            " qfull_retries = qfull_retries + ?, throttled_retries = throttled_retries + ?,"
+            " last_status = COALESCE(?, last_status),"
+            " last_status_name = COALESCE(?, last_status_name)"
+            " WHERE id = ? AND state IN ('queued', 'sending') RETURNING id",
+            o.next_attempt_at,
+            o.at,
+            int(o.reason is RequeueReason.QUEUE_FULL),
+            int(o.reason is RequeueReason.THROTTLED),
+            o.command_status,
+            o.status_name or None,
+            o.message_id,
+        )
+        if row is not None:
+            # the submits that got this answer surely were not accepted: they may go again
+            await conn.execute(
+                "UPDATE parts SET status = 'planned' WHERE message_id = ? AND status = 'sent'",
+                o.message_id,
+            )
+        elif not await _exists(conn, o.message_id):
+            raise NotFound("message", o.message_id)
+        await self._attempt(
+            conn,
+            o.message_id,
+            o.seq,
+            o.at,
+            o.context,
+            o.command_status,
+            o.status_name or None,
+            f"requeued:{o.reason.value}",
+        )
+
+    async def _unknown(self, conn: Connection, o: MarkUnknown) -> None:
+        row = await conn.fetchrow(
+            "SELECT resend_unknown, state FROM messages WHERE id = ?", o.message_id
+        )
+        if row is None:
+            raise NotFound("message", o.message_id)
+        resend = bool(row["resend_unknown"])
+        await conn.executemany(
+            "UPDATE parts SET status = ? WHERE message_id = ? AND seq = ?"
+            " AND status IN ('planned', 'sent')",
+            [
+                ((PartStatus.PLANNED if resend else PartStatus.UNKNOWN).value, o.message_id, seq)
+                for seq in o.seqs
+            ],
+        )
+        if resend and row["state"] in (MessageState.SENDING, MessageState.QUEUED):
+            await conn.execute(
+                "UPDATE messages SET state = 'queued', next_attempt_at = ?, leased_by = NULL,"
+                " lease_until = NULL, updated_at = ? WHERE id = ?",
+                o.at if o.retry_at is None else o.retry_at,
+                o.at,
+                o.message_id,
+            )
+        for seq in o.seqs:
+            await self._attempt(
+                conn,
+                o.message_id,
+                seq,
+                o.at,
+                o.context,
+                None,
+                None,
+                "no_response:resend" if resend else "no_response",
+            )
+
+    async def recover_expired_leases(
+        self, now: float, *, node_id: str | None = None
+    ) -> RecoveryReport:
+        """Leases that ran out (or, with `node_id`, every lease that node held: a restart)."""
+        sql = (
+            "SELECT id, resend_unknown FROM messages WHERE state = 'sending' AND (lease_until <= ?"
+        )
+        args: list[object] = [now]
+        if node_id is not None:
+            sql += " OR leased_by = ?"
+            args.append(node_id)
+        sql += f") ORDER BY id{self._backend.skip_locked}"
+        context = SubmitContext(node_id=node_id or "")
+
+        async def recover(conn: Connection) -> RecoveryReport:
+            rows = await conn.fetch(sql, *args)
+            requeued: list[str] = []
+            unknown: list[str] = []
+            for row in rows:
+                message_id = row["id"]
+                sent = await conn.fetch(
+                    "SELECT seq FROM parts WHERE message_id = ? AND status = 'sent' ORDER BY seq",
+                    message_id,
+                )
+                if sent and not row["resend_unknown"]:
+                    await conn.execute(
+                        "UPDATE parts SET status = 'unknown' WHERE message_id = ?"
+                        " AND status = 'sent'",
+                        message_id,
+                    )
+                    unknown.append(message_id)
+                else:
+                    await conn.execute(
+                        "UPDATE parts SET status = 'planned' WHERE message_id = ?"
+                        " AND status = 'sent'",
+                        message_id,
+                    )
+                    await conn.execute(
+                        "UPDATE messages SET state = 'queued', leased_by = NULL,"
+                        " lease_until = NULL, updated_at = ? WHERE id = ?",
+                        now,
+                        message_id,
+                    )
+                    requeued.append(message_id)
+                for part in sent:
+                    await self._attempt(
+                        conn,
+                        message_id,
+                        part["seq"],
+                        now,
+                        context,
+                        None,
+                        None,
+                        "lease_expired:resend" if row["resend_unknown"] else "lease_expired",
+                    )
+            await self._settle(conn, unknown, now)
+            return RecoveryReport(tuple(requeued), tuple(unknown))
+
+        return await self._backend.run(recover)
+
+    async def _settle(
+        self, conn: Connection, message_ids: Sequence[str], now: float
+    ) -> dict[str, tuple[MessageState, MessageState]]:
+        """Recompute each message's state from its parts; return {id: (before, after)}."""
+        result: dict[str, tuple[MessageState, MessageState]] = {}
+        updates: list[tuple[object, ...]] = []
+        for chunk in _chunks(list(message_ids)):
+            marks = placeholders(len(chunk))
+            messages = await conn.fetch(
+                f"SELECT id, state, uses_payload FROM messages WHERE id IN ({marks})",
+                *chunk,
+            )
+            parts: dict[str, list[lifecycle.PartView]] = {}
+            for row in await conn.fetch(
+                "SELECT message_id, status, receipt_state FROM parts"
+                f" WHERE message_id IN ({marks}) ORDER BY message_id, seq",
+                *chunk,
+            ):
+                receipt = row["receipt_state"]
+                parts.setdefault(row["message_id"], []).append(
+                    lifecycle.PartView(
+                        PartStatus(row["status"]),
+                        ReceiptState(receipt) if receipt is not None else None,
+                    )
+                )
+            for row in messages:
+                message_id = row["id"]
+                current = MessageState(row["state"])
+                derived = lifecycle.derive_state(
+                    parts.get(message_id, []), uses_payload=bool(row["uses_payload"])
+                )
+                new = lifecycle.settle(message_id, current, derived)
+                result[message_id] = (current, new)
+                if new is not current:
+                    updates.append((new.value, now, message_id))
+        missing = [m for m in message_ids if m not in result]
+        if missing:
+            raise NotFound("message", missing[0])
+        await conn.executemany(
+            "UPDATE messages SET state = ?, updated_at = ?, leased_by = NULL,"
+            " lease_until = NULL WHERE id = ?",
+            updates,
+        )
+        return result
+
+    async def _callback_info(
+        self, conn: Connection, message_ids: Sequence[str]
+    ) -> dict[str, tuple[str | None, str | None]]:
+        info: dict[str, tuple[str | None, str | None]] = {}
+        for chunk in _chunks(list(message_ids)):
+            for row in await conn.fetch(
+                "SELECT id, callback_url, client_reference FROM messages"
+                f" WHERE id IN ({placeholders(len(chunk))})",
+                *chunk,
+            ):
+                info[row["id"]] = (row["callback_url"], row["client_reference"])
+        return info
+
+    # ------------------------------------------------------------------ receipts
+
+    async def record_receipt(self, receipt: NewReceipt) -> ReceiptMatch | None:
+        return (await self.record_receipts([receipt]))[0]
+
+    async def record_receipts(self, receipts: Sequence[NewReceipt]) -> list[ReceiptMatch | None]:
+        async def record(conn: Connection) -> list[ReceiptMatch | None]:
+            found: list[tuple[str, int] | None] = []
+            for receipt in receipts:
+                part = await self._find_part(conn, receipt)
+                found.append(part)
+                if part is None:
+                    await self._keep_unmatched(conn, receipt)
+                    continue
+                await self._apply_receipt(
+                    conn,
+                    part[0],
+                    part[1],
+                    receipt.state,
+                    receipt.raw,
+                    receipt.received_at,
+                    receipt.error_code,
+                )
+            touched = [p[0] for p in found if p is not None]
+            at = max((r.received_at for r in receipts), default=0.0)
+            states = await self._settle(conn, list(dict.fromkeys(touched)), at)
+            info = await self._callback_info(conn, touched)
+            results: list[ReceiptMatch | None] = []
+            for receipt, part in zip(receipts, found, strict=True):
+                if part is None:
+                    results.append(None)
+                    continue
+                before, after = states[part[0]]
+                results.append(
+                    ReceiptMatch(
+                        part[0], part[1], receipt.state, after, before is not after, *info[part[0]]
+                    )
+                )
+            return results
+
+        return await self._backend.run(record)
+
+    async def _find_part(self, conn: Connection, receipt: NewReceipt) -> tuple[str, int] | None:
+        keys = sorted(receipt.keys)
+        if not keys:
+            return None
+        sql = (
+            "SELECT k.message_id, k.seq FROM match_keys k"
+            " JOIN parts p ON p.message_id = k.message_id AND p.seq = k.seq"
+            " JOIN messages m ON m.id = k.message_id"
+            f" WHERE k.key IN ({placeholders(len(keys))})"
+        )
+        args: list[object] = list(keys)
+        if receipt.account is not None:
+            sql += " AND m.account = ?"
+            args.append(receipt.account)
+        # the same SMSC id reused much later: the most recent submit wins
+        sql += " ORDER BY p.submitted_at DESC, k.message_id DESC LIMIT 1"
+        row = await conn.fetchrow(sql, *args)
+        return None if row is None else (row["message_id"], int(row["seq"]))
+
+    async def _apply_receipt(
+        self,
+        conn: Connection,
+        message_id: str,
+        seq: int,
+        state: ReceiptState,
+        raw: str,
+        received_at: float,
+        error_code: str | None,
+    ) -> None:
+        await conn.execute(
+            "INSERT INTO receipts (message_id, seq, state, raw, received_at, error_code)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            message_id,
+            seq,
+            state.value,
+            raw,
+            received_at,
+            error_code,
+        )
+        # an intermediate receipt (ENROUTE, ACCEPTD) never replaces a final one
+        guard = "" if state.is_final else " AND (receipt_state IS NULL OR receipt_state IN (?, ?))"
+        args: list[object] = [state.value, received_at, error_code, message_id, seq]
+        if not state.is_final:
+            args += [ReceiptState.ACCEPTED.value, ReceiptState.ENROUTE.value]
+        await conn.execute(
+            "UPDATE parts SET receipt_state = ?, receipt_at = ?, error_code = ?"
+            f" WHERE message_id = ? AND seq = ?{guard}",
+            *args,
+        )
+
+    async def _keep_unmatched(self, conn: Connection, receipt: NewReceipt) -> None:
+        row = await conn.fetchrow(
+            "INSERT INTO unmatched_receipts (keys, raw, state, received_at, error_code, account)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            json.dumps(sorted(receipt.keys)),
+            receipt.raw,
+            receipt.state.value,
+            receipt.received_at,
+            receipt.error_code,
+            receipt.account,
+        )
+        assert row is not None
+        await conn.executemany(
+            "INSERT INTO unmatched_receipt_keys (key, receipt_id) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(key, row["id"]) for key in sorted(receipt.keys)],
+        )
+
+    async def list_unmatched_receipts(
+        self, *, after_id: int = 0, limit: int = 100
+    ) -> list[UnmatchedReceipt]:
+        async def fetch(conn: Connection) -> list[UnmatchedReceipt]:
+            rows = await conn.fetch(
+                "SELECT * FROM unmatched_receipts WHERE matched_message_id IS NULL AND id > ?"
+                " ORDER BY id LIMIT ?",
+                after_id,
+                limit,
+            )
+            return [_unmatched(r) for r in rows]
+
+        return await self._backend.run(fetch, write=False)
+
+    async def count_unmatched_receipts(self) -> int:
+        async def count(conn: Connection) -> int:
+            row = await conn.fetchrow(
+                "SELECT COUNT(*) AS n FROM unmatched_receipts WHERE matched_message_id IS NULL"
+            )
+            return 0 if row is None else int(row["n"])
+
+        return await self._backend.run(count, write=False)
+
+    # ------------------------------------------------------------------- inbound
+
+    async def record_inbound(self, inbound: NewInbound) -> InboundMessage:
+        async def record(conn: Connection) -> InboundMessage:
+            row = await conn.fetchrow(
+                "INSERT INTO inbound (account, source, destination, text, data_coding,"
+                " ussd_service_op, received_at, parts_info) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING *",
+                inbound.account,
+                inbound.source,
+                inbound.destination,
+                inbound.text,
+                inbound.data_coding,
+                inbound.ussd_service_op,
+                inbound.received_at,
+                inbound.parts_info,
+            )
+            assert row is not None
+            return _inbound(row)
+
+        return await self._backend.run(record)
+
+    async def list_inbound(
+        self,
+        *,
+        since: float | None = None,
+        after_id: int = 0,
+        account: str | None = None,
+        limit: int = 100,
+    ) -> list[InboundMessage]:
+        sql = "SELECT * FROM inbound WHERE id > ?"
+        args: list[object] = [after_id]
+        if since is not None:
+            sql += " AND received_at >= ?"
+            args.append(since)
+        if account is not None:
+            sql += " AND account = ?"
+            args.append(account)
+        sql += " ORDER BY id LIMIT ?"
+
+        async def fetch(conn: Connection) -> list[InboundMessage]:
+            return [_inbound(r) for r in await conn.fetch(sql, *args, limit)]
+
+        return await self._backend.run(fetch, write=False)
+
+    # ------------------------------------------------------------------ webhooks
+
+    async def enqueue_webhook(
+        self, url: str, payload: str, event: str, message_id: str | None, now: float
+    ) -> WebhookJob:
+        async def enqueue(conn: Connection) -> WebhookJob:
+            row = await conn.fetchrow(
+                "INSERT INTO webhooks (url, payload, event, message_id, state, attempts,"
+                " next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)"
+                " RETURNING *",
+                url,
+                payload,
+                event,
+                message_id,
+                now,
+                now,
+            )
+            assert row is not None
+            return _webhook(row)
+
+        return await self._backend.run(enqueue)
+
+    async def claim_webhooks(
+        self, node_id: str, limit: int, now: float, lease_seconds: float
+    ) -> list[WebhookJob]:
+        sql = (
+            "UPDATE webhooks SET leased_by = ?, lease_until = ?, attempts = attempts + 1"
+            " WHERE id IN (SELECT id FROM webhooks WHERE state = 'pending'"
+            " AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+            f" ORDER BY next_attempt_at, id LIMIT ?{self._backend.skip_locked}) RETURNING *"
+        )
+
+        async def claim(conn: Connection) -> list[WebhookJob]:
+            rows = await conn.fetch(sql, node_id, now + lease_seconds, now, now, limit)
+            return sorted((_webhook(r) for r in rows), key=lambda j: (j.next_attempt_at, j.id))
+
+        return await self._backend.run(claim)
+
+    async def webhook_delivered(self, job_id: int, at: float) -> None:
+        async def done(conn: Connection) -> None:
+            row = await conn.fetchrow(
+                "UPDATE webhooks SET state = 'delivered', delivered_at = ?, leased_by = NULL,"
+                " lease_until = NULL WHERE id = ? RETURNING id",
+                at,
+                job_id,
+            )
+            if row is None:
+                raise NotFound("webhook", job_id)
+
+        await self._backend.run(done)
+
+    async def webhook_failed(
+        self, job_id: int, at: float, error: str, retry_at: float | None, max_attempts: int
+    ) -> WebhookState:
+        """One delivery failed: retry at `retry_at`, or give up when `retry_at` is None or the
+        job has been claimed `max_attempts` times."""
+
+        async def failed(conn: Connection) -> WebhookState:
+            row = await conn.fetchrow("SELECT attempts FROM webhooks WHERE id = ?", job_id)
+            if row is None:
+                raise NotFound("webhook", job_id)
+            give_up = retry_at is None or int(row["attempts"]) >= max_attempts
+            state = WebhookState.GAVE_UP if give_up else WebhookState.PENDING
+            await conn.execute(
+                "UPDATE webhooks SET state = ?, last_error = ?, next_attempt_at = ?,"
+                " leased_by = NULL, lease_until = NULL WHERE id = ?",
+                state.value,
+                error,
+                at if retry_at is None else retry_at,
+                job_id,
+            )
+            return state
+
+        return await self._backend.run(failed)
+
+    async def get_webhook(self, job_id: int) -> WebhookJob:
+        async def get(conn: Connection) -> WebhookJob:
+            row = await conn.fetchrow("SELECT * FROM webhooks WHERE id = ?", job_id)
+            if row is None:
+                raise NotFound("webhook", job_id)
+            return _webhook(row)
+
+        return await self._backend.run(get, write=False)
+
+    async def webhook_backlog(self) -> int:
+        async def count(conn: Connection) -> int:
+            row = await conn.fetchrow("SELECT COUNT(*) AS n FROM webhooks WHERE state = 'pending'")
+            return 0 if row is None else int(row["n"])
+
+        return await self._backend.run(count, write=False)
+
+    # ------------------------------------------------------------------- cluster
+
+    async def acquire_session_slot(
+        self, system_id: str, max_slots: int, node_id: str, now: float, lease_seconds: float
+    ) -> int | None:
+        async def acquire(conn: Connection) -> int | None:
+            await conn.lock(f"smppgate.slots:{system_id}")
+            for slot in range(max_slots):
+                row = await conn.fetchrow(
+                    "INSERT INTO session_slots (system_id, slot, node_id, lease_until)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (system_id, slot) DO UPDATE"
+                    " SET node_id = excluded.node_id, lease_until = excluded.lease_until"
+                    " WHERE session_slots.lease_until <= ? RETURNING slot",
+                    system_id,
+                    slot,
+                    node_id,
+                    now + lease_seconds,
+                    now,
+                )
+                if row is not None:
+                    return slot
+            return None
+
+        return await self._backend.run(acquire)
+
+    async def renew_session_slot(
+        self, system_id: str, slot: int, node_id: str, now: float, lease_seconds: float
+    ) -> bool:
+        """Extend a slot this node holds; False if it was lost (expired and taken by another
+        node, or released): the session on it must unbind."""
+
+        async def renew(conn: Connection) -> bool:
+            row = await conn.fetchrow(
+                "UPDATE session_slots SET lease_until = ? WHERE system_id = ? AND slot = ?"
+                " AND node_id = ? RETURNING slot",
+                now + lease_seconds,
+                system_id,
+                slot,
+                node_id,
+            )
+            return row is not None
+
+        return await self._backend.run(renew)
+
+    async def release_session_slot(self, system_id: str, slot: int, node_id: str) -> None:
+        async def release(conn: Connection) -> None:
+            await conn.execute(
+                "DELETE FROM session_slots WHERE system_id = ? AND slot = ? AND node_id = ?",
+                system_id,
+                slot,
+                node_id,
+            )
+
+        await self._backend.run(release)
+
+    async def release_node_slots(self, node_id: str) -> int:
+        async def release(conn: Connection) -> int:
+            rows = await conn.fetch(
+                "DELETE FROM session_slots WHERE node_id = ? RETURNING slot", node_id
+            )
+            return len(rows)
+
+        return await self._backend.run(release)
+
+    async def list_session_slots(self, system_id: str, now: float) -> list[SessionSlot]:
+        async def fetch(conn: Connection) -> list[SessionSlot]:
+            rows = await conn.fetch(
+                "SELECT * FROM session_slots WHERE system_id = ? AND lease_until > ? ORDER BY slot",
+                system_id,
+                now,
+            )
+            return [
+                SessionSlot(r["system_id"], int(r["slot"]), r["node_id"], float(r["lease_until"]))
+                for r in rows
+            ]
+
+        return await self._backend.run(fetch, write=False)
+
+    async def record_drop(
+        self, account: str, host: str, at: float, kind: DropKind, cooldown: float | None = None
+    ) -> float:
+        """Record a dropped session or a failed connect; return when connecting is allowed
+        again (`cooldown` overrides the platform's 60 s / 90 s). A later, shorter cooldown
+        never shortens one already running."""
+        allowed = at + (COOLDOWN_SECONDS[kind] if cooldown is None else cooldown)
+
+        async def record(conn: Connection) -> float:
+            row = await conn.fetchrow(
+                "INSERT INTO connect_cooldowns (account, host, kind, happened_at, allowed_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, host) DO UPDATE"
+                " SET kind = excluded.kind, happened_at = excluded.happened_at,"
+                " allowed_at = CASE WHEN excluded.allowed_at > connect_cooldowns.allowed_at"
+                " THEN excluded.allowed_at ELSE connect_cooldowns.allowed_at END"
+                " RETURNING allowed_at",
+                account,
+                host,
+                kind.value,
+                at,
+                allowed,
+            )
+            assert row is not None
+            return float(row["allowed_at"])
+
+        return await self._backend.run(record)
+
+    async def next_connect_allowed(self, account: str, host: str) -> float | None:
+        async def fetch(conn: Connection) -> float | None:
+            row = await conn.fetchrow(
+                "SELECT allowed_at FROM connect_cooldowns WHERE account = ? AND host = ?",
+                account,
+                host,
+            )
+            return None if row is None else float(row["allowed_at"])
+
+        return await self._backend.run(fetch, write=False)
+
+
+# ------------------------------------------------------------------ row <-> record
+
+
+async def _exists(conn: Connection, message_id: str) -> bool:
+    return await conn.fetchrow("SELECT id FROM messages WHERE id = ?", message_id) is not None
+
+
+def _new_stored(message: NewMessage, message_id: str, now: float) -> StoredMessage:
+    parts = tuple(
+        StoredPart(
+            p.seq,
+            p.short_message,
+            p.esm_class,
+            p.data_coding,
+            p.sar_ref,
+            p.sar_total,
+            p.sar_seq,
+            p.message_payload,
+            PartStatus.PLANNED,
+            0,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+        for p in message.parts
+    )
+    return StoredMessage(
+        id=message_id,
+        account=message.account,
+        source=message.source,
+        destination=message.destination,
+        text=message.text,
+        encoding=message.encoding,
+        split_method=message.split_method,
+        validity_seconds=message.validity_seconds,
+        callback_url=message.callback_url,
+        client_reference=message.client_reference,
+        resend_unknown=message.resend_unknown,
+        traffic_class=message.traffic_class,
+        priority=message.priority,
+        idempotency_key=message.idempotency_key,
+        idempotency_scope=message.idempotency_scope,
+        state=MessageState.QUEUED,
+        created_at=now,
+        updated_at=now,
+        next_attempt_at=now if message.not_before is None else message.not_before,
+        attempts=0,
+        qfull_retries=0,
+        throttled_retries=0,
+        last_status=None,
+        last_status_name=None,
+        part_count=len(parts),
+        leased_by=None,
+        lease_until=None,
+        parts=parts,
+    )
+
+
+def _message_row(m: StoredMessage) -> tuple[object, ...]:
+    return (
+        m.id,
+        m.account,
+        m.source,
+        m.destination,
+        m.text,
+        m.encoding,
+        m.split_method,
+        m.validity_seconds,
+        m.callback_url,
+        m.client_reference,
+        int(m.resend_unknown),
+        m.traffic_class,
+        m.priority,
+        m.idempotency_scope,
+        m.idempotency_key,
+        m.state.value,
+        m.created_at,
+        m.updated_at,
+        m.next_attempt_at,
+        m.attempts,
+        m.qfull_retries,
+        m.throttled_retries,
+        m.last_status,
+        m.last_status_name,
+        m.part_count,
+        int(m.uses_payload),
+        m.leased_by,
+        m.lease_until,
+    )
+
+
+def _opt_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _part(r: Row) -> StoredPart:
+    receipt = r["receipt_state"]
+    return StoredPart(
+        seq=int(r["seq"]),
+        short_message=bytes(r["short_message"]),
+        esm_class=int(r["esm_class"]),
+        data_coding=int(r["data_coding"]),
+        sar_ref=r["sar_ref"],
+        sar_total=r["sar_total"],
+        sar_seq=r["sar_seq"],
+        message_payload=None if r["message_payload"] is None else bytes(r["message_payload"]),
+        status=PartStatus(r["status"]),
+        attempts=int(r["attempts"]),
+        smsc_message_id=r["smsc_message_id"],
+        sent_at=_opt_float(r["sent_at"]),
+        submitted_at=_opt_float(r["submitted_at"]),
+        receipt_state=None if receipt is None else ReceiptState(receipt),
+        receipt_at=_opt_float(r["receipt_at"]),
+        error_code=r["error_code"],
+        last_status=r["last_status"],
+        last_status_name=r["last_status_name"],
+    )
+
+
+def _message(r: Row, parts: list[StoredPart]) -> StoredMessage:
+    return StoredMessage(
+        id=r["id"],
+        account=r["account"],
+        source=r["source"],
+        destination=r["destination"],
+        text=r["text"],
+        encoding=r["encoding"],
+        split_method=r["split_method"],
+        validity_seconds=r["validity_seconds"],
+        callback_url=r["callback_url"],
+        client_reference=r["client_reference"],
+        resend_unknown=bool(r["resend_unknown"]),
+        traffic_class=r["traffic_class"],
+        priority=int(r["priority"]),
+        idempotency_key=r["idempotency_key"],
+        idempotency_scope=r["idempotency_scope"],
+        state=MessageState(r["state"]),
+        created_at=float(r["created_at"]),
+        updated_at=float(r["updated_at"]),
+        next_attempt_at=float(r["next_attempt_at"]),
+        attempts=int(r["attempts"]),
+        qfull_retries=int(r["qfull_retries"]),
+        throttled_retries=int(r["throttled_retries"]),
+        last_status=r["last_status"],
+        last_status_name=r["last_status_name"],
+        part_count=int(r["part_count"]),
+        leased_by=r["leased_by"],
+        lease_until=_opt_float(r["lease_until"]),
+        parts=tuple(parts),
+    )
+
+
+def _attempt(r: Row) -> Attempt:
+    return Attempt(
+        message_id=r["message_id"],
+        seq=r["seq"],
+        at=float(r["at"]),
+        node_id=r["node_id"],
+        session_id=r["session_id"],
+        host=r["host"],
+        command_status=r["command_status"],
+        status_name=r["status_name"],
+        outcome=r["outcome"],
+    )
+
+
+def _receipt(r: Row) -> ReceiptRecord:
+    return ReceiptRecord(
+        id=int(r["id"]),
+        message_id=r["message_id"],
+        seq=int(r["seq"]),
+        state=ReceiptState(r["state"]),
+        raw=r["raw"],
+        received_at=float(r["received_at"]),
+        error_code=r["error_code"],
+    )
+
+
+def _unmatched(r: Row) -> UnmatchedReceipt:
+    return UnmatchedReceipt(
+        id=int(r["id"]),
+        keys=frozenset(json.loads(r["keys"])),
+        raw=r["raw"],
+        state=ReceiptState(r["state"]),
+        received_at=float(r["received_at"]),
+        error_code=r["error_code"],
+        account=r["account"],
+    )
+
+
+def _inbound(r: Row) -> InboundMessage:
+    return InboundMessage(
+        id=int(r["id"]),
+        account=r["account"],
+        source=r["source"],
+        destination=r["destination"],
+        text=r["text"],
+        data_coding=int(r["data_coding"]),
+        received_at=float(r["received_at"]),
+        ussd_service_op=r["ussd_service_op"],
+        parts_info=r["parts_info"],
+    )
+
+
+def _webhook(r: Row) -> WebhookJob:
+    return WebhookJob(
+        id=int(r["id"]),
+        url=r["url"],
+        payload=r["payload"],
+        event=r["event"],
+        message_id=r["message_id"],
+        state=WebhookState(r["state"]),
+        attempts=int(r["attempts"]),
+        next_attempt_at=float(r["next_attempt_at"]),
+        created_at=float(r["created_at"]),
+        last_error=r["last_error"],
+        leased_by=r["leased_by"],
+        lease_until=_opt_float(r["lease_until"]),
+    )

@@ -1,0 +1,732 @@
+"""The store contract: every test runs on SQLite and on PostgreSQL (see conftest.py).
+
+Times are plain numbers passed in; nothing sleeps. Concurrency tests use several store
+instances on one database, as several processes or nodes would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from smppgate.store import (
+    DropKind,
+    DuplicateKey,
+    MarkUnknown,
+    MessageState,
+    NewInbound,
+    NewMessage,
+    NewReceipt,
+    NotFound,
+    PartAccepted,
+    PartFailed,
+    PartStatus,
+    PlannedPart,
+    ReceiptState,
+    Requeue,
+    RequeueReason,
+    SchemaOutOfDate,
+    Store,
+    StoreError,
+    SubmitContext,
+    WebhookState,
+    migrate,
+    open_store,
+)
+
+T0 = 1_700_000_000.0
+LEASE = 30.0
+CTX = SubmitContext(node_id="node-a", session_id="s1", host="127.0.0.1:2775")
+OpenNode = Callable[[], AbstractAsyncContextManager[Store]]
+
+
+def message(
+    destination: str = "79990000001",
+    *,
+    parts: int = 1,
+    key: str | None = None,
+    scope: str = "",
+    account: str = "promo",
+    resend_unknown: bool = False,
+    payload: bool = False,
+    not_before: float | None = None,
+    message_id: str | None = None,
+) -> NewMessage:
+    if payload:
+        planned: tuple[PlannedPart, ...] = (
+            PlannedPart(1, b"", 0, 8, message_payload="long text".encode("utf-16-be")),
+        )
+    else:
+        planned = tuple(
+            PlannedPart(
+                seq,
+                bytes([0x05, 0x00, 0x03, 0x2A, parts, seq]) + f"part {seq}".encode(),
+                esm_class=0x40 if parts > 1 else 0,
+                data_coding=0,
+            )
+            for seq in range(1, parts + 1)
+        )
+    return NewMessage(
+        account=account,
+        source="SENDER",
+        destination=destination,
+        text="hello",
+        parts=planned,
+        idempotency_key=key,
+        idempotency_scope=scope,
+        resend_unknown=resend_unknown,
+        not_before=not_before,
+        id=message_id,
+        callback_url="https://example.test/hook",
+        client_reference="ref-1",
+    )
+
+
+async def claim_one(store: Store, now: float = T0, node: str = "node-a") -> str:
+    claimed = await store.claim(node, 1, now, LEASE)
+    assert len(claimed) == 1
+    return claimed[0].id
+
+
+def accepted(message_id: str, seq: int, smsc_id: str, *keys: str, at: float = T0) -> PartAccepted:
+    return PartAccepted(message_id, seq, smsc_id, frozenset(keys), at, CTX)
+
+
+# ------------------------------------------------------------------------ messages
+
+
+async def test_insert_and_get_round_trip(store: Store) -> None:
+    new = replace(
+        message(parts=2),
+        validity_seconds=3600,
+        encoding="ucs2",
+        split_method="sar",
+        traffic_class="promo",
+        priority=3,
+        parts=(
+            PlannedPart(1, b"\x04\x1f\x04\x40", 0, 8, sar_ref=513, sar_total=2, sar_seq=1),
+            PlannedPart(2, b"\x04\x38", 0, 8, sar_ref=513, sar_total=2, sar_seq=2),
+        ),
+    )
+    result = await store.insert_message(new, T0)
+    assert result.created
+    detail = await store.get_message(result.message.id)
+    got = detail.message
+    assert got == result.message
+    assert got.state is MessageState.QUEUED
+    assert (got.account, got.destination, got.validity_seconds) == ("promo", "79990000001", 3600)
+    assert (got.encoding, got.split_method, got.traffic_class, got.priority) == (
+        "ucs2",
+        "sar",
+        "promo",
+        3,
+    )
+    assert got.next_attempt_at == T0
+    assert got.part_count == 2
+    assert [(p.seq, p.short_message, p.sar_ref, p.sar_seq) for p in got.parts] == [
+        (1, b"\x04\x1f\x04\x40", 513, 1),
+        (2, b"\x04\x38", 513, 2),
+    ]
+    assert all(p.status is PartStatus.PLANNED for p in got.parts)
+    assert detail.attempts == ()
+    assert detail.receipts == ()
+
+
+async def test_ids_are_unique_and_time_ordered(store: Store) -> None:
+    results = await store.insert_messages([message() for _ in range(50)], T0)
+    ids = [r.message.id for r in results]
+    assert len(set(ids)) == 50
+    assert ids == sorted(ids)
+    later = await store.insert_message(message(), T0 + 1)
+    assert later.message.id > ids[-1]
+
+
+async def test_get_missing_message_raises_not_found(store: Store) -> None:
+    with pytest.raises(NotFound):
+        await store.get_message("01NOSUCHMESSAGE00000000000")
+
+
+async def test_idempotency_key_returns_first_message(store: Store) -> None:
+    first = await store.insert_message(message("79990000001", key="k1", scope="api-1"), T0)
+    again = await store.insert_message(message("79990000002", key="k1", scope="api-1"), T0 + 5)
+    assert first.created
+    assert not again.created
+    assert again.message.id == first.message.id
+    assert again.message.destination == "79990000001"
+    other_scope = await store.insert_message(message(key="k1", scope="api-2"), T0)
+    assert other_scope.created
+    assert other_scope.message.id != first.message.id
+    counts = await store.count_by_state()
+    assert counts[MessageState.QUEUED] == 2
+
+
+async def test_idempotency_within_one_batch(store: Store) -> None:
+    results = await store.insert_messages(
+        [message("1", key="dup"), message("2", key="dup"), message("3")], T0
+    )
+    assert [r.created for r in results] == [True, False, True]
+    assert results[1].message.id == results[0].message.id
+    assert sum((await store.count_by_state()).values()) == 2
+
+
+async def test_batch_of_1000_in_one_call(store: Store) -> None:
+    results = await store.insert_messages([message(str(i)) for i in range(1000)], T0)
+    assert len(results) == 1000
+    assert (await store.count_by_state())[MessageState.QUEUED] == 1000
+    with pytest.raises(StoreError):
+        await store.insert_messages([message() for _ in range(1001)], T0)
+
+
+async def test_failing_item_rolls_back_the_whole_batch(store: Store) -> None:
+    existing = await store.insert_message(message(), T0)
+    batch = [message("a"), message("b"), message("c", message_id=existing.message.id)]
+    with pytest.raises(DuplicateKey):
+        await store.insert_messages(batch, T0)
+    assert sum((await store.count_by_state()).values()) == 1
+    page = await store.list_messages()
+    assert [m.id for m in page.items] == [existing.message.id]
+
+
+async def test_list_messages_by_state_since_and_cursor(store: Store) -> None:
+    early = await store.insert_messages([message(str(i)) for i in range(3)], T0)
+    late = await store.insert_messages([message(str(i)) for i in range(5)], T0 + 100)
+    await store.claim("n", 1, T0, LEASE)  # the oldest one leaves `queued`
+    page = await store.list_messages(state=MessageState.QUEUED, limit=3)
+    assert [m.id for m in page.items] == [r.message.id for r in early[1:]] + [late[0].message.id]
+    assert page.next_cursor is not None
+    rest = await store.list_messages(state=MessageState.QUEUED, after=page.next_cursor, limit=10)
+    assert [m.id for m in rest.items] == [r.message.id for r in late[1:]]
+    assert rest.next_cursor is None
+    since = await store.list_messages(since=T0 + 50)
+    assert [m.id for m in since.items] == [r.message.id for r in late]
+    counts = await store.count_by_state()
+    assert counts[MessageState.SENDING] == 1
+    assert counts[MessageState.QUEUED] == 7
+    assert counts[MessageState.DELIVERED] == 0
+
+
+# --------------------------------------------------------------------------- queue
+
+
+async def test_claim_moves_due_messages_to_sending_with_lease(store: Store) -> None:
+    due = await store.insert_message(message(parts=2), T0)
+    await store.insert_message(message(not_before=T0 + 60), T0)
+    claimed = await store.claim("node-a", 10, T0 + 1, LEASE)
+    assert [m.id for m in claimed] == [due.message.id]
+    got = claimed[0]
+    assert got.state is MessageState.SENDING
+    assert (got.leased_by, got.lease_until) == ("node-a", T0 + 1 + LEASE)
+    assert got.parts == due.message.parts
+    assert got.attempts == 1
+    assert await store.claim("node-b", 10, T0 + 1, LEASE) == []
+    later = await store.claim("node-b", 10, T0 + 60, LEASE)
+    assert len(later) == 1
+
+
+async def test_claim_is_fifo_and_back_of_queue_works(store: Store) -> None:
+    ids = [r.message.id for r in await store.insert_messages([message() for _ in range(4)], T0)]
+    first = await claim_one(store, T0)
+    assert first == ids[0]
+    # queue full: back of the queue, due again in 5 s
+    await store.record_outcome(
+        Requeue(first, T0 + 5, RequeueReason.QUEUE_FULL, T0, 1, 0x14, "ESME_RMSGQFUL", CTX)
+    )
+    order = [m.id for m in await store.claim("n", 10, T0 + 10, LEASE)]
+    assert order == [*ids[1:], first]
+
+
+async def test_claim_filters_by_account(store: Store) -> None:
+    await store.insert_message(message(account="promo"), T0)
+    tx = await store.insert_message(message(account="transactional"), T0)
+    claimed = await store.claim("n", 10, T0, LEASE, accounts=["transactional"])
+    assert [m.id for m in claimed] == [tx.message.id]
+    assert await store.claim("n", 10, T0, LEASE, accounts=[]) == []
+
+
+async def test_concurrent_claimers_never_share_a_message(store: Store, open_node: OpenNode) -> None:
+    total = 300
+    await store.insert_messages([message(str(i)) for i in range(total)], T0)
+
+    async def node(name: str) -> list[str]:
+        got: list[str] = []
+        async with open_node() as own:
+            while True:
+                batch = await own.claim(name, 7, T0, LEASE)
+                if not batch:
+                    return got
+                got.extend(m.id for m in batch)
+
+    results = await asyncio.gather(*(node(f"node-{i}") for i in range(4)))
+    every = [i for r in results for i in r]
+    assert len(every) == total
+    assert len(set(every)) == total
+    assert (await store.count_by_state())[MessageState.SENDING] == total
+
+
+async def test_all_parts_accepted_makes_submitted(store: Store) -> None:
+    mid = (await store.insert_message(message(parts=2), T0)).message.id
+    await claim_one(store)
+    await store.mark_parts_sent([(mid, 1), (mid, 2)], T0)
+    first = await store.record_outcome(accepted(mid, 1, "100", "100"))
+    assert first.state is MessageState.SENDING
+    results = await store.record_outcomes([accepted(mid, 2, "101", "101")])
+    assert results[0].state is MessageState.SUBMITTED
+    detail = await store.get_message(mid)
+    assert detail.message.state is MessageState.SUBMITTED
+    assert detail.message.leased_by is None
+    assert [(p.status, p.smsc_message_id, p.submitted_at) for p in detail.message.parts] == [
+        (PartStatus.ACCEPTED, "100", T0),
+        (PartStatus.ACCEPTED, "101", T0),
+    ]
+    assert [(a.seq, a.outcome, a.command_status, a.host) for a in detail.attempts] == [
+        (1, "accepted", 0, "127.0.0.1:2775"),
+        (2, "accepted", 0, "127.0.0.1:2775"),
+    ]
+
+
+@pytest.mark.parametrize(("rejected", "state"), [(True, "rejected"), (False, "failed")])
+async def test_permanent_error_ends_the_message(store: Store, rejected: bool, state: str) -> None:
+    mid = (await store.insert_message(message(parts=2), T0)).message.id
+    await claim_one(store)
+    await store.mark_parts_sent([(mid, 1)], T0)
+    result = await store.record_outcome(
+        PartFailed(mid, 1, 0x0B, "ESME_RINVDSTADR", T0, rejected=rejected, context=CTX)
+    )
+    assert result.state == state
+    got = (await store.get_message(mid)).message
+    assert got.state == state
+    assert (got.last_status, got.last_status_name) == (0x0B, "ESME_RINVDSTADR")
+    assert got.parts[1].status is PartStatus.PLANNED  # never sent, abandoned
+    # never handed out again
+    assert await store.claim("n", 10, T0 + 1000, LEASE) == []
+    # a late requeue does not revive it
+    late = await store.record_outcome(Requeue(mid, T0, RequeueReason.THROTTLED, T0))
+    assert late.state == state
+    assert await store.claim("n", 10, T0 + 1000, LEASE) == []
+
+
+async def test_requeue_counts_qfull_and_throttle_separately(store: Store) -> None:
+    mid = (await store.insert_message(message(), T0)).message.id
+    now = T0
+    for reason, status in [
+        (RequeueReason.QUEUE_FULL, 0x14),
+        (RequeueReason.QUEUE_FULL, 0x14),
+        (RequeueReason.THROTTLED, 0x58),
+    ]:
+        await claim_one(store, now)
+        await store.mark_parts_sent([(mid, 1)], now)
+        await store.record_outcome(Requeue(mid, now + 5, reason, now, 1, status, "x", CTX))
+        now += 5
+    got = (await store.get_message(mid)).message
+    assert (got.qfull_retries, got.throttled_retries, got.attempts) == (2, 1, 3)
+    assert got.state is MessageState.QUEUED
+    assert got.next_attempt_at == now
+    assert got.parts[0].status is PartStatus.PLANNED
+    assert got.parts[0].attempts == 3
+    detail = await store.get_message(mid)
+    assert [a.outcome for a in detail.attempts] == [
+        "requeued:queue_full",
+        "requeued:queue_full",
+        "requeued:throttled",
+    ]
+
+
+async def test_retry_time_survives_reopen(store_url: str) -> None:
+    async with open_store(store_url) as first:
+        mid = (await first.insert_message(message(), T0)).message.id
+        await claim_one(first)
+        await first.record_outcome(Requeue(mid, T0 + 45, RequeueReason.QUEUE_FULL, T0))
+    async with open_store(store_url) as second:
+        assert await second.claim("n", 10, T0 + 44, LEASE) == []
+        assert [m.id for m in await second.claim("n", 10, T0 + 45, LEASE)] == [mid]
+
+
+async def test_missing_response_marks_unknown_unless_resend_allowed(store: Store) -> None:
+    plain = (await store.insert_message(message("1"), T0)).message.id
+    resend = (await store.insert_message(message("2", resend_unknown=True), T0)).message.id
+    await store.claim("n", 10, T0, LEASE)
+    await store.mark_parts_sent([(plain, 1), (resend, 1)], T0)
+    results = await store.record_outcomes(
+        [MarkUnknown(plain, (1,), T0 + 30), MarkUnknown(resend, (1,), T0 + 30, T0 + 31)]
+    )
+    assert [r.state for r in results] == [MessageState.UNKNOWN, MessageState.QUEUED]
+    assert (await store.get_message(plain)).message.parts[0].status is PartStatus.UNKNOWN
+    again = await store.claim("n", 10, T0 + 31, LEASE)
+    assert [m.id for m in again] == [resend]
+    assert again[0].parts[0].status is PartStatus.PLANNED
+
+
+async def test_lease_expiry_recovers_unknown_or_requeued(store: Store) -> None:
+    unsent = (await store.insert_message(message("1"), T0)).message.id
+    sent = (await store.insert_message(message("2"), T0)).message.id
+    sent_resend = (await store.insert_message(message("3", resend_unknown=True), T0)).message.id
+    await store.claim("dead-node", 10, T0, LEASE)
+    await store.mark_parts_sent([(sent, 1), (sent_resend, 1)], T0)
+
+    early = await store.recover_expired_leases(T0 + LEASE - 1)
+    assert early.requeued == ()
+    assert early.unknown == ()
+
+    report = await store.recover_expired_leases(T0 + LEASE)
+    assert sorted(report.requeued) == sorted([unsent, sent_resend])
+    assert report.unknown == (sent,)
+    assert (await store.get_message(sent)).message.state is MessageState.UNKNOWN
+    assert (await store.get_message(sent)).message.parts[0].status is PartStatus.UNKNOWN
+    for mid in (unsent, sent_resend):
+        got = (await store.get_message(mid)).message
+        assert (got.state, got.leased_by, got.parts[0].status) == (
+            MessageState.QUEUED,
+            None,
+            PartStatus.PLANNED,
+        )
+    again = await store.claim("live-node", 10, T0 + LEASE, LEASE)
+    assert sorted(m.id for m in again) == sorted([unsent, sent_resend])
+    assert (await store.recover_expired_leases(T0 + LEASE)).unknown == ()
+
+
+async def test_startup_recovery_takes_back_own_leases_before_expiry(store: Store) -> None:
+    mine = (await store.insert_message(message("1"), T0)).message.id
+    theirs = (await store.insert_message(message("2"), T0)).message.id
+    await store.claim("node-a", 1, T0, LEASE)
+    await store.claim("node-b", 1, T0, LEASE)
+    report = await store.recover_expired_leases(T0 + 1, node_id="node-a")
+    assert report.requeued == (mine,)
+    assert (await store.get_message(theirs)).message.state is MessageState.SENDING
+
+
+async def test_renew_leases_keeps_messages_from_recovery(store: Store) -> None:
+    mid = (await store.insert_message(message(), T0)).message.id
+    await claim_one(store, T0, "node-a")
+    assert await store.renew_leases("node-b", [mid], T0 + 10, LEASE) == 0
+    assert await store.renew_leases("node-a", [mid], T0 + 10, LEASE) == 1
+    report = await store.recover_expired_leases(T0 + LEASE + 1)
+    assert report.requeued == ()
+    assert report.unknown == ()
+
+
+# ------------------------------------------------------------------------ receipts
+
+
+async def submitted(store: Store, parts: int = 1, *, payload: bool = False) -> str:
+    """A message with every part accepted: part n has id 1000+n (keys: decimal and hex)."""
+    mid = (await store.insert_message(message(parts=parts, payload=payload), T0)).message.id
+    await store.claim("n", 100, T0, LEASE)
+    outcomes = [
+        accepted(mid, seq, str(1000 + seq), str(1000 + seq), format(1000 + seq, "x"))
+        for seq in range(1, parts + 1)
+    ]
+    await store.record_outcomes(outcomes)
+    return mid
+
+
+def receipt(
+    key: str, state: ReceiptState = ReceiptState.DELIVERED, at: float = T0 + 9
+) -> NewReceipt:
+    return NewReceipt(frozenset({key}), f"id:{key} stat:{state}", state, at, "000")
+
+
+async def test_receipt_matches_by_hex_or_decimal_key(store: Store) -> None:
+    mid = await submitted(store, parts=2)
+    by_hex = await store.record_receipt(receipt(format(1001, "x")))
+    assert by_hex is not None
+    assert (by_hex.message_id, by_hex.seq, by_hex.message_state) == (
+        mid,
+        1,
+        MessageState.SUBMITTED,
+    )
+    assert not by_hex.state_changed
+    by_dec = await store.record_receipt(receipt("1002"))
+    assert by_dec is not None
+    assert by_dec.message_state is MessageState.DELIVERED
+    assert by_dec.state_changed
+    assert by_dec.callback_url == "https://example.test/hook"
+    assert by_dec.client_reference == "ref-1"
+    detail = await store.get_message(mid)
+    assert [p.receipt_state for p in detail.message.parts] == [ReceiptState.DELIVERED] * 2
+    assert [(r.seq, r.state, r.error_code) for r in detail.receipts] == [
+        (1, ReceiptState.DELIVERED, "000"),
+        (2, ReceiptState.DELIVERED, "000"),
+    ]
+
+
+async def test_receipt_account_filter(store: Store) -> None:
+    await submitted(store)
+    other = NewReceipt(frozenset({"1001"}), "raw", ReceiptState.DELIVERED, T0, account="other")
+    assert await store.record_receipt(other) is None
+    same = NewReceipt(frozenset({"1001"}), "raw", ReceiptState.DELIVERED, T0, account="promo")
+    assert await store.record_receipt(same) is not None
+
+
+@pytest.mark.parametrize(
+    ("states", "expected"),
+    [
+        ((ReceiptState.DELIVERED, ReceiptState.DELIVERED), MessageState.DELIVERED),
+        ((ReceiptState.DELIVERED, ReceiptState.UNDELIVERABLE), MessageState.UNDELIVERABLE),
+        ((ReceiptState.EXPIRED, ReceiptState.REJECTED), MessageState.REJECTED),
+        ((ReceiptState.DELETED, ReceiptState.DELIVERED), MessageState.UNDELIVERABLE),
+        ((ReceiptState.UNKNOWN, ReceiptState.EXPIRED), MessageState.EXPIRED),
+    ],
+)
+async def test_message_state_is_the_worst_part_state(
+    store: Store, states: tuple[ReceiptState, ReceiptState], expected: MessageState
+) -> None:
+    mid = await submitted(store, parts=2)
+    first = await store.record_receipt(receipt("1001", states[0]))
+    assert first is not None
+    assert first.message_state is MessageState.SUBMITTED
+    await store.record_receipts([receipt("1002", states[1])])
+    assert (await store.get_message(mid)).message.state is expected
+
+
+async def test_intermediate_receipt_never_replaces_final(store: Store) -> None:
+    mid = await submitted(store)
+    await store.record_receipt(receipt("1001", ReceiptState.ENROUTE))
+    assert (await store.get_message(mid)).message.state is MessageState.SUBMITTED
+    await store.record_receipt(receipt("1001", ReceiptState.DELIVERED))
+    await store.record_receipt(receipt("1001", ReceiptState.ENROUTE))
+    detail = await store.get_message(mid)
+    assert detail.message.state is MessageState.DELIVERED
+    assert detail.message.parts[0].receipt_state is ReceiptState.DELIVERED
+    assert len(detail.receipts) == 3
+
+
+async def test_payload_send_is_decided_by_the_first_receipt(store: Store) -> None:
+    mid = await submitted(store, payload=True)
+    match = await store.record_receipt(receipt("1001", ReceiptState.DELIVERED))
+    assert match is not None
+    assert match.message_state is MessageState.DELIVERED
+    assert (await store.get_message(mid)).message.uses_payload
+
+
+async def test_unmatched_receipt_is_kept_and_listed(store: Store) -> None:
+    assert await store.record_receipt(receipt("deadbeef")) is None
+    assert await store.record_receipt(receipt("cafe", ReceiptState.UNDELIVERABLE)) is None
+    kept = await store.list_unmatched_receipts()
+    assert [(u.keys, u.state) for u in kept] == [
+        (frozenset({"deadbeef"}), ReceiptState.DELIVERED),
+        (frozenset({"cafe"}), ReceiptState.UNDELIVERABLE),
+    ]
+    assert kept[0].raw == "id:deadbeef stat:delivered"
+    assert await store.count_unmatched_receipts() == 2
+    assert [u.id for u in await store.list_unmatched_receipts(after_id=kept[0].id)] == [kept[1].id]
+
+
+async def test_receipt_before_the_id_is_stored_matches_later(store: Store) -> None:
+    mid = (await store.insert_message(message(), T0)).message.id
+    await claim_one(store)
+    await store.mark_parts_sent([(mid, 1)], T0)
+    # the receipt (hex id) wins the race against the submit_sm_resp (decimal id)
+    early = NewReceipt(frozenset({"3e9"}), "id:3e9 stat:DELIVRD", ReceiptState.DELIVERED, T0 + 1)
+    assert await store.record_receipt(early) is None
+    assert await store.count_unmatched_receipts() == 1
+    result = await store.record_outcome(accepted(mid, 1, "1001", "1001", "3e9", at=T0 + 2))
+    assert result.state is MessageState.DELIVERED
+    assert [(m.seq, m.receipt_state) for m in result.late_matches] == [(1, ReceiptState.DELIVERED)]
+    assert result.late_matches[0].state_changed
+    assert await store.count_unmatched_receipts() == 0
+    assert await store.list_unmatched_receipts() == []
+    detail = await store.get_message(mid)
+    assert detail.message.state is MessageState.DELIVERED
+    assert [r.received_at for r in detail.receipts] == [T0 + 1]
+
+
+# -------------------------------------------------------------------------- inbound
+
+
+async def test_inbound_records_and_lists(store: Store) -> None:
+    mo = await store.record_inbound(
+        NewInbound("promo", "79990000001", "SENDER", "hi", 0, T0, parts_info="1/1")
+    )
+    ussd = await store.record_inbound(
+        NewInbound("promo", "79990000002", "*100#", "menu", 0, T0 + 10, ussd_service_op=1)
+    )
+    assert mo.id < ussd.id
+    assert await store.list_inbound() == [mo, ussd]
+    assert await store.list_inbound(since=T0 + 5) == [ussd]
+    assert await store.list_inbound(limit=1) == [mo]
+    assert await store.list_inbound(after_id=mo.id) == [ussd]
+    assert ussd.ussd_service_op == 1
+    assert mo.parts_info == "1/1"
+
+
+# ------------------------------------------------------------------------- webhooks
+
+
+async def test_webhook_outbox_claim_retry_and_give_up(store: Store) -> None:
+    job = await store.enqueue_webhook("https://h.test/x", '{"a": 1}', "receipt", None, T0)
+    assert job.state is WebhookState.PENDING
+    assert await store.webhook_backlog() == 1
+    claimed = await store.claim_webhooks("node-a", 10, T0, LEASE)
+    assert [(j.id, j.payload, j.attempts) for j in claimed] == [(job.id, '{"a": 1}', 1)]
+    assert await store.claim_webhooks("node-b", 10, T0 + 1, LEASE) == []  # leased
+    state = await store.webhook_failed(job.id, T0 + 1, "HTTP 500", T0 + 10, max_attempts=2)
+    assert state is WebhookState.PENDING
+    assert await store.claim_webhooks("node-b", 10, T0 + 9, LEASE) == []  # not due yet
+    again = await store.claim_webhooks("node-b", 10, T0 + 10, LEASE)
+    assert [j.attempts for j in again] == [2]
+    state = await store.webhook_failed(job.id, T0 + 11, "HTTP 502", T0 + 30, max_attempts=2)
+    assert state is WebhookState.GAVE_UP
+    assert await store.webhook_backlog() == 0
+    assert await store.claim_webhooks("node-b", 10, T0 + 1000, LEASE) == []
+    gave_up = await store.get_webhook(job.id)
+    assert (gave_up.state, gave_up.last_error) == (WebhookState.GAVE_UP, "HTTP 502")
+
+
+async def test_webhook_delivered_and_lease_expiry(store: Store) -> None:
+    first = await store.enqueue_webhook("u", "{}", "mo", None, T0)
+    second = await store.enqueue_webhook("u", "{}", "receipt", None, T0 + 1)
+    await store.claim_webhooks("dead", 10, T0 + 1, LEASE)
+    # the claiming node died: after the lease another node takes them, oldest first
+    taken = await store.claim_webhooks("live", 10, T0 + 1 + LEASE, LEASE)
+    assert [j.id for j in taken] == [first.id, second.id]
+    await store.webhook_delivered(first.id, T0 + 40)
+    assert (await store.get_webhook(first.id)).state is WebhookState.DELIVERED
+    assert await store.webhook_backlog() == 1
+    with pytest.raises(NotFound):
+        await store.webhook_delivered(999_999, T0)
+
+
+async def test_concurrent_webhook_claims_are_disjoint(store: Store, open_node: OpenNode) -> None:
+    for i in range(60):
+        await store.enqueue_webhook("u", str(i), "receipt", None, T0)
+
+    async def node(name: str) -> list[int]:
+        async with open_node() as own:
+            got: list[int] = []
+            while batch := await own.claim_webhooks(name, 4, T0, LEASE):
+                got.extend(j.id for j in batch)
+            return got
+
+    results = await asyncio.gather(*(node(f"n{i}") for i in range(3)))
+    every = [i for r in results for i in r]
+    assert len(every) == 60
+    assert len(set(every)) == 60
+
+
+# -------------------------------------------------------------------------- cluster
+
+
+async def test_session_slots_cap_and_expiry(store: Store) -> None:
+    slots = [await store.acquire_session_slot("login", 4, "node-a", T0, LEASE) for _ in range(4)]
+    assert slots == [0, 1, 2, 3]
+    assert await store.acquire_session_slot("login", 4, "node-b", T0, LEASE) is None
+    assert await store.acquire_session_slot("other", 4, "node-b", T0, LEASE) == 0
+    assert await store.renew_session_slot("login", 1, "node-a", T0 + 20, LEASE)
+    # node-a stops renewing slot 0: after its lease another node may take it
+    assert await store.acquire_session_slot("login", 4, "node-b", T0 + LEASE, LEASE) == 0
+    assert not await store.renew_session_slot("login", 0, "node-a", T0 + LEASE, LEASE)
+    held = await store.list_session_slots("login", T0 + LEASE)
+    assert [(s.slot, s.node_id) for s in held] == [(0, "node-b"), (1, "node-a")]
+    await store.release_session_slot("login", 1, "node-a")
+    assert await store.acquire_session_slot("login", 4, "node-c", T0 + LEASE, LEASE) == 1
+    assert await store.release_node_slots("node-b") == 2  # login/0 and other/0
+
+
+async def test_session_slots_never_exceed_max_across_nodes(
+    store: Store, open_node: OpenNode
+) -> None:
+    async def node(name: str) -> list[int]:
+        async with open_node() as own:
+            got = []
+            for _ in range(3):
+                slot = await own.acquire_session_slot("login", 4, name, T0, LEASE)
+                if slot is not None:
+                    got.append(slot)
+            return got
+
+    results = await asyncio.gather(*(node(f"node-{i}") for i in range(6)))
+    every = [s for r in results for s in r]
+    assert sorted(every) == [0, 1, 2, 3]
+    assert len(await store.list_session_slots("login", T0)) == 4
+
+
+async def test_connect_cooldowns(store: Store) -> None:
+    assert await store.next_connect_allowed("promo", "h1:2775") is None
+    assert await store.record_drop("promo", "h1:2775", T0, DropKind.DROP) == T0 + 60
+    assert await store.next_connect_allowed("promo", "h1:2775") == T0 + 60
+    assert await store.record_drop("promo", "h1:2775", T0 + 61, DropKind.FAILED) == T0 + 151
+    # a drop reported later by another node with an earlier end does not shorten it
+    assert await store.record_drop("promo", "h1:2775", T0 + 62, DropKind.DROP) == T0 + 151
+    assert await store.next_connect_allowed("promo", "h2:2775") is None
+    assert await store.next_connect_allowed("transactional", "h1:2775") is None
+
+
+async def test_cooldown_seen_by_another_node(store: Store, open_node: OpenNode) -> None:
+    await store.record_drop("promo", "h1:2775", T0, DropKind.FAILED)
+    async with open_node() as other:
+        assert await other.next_connect_allowed("promo", "h1:2775") == T0 + 90
+
+
+# ----------------------------------------------------------------- schema, durability
+
+
+async def test_migrations_are_idempotent(store_url: str) -> None:
+    async with open_store(store_url) as first:
+        version = await first.schema_version()
+        assert version >= 1
+        assert await first.migrate() == []
+    async with open_store(store_url) as second:
+        assert await second.schema_version() == version
+    assert await migrate(store_url) == []
+
+
+async def test_unmigrated_database_is_refused_without_migrate(store_url: str) -> None:
+    with pytest.raises(SchemaOutOfDate):
+        async with open_store(store_url, migrate=False):
+            pass
+    assert await migrate(store_url) != []
+    async with open_store(store_url, migrate=False) as opened:
+        await opened.ping()
+
+
+async def test_committed_data_survives_close_and_reopen(store_url: str) -> None:
+    async with open_store(store_url) as first:
+        mid = (await first.insert_message(message(parts=3, key="k"), T0)).message.id
+        await first.claim("n", 1, T0, LEASE)
+        await first.record_outcome(accepted(mid, 1, "77", "77"))
+        await first.record_receipt(receipt("nomatch"))
+        await first.enqueue_webhook("u", "{}", "mo", mid, T0)
+    reopened = await open_store(store_url)
+    try:
+        detail = await reopened.get_message(mid)
+        assert detail.message.state is MessageState.SENDING
+        assert [p.short_message for p in detail.message.parts] == [
+            bytes([0x05, 0x00, 0x03, 0x2A, 3, seq]) + f"part {seq}".encode() for seq in (1, 2, 3)
+        ]
+        assert detail.message.parts[0].smsc_message_id == "77"
+        assert await reopened.count_unmatched_receipts() == 1
+        assert await reopened.webhook_backlog() == 1
+        again = await reopened.insert_message(message(key="k"), T0)
+        assert not again.created
+        assert again.message.id == mid
+    finally:
+        await reopened.aclose()
+    await reopened.aclose()  # idempotent
+
+
+async def test_closed_store_refuses_work(store_url: str) -> None:
+    opened = await open_store(store_url)
+    await opened.aclose()
+    with pytest.raises(StoreError):
+        await opened.insert_message(message(), T0)
+
+
+async def test_sqlite_file_is_in_wal_mode(tmp_path: Path) -> None:
+    """SQLite only: WAL mode on the file, and `:memory:` refused (it cannot be durable)."""
+    path = tmp_path / "wal.db"
+    async with open_store(f"sqlite://{path}") as opened:
+        await opened.insert_message(message(), T0)
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert check.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 1
+    check.close()
+    with pytest.raises(StoreError):
+        await open_store("sqlite:///:memory:")
+    with pytest.raises(StoreError):
+        await open_store("mysql://nope")
