@@ -1,0 +1,145 @@
+"""From a message (sender, destination, text, options) to the submit_sm parts: pure.
+
+Addressing follows the profile (spec D-04): alphanumeric senders TON 5 / NPI 1, numeric ones
+1 / 1, destinations 1 / 1 with a leading ``+`` stripped. Splitting is the text layer's plan
+(UDH with a 6-octet header, SAR TLVs, or message_payload); the reference is an argument.
+validity_period is checked against the profile's minimum and written in relative form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from smppgate.client.errors import AddressError
+from smppgate.client.validity import relative_validity
+from smppgate.pdu import SubmitSm, Tlv, TlvTag, make_tlv
+from smppgate.profiles import AddressPolicy, ProviderProfile
+from smppgate.text import (
+    DEFAULT_MAX_PARTS,
+    DefaultAlphabet,
+    Encoding,
+    ItsSessionInfo,
+    SplitMethod,
+    SplitPlan,
+    plan_split,
+    preview,
+)
+
+_MAX_ADDRESS = 20  # source_addr / destination_addr are C-Octet Strings of max 21
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """One message to send; the client turns it into one or more submit_sm."""
+
+    sender: str
+    destination: str
+    text: str | bytes
+    encoding: Encoding = Encoding.AUTO
+    split: SplitMethod = SplitMethod.UDH
+    registered_delivery: int = 1
+    validity: float | None = None
+    """Seconds; None = the SMSC's default. Below the profile's minimum -> ValidityError."""
+    service_type: str = ""
+    ussd_service_op: int | None = None
+    """USSD (spec D-24): the ussd_service_op TLV, e.g. UssdServiceOp.PSSR_RESPONSE."""
+    its_session_info: ItsSessionInfo | None = None
+    max_parts: int = DEFAULT_MAX_PARTS
+    default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM7
+    extra_tlvs: tuple[Tlv, ...] = ()
+
+
+class MessagePlan(NamedTuple):
+    """The submit_sm parts of one message, in order, and how they were made."""
+
+    parts: tuple[SubmitSm, ...]
+    plan: SplitPlan
+    reference: int | None
+    """The concatenation reference (None for single parts and the payload method)."""
+
+
+def normalize_destination(destination: str) -> str:
+    """International digits without ``+``, spaces or dashes (spec D-04)."""
+    value = destination.strip().replace(" ", "").replace("-", "")
+    if value.startswith("+"):
+        value = value[1:]
+    if not value:
+        raise AddressError("destination is empty")
+    if len(value) > _MAX_ADDRESS or not value.isascii():
+        raise AddressError(f"destination {destination!r} is not a valid address")
+    return value
+
+
+def source_address(sender: str, policy: AddressPolicy) -> tuple[int, int, str]:
+    """(ton, npi, address) for a sender: numeric ones lose a leading ``+``."""
+    if not sender:
+        raise AddressError("sender is empty")
+    ton, npi = policy.source(sender)
+    address = sender[1:] if sender.startswith("+") and sender[1:].isdigit() else sender
+    if len(address) > _MAX_ADDRESS or not address.isascii():
+        raise AddressError(f"sender {sender!r} does not fit source_addr (ASCII, at most 20)")
+    return ton, npi, address
+
+
+def needs_reference(message: OutboundMessage) -> bool:
+    """Whether the message will be split into parts tied by a reference (UDH or SAR)."""
+    if message.split is SplitMethod.PAYLOAD:
+        return False
+    return preview(message.text, message.encoding, message.default_alphabet).parts > 1
+
+
+def build_submits(
+    message: OutboundMessage, profile: ProviderProfile, reference: int = 0
+) -> MessagePlan:
+    """The submit_sm parts for ``message`` under ``profile`` (raises ValidityError,
+    AddressError and the text layer's errors before anything is sent)."""
+    validity = (
+        ""
+        if message.validity is None
+        else relative_validity(message.validity, profile.min_validity)
+    )
+    ton, npi, source = source_address(message.sender, profile.addresses)
+    destination = normalize_destination(message.destination)
+    plan = plan_split(
+        message.text,
+        message.encoding,
+        message.split,
+        reference=reference,
+        max_parts=message.max_parts,
+        default_alphabet=message.default_alphabet,
+    )
+    common: list[Tlv] = []
+    if message.ussd_service_op is not None:
+        common.append(make_tlv(TlvTag.USSD_SERVICE_OP, int(message.ussd_service_op)))
+    if message.its_session_info is not None:
+        common.append(Tlv(TlvTag.ITS_SESSION_INFO, message.its_session_info.to_bytes()))
+    common.extend(message.extra_tlvs)
+    parts: list[SubmitSm] = []
+    for part in plan.parts:
+        tlvs = list(common)
+        if part.sar is not None:
+            tlvs.append(make_tlv(TlvTag.SAR_MSG_REF_NUM, part.sar.msg_ref_num))
+            tlvs.append(make_tlv(TlvTag.SAR_TOTAL_SEGMENTS, part.sar.total_segments))
+            tlvs.append(make_tlv(TlvTag.SAR_SEGMENT_SEQNUM, part.sar.segment_seqnum))
+        if part.message_payload is not None:
+            tlvs.append(Tlv(TlvTag.MESSAGE_PAYLOAD, part.message_payload))
+        parts.append(
+            SubmitSm(
+                service_type=message.service_type,
+                source_addr_ton=ton,
+                source_addr_npi=npi,
+                source_addr=source,
+                dest_addr_ton=profile.addresses.dest_ton,
+                dest_addr_npi=profile.addresses.dest_npi,
+                destination_addr=destination,
+                esm_class=part.esm_class,
+                validity_period=validity,
+                registered_delivery=message.registered_delivery,
+                data_coding=plan.data_coding,
+                short_message=part.short_message,
+                tlvs=tuple(tlvs),
+            )
+        )
+    multi = len(plan.parts) > 1 and message.split is not SplitMethod.PAYLOAD
+    return MessagePlan(tuple(parts), plan, reference if multi else None)
