@@ -28,7 +28,7 @@ def account(**extra: object) -> dict[str, object]:
 def test_default_config_is_the_demo() -> None:
     config = default_config(environ={})
     assert config.emulator.enabled
-    assert config.store.url.startswith("sqlite:///")
+    assert config.store.url == "sqlite:data/smppgate.db"
     (acc,) = config.accounts
     assert acc.sessions == (BindMode.TRANSCEIVER, BindMode.TRANSCEIVER)
     assert str(acc.hosts[0]) == "127.0.0.1:2775"
@@ -56,6 +56,7 @@ def test_devino_profile_gives_hosts() -> None:
         ({"accounts": []}, "accounts", "at least one"),
         ({**BASE, "http": {"listen": "0.0.0.0:8080"}}, "http.api_keys", "not a loopback"),
         ({**BASE, "store": {"url": "mysql://x"}}, "store.url", "sqlite:///"),
+        ({**BASE, "store": {"url": "sqlite:///:memory:"}}, "store.url", "lose every message"),
         ({**BASE, "log": {"format": "xml"}}, "log.format", "text"),
     ],
 )

@@ -23,7 +23,7 @@ from smppgate.session import BindMode
 from smppgate.text import Encoding, SplitMethod
 
 DEFAULT_DATA_DIR = Path("data")
-DEFAULT_STORE_URL = f"sqlite:///{DEFAULT_DATA_DIR}/smppgate.db"
+DEFAULT_STORE_URL = f"sqlite:{DEFAULT_DATA_DIR}/smppgate.db"  # relative to the working directory
 DEFAULT_HTTP_LISTEN = HostAddress("127.0.0.1", 8080)
 DEFAULT_EMULATOR_LISTEN = HostAddress("127.0.0.1", 2775)
 _MODES = {"tx": BindMode.TRANSMITTER, "rx": BindMode.RECEIVER, "trx": BindMode.TRANSCEIVER}
@@ -275,8 +275,14 @@ def _host(text: object, key: str) -> HostAddress:
 def _store(data: Mapping[str, Any]) -> StoreConfig:
     _known(data, "store", {"url", "lease_seconds"})
     url = _str(data, "store", "url", DEFAULT_STORE_URL)
-    if not url.startswith(("sqlite:///", "postgresql://", "postgres://")):
-        raise ConfigError("store.url", f"must start with sqlite:/// or postgresql://, got {url!r}")
+    if not url.startswith(("sqlite:", "postgresql://", "postgres://")):
+        raise ConfigError(
+            "store.url",
+            f"must be sqlite:///ABSOLUTE/PATH, sqlite:RELATIVE/PATH or postgresql://..., "
+            f"got {url!r}",
+        )
+    if url.startswith("sqlite:") and ":memory:" in url:
+        raise ConfigError("store.url", "an in-memory SQLite store would lose every message")
     return StoreConfig(url=url, lease_seconds=_number(data, "store", "lease_seconds", 60.0,
                                                       minimum=5.0))  # fmt: skip
 

@@ -1,0 +1,56 @@
+"""What the app holds (typed application keys) and who is calling (API keys).
+
+A request presents its key as ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``. The
+idempotency scope of a caller is derived from its key (``key:`` + the first 16 hex digits of
+its SHA-256), never the key itself; callers without a key share the empty scope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from smppgate.service.config import GatewayConfig
+from smppgate.service.intake import Intake
+from smppgate.service.metrics import Metrics
+from smppgate.store import Store
+
+Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
+"""Returns (ready, details): store reachable and a session bound per account, say."""
+
+CONFIG = web.AppKey("config", GatewayConfig)
+STORE = web.AppKey("store", Store)
+INTAKE = web.AppKey("intake", Intake)
+METRICS = web.AppKey("metrics", Metrics)
+READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
+OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
+
+
+def presented_key(request: web.Request) -> str | None:
+    auth = request.headers.get("Authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("X-API-Key") or None
+
+
+def key_matches(presented: str | None, keys: tuple[str, ...]) -> bool:
+    """Constant-time comparison with every configured key (no early exit on a match)."""
+    if presented is None:
+        return False
+    given = presented.encode()
+    found = False
+    for key in keys:
+        found |= hmac.compare_digest(given, key.encode())
+    return found
+
+
+def scope_of(request: web.Request) -> str:
+    key = presented_key(request)
+    if key is None:
+        return ""
+    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]

@@ -1,0 +1,491 @@
+"""The OpenAPI 3.1 document of the HTTP API, built once per app (a test checks that every
+registered route is in it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smppgate import __version__
+from smppgate.api.schemas import ENCODINGS, SPLITS
+from smppgate.service.config import GatewayConfig
+from smppgate.service.intake import MAX_VALIDITY
+from smppgate.store import MessageState, PartStatus, ReceiptState
+from smppgate.text import UssdServiceOp
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _body(name: str, example: Any | None = None) -> dict[str, Any]:
+    content: dict[str, Any] = {"schema": _ref(name)}
+    if example is not None:
+        content["example"] = example
+    return {"required": True, "content": {JSON: content}}
+
+
+def _answer(description: str, name: str | None = None) -> dict[str, Any]:
+    if name is None:
+        return {"description": description}
+    return {"description": description, "content": {JSON: {"schema": _ref(name)}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    text = {
+        400: "Malformed JSON or a bad header",
+        401: "Missing or wrong API key",
+        404: "No such message",
+        409: "The Idempotency-Key was used for a different message",
+        413: "Too many messages in one batch (or a body over 8 MiB)",
+        422: "A field is invalid: `error.field` names it, `error.message` says what to fix",
+        503: "The store is unavailable; retry",
+    }
+    return {str(s): _answer(text[s], "Error") for s in statuses}
+
+
+def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "description": description,
+            "schema": schema}  # fmt: skip
+
+
+_IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Any string up to 200 characters. A retried POST with the same key (from the "
+    "same API key) returns the first result with 200 and `Idempotent-Replayed: true` instead "
+    "of sending again.",
+    "schema": {"type": "string", "maxLength": 200},
+}
+_NULLABLE_STR = {"type": ["string", "null"]}
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+_SINCE = _query(
+    "since", "Created (received) at or after: ISO 8601 or epoch seconds", {"type": "string"}
+)
+_LIMIT = _query("limit", "Page size", {"type": "integer", "minimum": 1, "maximum": 1000,
+                                       "default": 100})  # fmt: skip
+
+
+def _schemas(config: GatewayConfig) -> dict[str, Any]:
+    accounts = [a.name for a in config.accounts]
+    message_request = {
+        "type": "object",
+        "required": ["to", "text"],
+        "additionalProperties": False,
+        "properties": {
+            "to": {"type": "string", "description": "Destination, international digits, "
+                   "a leading + allowed (7..15 digits)", "examples": ["+79001234567"]},
+            "from": {"type": "string", "description": "Sender: up to 15 digits or up to 11 "
+                     "ASCII characters; default: the account's default_sender"},
+            "text": {"type": "string", "minLength": 1},
+            "account": {"type": "string", "enum": accounts,
+                        "description": "Default: the first configured account"},
+            "split": {"type": "string", "enum": list(SPLITS),
+                      "description": "How long texts are split; default: the account's"},
+            "encoding": {"type": "string", "enum": list(ENCODINGS),
+                         "description": "auto picks GSM 03.38 when it can, else UCS2"},
+            "validity": {"type": "integer", "minimum": 60, "maximum": MAX_VALIDITY,
+                         "description": "Seconds the SMSC keeps trying"},
+            "callback_url": {"type": "string", "format": "uri",
+                             "description": "http(s) URL for status webhooks"},
+            "reference": {"type": "string", "maxLength": 128,
+                          "description": "Your reference, echoed in listings and webhooks"},
+            "resend_unknown": {"type": "boolean", "default": False,
+                               "description": "Resend a part whose submit_sm got no response "
+                               "(may duplicate)"},
+        },
+    }  # fmt: skip
+    receipt = {
+        "type": "object",
+        "properties": {
+            "state": {"type": "string", "enum": [s.value for s in ReceiptState]},
+            "received_at": _TIME,
+            "error_code": _NULLABLE_STR,
+            "raw": {"type": "string"},
+        },
+    }
+    part = {
+        "type": "object",
+        "properties": {
+            "seq": {"type": "integer"},
+            "status": {"type": "string", "enum": [s.value for s in PartStatus]},
+            "message_id": {"type": ["string", "null"], "description": "The SMSC's message id"},
+            "attempt_count": {"type": "integer"},
+            "sent_at": _TIME,
+            "submitted_at": _TIME,
+            "last_status": {"type": ["string", "null"], "description": "command_status name"},
+            "receipt_state": {"type": ["string", "null"]},
+            "receipt_at": _TIME,
+            "error_code": _NULLABLE_STR,
+            "receipts": {"type": "array", "items": _ref("Receipt")},
+        },
+    }
+    attempt = {
+        "type": "object",
+        "properties": {
+            "seq": {"type": ["integer", "null"]},
+            "at": _TIME,
+            "outcome": {"type": "string"},
+            "command_status": {"type": ["integer", "null"]},
+            "status_name": _NULLABLE_STR,
+            "node_id": {"type": "string"},
+            "session_id": {"type": "string"},
+            "host": {"type": "string"},
+        },
+    }
+    summary_props: dict[str, Any] = {
+        "id": {"type": "string"},
+        "account": {"type": "string"},
+        "to": {"type": "string"},
+        "from": {"type": "string"},
+        "status": {"type": "string", "enum": [s.value for s in MessageState]},
+        "parts": {"type": "integer"},
+        "reference": _NULLABLE_STR,
+        "created_at": _TIME,
+        "updated_at": _TIME,
+    }
+    message = {
+        "type": "object",
+        "properties": {
+            **summary_props,
+            "parts": {"type": "array", "items": _ref("Part")},
+            "part_count": {"type": "integer"},
+            "text": {"type": "string"},
+            "encoding": {"type": "string"},
+            "split": {"type": "string"},
+            "validity": {"type": ["integer", "null"]},
+            "callback_url": _NULLABLE_STR,
+            "resend_unknown": {"type": "boolean"},
+            "next_attempt_at": _TIME,
+            "attempt_count": {"type": "integer"},
+            "last_status": _NULLABLE_STR,
+            "ussd": {"type": ["object", "null"]},
+            "attempts": {"type": "array", "items": _ref("Attempt")},
+        },
+    }
+    return {
+        "MessageRequest": message_request,
+        "Accepted": {
+            "type": "object",
+            "required": ["id", "parts", "status"],
+            "properties": {
+                "id": {"type": "string", "description": "The gateway's message id"},
+                "parts": {"type": "integer", "description": "SMS parts planned"},
+                "status": {"type": "string", "enum": [s.value for s in MessageState]},
+            },
+        },
+        "BatchRequest": {
+            "type": "object",
+            "required": ["messages"],
+            "additionalProperties": False,
+            "properties": {
+                "messages": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": config.http.max_batch,
+                    "items": _ref("MessageRequest"),
+                },
+            },
+        },
+        "BatchAccepted": {
+            "type": "object",
+            "properties": {"messages": {"type": "array", "items": _ref("Accepted")}},
+        },
+        "PreviewRequest": {
+            "type": "object",
+            "required": ["text"],
+            "additionalProperties": False,
+            "properties": {
+                "text": {"type": "string", "minLength": 1},
+                "encoding": {"type": "string", "enum": list(ENCODINGS)},
+                "account": {"type": "string", "enum": accounts},
+            },
+        },
+        "Preview": {
+            "type": "object",
+            "properties": {
+                "encoding": {"type": "string"},
+                "data_coding": {"type": "integer"},
+                "parts": {"type": "integer"},
+                "units": {"type": "integer", "description": "Length in `unit`s"},
+                "unit": {"type": "string", "enum": ["septet", "utf16_unit", "octet"]},
+                "units_left": {"type": "integer", "description": "Room left in the last part"},
+                "forcing_characters": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Characters that made auto choose UCS2",
+                },
+                "max_parts": {"type": "integer"},
+                "fits": {"type": "boolean"},
+            },
+        },
+        "Receipt": receipt,
+        "Part": part,
+        "Attempt": attempt,
+        "Message": message,
+        "MessageSummary": {"type": "object", "properties": summary_props},
+        "MessageList": {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": _ref("MessageSummary")},
+                "next": {"type": ["string", "null"], "description": "Pass as `after`"},
+            },
+        },
+        "UssdRequest": {
+            "type": "object",
+            "required": ["to", "text", "op"],
+            "additionalProperties": False,
+            "properties": {
+                "to": {"type": "string"},
+                "from": {"type": "string"},
+                "text": {"type": "string", "minLength": 1, "description": "One part at most"},
+                "op": {
+                    "oneOf": [
+                        {"type": "string", "enum": [o.name.lower() for o in UssdServiceOp]},
+                        {"type": "integer", "minimum": 0, "maximum": 255},
+                    ],
+                    "description": "ussd_service_op",
+                },
+                "session": {
+                    "type": "object",
+                    "required": ["number"],
+                    "properties": {
+                        "number": {"type": "integer", "minimum": 0, "maximum": 255},
+                        "sequence": {"type": "integer", "minimum": 0, "maximum": 127},
+                        "end": {"type": "boolean"},
+                    },
+                    "description": "its_session_info",
+                },
+                "account": {"type": "string", "enum": accounts},
+                "encoding": {"type": "string", "enum": list(ENCODINGS)},
+                "validity": {"type": "integer", "minimum": 60, "maximum": MAX_VALIDITY},
+                "callback_url": {"type": "string", "format": "uri"},
+                "reference": {"type": "string", "maxLength": 128},
+            },
+        },
+        "Inbound": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "kind": {"type": "string", "enum": ["sms", "ussd"]},
+                "account": {"type": "string"},
+                "from": {"type": "string"},
+                "to": {"type": "string"},
+                "text": {"type": "string"},
+                "data_coding": {"type": "integer"},
+                "ussd_service_op": {"type": ["integer", "null"]},
+                "received_at": _TIME,
+                "parts_info": {"type": "string"},
+            },
+        },
+        "InboundList": {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": _ref("Inbound")},
+                "next": {"type": ["string", "null"], "description": "Pass as `after`"},
+            },
+        },
+        "Health": {"type": "object", "properties": {"status": {"const": "ok"}}},
+        "Ready": {
+            "type": "object",
+            "properties": {"ready": {"type": "boolean"}, "details": {"type": "object"}},
+        },
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string", "examples": ["validation_error"]},
+                        "field": {"type": "string", "description": "The field at fault"},
+                        "message": {"type": "string", "description": "What to fix"},
+                        "correlation_id": {"type": "string", "description": "On 500 only"},
+                        "message_id": {"type": "string", "description": "On 409 only"},
+                    },
+                }
+            },
+        },
+    }
+
+
+def build_document(config: GatewayConfig) -> dict[str, Any]:
+    """The complete document for an app serving ``config``."""
+    example = {"to": "+79001234567", "from": "Shop", "text": "Your code is 1234"}
+    open_route: dict[str, Any] = {"security": []}
+    paths: dict[str, Any] = {
+        "/v1/messages": {
+            "post": {
+                "operationId": "sendMessage",
+                "summary": "Queue one SMS",
+                "description": "Validated, split and committed to the store before the answer.",
+                "parameters": [_IDEMPOTENCY],
+                "requestBody": _body("MessageRequest", example),
+                "responses": {
+                    "202": _answer("Queued", "Accepted"),
+                    "200": _answer("Idempotent replay: the first result", "Accepted"),
+                    **_errors(400, 401, 409, 422, 503),
+                },
+            },
+            "get": {
+                "operationId": "listMessages",
+                "summary": "List messages (oldest first)",
+                "parameters": [
+                    _query(
+                        "status",
+                        "Only this state",
+                        {"type": "string", "enum": [s.value for s in MessageState]},
+                    ),
+                    _SINCE,
+                    _query("account", "Only this account", {"type": "string"}),
+                    _query("after", "The `next` cursor of the previous page", {"type": "string"}),
+                    _LIMIT,
+                ],
+                "responses": {"200": _answer("A page", "MessageList"), **_errors(401, 422)},
+            },
+        },
+        "/v1/messages/batch": {
+            "post": {
+                "operationId": "sendBatch",
+                "summary": f"Queue up to {config.http.max_batch} SMS in one transaction",
+                "description": "All valid and stored, or none (the first invalid one is named "
+                "as `messages[i].field`). With Idempotency-Key K, message i uses key `K#i`.",
+                "parameters": [_IDEMPOTENCY],
+                "requestBody": _body("BatchRequest", {"messages": [example]}),
+                "responses": {
+                    "202": _answer("Queued", "BatchAccepted"),
+                    "200": _answer("Idempotent replay", "BatchAccepted"),
+                    **_errors(400, 401, 409, 413, 422, 503),
+                },
+            }
+        },
+        "/v1/messages/preview": {
+            "post": {
+                "operationId": "previewMessage",
+                "summary": "Encoding, parts and room left, without sending",
+                "requestBody": _body("PreviewRequest", {"text": "Привет!"}),
+                "responses": {"200": _answer("The cost", "Preview"), **_errors(400, 401, 422)},
+            }
+        },
+        "/v1/messages/{id}": {
+            "get": {
+                "operationId": "getMessage",
+                "summary": "One message with its parts, receipts and attempts",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"200": _answer("The message", "Message"), **_errors(401, 404)},
+            }
+        },
+        "/v1/ussd": {
+            "post": {
+                "operationId": "sendUssd",
+                "summary": "Queue one USSD message (service_type USSD, ussd_service_op TLV)",
+                "parameters": [_IDEMPOTENCY],
+                "requestBody": _body(
+                    "UssdRequest",
+                    {
+                        "to": "+79001234567",
+                        "text": "Balance: 10",
+                        "op": "pssr_response",
+                        "session": {"number": 7, "sequence": 1, "end": True},
+                    },
+                ),
+                "responses": {
+                    "202": _answer("Queued", "Accepted"),
+                    "200": _answer("Idempotent replay", "Accepted"),
+                    **_errors(400, 401, 409, 422, 503),
+                },
+            }
+        },
+        "/v1/inbound": {
+            "get": {
+                "operationId": "listInbound",
+                "summary": "MO SMS and USSD received (oldest first)",
+                "parameters": [
+                    _SINCE,
+                    _query("account", "Only this account", {"type": "string"}),
+                    _query("after", "The `next` cursor of the previous page", {"type": "string"}),
+                    _LIMIT,
+                ],
+                "responses": {"200": _answer("A page", "InboundList"), **_errors(401, 422)},
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "health",
+                "summary": "The process is up (no key needed)",
+                **open_route,
+                "responses": {"200": _answer("Up", "Health")},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "ready",
+                "summary": "Store reachable and a session bound per account",
+                "responses": {
+                    "200": _answer("Ready", "Ready"),
+                    "503": _answer("Not ready", "Ready"),
+                    **_errors(401),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus text format 0.0.4",
+                "responses": {
+                    "200": {
+                        "description": "Metrics",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(401),
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "summary": "This document",
+                "responses": {
+                    "200": {"description": "OpenAPI 3.1", "content": {JSON: {"schema": {}}}},
+                    **_errors(401),
+                },
+            }
+        },
+        "/docs": {
+            "get": {
+                "operationId": "docs",
+                "summary": "This document as an HTML page",
+                "responses": {
+                    "200": {
+                        "description": "HTML",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(401),
+                },
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "smppgate",
+            "version": __version__,
+            "description": "SMS/USSD gateway over SMPP 3.4. Every accepted message is committed "
+            'to the store before the answer. Errors: `{"error": {"code", "field"?, '
+            '"message"}}`.',
+        },
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(config),
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "An API key"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
+        },
+        "security": [{"bearer": []}, {"apiKey": []}] if config.http.api_keys else [],
+    }

@@ -1,0 +1,172 @@
+"""The routes: thin handlers that read a request, call the service, and shape the answer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from smppgate.api import schemas
+from smppgate.api.errors import ApiError
+from smppgate.api.keys import CONFIG, INTAKE, METRICS, OPENAPI, READINESS, STORE, scope_of
+from smppgate.api.reference import render_reference_page
+from smppgate.service.metrics import CONTENT_TYPE
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+MAX_IDEMPOTENCY_KEY = 200
+
+
+async def read_json(request: web.Request) -> Any:
+    """The body as JSON; 400 when it is not JSON at all."""
+    raw = await request.read()
+    if not raw:
+        raise ApiError(400, "malformed_json", "the request body is empty; send a JSON object")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not key or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise ApiError(
+            400,
+            "invalid_idempotency_key",
+            f"{IDEMPOTENCY_HEADER} must be 1..{MAX_IDEMPOTENCY_KEY} printable characters",
+        )
+    return key
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(body, status=status, headers=headers)
+
+
+# ----------------------------------------------------------------------- messages
+
+
+async def post_message(request: web.Request) -> web.Response:
+    body = schemas.message_request(await read_json(request))
+    result = await request.app[INTAKE].accept(
+        body, idempotency_key=idempotency_key(request), scope=scope_of(request)
+    )
+    if result.created:
+        request.app[METRICS].accepted(result.account)
+        return _json(schemas.accepted(result), 202)
+    return _json(schemas.accepted(result), 200, {REPLAYED_HEADER: "true"})
+
+
+async def post_batch(request: web.Request) -> web.Response:
+    requests = schemas.batch_requests(await read_json(request), request.app[CONFIG].http.max_batch)
+    results = await request.app[INTAKE].accept_batch(
+        requests, idempotency_key=idempotency_key(request), scope=scope_of(request)
+    )
+    metrics = request.app[METRICS]
+    created = [r for r in results if r.created]
+    for result in created:
+        metrics.accepted(result.account)
+    body = {"messages": [schemas.accepted(r) for r in results]}
+    if created:
+        return _json(body, 202)
+    return _json(body, 200, {REPLAYED_HEADER: "true"})
+
+
+async def post_preview(request: web.Request) -> web.Response:
+    body = schemas.preview_request(await read_json(request))
+    intake = request.app[INTAKE]
+    result = intake.preview(body)
+    return _json(schemas.preview(result, intake.account_for(body.account).max_parts))
+
+
+async def get_message(request: web.Request) -> web.Response:
+    detail = await request.app[STORE].get_message(request.match_info["id"])
+    return _json(schemas.message_detail(detail))
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    q = request.query
+    page = await request.app[STORE].list_messages(
+        state=schemas.parse_state(q.get("status")),
+        account=q.get("account") or None,
+        since=schemas.parse_time(q.get("since"), "since"),
+        after=q.get("after") or None,
+        limit=schemas.parse_limit(q.get("limit")),
+    )
+    return _json(
+        {"items": [schemas.message_summary(m) for m in page.items], "next": page.next_cursor}
+    )
+
+
+async def post_ussd(request: web.Request) -> web.Response:
+    body = schemas.ussd_request(await read_json(request))
+    result = await request.app[INTAKE].accept_ussd(
+        body, idempotency_key=idempotency_key(request), scope=scope_of(request)
+    )
+    if result.created:
+        request.app[METRICS].accepted(result.account)
+        return _json(schemas.accepted(result), 202)
+    return _json(schemas.accepted(result), 200, {REPLAYED_HEADER: "true"})
+
+
+async def list_inbound(request: web.Request) -> web.Response:
+    q = request.query
+    after = q.get("after") or "0"
+    if not after.isdigit():
+        raise ApiError(422, "validation_error", "the id of the last item seen", field="after")
+    limit = schemas.parse_limit(q.get("limit"))
+    items = await request.app[STORE].list_inbound(
+        since=schemas.parse_time(q.get("since"), "since"),
+        after_id=int(after),
+        account=q.get("account") or None,
+        limit=limit,
+    )
+    next_cursor = str(items[-1].id) if len(items) == limit else None
+    return _json({"items": [schemas.inbound(m) for m in items], "next": next_cursor})
+
+
+# ----------------------------------------------------------------------- operations
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return _json({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    try:
+        ready, details = await request.app[READINESS]()
+    except Exception as exc:  # noqa: BLE001  (a failing check means not ready, not a 500)
+        ready, details = False, {"error": f"{type(exc).__name__}: {exc}"}
+    return _json({"ready": ready, "details": details}, 200 if ready else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    text = await request.app[METRICS].render()
+    return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return _json(request.app[OPENAPI])
+
+
+async def docs(request: web.Request) -> web.Response:
+    page = render_reference_page(request.app[OPENAPI])
+    return web.Response(text=page, content_type="text/html")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/messages", post_message)
+    app.router.add_post("/v1/messages/batch", post_batch)
+    app.router.add_post("/v1/messages/preview", post_preview)
+    app.router.add_get("/v1/messages", list_messages)
+    app.router.add_get("/v1/messages/{id}", get_message)
+    app.router.add_post("/v1/ussd", post_ussd)
+    app.router.add_get("/v1/inbound", list_inbound)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/docs", docs)

@@ -1,0 +1,348 @@
+"""The API's JSON shapes: request bodies in (checked field by field, each error naming its
+field), response bodies out. Separate from the store's models: what the API promises does not
+change when a column does."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from smppgate.api.errors import ApiError, invalid
+from smppgate.service.intake import (
+    Accepted,
+    MessageRequest,
+    PreviewRequest,
+    UssdFields,
+    UssdRequest,
+    ussd_service_op,
+)
+from smppgate.store import (
+    Attempt,
+    InboundMessage,
+    MessageDetail,
+    MessageState,
+    ReceiptRecord,
+    StoredMessage,
+    StoredPart,
+)
+from smppgate.text import Encoding, ItsSessionInfo, Preview, SplitMethod
+
+SPLITS = tuple(m.value for m in SplitMethod)
+ENCODINGS = ("auto", "gsm7", "latin1", "ucs2")
+MESSAGE_FIELDS = frozenset(
+    {"to", "from", "text", "account", "split", "encoding", "validity", "callback_url",
+     "reference", "resend_unknown"}
+)  # fmt: skip
+USSD_FIELDS = frozenset(
+    {"to", "from", "text", "op", "session", "account", "encoding", "validity", "callback_url",
+     "reference"}
+)  # fmt: skip
+PREVIEW_FIELDS = frozenset({"text", "encoding", "account"})
+
+
+# ------------------------------------------------------------------------- reading
+
+
+class Fields:
+    """Typed reads from one JSON object; errors name the field (with a prefix in lists)."""
+
+    def __init__(self, data: object, allowed: frozenset[str], prefix: str = "") -> None:
+        self.prefix = prefix
+        if not isinstance(data, Mapping):
+            raise invalid(prefix or "body", "must be a JSON object")
+        self.data: Mapping[str, Any] = data
+        for key in data:
+            if key not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise invalid(self.name(str(key)), f"unknown field (known fields: {known})")
+
+    def name(self, key: str) -> str:
+        return f"{self.prefix}.{key}" if self.prefix else key
+
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                raise invalid(self.name(key), "required")
+            return None
+        if not isinstance(value, str):
+            raise invalid(self.name(key), f"must be a string, got {_kind(value)}")
+        return value
+
+    def required_str(self, key: str) -> str:
+        value = self.text(key, required=True)
+        assert value is not None
+        return value
+
+    def whole(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise invalid(self.name(key), f"must be a whole number, got {_kind(value)}")
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key, False)
+        if not isinstance(value, bool):
+            raise invalid(self.name(key), f"must be true or false, got {_kind(value)}")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str | None:
+        value = self.text(key)
+        if value is not None and value not in choices:
+            raise invalid(self.name(key), f"must be one of {', '.join(choices)}; got {value!r}")
+        return value
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", bool: "a boolean", str: "a string",
+            int: "a number", float: "a number"}.get(type(value), "null")  # fmt: skip
+
+
+def message_request(data: object, prefix: str = "") -> MessageRequest:
+    f = Fields(data, MESSAGE_FIELDS, prefix)
+    split = f.choice("split", SPLITS)
+    encoding = f.choice("encoding", ENCODINGS)
+    return MessageRequest(
+        to=f.required_str("to"),
+        text=f.required_str("text"),
+        sender=f.text("from"),
+        account=f.text("account"),
+        split=None if split is None else SplitMethod(split),
+        encoding=None if encoding is None else Encoding(encoding),
+        validity=f.whole("validity"),
+        callback_url=f.text("callback_url"),
+        reference=f.text("reference"),
+        resend_unknown=f.flag("resend_unknown"),
+    )
+
+
+def batch_requests(data: object, max_batch: int) -> list[MessageRequest]:
+    f = Fields(data, frozenset({"messages"}))
+    items = f.data.get("messages")
+    if not isinstance(items, list) or not items:
+        raise invalid("messages", "a non-empty list of messages")
+    if len(items) > max_batch:
+        raise ApiError(
+            413,
+            "batch_too_large",
+            f"{len(items)} messages in one batch; at most {max_batch}: split it",
+            field="messages",
+        )
+    return [message_request(item, f"messages[{i}]") for i, item in enumerate(items)]
+
+
+def preview_request(data: object) -> PreviewRequest:
+    f = Fields(data, PREVIEW_FIELDS)
+    encoding = f.choice("encoding", ENCODINGS)
+    return PreviewRequest(
+        text=f.required_str("text"),
+        encoding=None if encoding is None else Encoding(encoding),
+        account=f.text("account"),
+    )
+
+
+def ussd_request(data: object) -> UssdRequest:
+    f = Fields(data, USSD_FIELDS)
+    op = f.data.get("op")
+    if op is None:
+        raise invalid("op", "required: the ussd_service_op, e.g. 'pssr_response' or 17")
+    if isinstance(op, bool) or not isinstance(op, str | int):
+        raise invalid("op", "a name such as 'pssr_response' or a number 0..255")
+    service_op = ussd_service_op(str(op))
+    encoding = f.choice("encoding", ENCODINGS)
+    return UssdRequest(
+        to=f.required_str("to"),
+        text=f.required_str("text"),
+        service_op=service_op,
+        sender=f.text("from"),
+        account=f.text("account"),
+        session=_session(f.data.get("session")),
+        encoding=None if encoding is None else Encoding(encoding),
+        validity=f.whole("validity"),
+        callback_url=f.text("callback_url"),
+        reference=f.text("reference"),
+    )
+
+
+def _session(data: object) -> ItsSessionInfo | None:
+    if data is None:
+        return None
+    f = Fields(data, frozenset({"number", "sequence", "end"}), "session")
+    number = f.whole("number")
+    if number is None:
+        raise invalid("session.number", "required (0..255)")
+    sequence = f.whole("sequence") or 0
+    try:
+        return ItsSessionInfo(number, sequence, f.flag("end"))
+    except ValueError as exc:
+        raise invalid("session", str(exc)) from None
+
+
+def parse_time(value: str | None, field: str) -> float | None:
+    """Epoch seconds or an ISO 8601 time (UTC when no offset is given)."""
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise invalid(
+            field, f"epoch seconds or ISO 8601, e.g. 2026-01-31T12:00:00Z; got {value!r}"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def parse_limit(value: str | None, default: int = 100, maximum: int = 1000) -> int:
+    if value is None or value == "":
+        return default
+    if not value.isdigit() or not 1 <= int(value) <= maximum:
+        raise invalid("limit", f"a whole number 1..{maximum}; got {value!r}")
+    return int(value)
+
+
+def parse_state(value: str | None) -> MessageState | None:
+    if value is None or value == "":
+        return None
+    try:
+        return MessageState(value)
+    except ValueError:
+        names = ", ".join(s.value for s in MessageState)
+        raise invalid("status", f"one of {names}; got {value!r}") from None
+
+
+# ------------------------------------------------------------------------- writing
+
+
+def iso(at: float | None) -> str | None:
+    """Epoch seconds as ISO 8601 UTC with milliseconds, e.g. 2026-01-31T12:00:00.000Z."""
+    if at is None:
+        return None
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def accepted(result: Accepted) -> dict[str, Any]:
+    return {"id": result.id, "parts": result.parts, "status": result.status.value}
+
+
+def message_summary(m: StoredMessage) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "account": m.account,
+        "to": m.destination,
+        "from": m.source,
+        "status": m.state.value,
+        "parts": m.part_count,
+        "reference": m.client_reference,
+        "created_at": iso(m.created_at),
+        "updated_at": iso(m.updated_at),
+    }
+
+
+def message_detail(detail: MessageDetail) -> dict[str, Any]:
+    m = detail.message
+    ussd = UssdFields.from_traffic_class(m.traffic_class)
+    body = message_summary(m)
+    body.update(
+        {
+            "text": m.text,
+            "encoding": m.encoding,
+            "split": m.split_method,
+            "validity": m.validity_seconds,
+            "callback_url": m.callback_url,
+            "resend_unknown": m.resend_unknown,
+            "next_attempt_at": iso(m.next_attempt_at) if not m.state.is_final else None,
+            "attempt_count": m.attempts,
+            "last_status": m.last_status_name,
+            "ussd": None
+            if ussd is None
+            else {
+                "op": ussd.service_op,
+                "session": None
+                if ussd.session is None
+                else {
+                    "number": ussd.session.session_number,
+                    "sequence": ussd.session.sequence_number,
+                    "end": ussd.session.end_of_session,
+                },
+            },
+            "part_count": m.part_count,
+            "parts": [part(p, detail.receipts) for p in m.parts],
+            "attempts": [attempt(a) for a in detail.attempts],
+        }
+    )
+    return body
+
+
+def part(p: StoredPart, receipts: tuple[ReceiptRecord, ...]) -> dict[str, Any]:
+    return {
+        "seq": p.seq,
+        "status": p.status.value,
+        "message_id": p.smsc_message_id,
+        "attempt_count": p.attempts,
+        "sent_at": iso(p.sent_at),
+        "submitted_at": iso(p.submitted_at),
+        "last_status": p.last_status_name,
+        "receipt_state": None if p.receipt_state is None else p.receipt_state.value,
+        "receipt_at": iso(p.receipt_at),
+        "error_code": p.error_code,
+        "receipts": [receipt(r) for r in receipts if r.seq == p.seq],
+    }
+
+
+def receipt(r: ReceiptRecord) -> dict[str, Any]:
+    return {
+        "state": r.state.value,
+        "received_at": iso(r.received_at),
+        "error_code": r.error_code,
+        "raw": r.raw,
+    }
+
+
+def attempt(a: Attempt) -> dict[str, Any]:
+    return {
+        "seq": a.seq,
+        "at": iso(a.at),
+        "outcome": a.outcome,
+        "command_status": a.command_status,
+        "status_name": a.status_name,
+        "node_id": a.node_id,
+        "session_id": a.session_id,
+        "host": a.host,
+    }
+
+
+def inbound(m: InboundMessage) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "kind": "sms" if m.ussd_service_op is None else "ussd",
+        "account": m.account,
+        "from": m.source,
+        "to": m.destination,
+        "text": m.text,
+        "data_coding": m.data_coding,
+        "ussd_service_op": m.ussd_service_op,
+        "received_at": iso(m.received_at),
+        "parts_info": m.parts_info,
+    }
+
+
+def preview(result: Preview, max_parts: int) -> dict[str, Any]:
+    return {
+        "encoding": result.encoding.value,
+        "data_coding": result.data_coding,
+        "parts": result.parts,
+        "units": result.units,
+        "unit": result.unit.value,
+        "units_left": result.units_left,
+        "forcing_characters": list(result.forcing_characters),
+        "max_parts": max_parts,
+        "fits": result.parts <= max_parts,
+    }

@@ -1,0 +1,541 @@
+"""Intake: turning a request (HTTP, CLI) into a durable message.
+
+A request is validated field by field (a `ValidationError` names the field and says what to
+write instead), its text is planned into submit_sm parts once, here, and the message with its
+planned parts is committed to the store. `accept*` return only after the store has committed:
+the API answers 2xx only for messages that are on disk.
+
+USSD messages are ordinary messages with one part whose ``traffic_class`` carries the
+ussd_service_op and its_session_info (see `UssdFields`): the store has no columns for them yet.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from smppgate.service.config import AccountConfig, GatewayConfig
+from smppgate.store import InsertResult, MessageState, NewMessage, PlannedPart, Store
+from smppgate.text import (
+    Encoding,
+    ItsSessionInfo,
+    Preview,
+    ReferenceAllocator,
+    ReferencesExhaustedError,
+    SplitMethod,
+    SplitPlan,
+    TooManyPartsError,
+    UnencodableTextError,
+    UssdServiceOp,
+    capacity,
+    plan_split,
+    preview,
+)
+
+__all__ = [
+    "MAX_VALIDITY",
+    "Accepted",
+    "Clock",
+    "IdempotencyConflict",
+    "Intake",
+    "MessageRequest",
+    "PreviewRequest",
+    "UssdFields",
+    "UssdRequest",
+    "ValidationError",
+]
+
+Clock = Callable[[], float]
+"""Epoch seconds (``time.time`` in production, a fixed value in tests)."""
+
+MAX_VALIDITY = 7 * 86400
+MAX_REFERENCE_LENGTH = 128
+MAX_URL_LENGTH = 2048
+#: the most characters one SMS part can hold (GSM7 single part); a text longer than
+#: max_parts times this cannot fit whatever the encoding, and is refused before planning
+_MAX_CHARS_PER_PART = 160
+#: text encodings a request may ask for (binary needs octets, not text)
+TEXT_ENCODINGS = (Encoding.AUTO, Encoding.GSM7, Encoding.LATIN1, Encoding.UCS2)
+#: forget the references handed out after this many, so memory stays bounded in a long run
+_ALLOCATOR_RESET = 50_000
+
+
+class ValidationError(ValueError):
+    """A request field is wrong: ``field`` names it (``to``, ``messages[3].text``), ``message``
+    says what to fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+    def within(self, prefix: str) -> ValidationError:
+        """The same error for a field inside a list (``messages[3]`` + ``to``)."""
+        return ValidationError(f"{prefix}.{self.field}", self.message)
+
+
+class IdempotencyConflict(Exception):  # noqa: N818  (a conflict, not a crash)
+    """An idempotency key was used before for a different message."""
+
+    def __init__(self, key: str, message_id: str) -> None:
+        super().__init__(
+            f"idempotency key {key!r} was used for message {message_id} with a different "
+            "destination, sender, account or text; use a new key for a new message"
+        )
+        self.key = key
+        self.message_id = message_id
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRequest:
+    """One outbound SMS as asked for. ``sender`` is the API's ``from``; None fields take the
+    account's defaults (sender, split method, encoding, callback URL)."""
+
+    to: str
+    text: str
+    sender: str | None = None
+    account: str | None = None
+    split: SplitMethod | None = None
+    encoding: Encoding | None = None
+    validity: int | None = None
+    """Seconds the SMSC keeps trying (profile minimum .. 7 days); None = the SMSC default."""
+    callback_url: str | None = None
+    reference: str | None = None
+    """The client's own reference, returned in webhooks and listings."""
+    resend_unknown: bool = False
+    """Resend a part whose submit_sm got no response (risking a duplicate)."""
+
+
+@dataclass(frozen=True, slots=True)
+class UssdRequest:
+    """One USSD message (service_type ``USSD``, ussd_service_op TLV, one part)."""
+
+    to: str
+    text: str
+    service_op: int
+    sender: str | None = None
+    account: str | None = None
+    session: ItsSessionInfo | None = None
+    encoding: Encoding | None = None
+    validity: int | None = None
+    callback_url: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewRequest:
+    text: str
+    encoding: Encoding | None = None
+    account: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A committed message. ``created`` is False when an idempotency key returned an earlier
+    message (then ``status`` is that message's current state)."""
+
+    id: str
+    parts: int
+    status: MessageState
+    created: bool
+    account: str
+
+
+@dataclass(frozen=True, slots=True)
+class UssdFields:
+    """USSD values kept on a stored message, in its ``traffic_class`` column.
+
+    Format: ``ussd;op=<ussd_service_op>`` then ``;its=<its_session_info as 4 hex digits>``
+    when a session is given, e.g. ``ussd;op=17;its=0a03``. The dispatcher reads them back with
+    `UssdFields.from_traffic_class` and sends service_type ``USSD`` with the TLVs.
+    """
+
+    service_op: int
+    session: ItsSessionInfo | None = None
+    service_type: str = "USSD"
+
+    PREFIX = "ussd"
+
+    def to_traffic_class(self) -> str:
+        text = f"{self.PREFIX};op={self.service_op}"
+        if self.session is not None:
+            text += f";its={self.session.to_bytes().hex()}"
+        return text
+
+    @classmethod
+    def from_traffic_class(cls, value: str | None) -> UssdFields | None:
+        """The USSD values of a stored message, or None for an ordinary SMS."""
+        if value is None or not value.startswith(cls.PREFIX + ";"):
+            return None
+        fields = dict(item.split("=", 1) for item in value.split(";")[1:] if "=" in item)
+        session = fields.get("its")
+        return cls(
+            service_op=int(fields["op"]),
+            session=None if session is None else ItsSessionInfo.from_bytes(bytes.fromhex(session)),
+        )
+
+
+class Intake:
+    """Validates, plans and commits messages; one per process, shared by the API and CLI."""
+
+    def __init__(self, config: GatewayConfig, store: Store, clock: Clock = time.time) -> None:
+        self._config = config
+        self._store = store
+        self._clock = clock
+        self._accounts = {a.name: a for a in config.accounts}
+        self._udh_refs = ReferenceAllocator(bits=8)
+        self._sar_refs = ReferenceAllocator(bits=16)
+        self._allocated = 0
+        self._fallback = 0
+
+    # ------------------------------------------------------------------ public API
+
+    def account_for(self, name: str | None, field: str = "account") -> AccountConfig:
+        """The named account (the first one when None); ValidationError if unknown."""
+        if name is None:
+            return self._config.accounts[0]
+        found = self._accounts.get(name)
+        if found is None:
+            known = ", ".join(sorted(self._accounts))
+            raise ValidationError(field, f"unknown account {name!r}; known accounts: {known}")
+        return found
+
+    def prepare(
+        self, request: MessageRequest, *, idempotency_key: str | None = None, scope: str = ""
+    ) -> NewMessage:
+        """Validate and plan one message without storing it (raises `ValidationError`)."""
+        account = self.account_for(request.account)
+        destination = check_destination(request.to)
+        sender = self._sender(request.sender, account)
+        split = account.split if request.split is None else request.split
+        encoding = self._encoding(request.encoding, account)
+        validity = self._validity(request.validity, account)
+        callback_url = self._callback_url(request.callback_url)
+        reference = _reference(request.reference)
+        plan = self._plan(request.text, encoding, split, account, destination)
+        return NewMessage(
+            account=account.name,
+            source=sender,
+            destination=destination,
+            text=request.text,
+            parts=planned_parts(plan),
+            encoding=plan.encoding.value,
+            split_method=plan.method.value,
+            validity_seconds=validity,
+            callback_url=callback_url,
+            client_reference=reference,
+            resend_unknown=request.resend_unknown,
+            idempotency_key=idempotency_key,
+            idempotency_scope=scope,
+        )
+
+    def prepare_ussd(
+        self, request: UssdRequest, *, idempotency_key: str | None = None, scope: str = ""
+    ) -> NewMessage:
+        """Validate and plan one USSD message (one part, never split)."""
+        account = self.account_for(request.account)
+        destination = check_destination(request.to)
+        sender = self._sender(request.sender, account)
+        if not 0 <= request.service_op <= 0xFF:
+            raise ValidationError("op", "ussd_service_op is one octet (0..255)")
+        encoding = self._encoding(request.encoding, account)
+        validity = self._validity(request.validity, account)
+        callback_url = self._callback_url(request.callback_url)
+        reference = _reference(request.reference)
+        _check_text(request.text)
+        try:
+            plan = plan_split(request.text, encoding, SplitMethod.UDH, reference=0, max_parts=1)
+        except UnencodableTextError as exc:
+            raise _unencodable(exc) from None
+        except TooManyPartsError:
+            cost = preview(request.text, encoding)
+            room = capacity(cost.encoding).single
+            raise ValidationError(
+                "text",
+                f"a USSD message is one part: at most {room} {cost.unit.value}s in "
+                f"{cost.encoding.value}, the text has {cost.units}",
+            ) from None
+        fields = UssdFields(request.service_op, request.session)
+        return NewMessage(
+            account=account.name,
+            source=sender,
+            destination=destination,
+            text=request.text,
+            parts=planned_parts(plan),
+            encoding=plan.encoding.value,
+            split_method=plan.method.value,
+            validity_seconds=validity,
+            callback_url=callback_url,
+            client_reference=reference,
+            traffic_class=fields.to_traffic_class(),
+            idempotency_key=idempotency_key,
+            idempotency_scope=scope,
+        )
+
+    async def commit(self, messages: Sequence[NewMessage]) -> list[Accepted]:
+        """Insert prepared messages in ONE store transaction (all or none) and return after the
+        commit. An idempotency key seen before returns the first message (`created` False),
+        or raises `IdempotencyConflict` when that message is a different one."""
+        if not messages:
+            return []
+        results = await self._store.insert_messages(messages, self._clock())
+        return [_accepted(m, r) for m, r in zip(messages, results, strict=True)]
+
+    async def accept(
+        self, request: MessageRequest, *, idempotency_key: str | None = None, scope: str = ""
+    ) -> Accepted:
+        """Validate, plan and commit one message."""
+        message = self.prepare(request, idempotency_key=idempotency_key, scope=scope)
+        return (await self.commit([message]))[0]
+
+    async def accept_batch(
+        self,
+        requests: Sequence[MessageRequest],
+        *,
+        idempotency_key: str | None = None,
+        scope: str = "",
+    ) -> list[Accepted]:
+        """Every request valid, then all committed in one transaction; the first invalid one
+        raises a `ValidationError` whose field is ``messages[i].<field>`` and nothing is stored.
+        With a key, message i gets the key ``<key>#<i>``."""
+        prepared = []
+        for i, request in enumerate(requests):
+            key = None if idempotency_key is None else f"{idempotency_key}#{i}"
+            try:
+                prepared.append(self.prepare(request, idempotency_key=key, scope=scope))
+            except ValidationError as exc:
+                raise exc.within(f"messages[{i}]") from None
+        return await self.commit(prepared)
+
+    async def accept_ussd(
+        self, request: UssdRequest, *, idempotency_key: str | None = None, scope: str = ""
+    ) -> Accepted:
+        message = self.prepare_ussd(request, idempotency_key=idempotency_key, scope=scope)
+        return (await self.commit([message]))[0]
+
+    def preview(self, request: PreviewRequest) -> Preview:
+        """Encoding, parts, units left in the last part, characters forcing UCS2."""
+        account = self.account_for(request.account)
+        encoding = self._encoding(request.encoding, account)
+        _check_text(request.text)
+        try:
+            return preview(request.text, encoding)
+        except UnencodableTextError as exc:
+            raise _unencodable(exc) from None
+
+    def release_reference(self, account: str, destination: str, method: str, ref: int) -> None:
+        """Give back a concatenation reference once its message is final (optional: without
+        it references still rotate, see `_allocate`)."""
+        allocator = self._sar_refs if method == SplitMethod.SAR.value else self._udh_refs
+        allocator.release(account, destination, ref)
+
+    # ------------------------------------------------------------------ validation
+
+    def _sender(self, sender: str | None, account: AccountConfig) -> str:
+        if sender is None:
+            if account.default_sender is None:
+                raise ValidationError(
+                    "from", f"required: account {account.name!r} has no default_sender"
+                )
+            return check_sender(account.default_sender)
+        return check_sender(sender)
+
+    @staticmethod
+    def _encoding(encoding: Encoding | None, account: AccountConfig) -> Encoding:
+        chosen = account.encoding if encoding is None else encoding
+        if chosen not in TEXT_ENCODINGS:
+            names = ", ".join(e.value for e in TEXT_ENCODINGS)
+            raise ValidationError("encoding", f"must be one of {names} for text")
+        return chosen
+
+    @staticmethod
+    def _validity(validity: int | None, account: AccountConfig) -> int | None:
+        if validity is None:
+            return None
+        minimum = math.ceil(account.profile.min_validity)
+        if validity < minimum:
+            raise ValidationError(
+                "validity",
+                f"at least {minimum} seconds (the platform refuses shorter), got {validity}",
+            )
+        if validity > MAX_VALIDITY:
+            raise ValidationError(
+                "validity", f"at most {MAX_VALIDITY} seconds (7 days), got {validity}"
+            )
+        return validity
+
+    @staticmethod
+    def _callback_url(url: str | None) -> str | None:
+        if url is None:
+            return None
+        check_url(url, "callback_url")
+        return url
+
+    # ------------------------------------------------------------------ planning
+
+    def _plan(
+        self,
+        text: str,
+        encoding: Encoding,
+        split: SplitMethod,
+        account: AccountConfig,
+        destination: str,
+    ) -> SplitPlan:
+        _check_text(text)
+        limit = account.max_parts * _MAX_CHARS_PER_PART
+        if len(text) > limit:
+            raise ValidationError(
+                "text",
+                f"too long: {len(text)} characters; account {account.name!r} sends at most "
+                f"{account.max_parts} parts (at most {limit} characters)",
+            )
+        reference = self._allocate(split, account.name, destination)
+        try:
+            plan = plan_split(
+                text, encoding, split, reference=reference, max_parts=account.max_parts
+            )
+        except UnencodableTextError as exc:
+            self._release(split, account.name, destination, reference)
+            raise _unencodable(exc) from None
+        except TooManyPartsError as exc:
+            self._release(split, account.name, destination, reference)
+            cost = preview(text, encoding)
+            raise ValidationError(
+                "text",
+                f"too long: needs {exc.parts} parts in {cost.encoding.value}, account "
+                f"{account.name!r} allows at most {exc.max_parts}; shorten the text",
+            ) from None
+        if len(plan.parts) == 1 or split is SplitMethod.PAYLOAD:
+            self._release(split, account.name, destination, reference)
+        return plan
+
+    def _allocate(self, split: SplitMethod, account: str, destination: str) -> int:
+        """A reference not in flight to this destination from this process; when all are,
+        a rotating counter (the SMSC only needs consecutive messages to differ)."""
+        if split is SplitMethod.PAYLOAD:
+            return 0
+        self._allocated += 1
+        if self._allocated >= _ALLOCATOR_RESET:
+            self._allocated = 0
+            self._udh_refs = ReferenceAllocator(bits=8)
+            self._sar_refs = ReferenceAllocator(bits=16)
+        allocator = self._sar_refs if split is SplitMethod.SAR else self._udh_refs
+        try:
+            return allocator.allocate(account, destination)
+        except ReferencesExhaustedError:
+            self._fallback = (self._fallback + 1) % allocator.modulus
+            return self._fallback
+
+    def _release(self, split: SplitMethod, account: str, destination: str, ref: int) -> None:
+        if split is not SplitMethod.PAYLOAD:
+            self.release_reference(account, destination, split.value, ref)
+
+
+# ---------------------------------------------------------------------- field checks
+
+
+def check_destination(to: str, field: str = "to") -> str:
+    """International digits, a leading ``+`` dropped: 7..15 digits (E.164)."""
+    value = to.strip()
+    if value.startswith("+"):
+        value = value[1:]
+    if not (value.isascii() and value.isdigit()):
+        raise ValidationError(
+            field, f"digits only in international format, e.g. +79001234567; got {to!r}"
+        )
+    if not 7 <= len(value) <= 15:
+        raise ValidationError(field, f"7 to 15 digits (E.164), got {len(value)} in {to!r}")
+    return value
+
+
+def check_sender(sender: str, field: str = "from") -> str:
+    """A numeric sender (up to 15 digits, a leading ``+`` dropped) or an alphanumeric one (up
+    to 11 printable ASCII characters)."""
+    digits = sender[1:] if sender.startswith("+") else sender
+    if digits.isascii() and digits.isdigit():
+        if len(digits) > 15:
+            raise ValidationError(field, f"a numeric sender has at most 15 digits, got {sender!r}")
+        return digits
+    if not sender.strip():
+        raise ValidationError(field, "must not be empty")
+    if not (sender.isascii() and sender.isprintable()):
+        raise ValidationError(
+            field, f"an alphanumeric sender uses printable ASCII only, got {sender!r}"
+        )
+    if len(sender) > 11:
+        raise ValidationError(
+            field, f"an alphanumeric sender has at most 11 characters, got {len(sender)}"
+        )
+    return sender
+
+
+def check_url(url: str, field: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError(field, f"an http:// or https:// URL with a host, got {url!r}")
+    if len(url) > MAX_URL_LENGTH:
+        raise ValidationError(field, f"at most {MAX_URL_LENGTH} characters")
+
+
+def _check_text(text: str) -> None:
+    if not text:
+        raise ValidationError("text", "must not be empty")
+
+
+def _reference(reference: str | None) -> str | None:
+    if reference is not None and len(reference) > MAX_REFERENCE_LENGTH:
+        raise ValidationError("reference", f"at most {MAX_REFERENCE_LENGTH} characters")
+    return reference
+
+
+def _unencodable(exc: UnencodableTextError) -> ValidationError:
+    return ValidationError(
+        "text",
+        f"character {exc.character!r} (U+{ord(exc.character):04X}) at position {exc.index} "
+        f"cannot be sent in {exc.encoding}; remove it or use encoding 'ucs2' or 'auto'",
+    )
+
+
+def planned_parts(plan: SplitPlan) -> tuple[PlannedPart, ...]:
+    """The plan's parts as the store keeps them (SAR values, or the payload, per part)."""
+    return tuple(
+        PlannedPart(
+            seq=seq,
+            short_message=part.short_message,
+            esm_class=part.esm_class,
+            data_coding=plan.data_coding,
+            sar_ref=None if part.sar is None else part.sar.msg_ref_num,
+            sar_total=None if part.sar is None else part.sar.total_segments,
+            sar_seq=None if part.sar is None else part.sar.segment_seqnum,
+            message_payload=part.message_payload,
+        )
+        for seq, part in enumerate(plan.parts, 1)
+    )
+
+
+def _accepted(message: NewMessage, result: InsertResult) -> Accepted:
+    stored = result.message
+    if not result.created and (
+        stored.account,
+        stored.source,
+        stored.destination,
+        stored.text,
+        stored.traffic_class,
+    ) != (message.account, message.source, message.destination, message.text,
+          message.traffic_class):  # fmt: skip
+        raise IdempotencyConflict(message.idempotency_key or "", stored.id)
+    return Accepted(stored.id, stored.part_count, stored.state, result.created, stored.account)
+
+
+def ussd_service_op(name: str) -> int:
+    """A ussd_service_op from its name (``pssr_response``) or number (``17``)."""
+    if name.isdigit():
+        return int(name)
+    try:
+        return int(UssdServiceOp[name.upper()])
+    except KeyError:
+        names = ", ".join(op.name.lower() for op in UssdServiceOp)
+        raise ValidationError("op", f"one of {names}, or a number 0..255; got {name!r}") from None

@@ -1,0 +1,279 @@
+"""Metrics: a tiny registry of counters and gauges, rendered as Prometheus text format 0.0.4.
+
+Increments are one dict lookup and one addition (the dispatcher calls them on the hot path);
+gauges read from the store (queue depth, webhook backlog, unmatched receipts) are refreshed at
+most once per ``cache_seconds`` when /metrics or the ops page asks, never on the hot path.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from smppgate.store import MessageState, Store
+
+__all__ = ["CONTENT_TYPE", "Counter", "Gauge", "Metrics", "Registry", "escape_label_value"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+LabelValues = tuple[str, ...]
+
+
+def escape_label_value(value: str) -> str:
+    """Backslash, double quote and line feed escaped, as the text format requires."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+class _Metric:
+    kind = "untyped"
+
+    def __init__(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> None:
+        self.name = name
+        self.help = help_text
+        self.labels = labels
+        self.values: dict[LabelValues, float] = {}
+        if not labels:
+            self.values[()] = 0.0
+
+    def get(self, *labels: str) -> float:
+        return self.values.get(labels, 0.0)
+
+    def render(self) -> Iterable[str]:
+        yield f"# HELP {self.name} {_escape_help(self.help)}"
+        yield f"# TYPE {self.name} {self.kind}"
+        for key in sorted(self.values):
+            if key:
+                pairs = ",".join(
+                    f'{label}="{escape_label_value(value)}"'
+                    for label, value in zip(self.labels, key, strict=True)
+                )
+                yield f"{self.name}{{{pairs}}} {_number(self.values[key])}"
+            else:
+                yield f"{self.name} {_number(self.values[key])}"
+
+    def snapshot(self) -> Any:
+        if not self.labels:
+            return self.values.get((), 0.0)
+        return [
+            {**dict(zip(self.labels, key, strict=True)), "value": value}
+            for key, value in sorted(self.values.items())
+        ]
+
+
+class Counter(_Metric):
+    """Only goes up; ``name`` ends in ``_total`` by convention."""
+
+    kind = "counter"
+
+    def inc(self, *labels: str, amount: float = 1.0) -> None:
+        values = self.values
+        values[labels] = values.get(labels, 0.0) + amount
+
+
+class Gauge(_Metric):
+    kind = "gauge"
+
+    def set(self, *labels: str, value: float) -> None:
+        self.values[labels] = value
+
+    def replace(self, values: dict[LabelValues, float]) -> None:
+        """Every series at once (series absent from ``values`` disappear)."""
+        self.values = dict(values)
+
+
+_M = TypeVar("_M", bound=_Metric)
+
+
+class Registry:
+    """Metrics in registration order; `render` gives the exposition text."""
+
+    def __init__(self) -> None:
+        self._metrics: dict[str, _Metric] = {}
+
+    def counter(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> Counter:
+        return self._add(Counter(name, help_text, labels))
+
+    def gauge(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> Gauge:
+        return self._add(Gauge(name, help_text, labels))
+
+    def _add(self, metric: _M) -> _M:
+        if metric.name in self._metrics:
+            raise ValueError(f"metric {metric.name} registered twice")
+        self._metrics[metric.name] = metric
+        return metric
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for metric in self._metrics.values():
+            lines.extend(metric.render())
+        return "\n".join(lines) + "\n"
+
+    def snapshot(self) -> dict[str, Any]:
+        return {name: metric.snapshot() for name, metric in self._metrics.items()}
+
+
+class Metrics:
+    """The gateway's metrics. The dispatcher, session pool, receipt handler and webhook sender
+    call the recording methods; /metrics calls `render`, the ops page `snapshot`."""
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        cache_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._refreshed_at: float | None = None
+        self._submit_samples: deque[tuple[float, float]] = deque(maxlen=16)
+        self._bound: dict[tuple[str, str], set[str]] = {}
+        r = self.registry = Registry()
+        self.accepted_total = r.counter(
+            "smppgate_messages_accepted_total", "Messages accepted (committed).", ("account",)
+        )
+        self.submits_total = r.counter(
+            "smppgate_submits_total", "submit_sm PDUs written, per account.", ("account",)
+        )
+        self.responses_total = r.counter(
+            "smppgate_responses_total", "submit_sm_resp by command_status.", ("status",)
+        )
+        self.receipts_total = r.counter(
+            "smppgate_receipts_total", "Delivery receipts received, by state.", ("state",)
+        )
+        self.inbound_total = r.counter(
+            "smppgate_inbound_total", "MO messages received, by kind (sms, ussd).", ("kind",)
+        )
+        self.reconnects_total = r.counter(
+            "smppgate_reconnects_total", "Session reconnects, per account and host.",
+            ("account", "host"),
+        )  # fmt: skip
+        self.webhooks_total = r.counter(
+            "smppgate_webhooks_total", "Webhook deliveries by outcome (delivered, retry, gave_up).",
+            ("outcome",),
+        )  # fmt: skip
+        self.queue_depth = r.gauge(
+            "smppgate_queue_messages", "Messages in the store by state.", ("state",)
+        )
+        self.bound_sessions = r.gauge(
+            "smppgate_bound_sessions", "Bound SMPP sessions per account and host.",
+            ("account", "host"),
+        )  # fmt: skip
+        self.window_in_use = r.gauge(
+            "smppgate_window_in_use", "submit_sm awaiting a response, per account and session.",
+            ("account", "session"),
+        )  # fmt: skip
+        self.webhook_backlog = r.gauge(
+            "smppgate_webhook_backlog", "Webhook jobs pending delivery (store outbox)."
+        )
+        self.unmatched_receipts = r.gauge(
+            "smppgate_unmatched_receipts", "Receipts kept without a matching message."
+        )
+        self.store_up = r.gauge("smppgate_store_up", "1 when the last store read succeeded.")
+
+    # ------------------------------------------------------------------ recording (hot path)
+
+    def accepted(self, account: str, count: int = 1) -> None:
+        self.accepted_total.inc(account, amount=count)
+
+    def submitted(self, account: str, count: int = 1) -> None:
+        self.submits_total.inc(account, amount=count)
+
+    def response(self, status_name: str) -> None:
+        self.responses_total.inc(status_name)
+
+    def receipt(self, state: str) -> None:
+        self.receipts_total.inc(str(state))
+
+    def inbound(self, kind: str) -> None:
+        self.inbound_total.inc(kind)
+
+    def reconnect(self, account: str, host: str) -> None:
+        self.reconnects_total.inc(account, host)
+
+    def webhook(self, outcome: str) -> None:
+        self.webhooks_total.inc(outcome)
+
+    def session_state(self, account: str, host: str, session: str, bound: bool) -> None:
+        """Session ``session`` (any stable id) to ``host`` is bound or not; idempotent."""
+        sessions = self._bound.setdefault((account, host), set())
+        if bound:
+            sessions.add(session)
+        else:
+            sessions.discard(session)
+        self.bound_sessions.set(account, host, value=len(sessions))
+
+    def window(self, account: str, session: str, in_use: int) -> None:
+        self.window_in_use.set(account, session, value=in_use)
+
+    # ------------------------------------------------------------------ reading
+
+    def bound_per_account(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for (account, _host), sessions in self._bound.items():
+            counts[account] = counts.get(account, 0) + len(sessions)
+        return counts
+
+    async def refresh(self, *, force: bool = False) -> None:
+        """Read the store-backed gauges, at most once per ``cache_seconds``."""
+        now = self._clock()
+        if (
+            not force
+            and self._refreshed_at is not None
+            and now - self._refreshed_at < self._cache_seconds
+        ):
+            return
+        self._refreshed_at = now
+        self._submit_samples.append((now, sum(self.submits_total.values.values())))
+        if self._store is None:
+            return
+        try:
+            counts = await self._store.count_by_state()
+            backlog = await self._store.webhook_backlog()
+            unmatched = await self._store.count_unmatched_receipts()
+        except Exception:  # noqa: BLE001  (a store outage shows as store_up 0, not a 500)
+            self.store_up.set(value=0)
+            return
+        self.queue_depth.replace(
+            {(state.value,): float(counts.get(state, 0)) for state in MessageState}
+        )
+        self.webhook_backlog.set(value=backlog)
+        self.unmatched_receipts.set(value=unmatched)
+        self.store_up.set(value=1)
+
+    def submits_per_second(self) -> float:
+        """Submits per second over the samples taken by the last refreshes (up to 16)."""
+        if len(self._submit_samples) < 2:
+            return 0.0
+        (t0, n0), (t1, n1) = self._submit_samples[0], self._submit_samples[-1]
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+
+    async def render(self) -> str:
+        """The Prometheus exposition text (content type `CONTENT_TYPE`)."""
+        await self.refresh()
+        return self.registry.render()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every metric as plain data, plus the derived submits per second (for the ops page;
+        call `refresh` first for fresh store figures)."""
+        data = self.registry.snapshot()
+        data["submits_per_second"] = self.submits_per_second()
+        data["bound_sessions_per_account"] = self.bound_per_account()
+        return data

@@ -1,0 +1,407 @@
+"""Webhooks: event payloads as exact JSON text, their HMAC-SHA256 signature, the outbox they
+wait in (the store's ``webhooks`` table) and the worker that delivers them.
+
+Delivery is at least once: a job is claimed with a lease (so two nodes never send it at the
+same time), POSTed, then marked delivered on 2xx or retried with backoff until
+``webhooks.max_attempts`` (then it is kept as ``gave_up``, visible in the store). A process
+killed between the POST and the mark sends that job again after the lease: receivers dedupe
+on ``X-Smppgate-Delivery``, which is the job id and the same on every attempt.
+
+Headers of every POST::
+
+    Content-Type: application/json
+    X-Smppgate-Event: message.status | inbound.mo | inbound.ussd
+    X-Smppgate-Delivery: <job id>
+    X-Smppgate-Timestamp: <epoch seconds of this attempt>
+    X-Smppgate-Signature: sha256=<hex HMAC-SHA256 of the raw body with webhooks.secret>
+
+(the signature header is left out when no secret is configured).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from smppgate.service.config import AccountConfig, GatewayConfig
+from smppgate.service.metrics import Metrics
+from smppgate.store import (
+    InboundMessage,
+    MessageDetail,
+    OutcomeResult,
+    ReceiptMatch,
+    Store,
+    StoreError,
+    WebhookJob,
+    WebhookState,
+)
+
+__all__ = [
+    "DELIVERY_HEADER",
+    "EVENT_HEADER",
+    "EVENT_INBOUND_MO",
+    "EVENT_INBOUND_USSD",
+    "EVENT_MESSAGE_STATUS",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
+    "WebhookOutbox",
+    "WebhookSender",
+    "inbound_payload",
+    "sign",
+    "status_payload",
+    "verify",
+]
+
+log = logging.getLogger("smppgate.webhooks")
+
+EVENT_MESSAGE_STATUS = "message.status"
+EVENT_INBOUND_MO = "inbound.mo"
+EVENT_INBOUND_USSD = "inbound.ussd"
+SIGNATURE_HEADER = "X-Smppgate-Signature"
+EVENT_HEADER = "X-Smppgate-Event"
+DELIVERY_HEADER = "X-Smppgate-Delivery"
+TIMESTAMP_HEADER = "X-Smppgate-Timestamp"
+USER_AGENT = "smppgate-webhooks"
+
+
+# ------------------------------------------------------------------------ payloads
+
+
+def _iso(at: float | None) -> str | None:
+    if at is None:
+        return None
+    text = datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def _text(payload: dict[str, Any]) -> str:
+    """The exact JSON text that is stored, signed and sent."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def status_payload(detail: MessageDetail, at: float) -> str:
+    """``message.status``: the message's state now, with each part and its receipts."""
+    m = detail.message
+    parts = [
+        {
+            "seq": p.seq,
+            "status": p.status.value,
+            "message_id": p.smsc_message_id,
+            "receipt_state": None if p.receipt_state is None else p.receipt_state.value,
+            "receipt_at": _iso(p.receipt_at),
+            "error_code": p.error_code,
+            "receipts": [
+                {
+                    "state": r.state.value,
+                    "received_at": _iso(r.received_at),
+                    "error_code": r.error_code,
+                }
+                for r in detail.receipts
+                if r.seq == p.seq
+            ],
+        }
+        for p in m.parts
+    ]
+    return _text(
+        {
+            "event": EVENT_MESSAGE_STATUS,
+            "created_at": _iso(at),
+            "message": {
+                "id": m.id,
+                "account": m.account,
+                "to": m.destination,
+                "from": m.source,
+                "status": m.state.value,
+                "final": m.state.is_final,
+                "reference": m.client_reference,
+                "created_at": _iso(m.created_at),
+                "updated_at": _iso(m.updated_at),
+                "parts": parts,
+            },
+        }
+    )
+
+
+def inbound_event(inbound: InboundMessage) -> str:
+    return EVENT_INBOUND_MO if inbound.ussd_service_op is None else EVENT_INBOUND_USSD
+
+
+def inbound_payload(inbound: InboundMessage, at: float) -> str:
+    """``inbound.mo`` (an SMS) or ``inbound.ussd`` (ussd_service_op set)."""
+    return _text(
+        {
+            "event": inbound_event(inbound),
+            "created_at": _iso(at),
+            "inbound": {
+                "id": inbound.id,
+                "account": inbound.account,
+                "from": inbound.source,
+                "to": inbound.destination,
+                "text": inbound.text,
+                "data_coding": inbound.data_coding,
+                "ussd_service_op": inbound.ussd_service_op,
+                "received_at": _iso(inbound.received_at),
+                "parts_info": inbound.parts_info,
+            },
+        }
+    )
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The ``X-Smppgate-Signature`` value for ``body``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, signature: str) -> bool:
+    """What a receiver does: compare in constant time."""
+    return hmac.compare_digest(sign(secret, body), signature)
+
+
+def delivery_headers(job: WebhookJob, body: bytes, secret: str, now: float) -> dict[str, str]:
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        EVENT_HEADER: job.event,
+        DELIVERY_HEADER: str(job.id),
+        TIMESTAMP_HEADER: str(int(now)),
+    }
+    if secret:
+        headers[SIGNATURE_HEADER] = sign(secret, body)
+    return headers
+
+
+# ------------------------------------------------------------------------ outbox
+
+
+class WebhookOutbox:
+    """Puts events in the store's outbox (one transaction each); the sender delivers them.
+
+    Call `message_status` after a receipt or a final outcome changed a message, and
+    `inbound` after an MO or USSD message was recorded. The URL is the message's
+    ``callback_url``, else its account's ``default_callback_url``; with neither nothing is
+    queued (None is returned).
+    """
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        on_enqueue: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._defaults = {a.name: a.default_callback_url for a in config.accounts}
+        self._on_enqueue = on_enqueue
+
+    async def message_status(self, message_id: str) -> WebhookJob | None:
+        detail = await self._store.get_message(message_id)
+        message = detail.message
+        url = message.callback_url or self._defaults.get(message.account)
+        if url is None:
+            return None
+        now = self._clock()
+        job = await self._store.enqueue_webhook(
+            url, status_payload(detail, now), EVENT_MESSAGE_STATUS, message.id, now
+        )
+        self._enqueued()
+        return job
+
+    async def inbound(self, inbound: InboundMessage) -> WebhookJob | None:
+        url = self._defaults.get(inbound.account)
+        if url is None:
+            return None
+        now = self._clock()
+        job = await self._store.enqueue_webhook(
+            url, inbound_payload(inbound, now), inbound_event(inbound), None, now
+        )
+        self._enqueued()
+        return job
+
+    # listeners in the shape `Gateway` calls them (receipt, outcome and inbound listeners)
+
+    async def on_receipt(self, match: ReceiptMatch) -> None:
+        """Every receipt that found its message: a ``message.status`` event."""
+        await self.message_status(match.message_id)
+
+    async def on_outcome(self, result: OutcomeResult) -> None:
+        """A message that ended without a receipt (failed, rejected, unknown)."""
+        if result.state.is_final:
+            await self.message_status(result.message_id)
+
+    async def on_inbound(self, account: AccountConfig, inbound_id: int) -> None:
+        found = await self._store.list_inbound(
+            after_id=inbound_id - 1, account=account.name, limit=1
+        )
+        if found and found[0].id == inbound_id:
+            await self.inbound(found[0])
+        else:
+            log.warning("inbound %s of %s not found for its webhook", inbound_id, account.name)
+
+    def _enqueued(self) -> None:
+        if self._on_enqueue is not None:
+            self._on_enqueue()
+
+
+# ------------------------------------------------------------------------ sender
+
+
+class WebhookSender:
+    """Delivers due outbox jobs: ``async with WebhookSender(...) as sender:`` runs it until the
+    block ends (or `aclose`, idempotent). `wake` makes it look for work now (call it after an
+    enqueue for low latency; otherwise it polls every ``poll_interval`` seconds)."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        store: Store,
+        *,
+        node_id: str,
+        metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.time,
+        poll_interval: float = 1.0,
+        batch_size: int = 32,
+        close_timeout: float = 5.0,
+    ) -> None:
+        self._settings = config.webhooks
+        self._store = store
+        self._node_id = node_id or "node"
+        self._metrics = metrics
+        self._clock = clock
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._close_timeout = close_timeout
+        self._lease = self._settings.timeout + 30.0
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._session: aiohttp.ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> WebhookSender:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        if self._task is not None:
+            raise RuntimeError("WebhookSender already started")
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=self._settings.timeout)
+        )
+        self._task = asyncio.create_task(self._run(), name="smppgate-webhooks")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def aclose(self) -> None:
+        """Stop claiming, let deliveries in progress finish (up to ``close_timeout``), close."""
+        if self._closing:
+            return
+        self._closing = True
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), self._close_timeout)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def run_once(self) -> int:
+        """Claim one batch of due jobs and deliver them; return how many were claimed."""
+        jobs = await self._store.claim_webhooks(
+            self._node_id, self._batch_size, self._clock(), self._lease
+        )
+        if jobs:
+            async with asyncio.TaskGroup() as group:
+                for job in jobs:
+                    group.create_task(self._deliver(job))
+        return len(jobs)
+
+    async def _run(self) -> None:
+        while not self._closing:
+            try:
+                claimed = await self.run_once()
+            except StoreError as exc:
+                log.warning("webhook outbox unavailable: %s", exc)
+                claimed = 0
+            except Exception:  # the worker outlives one bad batch
+                log.exception("webhook sender: unexpected error")
+                claimed = 0
+            if claimed < self._batch_size and not self._closing:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                self._wake.clear()
+
+    async def _deliver(self, job: WebhookJob) -> None:
+        assert self._session is not None
+        body = job.payload.encode()
+        headers = delivery_headers(job, body, self._settings.secret, self._clock())
+        error: str | None
+        try:
+            async with self._session.post(
+                job.url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                error = None if 200 <= response.status < 300 else f"HTTP {response.status}"
+        except TimeoutError:
+            error = f"no answer in {self._settings.timeout:g} s"
+        except (aiohttp.ClientError, ValueError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        except asyncio.CancelledError:
+            # stopped mid-POST: due again now rather than after the lease
+            await asyncio.shield(self._failed(job, "interrupted by shutdown", retry=0.0))
+            raise
+        try:
+            if error is None:
+                await self._store.webhook_delivered(job.id, self._clock())
+                self._count("delivered")
+            else:
+                await self._failed(job, error, retry=self._backoff(job.attempts))
+        except StoreError as exc:
+            # the lease runs out and the job is claimed again: at least once
+            log.warning("webhook %s: could not record the outcome: %s", job.id, exc)
+
+    async def _failed(self, job: WebhookJob, error: str, retry: float) -> None:
+        state = await self._store.webhook_failed(
+            job.id, self._clock(), error, self._clock() + retry, self._settings.max_attempts
+        )
+        if state is WebhookState.GAVE_UP:
+            log.warning(
+                "webhook %s to %s: gave up after %d attempts: %s",
+                job.id, job.url, job.attempts, error,
+            )  # fmt: skip
+            self._count("gave_up")
+        else:
+            log.info("webhook %s to %s failed (attempt %d): %s", job.id, job.url, job.attempts,
+                     error)  # fmt: skip
+            self._count("retry")
+
+    def _backoff(self, attempts: int) -> float:
+        delays = self._settings.backoff or (5.0,)
+        return delays[min(max(attempts, 1), len(delays)) - 1]
+
+    def _count(self, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.webhook(outcome)

@@ -1,0 +1,56 @@
+"""The metrics registry and its text rendering (no store, no loop)."""
+
+from __future__ import annotations
+
+import pytest
+
+from smppgate.service.metrics import Metrics, Registry, escape_label_value
+
+
+def test_label_values_are_escaped() -> None:
+    assert escape_label_value('a"b\\c\nd') == 'a\\"b\\\\c\\nd'
+
+
+def test_render_counters_and_gauges() -> None:
+    registry = Registry()
+    counter = registry.counter("x_total", "Things\nhappened.", ("kind",))
+    gauge = registry.gauge("y", "A level.")
+    counter.inc('q"')
+    counter.inc('q"', amount=2)
+    gauge.set(value=1.5)
+    assert registry.render() == (
+        "# HELP x_total Things\\nhappened.\n"
+        "# TYPE x_total counter\n"
+        'x_total{kind="q\\""} 3\n'
+        "# HELP y A level.\n"
+        "# TYPE y gauge\n"
+        "y 1.5\n"
+    )
+    with pytest.raises(ValueError, match="twice"):
+        registry.gauge("y", "again")
+
+
+def test_session_state_is_idempotent() -> None:
+    metrics = Metrics()
+    metrics.session_state("promo", "h1:2775", "s1", bound=True)
+    metrics.session_state("promo", "h1:2775", "s1", bound=True)
+    metrics.session_state("promo", "h1:2775", "s2", bound=True)
+    metrics.session_state("promo", "h2:2775", "s3", bound=True)
+    metrics.session_state("promo", "h1:2775", "s2", bound=False)
+    metrics.session_state("promo", "h1:2775", "s2", bound=False)
+    assert metrics.bound_sessions.get("promo", "h1:2775") == 1
+    assert metrics.bound_per_account() == {"promo": 2}
+
+
+def test_snapshot_holds_every_metric() -> None:
+    metrics = Metrics()
+    metrics.submitted("promo", 3)
+    metrics.response("ESME_RTHROTTLED")
+    metrics.receipt("delivered")
+    metrics.reconnect("promo", "h1")
+    metrics.window("promo", "s1", 7)
+    snap = metrics.snapshot()
+    assert snap["smppgate_submits_total"] == [{"account": "promo", "value": 3.0}]
+    assert snap["smppgate_responses_total"] == [{"status": "ESME_RTHROTTLED", "value": 1.0}]
+    assert snap["smppgate_window_in_use"] == [{"account": "promo", "session": "s1", "value": 7}]
+    assert snap["submits_per_second"] == 0.0
