@@ -45,6 +45,7 @@ class SessionConnection(asyncio.Protocol):
         self._clock = clock or self._loop.time
         self._transport: asyncio.Transport | None = None
         self._flush_scheduled = False
+        self._dispatching = False
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
         self._writable = asyncio.Event()
@@ -109,6 +110,14 @@ class SessionConnection(asyncio.Protocol):
             self._arm_timer()
         return seq
 
+    def wrote(self) -> None:
+        """The caller gave ``session.send_request`` requests directly (a batch): flush them
+        (once per loop iteration) and make sure the response timer is armed."""
+        self._schedule_flush()
+        deadline = self._clock() + self.session.config.response_timeout
+        if self._timer is None or deadline < self._timer_at:
+            self._arm_timer()
+
     def send_response(self, request: Pdu, response: Pdu) -> None:
         self.session.send_response(request, response, self._clock())
         self._schedule_flush()
@@ -139,20 +148,28 @@ class SessionConnection(asyncio.Protocol):
     # -------------------------------------------------------------- internals
 
     def _after(self, events: list[Event]) -> None:
+        # what the session wrote while reading (answers to deliver_sm, enquire_link) goes out
+        # before the handler runs
         self._flush()
         if events:
             close: CloseRequested | None = None
             for event in events:
-                if isinstance(event, CloseRequested):
+                if event.__class__ is CloseRequested:
                     close = event
-            self.handler(self, events)
+            self._dispatching = True
+            try:
+                self.handler(self, events)
+            finally:
+                self._dispatching = False
+            # requests the handler sent go out in the same write, not one iteration later
+            self._flush()
             if close is not None:
                 self.close(close.reason)
                 return
         self._arm_timer()
 
     def _schedule_flush(self) -> None:
-        if not self._flush_scheduled:
+        if not self._flush_scheduled and not self._dispatching:
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
 
@@ -160,7 +177,16 @@ class SessionConnection(asyncio.Protocol):
         self._flush_scheduled = False
         data = self.session.data_to_send()
         if data and self._transport is not None:
-            self._transport.write(data)
+            data = self.filter_output(data)
+            if data:
+                self._transport.write(data)
+
+    def filter_output(self, data: bytes) -> bytes:
+        """What actually goes on the wire of the bytes the session wrote (whole PDUs).
+
+        A hook for subclasses: the emulator withholds PDUs here to play a silent or
+        half-deaf SMSC. The default writes everything."""
+        return data
 
     def _arm_timer(self) -> None:
         deadline = self.session.next_deadline()

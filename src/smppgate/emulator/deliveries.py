@@ -1,0 +1,128 @@
+"""The deliver_sm PDUs the emulator sends: delivery receipts (Appendix B text plus the
+receipted_message_id and message_state TLVs) and MO / USSD messages, plain or concatenated."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from smppgate.pdu import DeliverSm, EsmClass, Npi, Tlv, TlvTag, Ton, make_tlv
+from smppgate.text import (
+    Encoding,
+    ReceiptState,
+    SplitMethod,
+    TextError,
+    UnsupportedDataCodingError,
+    decode,
+    format_receipt,
+    plan_split,
+    preview,
+)
+
+
+def message_text(short_message: bytes, data_coding: int, udh_length: int = 0) -> str:
+    """The text of a submitted message, as well as it can be read (for the receipt's text:)."""
+    try:
+        return decode(short_message[udh_length:], data_coding)
+    except UnsupportedDataCodingError:
+        return ""
+
+
+def billed_segments(payload: bytes, data_coding: int) -> int:
+    """Segments the platform would bill for a message_payload (D-15): the parts it would make."""
+    if not payload:
+        return 1
+    if data_coding == 8:
+        text: str | bytes = message_text(payload, 8)
+        encoding = Encoding.UCS2
+    elif data_coding == 0:
+        text, encoding = message_text(payload, 0), Encoding.GSM7
+    else:
+        text, encoding = payload, Encoding.BINARY
+    try:
+        return preview(text, encoding).parts
+    except TextError:
+        return max(1, -(-len(payload) // 134))
+
+
+def receipt_pdu(
+    *,
+    receipt_id: str,
+    state: ReceiptState,
+    error: int,
+    submitted: datetime,
+    done: datetime,
+    text: str,
+    source_ton: int,
+    source_npi: int,
+    source: str,
+    destination: str,
+) -> DeliverSm:
+    """A delivery receipt for one message (part): from the handset (the message's
+    destination) to the sender, esm_class 0x04."""
+    body = format_receipt(receipt_id, state, submitted, done, err=error, text=text)
+    return DeliverSm(
+        source_addr_ton=Ton.INTERNATIONAL,
+        source_addr_npi=Npi.ISDN,
+        source_addr=destination,
+        dest_addr_ton=source_ton,
+        dest_addr_npi=source_npi,
+        destination_addr=source,
+        esm_class=EsmClass.SMSC_DELIVERY_RECEIPT,
+        short_message=body.encode("ascii", "replace"),
+        tlvs=(
+            make_tlv(TlvTag.RECEIPTED_MESSAGE_ID, receipt_id),
+            make_tlv(TlvTag.MESSAGE_STATE, int(state)),
+            make_tlv(TlvTag.NETWORK_ERROR_CODE, b"\x03" + error.to_bytes(2, "big")),
+        ),
+    )
+
+
+def mo_pdus(
+    *,
+    source: str,
+    destination: str,
+    text: str,
+    concatenated: bool = False,
+    reference: int = 0,
+    ussd_service_op: int | None = None,
+    destination_ton: int = Ton.ALPHANUMERIC,
+) -> list[DeliverSm]:
+    """MO (or USSD) deliver_sm PDUs for ``text``: one when it fits or ``concatenated`` is
+    False and it fits, else one per part with the 6-octet UDH (esm_class 0x40).
+
+    ``concatenated`` forces the UDH form even for a short text split in two, so tests can
+    exercise reassembly with any text of two characters or more."""
+    plan = plan_split(
+        text, Encoding.AUTO, SplitMethod.UDH, reference=reference & 0xFF, max_parts=255
+    )
+    parts: list[tuple[bytes, int]] = [(p.short_message, p.esm_class) for p in plan.parts]
+    if concatenated and len(parts) == 1 and len(text) >= 2:
+        half = len(text) // 2
+        first = plan_split(text[:half], plan.encoding, reference=0).parts[0].short_message
+        second = plan_split(text[half:], plan.encoding, reference=0).parts[0].short_message
+        ref = reference & 0xFF
+        parts = [
+            (bytes((5, 0, 3, ref, 2, 1)) + first, EsmClass.UDHI),
+            (bytes((5, 0, 3, ref, 2, 2)) + second, EsmClass.UDHI),
+        ]
+    tlvs: tuple[Tlv, ...] = ()
+    service_type = ""
+    if ussd_service_op is not None:
+        tlvs = (make_tlv(TlvTag.USSD_SERVICE_OP, ussd_service_op),)
+        service_type = "USSD"
+    return [
+        DeliverSm(
+            service_type=service_type,
+            source_addr_ton=Ton.INTERNATIONAL,
+            source_addr_npi=Npi.ISDN,
+            source_addr=source,
+            dest_addr_ton=destination_ton if not destination.isdigit() else Ton.INTERNATIONAL,
+            dest_addr_npi=Npi.ISDN,
+            destination_addr=destination,
+            esm_class=esm_class,
+            data_coding=plan.data_coding,
+            short_message=short_message,
+            tlvs=tlvs,
+        )
+        for short_message, esm_class in parts
+    ]

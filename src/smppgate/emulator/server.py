@@ -1,0 +1,1423 @@
+"""The platform emulator: an SMPP 3.4 server on the sans-IO session (SMSC role) that behaves
+like the Devino platform and can be told to misbehave.
+
+One ``SmscConnection`` per TCP connection drives one ``Session``; the ``Emulator`` owns the
+listeners, the accounts' bound sessions, the message book, the receipt schedule, the fault
+rules and the logs. Decisions are the pure pieces of this package (``validation``, ``faults``,
+``admission``); this module carries them out.
+
+The submit path is kept lean for benchmarks: one decode (in the session), a few comparisons,
+an id from a counter, one response encode, one record appended to a bounded deque.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import random
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, NamedTuple, cast
+
+from smppgate.emulator.admission import BindGuard, ReconnectWatch
+from smppgate.emulator.config import (
+    Account,
+    EmulatorConfig,
+    IdFormat,
+    ShortValidity,
+)
+from smppgate.emulator.deliveries import (
+    billed_segments,
+    message_text,
+    mo_pdus,
+    receipt_pdu,
+)
+from smppgate.emulator.errors import NoReceiverError
+from smppgate.emulator.faults import (
+    NO_CONNECTION_FAULTS,
+    ConnectionFaults,
+    Faults,
+    SubmitFacts,
+)
+from smppgate.emulator.ledger import (
+    BoundedIndex,
+    Counters,
+    Log,
+    MessageIds,
+    MessageStatus,
+    SessionEvent,
+    SubmitRecord,
+    Violation,
+)
+from smppgate.emulator.outcomes import ERROR_CODES
+from smppgate.emulator.validation import (
+    AddressRules,
+    Content,
+    Finding,
+    check_addresses,
+    check_content,
+    check_destination,
+    check_source,
+    check_validity,
+    scan_plain_submit,
+)
+from smppgate.pdu import (
+    CancelSm,
+    CancelSmResp,
+    CommandStatus,
+    DataSm,
+    DataSmResp,
+    DeliverSm,
+    GenericNack,
+    Pdu,
+    QuerySm,
+    QuerySmResp,
+    ReplaceSm,
+    ReplaceSmResp,
+    SubmitMulti,
+    SubmitMultiResp,
+    SubmitSm,
+    SubmitSmResp,
+    TlvTag,
+    UnsuccessSme,
+    encode,
+)
+from smppgate.session import (
+    BindMode,
+    BindRequested,
+    CloseReason,
+    CloseRequested,
+    Event,
+    LocalProtocolError,
+    ProtocolViolation,
+    RequestAbandoned,
+    RequestReceived,
+    RequestTimedOut,
+    ResponseReceived,
+    Role,
+    Session,
+    SessionConfig,
+    State,
+    UnexpectedResponse,
+    WindowFullError,
+)
+from smppgate.text import AssembledMessage, Reassembler, ReceiptState
+from smppgate.transport import SessionConnection, serve
+
+log = logging.getLogger("smppgate.emulator")
+
+_OK = CommandStatus.ESME_ROK
+_ENQUIRE_LINK_RESP_ID = b"\x80\x00\x00\x15"
+_SUBMIT_SM_ID = b"\x00\x00\x00\x04"
+_CAN_SUBMIT = frozenset({State.BOUND_TX, State.BOUND_TRX})
+_SUBMIT_SM_RESP_OK = b"\x80\x00\x00\x04\x00\x00\x00\x00"  # command_id, status
+_MAX_QFULL_RETRIES = 5
+_QFULL_TOLERANCE = 0.5
+
+
+class SessionInfo(NamedTuple):
+    """A connection as the API shows it."""
+
+    id: int
+    system_id: str | None
+    mode: BindMode | None
+    traffic_class: str
+    peer: tuple[str, int] | None
+    bound_at: float | None
+
+
+class Delivery:
+    """A deliver_sm waiting for (or travelling to) a receiver; ``done`` gets the response
+    status when someone awaits it (MO injection)."""
+
+    __slots__ = ("done", "kind", "pdu")
+
+    def __init__(
+        self, pdu: DeliverSm, kind: str, done: asyncio.Future[CommandStatus] | None
+    ) -> None:
+        self.pdu = pdu
+        self.kind = kind
+        self.done = done
+
+
+class _Due(NamedTuple):
+    at: float
+    message_id: str
+    destination: str  # the handset (for submit_multi: one entry per destination)
+    forced: ReceiptState | None  # EXPIRED for a too-short validity that was accepted
+
+
+def _frames_with(data: bytes, command_id: bytes) -> int:
+    """How many whole PDUs in ``data`` have ``command_id``."""
+    count = position = 0
+    end = len(data)
+    while position + 16 <= end:
+        length = int.from_bytes(data[position : position + 4], "big")
+        if data[position + 4 : position + 8] == command_id:
+            count += 1
+        position += max(length, 16)
+    return count
+
+
+def _without(data: bytes, command_id: bytes) -> bytes:
+    """``data`` without the PDUs that have ``command_id``."""
+    kept: list[bytes] = []
+    position = 0
+    end = len(data)
+    while position + 16 <= end:
+        length = max(int.from_bytes(data[position : position + 4], "big"), 16)
+        if data[position + 4 : position + 8] != command_id:
+            kept.append(data[position : position + length])
+        position += length
+    return b"".join(kept)
+
+
+class SmscConnection(SessionConnection):
+    """One client connection: a session in the SMSC role plus what the emulator tracks."""
+
+    def __init__(self, emulator: Emulator, traffic_class: str) -> None:
+        super().__init__(
+            Session(Role.SMSC, emulator.session_config, emulator.now()),
+            emulator._on_events,
+            clock=emulator.now,
+        )
+        self.emulator = emulator
+        self.id = emulator._new_connection_id()
+        self.name = f"s{self.id}"
+        self.traffic_class = traffic_class
+        self.system_id: str | None = None
+        self.bound_at: float | None = None
+        self.requests = 0
+        self.throttled_at: float | None = None
+        self.last_write = emulator.now()
+        self._fault_version = -1
+        self._faults = NO_CONNECTION_FAULTS
+        self._rx = b""
+        self._slow = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.last_write = self.now()
+        self.emulator._on_connect(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self.emulator._on_disconnect(self)
+
+    def data_received(self, data: bytes) -> None:
+        """Frames are cut here so that plain submit_sm are answered straight from their bytes
+        (``Emulator._fast_submit``); every other frame goes through the session, in order."""
+        if self._slow:
+            super().data_received(data)
+            return
+        buffer = self._rx + data if self._rx else data
+        end = len(buffer)
+        position = 0
+        out: list[bytes] = []
+        session = self.session
+        fast_submit = self.emulator._fast_submit
+        limit = session.config.max_command_length
+        while end - position >= 16:
+            length = int.from_bytes(buffer[position : position + 4], "big")
+            if length < 16 or length > limit:
+                # the stream cannot be delimited: the session answers and closes
+                self._slow = True
+                self._rx = b""
+                self._write(out)
+                super().data_received(buffer[position:])
+                return
+            if end - position < length:
+                break
+            frame = buffer[position : position + length]
+            position += length
+            if frame[4:8] == _SUBMIT_SM_ID:
+                response = fast_submit(self, frame)
+                if response is not None:
+                    out.append(response)
+                    continue
+            # the long way, still one write per chunk: whatever the session and the handler
+            # write joins ``out`` in order
+            events = session.receive_data(frame, self.now())
+            written = session.data_to_send()
+            if written:
+                out.append(written)
+            if events:
+                self.handler(self, events)
+                written = session.data_to_send()
+                if written:
+                    out.append(written)
+                for event in events:
+                    if isinstance(event, CloseRequested):
+                        self._rx = b""
+                        self._write(out)
+                        self.close(event.reason)
+                        return
+            if session.closed or not self.is_open:  # closed by the session or a fault
+                self._rx = b""
+                self._write(out)
+                return
+        self._rx = buffer[position:]
+        self._write(out)
+        self._arm_timer()
+
+    def _write(self, responses: list[bytes]) -> None:
+        if responses and self._transport is not None and not self._transport.is_closing():
+            data = self.filter_output(b"".join(responses))
+            if data:
+                self._transport.write(data)
+
+    @property
+    def faults_in_force(self) -> ConnectionFaults:
+        faults = self.emulator.faults
+        if faults.version != self._fault_version:
+            self._fault_version = faults.version
+            self._faults = faults.connection_faults(self.system_id)
+        return self._faults
+
+    @property
+    def can_receive(self) -> bool:
+        mode = self.session.mode
+        return (
+            mode is not None
+            and mode.can_receive
+            and self.session.state.is_bound
+            and not self.faults_in_force.silence
+        )
+
+    def info(self) -> SessionInfo:
+        return SessionInfo(
+            self.id, self.system_id, self.session.mode, self.traffic_class, self.peer, self.bound_at
+        )
+
+    def filter_output(self, data: bytes) -> bytes:
+        faults = self.faults_in_force
+        if faults is not NO_CONNECTION_FAULTS:
+            if faults.silence:
+                return b""
+            if faults.mute_enquire_link and _ENQUIRE_LINK_RESP_ID in data:
+                data = _without(data, _ENQUIRE_LINK_RESP_ID)
+                self.emulator._event(self, "enquire_link_muted", "enquire_link left unanswered")
+                if not data:
+                    return data
+        now = self.now()
+        if _ENQUIRE_LINK_RESP_ID in data and _frames_with(data, _ENQUIRE_LINK_RESP_ID):
+            self.emulator._check_enquire_link(self, now)
+        self.last_write = now
+        return data
+
+
+class Emulator:
+    """The platform emulator; an async context manager owning its listeners and sessions.
+
+    ``clock`` (seconds, any origin) is what every timing rule reads; it defaults to the event
+    loop's clock."""
+
+    def __init__(
+        self, config: EmulatorConfig | None = None, *, clock: Callable[[], float] | None = None
+    ) -> None:
+        self.config = config = config or EmulatorConfig()
+        self._clock = clock
+        self.session_config = SessionConfig(
+            window=config.deliver_window,
+            response_timeout=config.deliver_timeout,
+            unbind_timeout=config.unbind_timeout,
+            bind_timeout=config.bind_timeout,
+        )
+        self.faults = Faults(self.now)
+        self.counters = Counters()
+        self.records: Log[SubmitRecord] = Log(max(config.record_limit, 1))
+        self.violations: Log[Violation] = Log(config.violation_limit)
+        self.events: Log[SessionEvent] = Log(config.event_limit)
+        self.assembled: Log[AssembledMessage] = Log(config.record_limit or 1)
+        self.accounts: dict[str, Account] = config.account_map
+        self._record_submits = config.record_limit > 0
+        self._connections: dict[int, SmscConnection] = {}
+        self._bound: dict[str, list[SmscConnection]] = {}
+        self._pending: dict[str, deque[Delivery]] = {}
+        self._rr: dict[str, int] = {}
+        self._due: deque[_Due] = deque()
+        self._due_timer: asyncio.TimerHandle | None = None
+        self._messages: BoundedIndex[str, SubmitRecord] = BoundedIndex(config.message_limit)
+        self._states: BoundedIndex[str, MessageStatus] = BoundedIndex(config.message_limit)
+        self._groups: BoundedIndex[tuple[str, str, int, int], str] = BoundedIndex(20_000)
+        self._rejected_destinations: BoundedIndex[tuple[str, str, bytes], float] = BoundedIndex(
+            20_000
+        )
+        # the fast path stands aside while retry checks are armed or any fault is in force
+        self._watching = False
+        self._qfull: OrderedDict[tuple[str, str, bytes], tuple[int, float]] = OrderedDict()
+        self._reassembler = Reassembler(max_sets=10_000)
+        self._ids = MessageIds(
+            config.message_id_start
+            if config.message_id_start is not None
+            else int(time.time() * 1_000_000),
+            cast(Any, config.message_id_format),
+        )
+        self._decimal_ids = config.message_id_format is IdFormat.DECIMAL
+        self._rng = random.Random(config.seed)
+        self._guard = BindGuard(
+            delay_after=config.failed_binds_before_delay,
+            delay=config.failed_bind_delay,
+            lockout_after=config.failed_binds_before_lockout,
+            lockout=config.lockout_seconds,
+            window=config.failed_bind_window,
+        )
+        self._watch = ReconnectWatch(config.reconnect_after_drop, config.reconnect_after_failure)
+        self._address_rules = AddressRules(
+            config.source_ton, config.source_npi, config.dest_ton, config.dest_npi
+        )
+        self._servers: list[asyncio.Server] = []
+        self.addresses: list[tuple[str, int]] = []
+        self._handles: set[asyncio.TimerHandle] = set()
+        self._waiting: set[asyncio.Future[CommandStatus]] = set()
+        self._next_connection = 1
+        self._mo_reference = 0
+        self._wall_offset = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._started = False
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def now(self) -> float:
+        if self._clock is not None:
+            return self._clock()
+        return asyncio.get_running_loop().time()
+
+    def wall(self, at: float) -> datetime:
+        """The UTC date of clock time ``at`` (for receipts and query_sm)."""
+        return datetime.fromtimestamp(at + self._wall_offset, UTC)
+
+    async def __aenter__(self) -> Emulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        """Open every listener (port 0 picks a free one; see ``addresses``)."""
+        if self._started:
+            return
+        self._started = True
+        self._loop = loop = asyncio.get_running_loop()
+        if self._clock is None:
+            self._clock = loop.time
+        self._wall_offset = time.time() - self.now()
+        for spec in self.config.faults:
+            self.faults.add(spec.fault, account=spec.account, prefix=spec.prefix, **spec.params)
+        try:
+            for listener in self.config.listeners:
+                context = listener.make_ssl_context()
+                klass = str(listener.traffic_class)
+                server = await serve(
+                    lambda klass=klass: SmscConnection(self, klass),  # type: ignore[misc]
+                    listener.host,
+                    listener.port,
+                    ssl_context=context,
+                )
+                self._servers.append(server)
+                host, port = server.sockets[0].getsockname()[:2]
+                self.addresses.append((str(host), int(port)))
+                log.info(
+                    "listening on %s:%d (%s%s)",
+                    host,
+                    port,
+                    klass,
+                    ", TLS" if context is not None else "",
+                )
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        """Stop listening, drop every connection, cancel timers. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        for server in self._servers:
+            server.close()
+        connections = list(self._connections.values())
+        for connection in connections:
+            connection.abort()
+        if connections:
+            await asyncio.wait([c.closed for c in connections], timeout=5)
+        for server in self._servers:
+            await server.wait_closed()
+        for handle in self._handles:
+            handle.cancel()
+        self._handles.clear()
+        if self._due_timer is not None:
+            self._due_timer.cancel()
+            self._due_timer = None
+        for future in self._waiting:
+            future.cancel()
+        self._waiting.clear()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) of the first listener."""
+        return self.addresses[0]
+
+    # ------------------------------------------------------------------ public API
+
+    def bound_sessions(self, system_id: str | None = None) -> list[SessionInfo]:
+        if system_id is None:
+            return [c.info() for conns in self._bound.values() for c in conns]
+        return [c.info() for c in self._bound.get(system_id, ())]
+
+    def sessions(self) -> list[SessionInfo]:
+        """Every open connection, bound or not."""
+        return [c.info() for c in self._connections.values()]
+
+    def drop_sessions(self, system_id: str | None = None) -> int:
+        """Close the TCP connection of the account's bound sessions (all when None) without an
+        unbind, as a network failure would; returns how many."""
+        targets = self._targets(system_id)
+        for connection in targets:
+            self._event(connection, "drop", "dropped by the emulator")
+            connection.abort(CloseReason.POLICY)
+        return len(targets)
+
+    def unbind_sessions(self, system_id: str | None = None) -> int:
+        """Send unbind on the account's bound sessions (all when None); they close on the
+        client's unbind_resp or after unbind_timeout. Returns how many."""
+        targets = self._targets(system_id)
+        for connection in targets:
+            self._event(connection, "unbind_sent", "unbind sent by the emulator")
+            connection.run(lambda session, now: session.unbind(now))
+        return len(targets)
+
+    def _targets(self, system_id: str | None) -> list[SmscConnection]:
+        if system_id is None:
+            return [c for conns in self._bound.values() for c in conns]
+        return list(self._bound.get(system_id, ()))
+
+    def pending_deliveries(self, system_id: str) -> int:
+        """Receipts and MO waiting for a receiver of the account."""
+        queue = self._pending.get(system_id)
+        return len(queue) if queue else 0
+
+    def message_state(self, message_id: str) -> MessageStatus | None:
+        """The state a query_sm would report now (None for an unknown id)."""
+        record = self._messages.get(message_id)
+        if record is None:
+            return None
+        return self._current_state(message_id, record, self.now())
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "counters": self.counters.snapshot(),
+            "sessions": [
+                {
+                    "id": info.id,
+                    "system_id": info.system_id,
+                    "mode": info.mode.value if info.mode else None,
+                    "traffic_class": info.traffic_class,
+                    "peer": f"{info.peer[0]}:{info.peer[1]}" if info.peer else None,
+                }
+                for info in self.sessions()
+            ],
+            "pending_deliveries": {k: len(v) for k, v in self._pending.items() if v},
+            "receipts_scheduled": len(self._due),
+            "violations": len(self.violations),
+            "faults": self.faults.describe(),
+        }
+
+    async def inject_mo(
+        self,
+        system_id: str,
+        source: str,
+        destination: str,
+        text: str,
+        *,
+        concatenated: bool = False,
+        ussd_service_op: int | None = None,
+        answer_within: float = 10.0,
+    ) -> list[CommandStatus]:
+        """Send an MO (or, with ``ussd_service_op``, a USSD) message to a bound receiver of
+        ``system_id``; returns the deliver_sm_resp statuses once every part was answered.
+
+        Raises NoReceiverError when no rx/trx session of the account is bound, TimeoutError
+        when the client does not answer within ``answer_within`` seconds."""
+        if not any(c.can_receive for c in self._bound.get(system_id, ())):
+            raise NoReceiverError(system_id)
+        self._mo_reference = (self._mo_reference + 1) & 0xFF
+        pdus = mo_pdus(
+            source=source,
+            destination=destination,
+            text=text,
+            concatenated=concatenated,
+            reference=self._mo_reference,
+            ussd_service_op=ussd_service_op,
+        )
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[CommandStatus]] = []
+        for pdu in pdus:
+            future: asyncio.Future[CommandStatus] = loop.create_future()
+            futures.append(future)
+            self._waiting.add(future)
+            future.add_done_callback(self._waiting.discard)
+            self._deliver(system_id, Delivery(pdu, "mo", future))
+        self.counters.mo_sent += len(pdus)
+        async with asyncio.timeout(answer_within):
+            return list(await asyncio.gather(*futures))
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _new_connection_id(self) -> int:
+        number = self._next_connection
+        self._next_connection += 1
+        return number
+
+    def _event(self, connection: SmscConnection, kind: str, detail: str = "") -> None:
+        self.events.append(
+            SessionEvent(self.now(), connection.id, kind, connection.system_id, detail)
+        )
+
+    def violation(self, rule: str, connection: SmscConnection | None, detail: str) -> None:
+        """Record that a client broke platform rule ``rule`` (logged at WARNING)."""
+        self.counters.violations += 1
+        session = connection.id if connection else None
+        system_id = connection.system_id if connection else None
+        self.violations.append(Violation(rule, session, system_id, detail, self.now()))
+        log.warning("violation %s session=%s system_id=%s: %s", rule, session, system_id, detail)
+
+    def _later(self, delay: float, action: Callable[[], None]) -> None:
+        assert self._loop is not None
+        handle: asyncio.TimerHandle | None = None
+
+        def run() -> None:
+            self._handles.discard(cast(asyncio.TimerHandle, handle))
+            action()
+
+        handle = self._loop.call_later(delay, run)
+        self._handles.add(handle)
+
+    # ------------------------------------------------------------------ connections
+
+    def _on_connect(self, connection: SmscConnection) -> None:
+        now = self.now()
+        self.counters.connections += 1
+        peer = f"{connection.peer[0]}:{connection.peer[1]}" if connection.peer else "?"
+        if self.faults.refusing(now) or len(self._connections) >= self.config.max_connections:
+            self.counters.refused_connections += 1
+            reason = "refused (fault)" if self.faults.refusing(now) else "refused (too many)"
+            if connection.peer:
+                self._watch.failed((f"address:{connection.peer[0]}",), now)
+            self._event(connection, "refused", f"{peer} {reason}")
+            log.info("session %d from %s %s", connection.id, peer, reason)
+            connection.abort(CloseReason.POLICY)
+            return
+        self._connections[connection.id] = connection
+        self._event(connection, "connect", peer)
+        log.info("session %d connected from %s (%s)", connection.id, peer, connection.traffic_class)
+
+    def _on_disconnect(self, connection: SmscConnection) -> None:
+        if self._connections.pop(connection.id, None) is None:
+            return
+        now = self.now()
+        self.counters.disconnects += 1
+        reason = connection.close_reason.value if connection.close_reason else "closed"
+        system_id = connection.system_id
+        if system_id is not None:
+            bound = self._bound.get(system_id)
+            if bound and connection in bound:
+                bound.remove(connection)
+            self._watch.dropped(system_id, now)
+        self._event(connection, "disconnect", reason)
+        log.info("session %d (%s) closed: %s", connection.id, system_id or "not bound", reason)
+
+    # ------------------------------------------------------------------ events
+
+    def _on_events(self, connection: SessionConnection, events: list[Event]) -> None:
+        connection = cast(SmscConnection, connection)
+        for event in events:
+            kind = type(event)
+            if kind is RequestReceived:
+                self._on_request(connection, cast(RequestReceived, event).pdu)
+            elif kind is ResponseReceived:
+                self._on_response(connection, cast(ResponseReceived, event))
+            elif kind is BindRequested:
+                self._on_bind(connection, cast(BindRequested, event))
+            elif kind is UnexpectedResponse:
+                self._on_unexpected(connection, cast(UnexpectedResponse, event).pdu)
+            elif kind is RequestTimedOut:
+                timed_out = cast(RequestTimedOut, event)
+                if isinstance(timed_out.context, Delivery):
+                    self.violation(
+                        "D-10",
+                        connection,
+                        f"no deliver_sm_resp for seq {timed_out.sequence_number} within "
+                        f"{self.config.deliver_timeout:g} s",
+                    )
+                    self._finish(timed_out.context, CommandStatus.ESME_RUNKNOWNERR)
+            elif kind is RequestAbandoned:
+                abandoned = cast(RequestAbandoned, event)
+                if isinstance(abandoned.context, Delivery) and connection.system_id:
+                    queue = self._queue(connection.system_id)
+                    queue.appendleft(abandoned.context)
+            elif kind is ProtocolViolation:
+                violation = cast(ProtocolViolation, event)
+                answered = violation.answered_with.name if violation.answered_with else "nothing"
+                self._event(connection, "protocol_error", f"{violation.detail} -> {answered}")
+            elif kind is CloseRequested:
+                reason = cast(CloseRequested, event).reason
+                if reason is CloseReason.PEER_UNBOUND:
+                    self._event(connection, "unbind", "client unbound")
+
+    def _on_request(self, connection: SmscConnection, pdu: Pdu) -> None:
+        connection.requests += 1
+        faults = connection.faults_in_force
+        if (
+            faults is not NO_CONNECTION_FAULTS
+            and faults.drop_after is not None
+            and connection.requests >= faults.drop_after
+        ):
+            self._event(connection, "drop", f"drop_after {faults.drop_after} requests")
+            connection.abort(CloseReason.POLICY)
+            return
+        kind = type(pdu)
+        if kind is SubmitSm:
+            self._on_submit(connection, cast(SubmitSm, pdu))
+        elif kind is QuerySm:
+            self._on_query(connection, cast(QuerySm, pdu))
+        elif kind is DataSm:
+            self._on_data_sm(connection, cast(DataSm, pdu))
+        elif kind is SubmitMulti:
+            self._on_submit_multi(connection, cast(SubmitMulti, pdu))
+        elif kind is CancelSm:
+            self._on_cancel(connection, cast(CancelSm, pdu))
+        elif kind is ReplaceSm:
+            self._on_replace(connection, cast(ReplaceSm, pdu))
+        else:  # nothing else reaches us (the session's table), but never leave one unanswered
+            connection.send_response(pdu, GenericNack(command_status=CommandStatus.ESME_RINVCMDID))
+
+    def _respond(
+        self, connection: SmscConnection, request: Pdu, response: Pdu, delay: float
+    ) -> None:
+        if not delay:
+            connection.send_response(request, response)
+            return
+
+        def later() -> None:
+            if connection.session.closed or not connection.is_open:
+                return
+            # the session may have ended (unbind) while the answer was held
+            with contextlib.suppress(LocalProtocolError):
+                connection.send_response(request, response)
+
+        self._later(delay, later)
+
+    # ------------------------------------------------------------------ binds
+
+    def _on_bind(self, connection: SmscConnection, event: BindRequested) -> None:
+        address = connection.peer[0] if connection.peer else "?"
+        now = self.now()
+        if self._guard.locked(address, now):
+            self._reject_bind(connection, event, CommandStatus.ESME_RBINDFAIL, "address locked out")
+            return
+        delay = self._guard.answer_delay(address, now)
+        if delay:
+            self._later(delay, lambda: self._decide_bind(connection, event))
+        else:
+            self._decide_bind(connection, event)
+
+    def _decide_bind(self, connection: SmscConnection, event: BindRequested) -> None:
+        if connection.session.closed or not connection.is_open:
+            return
+        cfg = self.config
+        pdu = event.pdu
+        now = self.now()
+        address = connection.peer[0] if connection.peer else "?"
+        system_id = str(getattr(pdu, "system_id", ""))
+        password = str(getattr(pdu, "password", ""))
+        connection.system_id = system_id or None
+        account = self.accounts.get(system_id)
+        failure: tuple[CommandStatus, str] | None = None
+        if account is None:
+            failure = (CommandStatus.ESME_RINVSYSID, "unknown system_id")
+        elif not hmac.compare_digest(account.password.encode(), password.encode()):
+            failure = (CommandStatus.ESME_RINVPASWD, "wrong password")
+        if failure is not None:
+            self._watch.failed((system_id, f"address:{address}"), now)
+            if self._guard.failed(address, now):
+                self._event(connection, "lockout", f"{address} locked out")
+                log.warning("address %s locked out after failed binds", address)
+            self._reject_bind(connection, event, *failure)
+            return
+        assert account is not None
+        refuse: CommandStatus | None = None
+        version = getattr(pdu, "interface_version", 0x34)
+        system_type = getattr(pdu, "system_type", "")
+        if version != 0x34 or system_type:
+            self.violation(
+                "D-03",
+                connection,
+                f"interface_version 0x{version:02X}, system_type {system_type!r} "
+                "(expected 0x34 and empty)",
+            )
+            if cfg.strict:
+                refuse = CommandStatus.ESME_RBINDFAIL
+        for rule, detail in self._watch.check(system_id, address, now):
+            self.violation(rule, connection, detail)
+            if cfg.strict:
+                refuse = CommandStatus.ESME_RBINDFAIL
+        reason = "platform rule (strict)"
+        fault_status = self.faults.bind_status(system_id)
+        if refuse is None and fault_status is not None:
+            refuse, reason = fault_status, "reject_bind fault"
+        bound = self._bound.setdefault(system_id, [])
+        limit = account.max_sessions or cfg.max_sessions
+        if refuse is None and len(bound) >= limit:
+            self.violation(
+                "D-06",
+                connection,
+                f"bind {len(bound) + 1} while {len(bound)} are bound (max {limit})",
+            )
+            refuse, reason = cfg.session_limit_status, "session limit"
+        if refuse is not None:
+            self._watch.failed((system_id, f"address:{address}"), now)
+            self._reject_bind(connection, event, refuse, reason)
+            return
+        self._guard.succeeded(address)
+        connection.run(lambda session, at: session.accept_bind(pdu, cfg.system_id, at))
+        connection.bound_at = now
+        connection._fault_version = -1  # the account is known now: re-read connection faults
+        bound.append(connection)
+        self.counters.binds += 1
+        self._event(connection, "bind", event.mode.value)
+        log.info(
+            "session %d bound %s as %s (%d of %d)",
+            connection.id,
+            system_id,
+            event.mode.value,
+            len(bound),
+            limit,
+        )
+        if event.mode.can_receive:
+            self._drain(system_id)
+
+    def _reject_bind(
+        self, connection: SmscConnection, event: BindRequested, status: CommandStatus, why: str
+    ) -> None:
+        self.counters.bind_failures += 1
+        self._event(connection, "bind_failed", f"{status.name}: {why}")
+        log.info(
+            "session %d bind as %r refused: %s (%s)",
+            connection.id,
+            connection.system_id,
+            status.name,
+            why,
+        )
+        connection.system_id = None  # never counted as a bound session of that account
+        connection.run(lambda session, now: session.reject_bind(event.pdu, status, now))
+
+    # ------------------------------------------------------------------ submits
+
+    def _judge(
+        self,
+        connection: SmscConnection,
+        system_id: str,
+        destination: str,
+        content: bytes,
+        now: float,
+    ) -> tuple[CommandStatus, float]:
+        """Fault rules and the retry checks (D-19, D-20, D-21) for one destination."""
+        cfg = self.config
+        throttled_at = connection.throttled_at
+        if throttled_at is not None:
+            gap = now - throttled_at
+            if gap >= cfg.throttle_pause:
+                connection.throttled_at = None
+            elif gap >= cfg.throttle_grace:
+                connection.throttled_at = None
+                self.violation(
+                    "D-20",
+                    connection,
+                    f"submit {gap:.3f} s after ESME_RTHROTTLED (pause {cfg.throttle_pause:g} s)",
+                )
+        key = (system_id, destination, content)
+        if self._qfull:
+            previous = self._qfull.get(key)
+            if previous is not None:
+                count, at = previous
+                wanted = 5.0 * 3 ** (count - 1) * cfg.qfull_pause_scale
+                if now - at < wanted - _QFULL_TOLERANCE * cfg.qfull_pause_scale:
+                    self.violation(
+                        "D-21",
+                        connection,
+                        f"retry {count} of {destination} after {now - at:.2f} s "
+                        f"(at least {wanted:g} s)",
+                    )
+                if count > _MAX_QFULL_RETRIES:
+                    self.violation(
+                        "D-21", connection, f"retry {count} of {destination} (at most 5)"
+                    )
+        if len(self._rejected_destinations) and key in self._rejected_destinations:
+            self.violation(
+                "D-19", connection, f"resubmitted to {destination} after ESME_RINVDSTADR"
+            )
+        status, delay = _OK, 0.0
+        if self.faults.has_submit_rules:
+            verdict = self.faults.judge_submit(SubmitFacts(system_id, destination, key, now))
+            if verdict is not None:
+                status, delay = verdict
+        if status is _OK:
+            if self._qfull:
+                self._qfull.pop(key, None)
+        elif status is CommandStatus.ESME_RTHROTTLED:
+            connection.throttled_at = now + delay
+        elif status is CommandStatus.ESME_RMSGQFUL:
+            count = self._qfull.pop(key, (0, 0.0))[0] + 1
+            self._qfull[key] = (count, now + delay)
+            self._watching = True
+            if len(self._qfull) > 10_000:
+                self._qfull.popitem(last=False)
+        elif status is CommandStatus.ESME_RINVDSTADR:
+            self._rejected_destinations[key] = now
+            self._watching = True
+        return status, delay
+
+    def _apply(self, connection: SmscConnection, findings: list[Finding]) -> CommandStatus:
+        """Log the findings' violations; the status to answer with (OK when none applies)."""
+        status = _OK
+        strict = self.config.strict
+        for finding in findings:
+            if finding.rule is not None:
+                self.violation(finding.rule, connection, finding.detail)
+            if status is _OK and (strict or not finding.strict_only):
+                status = finding.status
+        return status
+
+    def _fast_submit(self, connection: SmscConnection, frame: bytes) -> bytes | None:
+        """Answer a plain submit_sm from its bytes (the benchmark path); None when it needs
+        the full treatment (faults in force, retry checks armed, anything unusual).
+
+        Same effects as the long way, written out flat: counters, id, message book, record,
+        receipt schedule."""
+        state = connection.session.state
+        if (
+            (state is not State.BOUND_TRX and state is not State.BOUND_TX)
+            or self._watching
+            or connection.throttled_at is not None
+            or self.faults.active
+        ):
+            return None
+        scanned = scan_plain_submit(frame, self._address_rules)
+        if scanned is None:
+            return None
+        now = self._clock()  # type: ignore[misc]
+        counters = self.counters
+        counters.submits += 1
+        counters.billed_segments += 1
+        connection.requests += 1
+        ids = self._ids
+        number = ids._next
+        ids._next = number + 1
+        message_id = str(number) if self._decimal_ids else format(number, "x")
+        record = SubmitRecord(
+            now,
+            cast(str, connection.system_id),
+            connection.id,
+            connection.traffic_class,
+            message_id,
+            _OK,
+            frame,
+            number,
+        )
+        self._messages[message_id] = record
+        if self._record_submits:
+            self.records.append(record)
+        if scanned[1] & 0x03 and self.config.dlr_enabled:
+            self._schedule(now, message_id, scanned[0], None)
+        body = message_id.encode() + b"\x00"
+        return (16 + len(body)).to_bytes(4, "big") + _SUBMIT_SM_RESP_OK + frame[12:16] + body
+
+    def _on_submit(self, connection: SmscConnection, pdu: SubmitSm) -> None:
+        now = self.now()
+        counters = self.counters
+        counters.submits += 1
+        system_id = cast(str, connection.system_id)
+        destination = pdu.destination_addr
+        rules = self._address_rules
+        forced: ReceiptState | None = None
+        content: Content | None = None
+        if (
+            pdu.source_addr_ton in rules.source_ton
+            and pdu.source_addr_npi in rules.source_npi
+            and pdu.dest_addr_ton in rules.dest_ton
+            and pdu.dest_addr_npi in rules.dest_npi
+            and destination.isdigit()
+            and destination.isascii()
+            and not pdu.tlvs
+            and not pdu.esm_class & 0x40
+            and not pdu.validity_period
+            and len(pdu.short_message) <= 140
+            and pdu.short_message[:3] != b"\x05\x00\x03"
+        ):
+            status = _OK  # the common case: nothing to check further
+            counters.billed_segments += 1
+        else:
+            findings = check_addresses(
+                rules,
+                pdu.source_addr_ton,
+                pdu.source_addr_npi,
+                pdu.dest_addr_ton,
+                pdu.dest_addr_npi,
+                destination,
+            )
+            content, more = check_content(
+                pdu.esm_class, pdu.data_coding, pdu.short_message, pdu.tlvs
+            )
+            findings += more
+            if pdu.validity_period:
+                found = check_validity(
+                    pdu.validity_period, self.wall(now), self.config.min_validity
+                )
+                if (
+                    found
+                    and found[0].rule == "D-22"
+                    and (self.config.short_validity is ShortValidity.EXPIRE)
+                ):
+                    self.violation("D-22", connection, found[0].detail + " (accepted, will expire)")
+                    forced = ReceiptState.EXPIRED
+                else:
+                    findings += found
+            status = self._apply(connection, findings)
+            if status is _OK:
+                self._note_content(connection, system_id, pdu, content, now)
+        delay = 0.0
+        if status is _OK and (
+            self.faults.has_submit_rules
+            or connection.throttled_at is not None
+            or self._qfull
+            or len(self._rejected_destinations)
+        ):
+            status, delay = self._judge(
+                connection,
+                system_id,
+                destination,
+                pdu.short_message or (content.text if content else b""),
+                now,
+            )
+        if status is _OK:
+            number, message_id = self._ids.next()
+            record = SubmitRecord(
+                now,
+                system_id,
+                connection.id,
+                connection.traffic_class,
+                message_id,
+                _OK,
+                encode(pdu, pdu.sequence_number),
+                number,
+            )
+            self._messages[message_id] = record
+            if self._record_submits:
+                self.records.append(record)
+            if pdu.registered_delivery & 0x03 and self.config.dlr_enabled:
+                self._schedule(now + delay, message_id, destination, forced)
+            elif forced is not None:
+                self._states[message_id] = MessageStatus(forced, now, ERROR_CODES[forced])
+            self._respond(connection, pdu, SubmitSmResp(message_id=message_id), delay)
+            return
+        counters.submit_errors += 1
+        if self._record_submits:
+            self.records.append(
+                SubmitRecord(
+                    now,
+                    system_id,
+                    connection.id,
+                    connection.traffic_class,
+                    "",
+                    status,
+                    encode(pdu, pdu.sequence_number),
+                )
+            )
+        self._respond(connection, pdu, SubmitSmResp(command_status=status), delay)
+
+    def _note_content(
+        self,
+        connection: SmscConnection,
+        system_id: str,
+        pdu: SubmitSm | DataSm,
+        content: Content | None,
+        now: float,
+    ) -> None:
+        """Billing for message_payload (D-15), D-18 and reassembly for concatenated parts."""
+        if content is None:
+            return
+        if content.payload:
+            self.counters.billed_segments += billed_segments(content.text, pdu.data_coding)
+            return
+        self.counters.billed_segments += 1
+        if content.reference is None:
+            return
+        group = (pdu.source_addr, pdu.destination_addr, content.reference, content.total)
+        owner = self._groups.get(group)
+        if owner is not None and owner != system_id:
+            self.violation(
+                "D-18",
+                connection,
+                f"part {content.seqnum}/{content.total} of reference {content.reference} "
+                f"continues a message of {owner!r}",
+            )
+        self._groups[group] = system_id
+        for message in self._reassembler.feed(
+            source=pdu.source_addr,
+            destination=pdu.destination_addr,
+            reference=content.reference,
+            total=content.total,
+            seqnum=content.seqnum,
+            payload=content.text,
+            data_coding=pdu.data_coding,
+            now=now,
+            account=system_id,
+        ) + self._reassembler.expire(now):
+            self.assembled.append(message)
+
+    def _on_data_sm(self, connection: SmscConnection, pdu: DataSm) -> None:
+        now = self.now()
+        self.counters.submits += 1
+        system_id = cast(str, connection.system_id)
+        findings = check_addresses(
+            self._address_rules,
+            pdu.source_addr_ton,
+            pdu.source_addr_npi,
+            pdu.dest_addr_ton,
+            pdu.dest_addr_npi,
+            pdu.destination_addr,
+        )
+        content, more = check_content(pdu.esm_class, pdu.data_coding, b"", pdu.tlvs)
+        status = self._apply(connection, findings + more)
+        delay = 0.0
+        if status is _OK:
+            status, delay = self._judge(
+                connection, system_id, pdu.destination_addr, content.text, now
+            )
+        if status is not _OK:
+            self.counters.submit_errors += 1
+            self._respond(connection, pdu, DataSmResp(command_status=status), delay)
+            return
+        self._note_content(connection, system_id, pdu, content, now)
+        number, message_id = self._ids.next()
+        record = SubmitRecord(
+            now,
+            system_id,
+            connection.id,
+            connection.traffic_class,
+            message_id,
+            _OK,
+            encode(pdu, pdu.sequence_number),
+            number,
+        )
+        self._messages[message_id] = record
+        if self._record_submits:
+            self.records.append(record)
+        if pdu.registered_delivery & 0x03 and self.config.dlr_enabled:
+            self._schedule(now + delay, message_id, pdu.destination_addr, None)
+        self._respond(connection, pdu, DataSmResp(message_id=message_id), delay)
+
+    def _on_submit_multi(self, connection: SmscConnection, pdu: SubmitMulti) -> None:
+        now = self.now()
+        self.counters.submits += 1
+        system_id = cast(str, connection.system_id)
+        rules = self._address_rules
+        findings = check_source(rules, pdu.source_addr_ton, pdu.source_addr_npi)
+        _, more = check_content(pdu.esm_class, pdu.data_coding, pdu.short_message, pdu.tlvs)
+        status = self._apply(connection, findings + more)
+        if status is not _OK or not pdu.dest_addresses:
+            self.counters.submit_errors += 1
+            status = status if status is not _OK else CommandStatus.ESME_RINVNUMDESTS
+            self._respond(connection, pdu, SubmitMultiResp(command_status=status), 0.0)
+            return
+        accepted: list[str] = []
+        failed: list[UnsuccessSme] = []
+        delay = 0.0
+        for dest in pdu.dest_addresses:
+            if dest.dl_name is not None:
+                failed.append(UnsuccessSme(error_status_code=CommandStatus.ESME_RINVDLNAME))
+                continue
+            error = self._apply(
+                connection,
+                check_destination(
+                    rules, dest.dest_addr_ton, dest.dest_addr_npi, dest.destination_addr
+                ),
+            )
+            if error is _OK:
+                error, held = self._judge(
+                    connection, system_id, dest.destination_addr, pdu.short_message, now
+                )
+                delay = max(delay, held)
+            if error is _OK:
+                accepted.append(dest.destination_addr)
+            else:
+                failed.append(
+                    UnsuccessSme(
+                        dest.dest_addr_ton, dest.dest_addr_npi, dest.destination_addr, error
+                    )
+                )
+        if not accepted:
+            self.counters.submit_errors += 1
+            status = CommandStatus(failed[0].error_status_code) if failed else _OK
+            self._respond(connection, pdu, SubmitMultiResp(command_status=status), delay)
+            return
+        number, message_id = self._ids.next()
+        record = SubmitRecord(
+            now,
+            system_id,
+            connection.id,
+            connection.traffic_class,
+            message_id,
+            _OK,
+            encode(pdu, pdu.sequence_number),
+            number,
+        )
+        self._messages[message_id] = record
+        if self._record_submits:
+            self.records.append(record)
+        if pdu.registered_delivery & 0x03 and self.config.dlr_enabled:
+            for destination in accepted:
+                self._schedule(now + delay, message_id, destination, None)
+        self._respond(
+            connection,
+            pdu,
+            SubmitMultiResp(message_id=message_id, unsuccess_sme=tuple(failed)),
+            delay,
+        )
+
+    # ------------------------------------------------------------------ query, cancel, replace
+
+    def _current_state(self, message_id: str, record: SubmitRecord, now: float) -> MessageStatus:
+        status = self._states.get(message_id)
+        if status is not None:
+            return status
+        if now < record.at + self.config.dlr_delay:
+            return MessageStatus(ReceiptState.ENROUTE, 0.0)
+        state = self.config.dlr_outcomes.choose(self._rng)
+        status = MessageStatus(state, record.at + self.config.dlr_delay, ERROR_CODES[state])
+        self._states[message_id] = status
+        return status
+
+    def _own(self, connection: SmscConnection, message_id: str) -> SubmitRecord | None:
+        record = self._messages.get(message_id)
+        if record is None or record.system_id != connection.system_id:
+            return None
+        return record
+
+    def _on_query(self, connection: SmscConnection, pdu: QuerySm) -> None:
+        self.counters.queries += 1
+        record = self._own(connection, pdu.message_id)
+        if record is None:
+            connection.send_response(pdu, QuerySmResp(command_status=CommandStatus.ESME_RQUERYFAIL))
+            return
+        status = self._current_state(pdu.message_id, record, self.now())
+        final_date = ""
+        if status.state.is_final:
+            final_date = self.wall(status.done_at).strftime("%y%m%d%H%M%S") + "000+"
+        connection.send_response(
+            pdu,
+            QuerySmResp(
+                message_id=pdu.message_id,
+                final_date=final_date,
+                message_state=int(status.state),
+                error_code=status.error,
+            ),
+        )
+
+    def _on_cancel(self, connection: SmscConnection, pdu: CancelSm) -> None:
+        record = self._own(connection, pdu.message_id)
+        now = self.now()
+        if record is None or self._current_state(pdu.message_id, record, now).state.is_final:
+            connection.send_response(
+                pdu, CancelSmResp(command_status=CommandStatus.ESME_RCANCELFAIL)
+            )
+            return
+        self._states[pdu.message_id] = MessageStatus(
+            ReceiptState.DELETED, now, ERROR_CODES[ReceiptState.DELETED]
+        )
+        connection.send_response(pdu, CancelSmResp())
+
+    def _on_replace(self, connection: SmscConnection, pdu: ReplaceSm) -> None:
+        record = self._own(connection, pdu.message_id)
+        now = self.now()
+        if (
+            record is None
+            or not isinstance(record.pdu, SubmitSm)
+            or self._current_state(pdu.message_id, record, now).state.is_final
+        ):
+            connection.send_response(
+                pdu, ReplaceSmResp(command_status=CommandStatus.ESME_RREPLACEFAIL)
+            )
+            return
+        replaced = record.pdu._replace(short_message=pdu.short_message)
+        self._messages[pdu.message_id] = record._replace(
+            frame=encode(replaced, replaced.sequence_number)
+        )
+        connection.send_response(pdu, ReplaceSmResp())
+
+    # ------------------------------------------------------------------ receipts
+
+    def _schedule(
+        self, at: float, message_id: str, destination: str, forced: ReceiptState | None
+    ) -> None:
+        due = self._due
+        due.append(_Due(at + self.config.dlr_delay, message_id, destination, forced))
+        if self._due_timer is None:
+            self._arm_due(self.now())
+
+    def _arm_due(self, now: float) -> None:
+        if not self._due or self._closed:
+            self._due_timer = None
+            return
+        assert self._loop is not None
+        self._due_timer = self._loop.call_later(max(0.0, self._due[0].at - now), self._on_due)
+
+    def _on_due(self) -> None:
+        now = self.now()
+        due = self._due
+        while due and due[0].at <= now:
+            self._send_receipt(due.popleft(), now)
+        self._arm_due(now)
+
+    def _send_receipt(self, item: _Due, now: float) -> None:
+        record = self._messages.get(item.message_id)
+        if record is None:
+            return  # forgotten (bounded book)
+        status = self._states.get(item.message_id)
+        if status is None:
+            state = item.forced or self.config.dlr_outcomes.choose(self._rng)
+            status = MessageStatus(state, now, ERROR_CODES[state])
+            self._states[item.message_id] = status
+        elif status.state is ReceiptState.DELETED:
+            return  # cancelled: no receipt
+        pdu = cast(SubmitSm | DataSm | SubmitMulti, record.pdu)
+        if pdu.registered_delivery & 0x03 == 0x02 and (status.state is ReceiptState.DELIVERED):
+            return  # receipt on failure only
+        short_message: bytes = getattr(pdu, "short_message", b"")
+        udh = short_message[0] + 1 if getattr(pdu, "esm_class", 0) & 0x40 and short_message else 0
+        if not short_message:
+            for tlv in pdu.tlvs:
+                if tlv.tag == TlvTag.MESSAGE_PAYLOAD:
+                    short_message = tlv.value
+        text = message_text(short_message[:200], pdu.data_coding, udh)[:20]
+        receipt = receipt_pdu(
+            receipt_id=self._ids.for_receipt(
+                record.number, item.message_id, cast(Any, self.config.receipt_id_format)
+            ),
+            state=status.state,
+            error=status.error,
+            submitted=self.wall(record.at),
+            done=self.wall(status.done_at),
+            text=text,
+            source_ton=pdu.source_addr_ton,
+            source_npi=pdu.source_addr_npi,
+            source=pdu.source_addr,
+            destination=item.destination,
+        )
+        self._deliver(record.system_id, Delivery(receipt, "receipt", None))
+
+    # ------------------------------------------------------------------ delivery to receivers
+
+    def _queue(self, system_id: str) -> deque[Delivery]:
+        queue = self._pending.get(system_id)
+        if queue is None:
+            queue = self._pending[system_id] = deque()
+        return queue
+
+    def _deliver(self, system_id: str, delivery: Delivery) -> None:
+        queue = self._pending.get(system_id)
+        if queue or not self._send_to_receiver(system_id, delivery):
+            queue = self._queue(system_id)
+            if len(queue) >= self.config.receipt_queue_limit:
+                dropped = queue.popleft()
+                self.counters.receipts_dropped += 1
+                self._finish(dropped, CommandStatus.ESME_RMSGQFUL)
+            queue.append(delivery)
+            self.counters.receipts_queued += 1
+            self._drain(system_id)
+
+    def _send_to_receiver(self, system_id: str, delivery: Delivery) -> bool:
+        receivers = [c for c in self._bound.get(system_id, ()) if c.can_receive]
+        if not receivers:
+            return False
+        start = self._rr.get(system_id, 0)
+        for offset in range(len(receivers)):
+            connection = receivers[(start + offset) % len(receivers)]
+            if not connection.session.window_free:
+                continue
+            try:
+                connection.send_request(delivery.pdu, context=delivery)
+            except (WindowFullError, LocalProtocolError):
+                continue
+            self._rr[system_id] = start + offset + 1
+            if delivery.kind == "receipt":
+                self.counters.receipts_sent += 1
+            return True
+        return False
+
+    def _drain(self, system_id: str) -> None:
+        queue = self._pending.get(system_id)
+        while queue:
+            if not self._send_to_receiver(system_id, queue[0]):
+                return
+            queue.popleft()
+
+    def _finish(self, delivery: Delivery, status: CommandStatus) -> None:
+        if delivery.done is not None and not delivery.done.done():
+            delivery.done.set_result(status)
+
+    def _on_response(self, connection: SmscConnection, event: ResponseReceived) -> None:
+        response = event.response
+        if isinstance(response, GenericNack):
+            self._on_unexpected(connection, response)
+            return
+        status = CommandStatus(response.command_status)
+        if isinstance(event.context, Delivery):
+            if status is not _OK:
+                self.counters.deliver_errors += 1
+                self.violation(
+                    "D-10",
+                    connection,
+                    f"{type(response).__name__} with status {status.name} "
+                    f"(must always be ESME_ROK)",
+                )
+            self._finish(event.context, status)
+        if connection.system_id:
+            self._drain(connection.system_id)
+
+    def _on_unexpected(self, connection: SmscConnection, pdu: Pdu) -> None:
+        if not isinstance(pdu, GenericNack):
+            self._event(connection, "unexpected_response", type(pdu).__name__)
+            return
+        self.violation(
+            "D-11",
+            connection,
+            f"generic_nack (status {CommandStatus(pdu.command_status).name}, "
+            f"seq {pdu.sequence_number}): unbinding",
+        )
+        if connection.session.state.is_bound:
+            connection.run(lambda session, now: session.unbind(now))
+        else:
+            connection.close(CloseReason.POLICY)
+
+    def _check_enquire_link(self, connection: SmscConnection, now: float) -> None:
+        idle = now - connection.last_write
+        if idle < self.config.enquire_link_idle - 1.0:
+            self.violation(
+                "D-12",
+                connection,
+                f"enquire_link {idle:.1f} s after our last PDU "
+                f"(only after {self.config.enquire_link_idle:g} s of silence)",
+            )
