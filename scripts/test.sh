@@ -8,7 +8,7 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 bash scripts/peers.sh
 source scripts/postgres.sh
-echo "== ruff" && ruff check src tests benchmarks && ruff format --check src tests benchmarks
+echo "== ruff" && ruff check src tests benchmarks scripts && ruff format --check src tests benchmarks scripts
 echo "== mypy --strict" && mypy
 echo "== import contracts" && lint-imports
 MARK=()

@@ -14,7 +14,15 @@ from collections.abc import Callable, Sequence
 from smppgate import __version__
 
 # subcommand modules of smppgate.cli, in the order --help lists them
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = (
+    "serve",
+    "send",
+    "send_bulk",
+    "status",
+    "smsc",
+    "migrate",
+    "bench",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

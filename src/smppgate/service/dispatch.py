@@ -27,6 +27,7 @@ from smppgate.pdu import (
     make_tlv,
 )
 from smppgate.profiles import ProviderProfile
+from smppgate.service.intake import UssdFields
 from smppgate.store.models import (
     MarkUnknown,
     Outcome,
@@ -41,7 +42,6 @@ from smppgate.store.models import (
 )
 from smppgate.text import message_id_keys
 
-USSD_SERVICE_TYPE = "USSD"
 _NO_CONTEXT = SubmitContext()
 
 
@@ -91,6 +91,11 @@ def _part_pdu(
     extra_tlvs: tuple[Tlv, ...],
 ) -> SubmitSm:
     tlvs = list(extra_tlvs)
+    ussd = UssdFields.from_traffic_class(message.traffic_class)
+    if ussd is not None:
+        tlvs.append(make_tlv(TlvTag.USSD_SERVICE_OP, ussd.service_op))
+        if ussd.session is not None:
+            tlvs.append(Tlv(TlvTag.ITS_SESSION_INFO, ussd.session.to_bytes()))
     if part.sar_ref is not None and part.sar_total is not None and part.sar_seq is not None:
         tlvs.append(make_tlv(TlvTag.SAR_MSG_REF_NUM, part.sar_ref))
         tlvs.append(make_tlv(TlvTag.SAR_TOTAL_SEGMENTS, part.sar_total))
@@ -98,7 +103,7 @@ def _part_pdu(
     if part.message_payload is not None:
         tlvs.append(Tlv(TlvTag.MESSAGE_PAYLOAD, part.message_payload))
     return SubmitSm(
-        service_type=USSD_SERVICE_TYPE if message.traffic_class == "ussd" else "",
+        service_type=ussd.service_type if ussd is not None else "",
         source_addr_ton=ton,
         source_addr_npi=npi,
         source_addr=source,

@@ -1,0 +1,227 @@
+"""`smppgate send-bulk FILE.csv --account NAME`: queue a campaign from a CSV file.
+
+Columns ``to,text[,from]``; a first row naming the columns (``to``, ``text``, ``from`` in any
+order) is read as a header. Every row is validated like an API request; valid rows are
+committed in batches (one transaction each) straight to the store, no HTTP involved. Each row
+carries the idempotency key ``<sha256 of the file>:<line>``, so running the same file again
+(after a crash, say) queues nothing twice.
+
+Progress goes to stderr as one ``\\r`` line; the summary (queued, already queued, rejected
+with line numbers and reasons) to stdout. Exit code 0 when every row was queued, 1 when some
+were rejected (the others are queued), 2 for a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import hashlib
+import io
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from smppgate.service.config import ConfigError, GatewayConfig, default_config, load_config
+from smppgate.service.intake import Intake, MessageRequest, ValidationError
+from smppgate.store import NewMessage, StoreError, open_store
+
+SCOPE = "cli:send-bulk"
+MAX_SHOWN = 50
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "send-bulk",
+        help="queue a campaign from a CSV file",
+        description="Queue one message per CSV row (to,text[,from]; header row optional) "
+        "through the store. Re-running the same file queues nothing twice.",
+    )
+    parser.add_argument("file", metavar="FILE.csv", help="the CSV file (UTF-8)")
+    parser.add_argument("--account", required=True, help="the account to send from")
+    parser.add_argument("--config", metavar="FILE", help="smppgate.toml (default: built-in)")
+    parser.add_argument(
+        "--from",
+        dest="sender",
+        metavar="SENDER",
+        help="sender for rows without one (default: the account's)",
+    )
+    parser.add_argument("--batch-size", type=int, default=500, metavar="N",
+                        help="messages per store transaction (1..1000, default 500)")  # fmt: skip
+    parser.set_defaults(func=run)
+
+
+@dataclass
+class Row:
+    line: int
+    to: str
+    text: str
+    sender: str | None
+
+
+@dataclass
+class Summary:
+    rows: int = 0
+    queued: int = 0
+    parts: int = 0
+    repeated: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = default_config() if args.config is None else load_config(args.config)
+    except ConfigError as exc:
+        print(f"smppgate send-bulk: {exc}", file=sys.stderr)
+        return 2
+    if args.account not in {a.name for a in config.accounts}:
+        known = ", ".join(a.name for a in config.accounts)
+        print(f"smppgate send-bulk: unknown account {args.account!r} (known: {known})",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    if not 1 <= args.batch_size <= 1000:
+        print("smppgate send-bulk: --batch-size must be 1..1000", file=sys.stderr)
+        return 2
+    try:
+        with open(args.file, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        print(f"smppgate send-bulk: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        print(f"smppgate send-bulk: {args.file} is not UTF-8 ({exc})", file=sys.stderr)
+        return 2
+    summary = Summary()
+    rows = read_rows(text, summary)
+    digest = hashlib.sha256(raw).hexdigest()[:32]
+    progress = Progress(sys.stderr, len(rows))
+    try:
+        asyncio.run(queue(config, args, rows, digest, summary, progress))
+    except StoreError as exc:
+        progress.done()
+        print(f"smppgate send-bulk: store error after {summary.queued} queued: {exc}; "
+              "run the same command again to queue the rest", file=sys.stderr)  # fmt: skip
+        return 1
+    progress.done()
+    print(report(summary, args.account))
+    return 1 if summary.rejected else 0
+
+
+def read_rows(text: str, summary: Summary) -> list[Row]:
+    """The CSV's data rows; malformed rows go to ``summary.rejected``."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    columns = {"to": 0, "text": 1, "from": 2}
+    rows: list[Row] = []
+    first = True
+    previous_line = 0
+    for record in reader:
+        line = previous_line + 1
+        previous_line = reader.line_num
+        if not record or all(not cell.strip() for cell in record):
+            continue
+        if first:
+            first = False
+            names = [cell.strip().lower() for cell in record]
+            if "to" in names and "text" in names:
+                columns = {name: names.index(name) for name in ("to", "text", "from")
+                           if name in names}  # fmt: skip
+                continue
+        summary.rows += 1
+        if len(record) <= max(columns["to"], columns["text"]):
+            summary.rejected.append((line, "expected the columns to,text[,from]"))
+            continue
+        sender_at = columns.get("from")
+        sender = (
+            record[sender_at].strip() if sender_at is not None and sender_at < len(record) else ""
+        )
+        rows.append(
+            Row(line, record[columns["to"]].strip(), record[columns["text"]], sender or None)
+        )
+    return rows
+
+
+async def queue(
+    config: GatewayConfig,
+    args: argparse.Namespace,
+    rows: list[Row],
+    digest: str,
+    summary: Summary,
+    progress: Progress,
+) -> None:
+    async with open_store(config.store.url) as store:
+        intake = Intake(config, store)
+        batch: list[NewMessage] = []
+        for done, row in enumerate(rows, 1):
+            request = MessageRequest(
+                to=row.to, text=row.text, sender=row.sender or args.sender, account=args.account
+            )
+            try:
+                batch.append(
+                    intake.prepare(request, idempotency_key=f"{digest}:{row.line}", scope=SCOPE)
+                )
+            except ValidationError as exc:
+                summary.rejected.append((row.line, f"{exc.field}: {exc.message}"))
+            if len(batch) >= args.batch_size:
+                await _commit(intake, batch, summary)
+                batch = []
+            progress.update(done, summary)
+        await _commit(intake, batch, summary)
+        progress.update(len(rows), summary, force=True)
+
+
+async def _commit(intake: Intake, batch: list[NewMessage], summary: Summary) -> None:
+    for accepted in await intake.commit(batch):
+        if accepted.created:
+            summary.queued += 1
+            summary.parts += accepted.parts
+        else:
+            summary.repeated += 1
+
+
+class Progress:
+    """One line on stderr, rewritten with ``\\r`` at most ten times a second."""
+
+    def __init__(self, out: TextIO, total: int) -> None:
+        self._out = out
+        self._total = total
+        self._shown = 0.0
+        self._started = time.monotonic()
+        self._used = False
+
+    def update(self, done: int, summary: Summary, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._shown < 0.1:
+            return
+        self._shown = now
+        self._used = True
+        width = 30
+        filled = width * done // self._total if self._total else width
+        percent = 100 * done // self._total if self._total else 100
+        rate = done / (now - self._started) if now > self._started else 0.0
+        self._out.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done}/{self._total} "
+            f"queued {summary.queued} rejected {len(summary.rejected)} ({rate:.0f}/s)"
+        )
+        self._out.flush()
+
+    def done(self) -> None:
+        if self._used:
+            self._out.write("\n")
+            self._out.flush()
+
+
+def report(summary: Summary, account: str) -> str:
+    lines = [
+        f"queued {summary.queued} message(s), {summary.parts} part(s), for account {account}",
+    ]
+    if summary.repeated:
+        lines.append(f"already queued by an earlier run: {summary.repeated}")
+    lines.append(f"rejected: {len(summary.rejected)}")
+    for line, reason in sorted(summary.rejected)[:MAX_SHOWN]:
+        lines.append(f"  line {line}: {reason}")
+    if len(summary.rejected) > MAX_SHOWN:
+        lines.append(f"  ... and {len(summary.rejected) - MAX_SHOWN} more")
+    return "\n".join(lines)

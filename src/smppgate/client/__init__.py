@@ -1,0 +1,108 @@
+"""The asyncio ESME client: sessions, the pool of one account, failover, the platform's rules.
+
+Typical use::
+
+    account = AccountConfig("login", "secret", profile=DEVINO_PROMO)
+    async with SessionPool(account) as pool:
+        await pool.wait_ready()
+        plan = pool.prepare(OutboundMessage("Devino", "+79001234567", "Привет"))
+        results = await pool.submit(plan.parts)        # accepted / failed / unknown per part
+        pool.release(plan)
+        async for event in pool.incoming():            # DeliveryReport, MoMessage, ...
+            ...
+
+Decisions are pure and live in their own modules (:mod:`.cooldown`, :mod:`.failover`,
+:mod:`.routing`, :mod:`.retry`, :mod:`.validity`, :mod:`.message`); the async parts
+(:mod:`.connection`, :mod:`.pool`) carry them out.
+"""
+
+from smppgate.client.config import AccountConfig, TlsConfig, parse_mode
+from smppgate.client.connection import Batch, ClientSession, SessionSnapshot, SessionState
+from smppgate.client.cooldown import AttemptEnd, CooldownPolicy
+from smppgate.client.errors import (
+    AddressError,
+    BindError,
+    ClientError,
+    ConfigError,
+    ConnectError,
+    NotBoundError,
+    OutcomeUnknown,
+    QueryError,
+    SubmitError,
+    ValidityError,
+)
+from smppgate.client.failover import next_host, should_return_to_primary, slot_to_return
+from smppgate.client.incoming import (
+    DeliveryReport,
+    IncomingDecoder,
+    IncomingEvent,
+    MoMessage,
+    UnreadablePdu,
+)
+from smppgate.client.message import (
+    MessagePlan,
+    OutboundMessage,
+    build_submits,
+    normalize_destination,
+    source_address,
+)
+from smppgate.client.pool import PoolSnapshot, SessionPool, SlotSnapshot, SlotState
+from smppgate.client.ratelimit import TokenBucket
+from smppgate.client.results import Outcome, QueryResult, SubmitResult
+from smppgate.client.retry import Action, Attempts, Decision, decide
+from smppgate.client.routing import Candidate, select_session
+from smppgate.client.sender import MessageResult, send_message
+from smppgate.client.validity import check_validity, relative_validity
+
+__all__ = [
+    "AccountConfig",
+    "Action",
+    "AddressError",
+    "AttemptEnd",
+    "Attempts",
+    "Batch",
+    "BindError",
+    "Candidate",
+    "ClientError",
+    "ClientSession",
+    "ConfigError",
+    "ConnectError",
+    "CooldownPolicy",
+    "Decision",
+    "DeliveryReport",
+    "IncomingDecoder",
+    "IncomingEvent",
+    "MessagePlan",
+    "MessageResult",
+    "MoMessage",
+    "NotBoundError",
+    "OutboundMessage",
+    "Outcome",
+    "OutcomeUnknown",
+    "PoolSnapshot",
+    "QueryError",
+    "QueryResult",
+    "SessionPool",
+    "SessionSnapshot",
+    "SessionState",
+    "SlotSnapshot",
+    "SlotState",
+    "SubmitError",
+    "SubmitResult",
+    "TlsConfig",
+    "TokenBucket",
+    "UnreadablePdu",
+    "ValidityError",
+    "build_submits",
+    "check_validity",
+    "decide",
+    "next_host",
+    "normalize_destination",
+    "parse_mode",
+    "relative_validity",
+    "select_session",
+    "send_message",
+    "should_return_to_primary",
+    "slot_to_return",
+    "source_address",
+]

@@ -1,0 +1,488 @@
+"""One client session = one TCP (or TLS) connection + one sans-IO ``Session`` in the ESME role.
+
+A thin loop around the core (architecture principle 7): the transport feeds bytes to the
+session and hands its events to :meth:`ClientSession._on_events`, which resolves the waiting
+results in bulk, passes deliver_sm / data_sm (already answered 0 by the session, rule D-10)
+to the pool, and refills the window from the local queue. Requests wait in that queue when
+the window is full (backpressure) or while the connection is paused after a throttle error
+(rule D-20); they are written straight into the session, many per loop iteration, one write.
+
+Results are values (:class:`SubmitResult`): accepted with the message_id, failed with the
+status and its retry class (from the profile), or unknown when no response came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from enum import Enum
+from typing import Any, NamedTuple
+
+from smppgate.client.config import AccountConfig
+from smppgate.client.errors import BindError, ConnectError, NotBoundError, OutcomeUnknown
+from smppgate.client.results import Outcome, SubmitResult, not_sent, unknown
+from smppgate.client.routing import Candidate
+from smppgate.pdu import (
+    CommandId,
+    CommandStatus,
+    DataSm,
+    DeliverSm,
+    Pdu,
+    PduError,
+    RetryClass,
+    SubmitSm,
+)
+from smppgate.profiles import HostAddress
+from smppgate.session import (
+    BindFailed,
+    BindMode,
+    Bound,
+    CloseReason,
+    CloseRequested,
+    Event,
+    LocalProtocolError,
+    ProtocolViolation,
+    RequestAbandoned,
+    RequestReceived,
+    RequestTimedOut,
+    ResponseReceived,
+    Role,
+    Session,
+)
+from smppgate.transport import SessionConnection, connect
+
+log = logging.getLogger("smppgate.client")
+
+_SUBMIT_SM_RESP = CommandId.SUBMIT_SM_RESP
+_DATA_SM_RESP = CommandId.DATA_SM_RESP
+_DELIVER_SM = CommandId.DELIVER_SM
+_DATA_SM = CommandId.DATA_SM
+_ROK = CommandStatus.ESME_ROK
+_OK = RetryClass.OK
+_ACCEPTED = Outcome.ACCEPTED
+_new_tuple: Any = tuple.__new__
+
+
+class SessionState(Enum):
+    NEW = "new"
+    CONNECTING = "connecting"
+    BOUND = "bound"
+    DRAINING = "draining"  # takes no new work; unbinds once nothing is in flight
+    CLOSED = "closed"
+
+
+class Batch:
+    """Results of a group of submits, resolved in bulk: one future for the whole group."""
+
+    __slots__ = ("future", "remaining", "results")
+
+    def __init__(self, size: int, future: asyncio.Future[list[SubmitResult]]) -> None:
+        self.results: list[Any] = [None] * size
+        self.remaining = size
+        self.future = future
+        if size == 0:
+            future.set_result([])
+
+    def done(self, index: int, result: SubmitResult) -> None:
+        if self.results[index] is None:
+            self.results[index] = result
+            self.remaining -= 1
+            if self.remaining == 0 and not self.future.done():
+                self.future.set_result(self.results)
+
+
+# a queued or in-flight request: (pdu, context), context = (Batch, index) or a Future
+Context = tuple[Batch, int] | asyncio.Future[Pdu]
+Item = tuple[Pdu, Context]
+
+
+class SessionSnapshot(NamedTuple):
+    name: str
+    mode: BindMode
+    state: SessionState
+    host: str | None
+    window_used: int
+    window_size: int
+    queued: int
+    paused_for: float
+    close_reason: CloseReason | None
+
+
+def _resolve(ctx: Context, result: SubmitResult, exc: Exception | None = None) -> None:
+    if type(ctx) is tuple:
+        ctx[0].done(ctx[1], result)
+    else:
+        fut: asyncio.Future[Pdu] = ctx  # type: ignore[assignment]
+        if not fut.done():
+            fut.set_exception(exc or OutcomeUnknown(result.reason))
+
+
+class ClientSession:
+    """One bound SMPP session of an account (see the module docstring)."""
+
+    def __init__(
+        self,
+        account: AccountConfig,
+        mode: BindMode,
+        *,
+        name: str = "",
+        on_incoming: Callable[[ClientSession, DeliverSm | DataSm | ProtocolViolation], None]
+        | None = None,
+        on_room: Callable[[ClientSession], None] | None = None,
+    ) -> None:
+        self.account = account
+        self.mode = mode
+        self.name = name or f"{account.label}/{mode.value}"
+        self.rules = account.profile.retry
+        self.state = SessionState.NEW
+        self.host: HostAddress | None = None
+        self.close_reason: CloseReason | None = None
+        self.bound_system_id: str | None = None
+        self._on_incoming = on_incoming
+        self._on_room = on_room
+        self._conn: SessionConnection | None = None
+        self._session: Session | None = None
+        self._queue: deque[Item] = deque()
+        self._loop = asyncio.get_running_loop()
+        self._bind_waiter: asyncio.Future[Event] | None = None
+        self._drained: asyncio.Future[None] | None = None
+        self._resume: asyncio.TimerHandle | None = None
+        self._filling = False
+        self._closed: asyncio.Future[CloseReason] = self._loop.create_future()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def open(self, host: HostAddress) -> None:
+        """Connect and bind. Raises ConnectError (TCP/TLS, closed before bind_resp) or
+        BindError (bind refused, or no bind_resp in time)."""
+        if self.state is not SessionState.NEW:
+            raise RuntimeError("a ClientSession is opened once")
+        self.state = SessionState.CONNECTING
+        self.host = host
+        account = self.account
+        ssl_context: ssl.SSLContext | None = None
+        server_hostname: str | None = None
+        if account.tls is not None:
+            ssl_context = account.tls.context()
+            server_hostname = account.tls.server_hostname or host.name or host.host
+        session = Session(Role.ESME, account.session_config())
+        waiter: asyncio.Future[Event] = self._loop.create_future()
+        self._bind_waiter = waiter
+        try:
+            conn = await connect(
+                host.host,
+                host.port,
+                session,
+                self._on_events,
+                ssl_context=ssl_context,
+                server_hostname=server_hostname,
+                connect_timeout=account.connect_timeout,
+                name=self.name,
+            )
+        except (OSError, TimeoutError, ssl.SSLError) as exc:
+            self._finish(CloseReason.CONNECTION_LOST)
+            raise ConnectError(str(host), str(exc) or type(exc).__name__) from exc
+        self._conn = conn
+        self._session = session
+        conn.closed.add_done_callback(self._on_closed)
+        profile = account.profile
+        conn.run(
+            lambda s, now: s.bind(
+                self.mode,
+                account.system_id,
+                account.password,
+                now,
+                system_type=profile.system_type,
+                interface_version=profile.interface_version,
+            )
+        )
+        try:
+            await asyncio.wait((waiter, conn.closed), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            conn.abort(CloseReason.POLICY)
+            raise
+        result = waiter.result() if waiter.done() else None
+        if isinstance(result, Bound):
+            self.state = SessionState.BOUND
+            self.bound_system_id = result.system_id
+            return
+        conn.abort(CloseReason.POLICY)
+        await conn.closed
+        if isinstance(result, BindFailed):
+            raise BindError(result.status, str(host))
+        if self.close_reason is CloseReason.BIND_TIMEOUT:
+            raise BindError(None, str(host), f"no bind response from {host} in time")
+        raise ConnectError(str(host), "connection closed before the bind response")
+
+    def _on_closed(self, fut: asyncio.Future[CloseReason]) -> None:
+        self._finish(fut.result())
+
+    def _finish(self, reason: CloseReason) -> None:
+        self.state = SessionState.CLOSED
+        if self.close_reason is None:
+            self.close_reason = reason
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+        # queries waiting in the queue learn now; submits stay for take_unsent()
+        for item in [i for i in self._queue if not isinstance(i[1], tuple)]:
+            self._queue.remove(item)
+            _resolve(item[1], not_sent("session closed"), NotBoundError("session closed"))
+        if not self._closed.done():
+            self._closed.set_result(self.close_reason)
+
+    async def wait_closed(self) -> CloseReason:
+        return await asyncio.shield(self._closed)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.done()
+
+    def take_unsent(self) -> list[Item]:
+        """Requests that were queued here and never written (safe to send elsewhere)."""
+        items = list(self._queue)
+        self._queue.clear()
+        return items
+
+    def drain_and_close(self) -> None:
+        """Take no new work; unbind as soon as nothing is in flight (return to primary)."""
+        if self.state is SessionState.BOUND:
+            self.state = SessionState.DRAINING
+            self._maybe_unbind()
+
+    async def aclose(self, grace: float | None = None) -> None:
+        """Graceful and idempotent: stop taking work, wait (bounded) for the responses still
+        due, unbind, wait for unbind_resp, close the connection."""
+        conn = self._conn
+        if conn is None or self._closed.done():
+            if not self._closed.done():
+                self._finish(CloseReason.POLICY)
+            return
+        if self.state in (SessionState.BOUND, SessionState.DRAINING):
+            self.state = SessionState.DRAINING
+            session = conn.session
+            if session.pending_count:
+                self._drained = self._loop.create_future()
+                wait = (
+                    grace if grace is not None else self.account.session_config().response_timeout
+                )
+                try:
+                    await asyncio.wait_for(asyncio.shield(self._drained), wait)
+                except TimeoutError:
+                    log.warning(
+                        "%s: closing with %d requests unanswered", self.name, session.pending_count
+                    )
+            if not self._closed.done() and session.state.is_bound:
+                conn.run(lambda s, now: s.unbind(now))
+        elif not self._closed.done():
+            conn.close(CloseReason.POLICY)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._closed), self.account.unbind_timeout + 1.0)
+        except TimeoutError:
+            conn.abort(CloseReason.UNBIND_TIMEOUT)
+            await asyncio.shield(self._closed)
+
+    def abort(self) -> None:
+        """Drop the connection now (in-flight requests become unknown)."""
+        if self._conn is not None:
+            self._conn.abort(CloseReason.POLICY)
+
+    # ------------------------------------------------------------------ sending
+
+    @property
+    def bound(self) -> bool:
+        return self.state is SessionState.BOUND
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def candidate(self, now: float) -> Candidate:
+        s = self._session
+        if s is None or self.state is not SessionState.BOUND:
+            return Candidate(False, False, 0.0, 0, 0)
+        return Candidate(
+            True, self.mode.can_submit, s.paused_until, s.window_free, len(self._queue)
+        )
+
+    def enqueue(self, items: Iterable[Item]) -> None:
+        """Queue requests in order; they go out as the window allows."""
+        self._queue.extend(items)
+        self._fill()
+
+    def submit_nowait(self, pdus: Sequence[Pdu]) -> asyncio.Future[list[SubmitResult]]:
+        """Queue ``pdus`` in order on this session; the future gets their results in order."""
+        if self.state is not SessionState.BOUND:
+            raise NotBoundError(f"{self.name} is not bound")
+        batch = Batch(len(pdus), self._loop.create_future())
+        self.enqueue([(pdu, (batch, i)) for i, pdu in enumerate(pdus)])
+        return batch.future
+
+    async def submit_many(self, pdus: Sequence[Pdu]) -> list[SubmitResult]:
+        return await self.submit_nowait(pdus)
+
+    async def submit(self, pdu: SubmitSm) -> SubmitResult:
+        return (await self.submit_nowait((pdu,)))[0]
+
+    def request_nowait(self, pdu: Pdu) -> asyncio.Future[Pdu]:
+        """Queue any other request (query_sm...); the future gets the response PDU."""
+        if self.state is not SessionState.BOUND:
+            raise NotBoundError(f"{self.name} is not bound")
+        fut: asyncio.Future[Pdu] = self._loop.create_future()
+        self.enqueue(((pdu, fut),))
+        return fut
+
+    def _fill(self) -> None:
+        """Move queued requests into the window (the hot path: no allocation but the seq)."""
+        if self._filling:
+            return
+        conn = self._conn
+        if conn is None or self.state is not SessionState.BOUND:
+            return
+        self._filling = True
+        try:
+            session = conn.session
+            queue = self._queue
+            now = conn.now()
+            if session.paused_until > now:
+                self._arm_resume(session.paused_until)
+                return
+            free = session.window_free
+            on_room = self._on_room
+            sent = 0
+            while free > 0:
+                if not queue:
+                    if on_room is None:
+                        break
+                    on_room(self)  # the pool hands over waiting work, if any
+                    if not queue:
+                        break
+                send = session.send_request
+                popleft = queue.popleft
+                while free > 0 and queue:
+                    pdu, ctx = popleft()
+                    try:
+                        send(pdu, now, ctx)
+                    except (PduError, LocalProtocolError) as exc:
+                        # a PDU that cannot be encoded fails alone, permanently
+                        self._fail_unsendable(ctx, exc)
+                        continue
+                    free -= 1
+                    sent += 1
+            if sent:
+                conn.wrote()
+        finally:
+            self._filling = False
+
+    def _fail_unsendable(self, ctx: Context, exc: Exception) -> None:
+        status = getattr(exc, "command_status", CommandStatus.ESME_RUNKNOWNERR)
+        result = SubmitResult(
+            Outcome.FAILED, None, status, RetryClass.PERMANENT, 0.0, str(exc), self.name
+        )
+        _resolve(ctx, result, exc)
+
+    def _arm_resume(self, at: float) -> None:
+        if self._resume is None:
+            self._resume = self._loop.call_at(at, self._resumed)
+
+    def _resumed(self) -> None:
+        self._resume = None
+        self._fill()
+
+    # ------------------------------------------------------------------ events
+
+    def _on_events(self, connection: SessionConnection, events: list[Event]) -> None:
+        conn = connection
+        name = self.name
+        ev: Any
+        for ev in events:
+            cls = ev.__class__
+            if cls is ResponseReceived:
+                ctx = ev.context
+                if ctx is None:
+                    continue
+                resp = ev.response
+                if type(ctx) is tuple:
+                    if resp.command_status == 0 and (
+                        resp.command_id == _SUBMIT_SM_RESP or resp.command_id == _DATA_SM_RESP
+                    ):
+                        ctx[0].done(
+                            ctx[1],
+                            _new_tuple(
+                                SubmitResult, (_ACCEPTED, resp.message_id, _ROK, _OK, 0.0, "", name)
+                            ),
+                        )
+                    else:
+                        ctx[0].done(ctx[1], self._refused(conn, resp))
+                elif not ctx.done():
+                    ctx.set_result(resp)
+            elif cls is RequestReceived:
+                pdu = ev.pdu
+                if self._on_incoming is not None and pdu.command_id in (_DELIVER_SM, _DATA_SM):
+                    self._on_incoming(self, pdu)
+            elif cls is RequestTimedOut:
+                _resolve(ev.context, unknown("no response in time", name))
+            elif cls is RequestAbandoned:
+                _resolve(ev.context, unknown("connection closed with the request in flight", name))
+            elif cls is ProtocolViolation:
+                if ev.raw and self._on_incoming is not None:
+                    self._on_incoming(self, ev)
+                else:
+                    log.warning("%s: protocol violation: %s", name, ev.detail)
+            elif cls is Bound or cls is BindFailed:
+                waiter = self._bind_waiter
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(ev)
+            elif cls is CloseRequested and self.close_reason is None:
+                self.close_reason = ev.reason
+        if self._queue or self._on_room is not None:
+            self._fill()
+        if self.state is SessionState.DRAINING:
+            self._maybe_unbind()
+
+    def _maybe_unbind(self) -> None:
+        conn = self._conn
+        if conn is None or conn.session.pending_count:
+            return
+        if self._drained is not None:
+            if not self._drained.done():
+                self._drained.set_result(None)
+            return  # aclose() unbinds
+        if conn.session.state.is_bound:
+            conn.run(lambda s, now: s.unbind(now))
+
+    def _refused(self, conn: SessionConnection, resp: Pdu) -> SubmitResult:
+        status = CommandStatus(resp.command_status)
+        retry = self.rules.classify(status)
+        pause = 0.0
+        if retry is RetryClass.THROTTLED:
+            # rule D-20: this connection sends nothing new for throttle_pause
+            pause = self.rules.throttle_pause
+            conn.session.pause(conn.now() + pause)
+        elif retry is RetryClass.REBIND and status is not CommandStatus.ESME_RALYBND:
+            # the session is in a bad state: drop it; the pool reconnects after the cooldown
+            log.warning("%s: %s, dropping the session", self.name, status.name)
+            self._loop.call_soon(conn.close, CloseReason.POLICY)
+        return SubmitResult(Outcome.FAILED, None, status, retry, pause, status.name, self.name)
+
+    # ------------------------------------------------------------------ metrics
+
+    def snapshot(self) -> SessionSnapshot:
+        s = self._session
+        now = self._loop.time()
+        return SessionSnapshot(
+            self.name,
+            self.mode,
+            self.state,
+            str(self.host) if self.host else None,
+            s.window_used if s else 0,
+            self.account.window,
+            len(self._queue),
+            max(0.0, s.paused_until - now) if s else 0.0,
+            self.close_reason,
+        )

@@ -1,0 +1,562 @@
+"""The sessions of one account: connect, bind, keep them bound, route submits, hand incoming
+receipts and MO messages to the application.
+
+``SessionPool`` is an async context manager that owns one runner task per session slot
+(structured concurrency, principle 9) and a housekeeping task. Each runner loops: wait for
+the slot's cooldown (60 s after a drop, 90 s after a failed attempt, jitter only lengthening:
+:mod:`~smppgate.client.cooldown`), pick the host (:mod:`~smppgate.client.failover`), connect
+and bind, serve until the session ends. Submits wait in the pool's backlog until a session
+has room (:func:`~smppgate.client.routing.select_session`); the parts of one message are
+pinned to one session, in order. Every decision is a pure function; this module carries
+them out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from types import TracebackType
+from typing import NamedTuple
+
+from smppgate.client.config import AccountConfig
+from smppgate.client.connection import Batch, ClientSession, Item, SessionState
+from smppgate.client.cooldown import AttemptEnd, CooldownPolicy
+from smppgate.client.errors import ClientError, NotBoundError, QueryError
+from smppgate.client.failover import next_host, slot_to_return
+from smppgate.client.incoming import IncomingDecoder, IncomingEvent, UnreadablePdu
+from smppgate.client.message import (
+    MessagePlan,
+    OutboundMessage,
+    build_submits,
+    needs_reference,
+    source_address,
+)
+from smppgate.client.ratelimit import TokenBucket
+from smppgate.client.results import QueryResult, SubmitResult, not_sent
+from smppgate.client.routing import select_session
+from smppgate.pdu import DataSm, DeliverSm, MessageState, QuerySm, QuerySmResp, SubmitSm
+from smppgate.session import BindMode, CloseReason, ProtocolViolation
+from smppgate.text import ReferenceAllocator, SplitMethod
+
+log = logging.getLogger("smppgate.client")
+
+
+class SlotState(Enum):
+    WAITING = "waiting"  # cooling down before the next attempt
+    CONNECTING = "connecting"
+    BOUND = "bound"
+    DRAINING = "draining"  # moving back to the primary: finishing what is in flight
+    STOPPED = "stopped"
+
+
+@dataclass(slots=True)
+class _Slot:
+    index: int
+    mode: BindMode
+    state: SlotState = SlotState.WAITING
+    session: ClientSession | None = None
+    host_index: int | None = None
+    last_end: AttemptEnd = AttemptEnd.NONE
+    next_attempt_at: float = 0.0
+    bound_since: float | None = None
+    binds: int = 0
+    failures: int = 0
+    last_error: ClientError | None = None
+    last_close_reason: CloseReason | None = None
+    returning: bool = False
+
+
+class SlotSnapshot(NamedTuple):
+    slot: int
+    mode: BindMode
+    state: SlotState
+    host: str | None
+    window_used: int
+    window_size: int
+    queued: int
+    paused_for: float
+    cooldown_left: float
+    reconnects: int
+    failures: int
+    last_error: str | None
+    last_close_reason: CloseReason | None
+
+
+class PoolSnapshot(NamedTuple):
+    """The pool's state for metrics and the status command."""
+
+    account: str
+    slots: tuple[SlotSnapshot, ...]
+    backlog: int
+    incoming_backlog: int
+
+    @property
+    def bound(self) -> int:
+        return sum(1 for s in self.slots if s.state is SlotState.BOUND)
+
+    @property
+    def bound_by_host(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for s in self.slots:
+            if s.state is SlotState.BOUND and s.host:
+                out[s.host] = out.get(s.host, 0) + 1
+        return out
+
+    @property
+    def window_used(self) -> int:
+        return sum(s.window_used for s in self.slots)
+
+
+class _Work:
+    """Requests waiting for a session: pinned = all to one session, in order."""
+
+    __slots__ = ("items", "pinned", "pos")
+
+    def __init__(self, items: list[Item], pinned: bool) -> None:
+        self.items = items
+        self.pinned = pinned
+        self.pos = 0
+
+
+class _End:
+    pass
+
+
+_END = _End()
+
+
+class IncomingStream:
+    """``async for event in pool.incoming()``: receipts and MO until the pool closes."""
+
+    def __init__(self, queue: asyncio.Queue[IncomingEvent | _End]) -> None:
+        self._queue = queue
+
+    def __aiter__(self) -> IncomingStream:
+        return self
+
+    async def __anext__(self) -> IncomingEvent:
+        event = await self._queue.get()
+        if isinstance(event, _End):
+            self._queue.put_nowait(event)  # other readers stop too
+            raise StopAsyncIteration
+        return event
+
+
+class SessionPool:
+    """Sessions of one account (see the module docstring).
+
+    ``on_incoming``, when given, is called on the loop for each incoming event instead of
+    queueing it for :meth:`incoming`; it must not block, and its errors are logged, never
+    seen by the SMSC (the session has answered already).
+    """
+
+    def __init__(
+        self,
+        account: AccountConfig,
+        *,
+        on_incoming: Callable[[IncomingEvent], None] | None = None,
+        rng: random.Random | None = None,
+        reassembly_timeout: float = 120.0,
+        housekeeping_interval: float = 1.0,
+    ) -> None:
+        self.account = account
+        self.profile = account.profile
+        self._hosts = account.effective_hosts
+        self._slots = [_Slot(i, mode) for i, mode in enumerate(account.sessions)]
+        self._cooldown = CooldownPolicy(
+            account.drop_cooldown, account.failure_cooldown, account.reconnect_jitter
+        )
+        self._rng = rng or random.Random()
+        self._on_incoming_cb = on_incoming
+        self._decoder = IncomingDecoder(account.label, reassembly_timeout)
+        self._incoming: asyncio.Queue[IncomingEvent | _End] = asyncio.Queue()
+        self._backlog: deque[_Work] = deque()
+        self._active: list[ClientSession] = []
+        self._pumping = False
+        self._changed = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._closing = False
+        self._closed = False
+        self._tg: asyncio.TaskGroup | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._housekeeping_interval = housekeeping_interval
+        self._udh_refs = ReferenceAllocator(8)
+        self._sar_refs = ReferenceAllocator(16)
+        self._bucket = TokenBucket(account.query_rate, 1.0, asyncio.get_running_loop().time())
+        self._query_slots = asyncio.Semaphore(account.query_window)
+        self._loop = asyncio.get_running_loop()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> SessionPool:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        if self._tg is not None:
+            return
+        self._tg = asyncio.TaskGroup()
+        await self._tg.__aenter__()
+        for slot in self._slots:
+            self._tasks.append(
+                self._tg.create_task(self._run_slot(slot), name=f"slot-{slot.index}")
+            )
+        self._tasks.append(self._tg.create_task(self._housekeeping(), name="pool-housekeeping"))
+
+    async def aclose(self) -> None:
+        """Stop taking work, let sessions finish what is in flight, unbind, stop the tasks.
+        Idempotent. Work still waiting in the backlog fails as not sent."""
+        if self._closing:
+            while not self._closed:
+                self._changed.clear()
+                await self._changed.wait()
+            return
+        self._closing = True
+        self._stop.set()
+        self._changed.set()
+        while self._backlog:
+            work = self._backlog.popleft()
+            for _, ctx in work.items[work.pos :]:
+                _fail_not_sent(ctx, "pool closed")
+        sessions = [s.session for s in self._slots if s.session is not None]
+        await asyncio.gather(*(s.aclose() for s in sessions), return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        if self._tg is not None:
+            await self._tg.__aexit__(None, None, None)
+        self._incoming.put_nowait(_END)
+        self._closed = True
+        self._changed.set()
+
+    async def _sleep(self, delay: float) -> bool:
+        """Sleep ``delay`` seconds or until the pool stops; True when it stopped."""
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), delay)
+        return self._stop.is_set()
+
+    async def _run_slot(self, slot: _Slot) -> None:
+        loop = self._loop
+        while not self._closing:
+            wait = slot.next_attempt_at - loop.time()
+            slot.state = SlotState.WAITING
+            if await self._sleep(wait):
+                break
+            slot.host_index = next_host(len(self._hosts), slot.host_index, slot.last_end)
+            host = self._hosts[slot.host_index]
+            slot.state = SlotState.CONNECTING
+            session = ClientSession(
+                self.account,
+                slot.mode,
+                name=f"{self.account.label}#{slot.index}",
+                on_incoming=self._on_incoming,
+                on_room=self._on_room,
+            )
+            slot.session = session
+            self._changed.set()
+            try:
+                await session.open(host)
+            except ClientError as exc:
+                self._attempt_failed(slot, exc)
+                continue
+            except Exception as exc:  # an unexpected bug must not end the slot
+                log.exception("%s: unexpected error while connecting", session.name)
+                self._attempt_failed(slot, ClientError(str(exc)))
+                continue
+            slot.state = SlotState.BOUND
+            slot.bound_since = loop.time()
+            slot.binds += 1
+            slot.last_error = None
+            self._active.append(session)
+            log.info("%s: bound to %s as %s", session.name, host, slot.mode.value)
+            self._changed.set()
+            self._pump()
+            reason = await session.wait_closed()
+            self._active.remove(session)
+            unsent = [item for item in session.take_unsent() if not _cancelled(item)]
+            if unsent:
+                self._backlog.appendleft(_Work(unsent, pinned=True))
+            slot.last_close_reason = reason
+            slot.last_end = AttemptEnd.DROPPED
+            slot.next_attempt_at = self._cooldown.next_attempt_at(
+                loop.time(), AttemptEnd.DROPPED, self._rng.random()
+            )
+            slot.session = None
+            slot.bound_since = None
+            slot.returning = False
+            log.info("%s: session ended (%s)", session.name, reason.value)
+            self._changed.set()
+            self._pump()
+        slot.state = SlotState.STOPPED
+
+    def _attempt_failed(self, slot: _Slot, exc: ClientError) -> None:
+        log.warning("slot %d: %s", slot.index, exc)
+        slot.failures += 1
+        slot.last_error = exc
+        slot.last_end = AttemptEnd.FAILED
+        slot.session = None
+        slot.next_attempt_at = self._cooldown.next_attempt_at(
+            self._loop.time(), AttemptEnd.FAILED, self._rng.random()
+        )
+        self._changed.set()
+
+    async def _housekeeping(self) -> None:
+        while not await self._sleep(self._housekeeping_interval):
+            now = self._loop.time()
+            for event in self._decoder.expire(now):
+                self._deliver(event)
+            if not any(s.returning for s in self._slots):
+                index = slot_to_return(
+                    [
+                        (s.host_index or 0, s.bound_since if s.state is SlotState.BOUND else None)
+                        for s in self._slots
+                    ],
+                    now,
+                    self.account.primary_return_after,
+                )
+                if index is not None:
+                    slot = self._slots[index]
+                    if slot.session is not None:
+                        log.info("slot %d: moving back to the primary host", index)
+                        slot.returning = True
+                        slot.state = SlotState.DRAINING
+                        slot.session.drain_and_close()
+
+    async def wait_ready(
+        self,
+        timeout: float | None = None,  # noqa: ASYNC109 - one bound for the whole wait
+        *,
+        fail_fast: bool = False,
+    ) -> None:
+        """Wait until a session that can submit (or, for receive-only pools, any session) is
+        bound. ``fail_fast``: raise the last BindError / ConnectError as soon as every slot has
+        failed its attempt, instead of waiting for the cooldown and the next one."""
+        want_submit = any(m.can_submit for m in self.account.sessions)
+        async with asyncio.timeout(timeout):
+            while True:
+                for s in self._active:
+                    if s.bound and (s.mode.can_submit or not want_submit):
+                        return
+                if self._closing:
+                    raise NotBoundError("the pool is closed")
+                if fail_fast and all(s.last_end is AttemptEnd.FAILED for s in self._slots):
+                    errors = [s.last_error for s in self._slots if s.last_error is not None]
+                    if errors:
+                        raise errors[-1]
+                self._changed.clear()
+                await self._changed.wait()
+
+    # ------------------------------------------------------------------ sending
+
+    def prepare(self, message: OutboundMessage) -> MessagePlan:
+        """Split and address ``message`` (allocating its concatenation reference); raises
+        ValidityError, AddressError and the text layer's errors before anything is sent.
+        Call :meth:`release` when its parts are final."""
+        reference = 0
+        if needs_reference(message):
+            refs = self._sar_refs if message.split is SplitMethod.SAR else self._udh_refs
+            reference = refs.allocate(self.account.system_id, message.destination)
+        try:
+            return build_submits(message, self.profile, reference)
+        except Exception:
+            self._release_ref(message.split, message.destination, reference)
+            raise
+
+    def release(self, plan: MessagePlan) -> None:
+        if plan.reference is not None:
+            self._release_ref(plan.plan.method, plan.parts[0].destination_addr, plan.reference)
+
+    def _release_ref(self, method: SplitMethod, destination: str, reference: int) -> None:
+        refs = self._sar_refs if method is SplitMethod.SAR else self._udh_refs
+        refs.release(self.account.system_id, destination, reference)
+
+    def submit_batch(
+        self, pdus: Sequence[SubmitSm], *, pinned: bool = False
+    ) -> asyncio.Future[list[SubmitResult]]:
+        """Queue submits and return a future of their results, in order.
+
+        ``pinned=False``: each PDU is a message of its own, spread over the sessions with
+        room. ``pinned=True``: the PDUs are the parts of one message and go through one
+        session, in order (spec D-18). Not async, so a dispatcher can keep several batches
+        in flight (pipelining) without a task per message.
+        """
+        if self._closing:
+            raise NotBoundError("the pool is closed")
+        if not any(m.can_submit for m in self.account.sessions):
+            raise NotBoundError(f"account {self.account.label} has no tx or trx session")
+        batch = Batch(len(pdus), self._loop.create_future())
+        if pdus:
+            self._backlog.append(_Work([(pdu, (batch, i)) for i, pdu in enumerate(pdus)], pinned))
+            self._pump()
+        return batch.future
+
+    async def submit(self, parts: Sequence[SubmitSm]) -> list[SubmitResult]:
+        """Send the parts of one message through one session, in order; their results."""
+        return await self.submit_batch(parts, pinned=True)
+
+    async def submit_many(self, pdus: Sequence[SubmitSm]) -> list[SubmitResult]:
+        """Send independent single-part messages; their results, in order."""
+        return await self.submit_batch(pdus)
+
+    def _on_room(self, session: ClientSession) -> None:
+        if self._backlog:
+            self._pump()
+
+    def _pump(self) -> None:
+        """Give waiting work to sessions with room (the routing decision is pure)."""
+        if self._pumping:
+            return
+        self._pumping = True
+        try:
+            backlog = self._backlog
+            sessions = self._active
+            now = self._loop.time()
+            while backlog and sessions:
+                work = backlog[0]
+                if _cancelled(work.items[work.pos]):
+                    backlog.popleft()
+                    continue
+                candidates = [s.candidate(now) for s in sessions]
+                index = select_session(candidates, now)
+                if index is None:
+                    break
+                session = sessions[index]
+                items = work.items
+                if work.pinned:
+                    chunk = items[work.pos :] if work.pos else items
+                    backlog.popleft()
+                else:
+                    end = min(work.pos + candidates[index].room, len(items))
+                    chunk = items[work.pos : end]
+                    work.pos = end
+                    if end == len(items):
+                        backlog.popleft()
+                session.enqueue(chunk)
+        finally:
+            self._pumping = False
+
+    # ------------------------------------------------------------------ query_sm
+
+    async def query(self, message_id: str, sender: str) -> QueryResult:
+        """query_sm for a message this account sent from ``sender`` (spec D-23), within the
+        account's query rate and query window. Raises QueryError when the SMSC refuses it and
+        OutcomeUnknown when no response comes."""
+        async with self._query_slots:
+            while (wait := self._bucket.take(self._loop.time())) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(wait)  # the rate limit's own wait, not a poll
+            session = await self._session_for_query()
+            ton, npi, address = source_address(sender, self.profile.addresses)
+            response = await session.request_nowait(
+                QuerySm(
+                    message_id=message_id,
+                    source_addr_ton=ton,
+                    source_addr_npi=npi,
+                    source_addr=address,
+                )
+            )
+        if response.command_status != 0 or not isinstance(response, QuerySmResp):
+            raise QueryError(response.command_status)
+        state: MessageState | int
+        try:
+            state = MessageState(response.message_state)
+        except ValueError:
+            state = response.message_state
+        return QueryResult(response.message_id, state, response.final_date, response.error_code)
+
+    async def _session_for_query(self) -> ClientSession:
+        while True:
+            for s in self._active:
+                if s.bound and s.mode.can_submit:
+                    return s
+            await self.wait_ready()
+
+    # ------------------------------------------------------------------ incoming
+
+    def _on_incoming(
+        self, session: ClientSession, pdu: DeliverSm | DataSm | ProtocolViolation
+    ) -> None:
+        if isinstance(pdu, ProtocolViolation):
+            self._deliver(UnreadablePdu(self.account.label, pdu.raw, pdu.detail, session.name))
+            return
+        try:
+            events = self._decoder.feed(pdu, self._loop.time(), session.name)
+        except Exception:  # the PDU is answered already; never let a bad one hurt the session
+            log.exception("%s: cannot interpret an incoming PDU", session.name)
+            return
+        for event in events:
+            self._deliver(event)
+
+    def _deliver(self, event: IncomingEvent) -> None:
+        callback = self._on_incoming_cb
+        if callback is None:
+            self._incoming.put_nowait(event)
+            return
+        try:
+            callback(event)
+        except Exception:
+            log.exception("incoming-event callback failed")
+
+    def incoming(self) -> AsyncIterator[IncomingEvent]:
+        """Receipts, MO messages (reassembled) and unreadable PDUs, until the pool closes."""
+        return IncomingStream(self._incoming)
+
+    # ------------------------------------------------------------------ metrics
+
+    def snapshot(self) -> PoolSnapshot:
+        now = self._loop.time()
+        slots = []
+        for s in self._slots:
+            snap = s.session.snapshot() if s.session is not None else None
+            slots.append(
+                SlotSnapshot(
+                    s.index,
+                    s.mode,
+                    s.state,
+                    snap.host if snap and s.state is not SlotState.WAITING else None,
+                    snap.window_used if snap else 0,
+                    self.account.window,
+                    snap.queued if snap else 0,
+                    snap.paused_for if snap else 0.0,
+                    max(0.0, s.next_attempt_at - now) if s.state is SlotState.WAITING else 0.0,
+                    max(0, s.binds - 1),
+                    s.failures,
+                    str(s.last_error) if s.last_error else None,
+                    s.last_close_reason,
+                )
+            )
+        backlog = sum(len(w.items) - w.pos for w in self._backlog)
+        return PoolSnapshot(self.account.label, tuple(slots), backlog, self._incoming.qsize())
+
+    @property
+    def sessions(self) -> tuple[ClientSession, ...]:
+        """The sessions bound right now."""
+        return tuple(s for s in self._active if s.state is SessionState.BOUND)
+
+
+def _cancelled(item: Item) -> bool:
+    ctx = item[1]
+    if type(ctx) is tuple:
+        return ctx[0].future.cancelled()
+    return ctx.done()  # type: ignore[union-attr]
+
+
+def _fail_not_sent(ctx: object, reason: str) -> None:
+    if type(ctx) is tuple:
+        batch, index = ctx
+        batch.done(index, not_sent(reason))
+    elif isinstance(ctx, asyncio.Future) and not ctx.done():
+        ctx.set_exception(NotBoundError(reason))

@@ -1,0 +1,86 @@
+"""``send_message``: one message through a pool, applying the platform's error rules in memory.
+
+The gateway keeps its retry queue in the store; this helper is for the CLI and simple uses.
+It resends what the rules allow (throttled parts at once, the connection itself pausing;
+queue-full parts after 5 / 15 / 45 ... s; other transient errors with the profile's delays),
+never resends a permanent failure (ESME_RINVDSTADR: the message's other unsent parts are
+cancelled too, spec D-19), and never resends a part whose outcome is unknown unless told to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import NamedTuple
+
+from smppgate.client.message import MessagePlan, OutboundMessage
+from smppgate.client.pool import SessionPool
+from smppgate.client.results import Outcome, SubmitResult
+from smppgate.client.retry import Action, Attempts, decide
+from smppgate.pdu import RetryClass
+
+
+class MessageResult(NamedTuple):
+    """The final result of every part of one message, in order."""
+
+    plan: MessagePlan
+    parts: tuple[SubmitResult, ...]
+
+    @property
+    def accepted(self) -> bool:
+        return all(p.outcome is Outcome.ACCEPTED for p in self.parts)
+
+    @property
+    def message_ids(self) -> tuple[str | None, ...]:
+        return tuple(p.message_id for p in self.parts)
+
+
+async def send_message(
+    pool: SessionPool,
+    message: OutboundMessage,
+    *,
+    resend_unknown: bool = False,
+) -> MessageResult:
+    """Send ``message`` (all parts through one session, in order) and retry per the rules."""
+    rules = pool.profile.retry
+    plan = pool.prepare(message)
+    loop = asyncio.get_running_loop()
+    n = len(plan.parts)
+    final: list[SubmitResult | None] = [None] * n
+    attempts = [Attempts()] * n
+    ready_at = [0.0] * n
+    order = list(range(n))
+    try:
+        while order:
+            now = loop.time()
+            due = [i for i in order if ready_at[i] <= now]
+            if not due:
+                await asyncio.sleep(min(ready_at[i] for i in order) - now)
+                continue
+            results = await pool.submit([plan.parts[i] for i in due])
+            back: list[int] = []
+            for i, result in zip(due, results, strict=True):
+                decision = decide(result, attempts[i], rules)
+                attempts[i] = decision.attempts
+                resend = decision.action is Action.RESEND or (
+                    decision.action is Action.UNKNOWN and resend_unknown
+                )
+                if not resend:
+                    final[i] = result
+                    order.remove(i)
+                    continue
+                ready_at[i] = loop.time() + decision.delay
+                if decision.back_of_queue:
+                    order.remove(i)
+                    back.append(i)
+            order.extend(back)
+            if any(r is not None and r.retry is RetryClass.PERMANENT for r in final):
+                # D-19: a permanent refusal ends the message; parts not yet accepted stop here
+                for i in order:
+                    final[i] = SubmitResult(
+                        Outcome.FAILED, None, None, RetryClass.PERMANENT, 0.0,
+                        "cancelled: another part failed permanently",
+                    )  # fmt: skip
+                order.clear()
+    finally:
+        pool.release(plan)
+    return MessageResult(plan, tuple(r for r in final if r is not None))

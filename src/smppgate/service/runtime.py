@@ -1,0 +1,543 @@
+"""The gateway at run time: store, one session pool per account, the dispatcher, incoming
+receipts and MO, lease recovery — owned by one async context manager.
+
+The dispatcher of an account is a loop of three steps, all decisions made elsewhere:
+claim due messages from the store (leased to this node), mark their parts ``sent`` *before*
+anything is written to a socket (so a crash leaves them ``unknown``, never silently resent),
+hand the parts to the pool (all parts of a message through one session, in order), and record
+the answers as outcomes by the platform's rules (``dispatch.outcomes_for``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from smppgate.client import AccountConfig as ClientAccount
+from smppgate.client import (
+    AddressError,
+    ClientError,
+    IncomingEvent,
+    NotBoundError,
+    SessionPool,
+    SubmitResult,
+    TlsConfig,
+    ValidityError,
+)
+from smppgate.client.pool import SlotState
+from smppgate.client.results import Outcome as ResultOutcome
+from smppgate.client.results import not_sent
+from smppgate.pdu import MessageState as PduMessageState
+from smppgate.service.config import AccountConfig, GatewayConfig
+from smppgate.service.dispatch import build_part_submits, outcomes_for
+from smppgate.service.incoming import record_for
+from smppgate.service.metrics import Metrics
+from smppgate.store import (
+    MessageState,
+    NewInbound,
+    NewReceipt,
+    Outcome,
+    OutcomeResult,
+    PartFailed,
+    PartStatus,
+    ReceiptMatch,
+    ReceiptState,
+    Store,
+    StoredMessage,
+    SubmitContext,
+    open_store,
+)
+from smppgate.text import message_id_keys
+
+log = logging.getLogger("smppgate.gateway")
+
+Clock = Callable[[], float]
+
+
+def default_node_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def client_account(account: AccountConfig) -> ClientAccount:
+    """The client's view of a configured account."""
+    tls = None
+    if account.tls:
+        tls = TlsConfig(ca_file=account.ca_file, verify=account.tls_verify)
+    return ClientAccount(
+        system_id=account.system_id,
+        password=account.password,
+        profile=account.profile,
+        hosts=account.hosts,
+        sessions=account.sessions,
+        window=account.window,
+        query_rate=account.query_rate,
+        tls=tls,
+        name=account.name,
+    )
+
+
+@dataclass
+class DispatchStats:
+    """Counters the metrics and the ops page read (no second bookkeeping)."""
+
+    claimed: int = 0
+    submitted_parts: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    receipts: int = 0
+    receipts_unmatched: int = 0
+    inbound: int = 0
+
+
+class AccountRunner:
+    """One account: its pool, its dispatcher loop and its incoming-event writer."""
+
+    def __init__(self, gateway: Gateway, account: AccountConfig) -> None:
+        self.gateway = gateway
+        self.account = account
+        self.pool = SessionPool(client_account(account), on_incoming=self.on_incoming)
+        self.stats = DispatchStats()
+        self.wakeup = asyncio.Event()
+        self.inflight = 0
+        self._room = asyncio.Event()
+        self._incoming: asyncio.Queue[IncomingEvent] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def capacity(self) -> int:
+        """Messages this node keeps in flight for the account: every window slot, twice, so
+        that the next batch is ready when responses free the window."""
+        senders = sum(1 for mode in self.account.sessions if mode.can_submit)
+        return max(1, 2 * senders * self.account.window)
+
+    def on_incoming(self, event: IncomingEvent) -> None:
+        # the session already answered the SMSC (status 0); persisting happens off the reader
+        self._incoming.put_nowait(event)
+
+    async def run_dispatcher(self) -> None:
+        gw = self.gateway
+        store = gw.store
+        account = self.account
+        want_receipts = account.receives
+        while not gw.stopping.is_set():
+            if not self.pool.sessions:
+                with contextlib.suppress(TimeoutError, NotBoundError):
+                    await self.pool.wait_ready(timeout=1.0)
+                continue
+            free = self.capacity - self.inflight
+            if free <= 0:
+                self._room.clear()
+                await _wait_any(self._room, gw.stopping, within=1.0)
+                continue
+            now = gw.clock()
+            messages = await store.claim(
+                gw.node_id, min(free, 500), now, gw.config.store.lease_seconds, [account.name]
+            )
+            if not messages:
+                self.wakeup.clear()
+                await _wait_any(self.wakeup, gw.stopping, within=gw.poll_interval)
+                continue
+            self.stats.claimed += len(messages)
+            await self._send(messages, want_receipts, now)
+
+    async def _send(self, messages: list[StoredMessage], want_receipts: bool, now: float) -> None:
+        store = self.gateway.store
+        profile = self.account.profile
+        broken: list[Outcome] = []
+        batches: list[tuple[StoredMessage, list[int], asyncio.Future[list[SubmitResult]]]] = []
+        sent_marks: list[tuple[str, int]] = []
+        planned: list[tuple[StoredMessage, list[int], list[object]]] = []
+        for message in messages:
+            try:
+                submits = build_part_submits(message, profile, want_receipts=want_receipts)
+            except (AddressError, ValidityError, ClientError, ValueError) as exc:
+                # the intake validates first; this guards messages stored by older versions
+                broken.append(
+                    PartFailed(message.id, 1, None, f"invalid message: {exc}", now, rejected=True)
+                )
+                continue
+            seqs = [s.seq for s in submits]
+            sent_marks.extend((message.id, seq) for seq in seqs)
+            planned.append((message, seqs, [s.pdu for s in submits]))
+        if broken:
+            await self._record(broken)
+        if not planned:
+            return
+        # durability: parts are `sent` on disk before any byte of them can reach a socket
+        await store.mark_parts_sent(sent_marks, now)
+        for message, seqs, pdus in planned:
+            try:
+                future = self.pool.submit_batch(pdus, pinned=True)  # type: ignore[arg-type]
+            except NotBoundError as exc:
+                future = asyncio.get_running_loop().create_future()
+                future.set_result([not_sent(str(exc))] * len(pdus))
+            batches.append((message, seqs, future))
+        self.inflight += len(batches)
+        self.stats.submitted_parts += len(sent_marks)
+        if self.gateway.metrics is not None:
+            self.gateway.metrics.submitted(self.account.name, len(sent_marks))
+        task = asyncio.get_running_loop().create_task(self._complete(batches))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _complete(
+        self, batches: list[tuple[StoredMessage, list[int], asyncio.Future[list[SubmitResult]]]]
+    ) -> None:
+        gw = self.gateway
+        try:
+            await asyncio.gather(*(f for _, _, f in batches), return_exceptions=True)
+            now = gw.clock()
+            outcomes: list[Outcome] = []
+            context = SubmitContext(node_id=gw.node_id)
+            metrics = gw.metrics
+            for message, seqs, future in batches:
+                try:
+                    results = future.result()
+                except Exception as exc:  # noqa: BLE001 - any failure before the write
+                    results = [not_sent(f"not sent: {exc}")] * len(seqs)
+                if metrics is not None:
+                    for result in results:
+                        metrics.response(_status_label(result))
+                outcomes.extend(
+                    outcomes_for(
+                        message,
+                        list(zip(seqs, results, strict=True)),
+                        self.account.profile,
+                        now,
+                        context,
+                    )
+                )
+            await self._record(outcomes)
+        finally:
+            self.inflight -= len(batches)
+            self._room.set()
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        if not outcomes:
+            return
+        for outcome in outcomes:
+            kind = type(outcome).__name__
+            self.stats.outcomes[kind] = self.stats.outcomes.get(kind, 0) + 1
+        results = await self.gateway.store.record_outcomes(outcomes)
+        await self.gateway.after_outcomes(results)
+
+    async def run_incoming(self) -> None:
+        """Persist receipts and MO as they come, in batches."""
+        gw = self.gateway
+        while True:
+            event = await self._incoming.get()
+            events = [event]
+            while not self._incoming.empty() and len(events) < 500:
+                events.append(self._incoming.get_nowait())
+            now = gw.clock()
+            receipts: list[NewReceipt] = []
+            for e in events:
+                record = record_for(e, now)
+                if isinstance(record, NewInbound):
+                    inbound = await gw.store.record_inbound(record)
+                    self.stats.inbound += 1
+                    if gw.metrics is not None:
+                        gw.metrics.inbound("ussd" if record.ussd_service_op is not None else "sms")
+                    await gw.notify_inbound(self.account, inbound.id)
+                else:
+                    receipts.append(record)
+                    if gw.metrics is not None:
+                        gw.metrics.receipt(record.state.value)
+            if receipts:
+                matches = await gw.store.record_receipts(receipts)
+                self.stats.receipts += len(receipts)
+                self.stats.receipts_unmatched += sum(1 for m in matches if m is None)
+                await gw.after_receipts([m for m in matches if m is not None])
+            for _ in events:
+                self._incoming.task_done()
+
+    async def run_query_sweeper(self, query_after: float) -> None:
+        """Ask query_sm about messages submitted ``query_after`` seconds ago that still have no
+        final receipt (D-23). A receipt can be lost for good: the session must acknowledge a
+        deliver_sm before the gateway has stored it (D-10), so a crash in between, or an SMSC
+        that never sends one, would otherwise leave the message ``submitted`` forever."""
+        gw = self.gateway
+        every = max(0.5, query_after / 4)
+        while not gw.stopping.is_set():
+            await _wait_any(asyncio.Event(), gw.stopping, within=every)
+            if gw.stopping.is_set():
+                return
+            try:
+                await self._sweep(gw.clock() - query_after)
+            except Exception:
+                log.exception("query_sm sweep for %s failed", self.account.name)
+
+    async def _sweep(self, cutoff: float) -> None:
+        gw = self.gateway
+        after: str | None = None
+        while not gw.stopping.is_set():
+            page = await gw.store.list_messages(
+                state=MessageState.SUBMITTED, account=self.account.name, after=after, limit=200
+            )
+            for message in page.items:
+                if message.updated_at <= cutoff:
+                    await self._query_message(message)
+            if page.next_cursor is None:
+                return
+            after = page.next_cursor
+
+    async def _query_message(self, message: StoredMessage) -> None:
+        gw = self.gateway
+        receipts: list[NewReceipt] = []
+        for part in message.parts:
+            if part.status is not PartStatus.ACCEPTED or not part.smsc_message_id:
+                continue
+            if part.receipt_state is not None and part.receipt_state.is_final:
+                continue
+            try:
+                result = await self.pool.query(part.smsc_message_id, message.source)
+            except (ClientError, TimeoutError) as exc:
+                log.info("query_sm %s failed: %s", part.smsc_message_id, exc)
+                continue
+            state = _QUERY_STATES.get(result.state)
+            if state is None or not state.is_final:
+                continue
+            receipts.append(
+                NewReceipt(
+                    keys=message_id_keys(part.smsc_message_id),
+                    raw=f"query_sm_resp: id:{result.message_id} state:{state.value} "
+                    f"final_date:{result.final_date} err:{result.error_code}",
+                    state=state,
+                    received_at=gw.clock(),
+                    error_code=str(result.error_code),
+                    account=self.account.name,
+                )
+            )
+        if receipts:
+            matches = await gw.store.record_receipts(receipts)
+            await gw.after_receipts([m for m in matches if m is not None])
+
+    @property
+    def pending_incoming(self) -> int:
+        return self._incoming.qsize()
+
+    async def drain(self, grace: float) -> None:
+        """Wait for in-flight submits and queued incoming events, at most ``grace`` s."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                while self.inflight or self._tasks:
+                    self._room.clear()
+                    await self._room.wait()
+                await self._incoming.join()
+
+
+_QUERY_STATES: dict[object, ReceiptState] = {
+    PduMessageState.ENROUTE: ReceiptState.ENROUTE,
+    PduMessageState.DELIVERED: ReceiptState.DELIVERED,
+    PduMessageState.EXPIRED: ReceiptState.EXPIRED,
+    PduMessageState.DELETED: ReceiptState.DELETED,
+    PduMessageState.UNDELIVERABLE: ReceiptState.UNDELIVERABLE,
+    PduMessageState.ACCEPTED: ReceiptState.ACCEPTED,
+    PduMessageState.UNKNOWN: ReceiptState.UNKNOWN,
+    PduMessageState.REJECTED: ReceiptState.REJECTED,
+}
+
+
+def _status_label(result: SubmitResult) -> str:
+    if result.status is not None:
+        return result.status.name
+    return "NO_RESPONSE" if result.outcome is ResultOutcome.UNKNOWN else "NOT_SENT"
+
+
+async def _wait_any(event: asyncio.Event, stop: asyncio.Event, within: float) -> None:
+    waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(stop.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+
+class Gateway:
+    """Everything `smppgate serve` runs, as one async context manager.
+
+    ``hooks`` receive status changes (for webhooks and metrics); the HTTP API and the webhook
+    sender are attached by the serve command around this object.
+    """
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        clock: Clock = time.time,
+        node_id: str | None = None,
+        poll_interval: float = 0.05,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.config = config
+        self.metrics = metrics
+        self._reconnects_seen: dict[tuple[str, int], int] = {}
+        self.clock = clock
+        self.node_id = node_id or config.node_id or default_node_id()
+        self.poll_interval = poll_interval
+        self.stopping = asyncio.Event()
+        self._store: Store | None = None
+        self.runners: dict[str, AccountRunner] = {}
+        self._tg: asyncio.TaskGroup | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+        self.receipt_listeners: list[Callable[[ReceiptMatch], Awaitable[None]]] = []
+        self.outcome_listeners: list[Callable[[OutcomeResult], Awaitable[None]]] = []
+        self.inbound_listeners: list[Callable[[AccountConfig, int], Awaitable[None]]] = []
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("the gateway is not started")
+        return self._store
+
+    async def __aenter__(self) -> Gateway:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def start(self) -> None:
+        self._store = await open_store(self.config.store.url)
+        await self.recover_at_start()
+        self._tg = asyncio.TaskGroup()
+        await self._tg.__aenter__()
+        for account in self.config.accounts:
+            runner = AccountRunner(self, account)
+            await runner.pool.start()
+            self.runners[account.name] = runner
+            self._spawn(runner.run_dispatcher(), f"dispatch-{account.name}")
+            self._spawn(runner.run_incoming(), f"incoming-{account.name}")
+            if account.query_after is not None:
+                self._spawn(runner.run_query_sweeper(account.query_after), f"query-{account.name}")
+        self._spawn(self._recover_leases(), "lease-recovery")
+        if self.metrics is not None:
+            self._spawn(self._sample_pools(self.metrics), "pool-metrics")
+        log.info(
+            "gateway node %s started: %d account(s), store %s",
+            self.node_id,
+            len(self.runners),
+            self.store.dialect,
+        )
+
+    async def recover_at_start(self) -> None:
+        """Messages this node (or, on SQLite, the previous process) left in flight: those with
+        no part possibly sent go back to the queue, the others become ``unknown``."""
+        now = self.clock()
+        if self.store.dialect == "sqlite":
+            # one process owns a SQLite store: every lease left there is a dead process's
+            report = await self.store.recover_expired_leases(float("inf"))
+        else:
+            report = await self.store.recover_expired_leases(now, node_id=self.node_id)
+        if report.requeued or report.unknown:
+            log.warning(
+                "recovered after restart: %d requeued, %d unknown (a submit may have gone out)",
+                len(report.requeued),
+                len(report.unknown),
+            )
+
+    async def _recover_leases(self) -> None:
+        interval = max(1.0, self.config.store.lease_seconds / 4)
+        while not self.stopping.is_set():
+            await _wait_any(asyncio.Event(), self.stopping, within=interval)
+            if self.stopping.is_set():
+                return
+            try:
+                await self.store.recover_expired_leases(self.clock())
+            except Exception:
+                log.exception("lease recovery failed; retrying in %.0f s", interval)
+
+    async def _sample_pools(self, metrics: Metrics) -> None:
+        """Session gauges from the pools' snapshots, once a second (the same figures the ops
+        page shows: one source)."""
+        while not self.stopping.is_set():
+            for name, runner in self.runners.items():
+                for slot in runner.pool.snapshot().slots:
+                    session = f"{name}#{slot.slot}"
+                    for host in {str(h) for h in runner.account.hosts}:
+                        metrics.session_state(
+                            name, host, session, slot.host == host and slot.state is SlotState.BOUND
+                        )
+                    metrics.window(name, session, slot.window_used)
+                    seen = self._reconnects_seen.get((name, slot.slot), 0)
+                    if slot.reconnects > seen:
+                        metrics.reconnect(name, slot.host or "")
+                        self._reconnects_seen[(name, slot.slot)] = slot.reconnects
+            await _wait_any(asyncio.Event(), self.stopping, within=1.0)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        assert self._tg is not None
+        self._tasks.append(self._tg.create_task(coro, name=name))
+
+    def wake(self, account: str | None = None) -> None:
+        """New messages were queued: the dispatchers look at the queue now."""
+        for name, runner in self.runners.items():
+            if account is None or name == account:
+                runner.wakeup.set()
+
+    async def after_outcomes(self, results: list[OutcomeResult]) -> None:
+        for result in results:
+            for listener in self.outcome_listeners:
+                await listener(result)
+            if result.late_matches:
+                await self.after_receipts(list(result.late_matches))
+
+    async def after_receipts(self, matches: list[ReceiptMatch]) -> None:
+        for match in matches:
+            for listener in self.receipt_listeners:
+                await listener(match)
+
+    async def notify_inbound(self, account: AccountConfig, inbound_id: int) -> None:
+        for listener in self.inbound_listeners:
+            await listener(account, inbound_id)
+
+    async def ready(self) -> tuple[bool, dict[str, object]]:
+        """Store reachable and at least one session bound per account (for /readyz)."""
+        details: dict[str, object] = {}
+        ok = True
+        try:
+            await self.store.ping()
+            details["store"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            details["store"] = f"unavailable: {exc}"
+            ok = False
+        for name, runner in self.runners.items():
+            bound = len(runner.pool.sessions)
+            details[f"account:{name}"] = f"{bound} session(s) bound"
+            ok = ok and bound > 0
+        return ok, details
+
+    async def aclose(self) -> None:
+        """Graceful stop: stop claiming, wait for in-flight responses (bounded), unbind every
+        session, close the store. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.stopping.set()
+        for runner in self.runners.values():
+            runner.wakeup.set()
+        timeout = self.config.shutdown_timeout
+        await asyncio.gather(*(r.drain(timeout) for r in self.runners.values()))
+        await asyncio.gather(*(r.pool.aclose() for r in self.runners.values()))
+        if self._tg is not None:
+            for task in self._tasks:
+                task.cancel()
+            with contextlib.suppress(BaseExceptionGroup, asyncio.CancelledError):
+                await self._tg.__aexit__(None, None, None)
+        if self._store is not None:
+            await self._store.aclose()
+        log.info("gateway node %s stopped", self.node_id)

@@ -1,0 +1,390 @@
+"""The client against a scripted SMSC over 127.0.0.1: each platform rule driven by the SMSC's
+answers, timers shortened through the account's settings (never sleeps standing in for them)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+
+from smppgate.client import (
+    AccountConfig,
+    BindError,
+    ConnectError,
+    DeliveryReport,
+    MoMessage,
+    OutboundMessage,
+    Outcome,
+    SessionPool,
+    SlotState,
+    send_message,
+)
+from smppgate.pdu import (
+    BindTransceiver,
+    CommandStatus,
+    DeliverSm,
+    DeliverSmResp,
+    RetryClass,
+    SubmitSm,
+    Tlv,
+    TlvTag,
+    make_tlv,
+)
+from smppgate.profiles import SMPP34, HostAddress, RetryRules
+from smppgate.session import BindMode
+from smppgate.text import ReceiptState, UssdServiceOp, concatenation_udh
+
+from .test_client_fakesmsc import FakeSmsc
+
+FAST_RULES = RetryRules(
+    throttle_pause=0.3,
+    queue_full_delays=(0.1, 0.2, 0.3, 0.4, 0.5),
+    queue_full_max_retries=3,
+    transient_delays=(0.05,),
+    transient_max_retries=1,
+)
+PROFILE = replace(SMPP34, retry=FAST_RULES)
+
+
+def account(smsc: FakeSmsc, **kwargs: object) -> AccountConfig:
+    base: dict[str, object] = {
+        "profile": PROFILE,
+        "hosts": (HostAddress.parse(smsc.address),),
+        "reconnect_after_drop": 0.3,
+        "reconnect_after_failure": 0.4,
+        "reconnect_jitter": 0.0,
+    }
+    base.update(kwargs)
+    return AccountConfig("login", "secret", **base)  # type: ignore[arg-type]
+
+
+def part(text: bytes = b"hi", dest: str = "79001234567") -> SubmitSm:
+    return SubmitSm(
+        source_addr_ton=5,
+        source_addr_npi=1,
+        source_addr="Devino",
+        dest_addr_ton=1,
+        dest_addr_npi=1,
+        destination_addr=dest,
+        short_message=text,
+    )
+
+
+@pytest.fixture
+async def smsc() -> AsyncIterator[FakeSmsc]:
+    server = await FakeSmsc().start()
+    yield server
+    await server.close()
+
+
+async def test_bind_parameters_and_addressing(smsc: FakeSmsc) -> None:
+    async with SessionPool(account(smsc)) as pool:
+        await pool.wait_ready(5)
+        result = await send_message(pool, OutboundMessage("Devino", "+79001234567", "hello"))
+    assert result.accepted
+    (_, bind), *_ = smsc.binds
+    assert isinstance(bind, BindTransceiver)
+    assert (bind.system_id, bind.password, bind.system_type) == ("login", "secret", "")
+    assert bind.interface_version == 0x34
+    sent = smsc.submits[0].pdu
+    assert (sent.source_addr_ton, sent.source_addr_npi) == (5, 1)
+    assert (sent.dest_addr_ton, sent.dest_addr_npi, sent.destination_addr) == (1, 1, "79001234567")
+
+
+async def test_window_backpressure_and_out_of_order_responses(smsc: FakeSmsc) -> None:
+    smsc.script = lambda pdu, n: None  # hold every response
+    async with SessionPool(account(smsc, window=5)) as pool:
+        await pool.wait_ready(5)
+        fut = pool.submit_batch([part(b"m%d" % i) for i in range(20)])
+        await smsc.wait_for(lambda: len(smsc.submits) == 5)
+        await asyncio.sleep(0.05)  # give a wrong client the chance to send a 6th
+        assert len(smsc.submits) == 5
+        assert pool.snapshot().slots[0].window_used == 5
+        for i in (4, 2, 3, 0, 1):
+            smsc.answer(smsc.submits[i])
+        await smsc.wait_for(lambda: len(smsc.submits) == 10)
+        smsc.script = lambda pdu, n: CommandStatus.ESME_ROK
+        while smsc.held:
+            smsc.answer(smsc.held[0])
+        results = await asyncio.wait_for(fut, 5)
+    assert [r.message_id for r in results] == [s.message_id for s in smsc.submits]
+    assert [s.pdu.short_message for s in smsc.submits] == [b"m%d" % i for i in range(20)]
+
+
+async def test_throttled_pauses_that_connection(smsc: FakeSmsc) -> None:
+    smsc.script = lambda pdu, n: CommandStatus.ESME_RTHROTTLED if n == 2 else CommandStatus.ESME_ROK
+    async with SessionPool(account(smsc, window=1)) as pool:
+        await pool.wait_ready(5)
+        results = await pool.submit_many([part(b"%d" % i) for i in range(4)])
+        throttled = results[2]
+        assert throttled.outcome is Outcome.FAILED
+        assert throttled.retry is RetryClass.THROTTLED
+        assert throttled.pause == 0.3
+        gap = smsc.submits[3].at - smsc.submits[2].at
+        assert gap >= 0.3
+        # the helper requeues a throttled part and it is accepted
+        smsc.script = lambda pdu, n: (
+            CommandStatus.ESME_RTHROTTLED if n == 4 else CommandStatus.ESME_ROK
+        )
+        sent = await send_message(pool, OutboundMessage("Devino", "79001234567", "again"))
+    assert sent.accepted
+    assert len(smsc.submits) == 6
+    assert smsc.submits[5].at - smsc.submits[4].at >= 0.3
+
+
+async def test_invalid_destination_is_never_resent(smsc: FakeSmsc) -> None:
+    smsc.script = lambda pdu, n: (
+        CommandStatus.ESME_RINVDSTADR
+        if pdu.destination_addr == "79990000000"
+        else CommandStatus.ESME_ROK
+    )
+    async with SessionPool(account(smsc)) as pool:
+        await pool.wait_ready(5)
+        text = "x" * 300  # two parts: the second is cancelled with the first
+        result = await send_message(pool, OutboundMessage("Devino", "79990000000", text))
+        await asyncio.sleep(0.2)
+    assert not result.accepted
+    assert result.parts[0].status is CommandStatus.ESME_RINVDSTADR
+    assert result.parts[0].retry is RetryClass.PERMANENT
+    assert all(p.retry is RetryClass.PERMANENT for p in result.parts)
+    # both parts went out together (windowed), each once, and nothing was resent
+    assert len(smsc.submits) <= 2
+    assert len({s.pdu.short_message for s in smsc.submits}) == len(smsc.submits)
+
+
+async def test_queue_full_retries_with_progressive_delays_then_fails(smsc: FakeSmsc) -> None:
+    smsc.script = lambda pdu, n: CommandStatus.ESME_RMSGQFUL
+    async with SessionPool(account(smsc)) as pool:
+        await pool.wait_ready(5)
+        result = await send_message(pool, OutboundMessage("Devino", "79000000014", "q"))
+    assert not result.accepted
+    assert result.parts[0].retry is RetryClass.QUEUE_FULL
+    times = [s.at for s in smsc.submits]
+    assert len(times) == 1 + FAST_RULES.queue_full_max_retries
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    for gap, minimum in zip(gaps, FAST_RULES.queue_full_delays, strict=False):
+        assert gap >= minimum
+
+
+async def test_queue_full_then_accepted(smsc: FakeSmsc) -> None:
+    smsc.script = lambda pdu, n: CommandStatus.ESME_RMSGQFUL if n < 2 else CommandStatus.ESME_ROK
+    async with SessionPool(account(smsc)) as pool:
+        await pool.wait_ready(5)
+        result = await send_message(pool, OutboundMessage("Devino", "79000000014", "q"))
+    assert result.accepted
+    assert len(smsc.submits) == 3
+
+
+async def test_no_response_is_unknown_and_not_resent(smsc: FakeSmsc) -> None:
+    smsc.script = lambda pdu, n: None
+    async with SessionPool(account(smsc, response_timeout=0.2)) as pool:
+        await pool.wait_ready(5)
+        result = await send_message(pool, OutboundMessage("Devino", "79001234567", "lost"))
+        await asyncio.sleep(0.1)
+    assert result.parts[0].outcome is Outcome.UNKNOWN
+    assert len(smsc.submits) == 1
+    with pytest.raises(Exception, match="outcome unknown"):
+        result.parts[0].raise_for_outcome()
+
+
+async def test_drop_waits_the_drop_cooldown_then_rebinds(smsc: FakeSmsc) -> None:
+    async with SessionPool(account(smsc)) as pool:
+        await pool.wait_ready(5)
+        loop = asyncio.get_running_loop()
+        dropped_at = loop.time()
+        smsc.live()[0].abort()
+        await smsc.wait_for(lambda: len(smsc.connects) == 2)
+        assert smsc.connects[1] - dropped_at >= 0.3
+        await pool.wait_ready(5)
+        # an unbind from the SMSC is answered and handled as a drop
+        unbound_at = loop.time()
+        smsc.unbind(smsc.live()[0])
+        await smsc.wait_for(lambda: len(smsc.connects) == 3)
+        assert smsc.connects[2] - unbound_at >= 0.3
+        await pool.wait_ready(5)
+        snap = pool.snapshot()
+        assert snap.slots[0].reconnects == 2
+        assert snap.bound == 1
+
+
+async def test_inflight_at_drop_is_unknown(smsc: FakeSmsc) -> None:
+    smsc.script = lambda pdu, n: None
+    async with SessionPool(account(smsc)) as pool:
+        await pool.wait_ready(5)
+        fut = pool.submit_batch([part()])
+        await smsc.wait_for(lambda: len(smsc.submits) == 1)
+        smsc.live()[0].abort()
+        (result,) = await asyncio.wait_for(fut, 5)
+    assert result.outcome is Outcome.UNKNOWN
+
+
+async def test_failed_bind_waits_the_failure_cooldown(smsc: FakeSmsc) -> None:
+    smsc.bind_status = CommandStatus.ESME_RINVPASWD
+    async with SessionPool(account(smsc)) as pool:
+        with pytest.raises(BindError) as info:
+            await pool.wait_ready(5, fail_fast=True)
+        assert info.value.status is CommandStatus.ESME_RINVPASWD
+        await smsc.wait_for(lambda: len(smsc.binds) == 3)
+    times = [t for t, _ in smsc.binds]
+    assert all(b - a >= 0.4 for a, b in itertools.pairwise(times))
+
+
+async def test_failover_to_backup_and_back_to_primary(smsc: FakeSmsc) -> None:
+    primary = await FakeSmsc().start()
+    port = primary.port
+    await primary.close()  # the primary is down: connections are refused
+    try:
+        acc = account(
+            smsc,
+            hosts=(HostAddress("127.0.0.1", port), HostAddress.parse(smsc.address)),
+            primary_return_after=0.3,
+        )
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        async with SessionPool(acc, housekeeping_interval=0.05) as pool:
+            await pool.wait_ready(5)
+            # the primary failed first; the backup was tried only after the failure cooldown
+            assert smsc.connects[0] - started >= 0.4
+            assert pool.snapshot().bound_by_host == {smsc.address: 1}
+            assert pool.snapshot().slots[0].failures == 1
+            await primary.start(port)  # the primary is back
+            await primary.wait_for(lambda: len(primary.live()) == 1)
+            await pool.wait_ready(5)
+            assert pool.snapshot().bound_by_host == {f"127.0.0.1:{port}": 1}
+            # the move back was an orderly unbind from the backup, then the drop cooldown
+            assert smsc.live() == []
+            assert primary.connects[0] - smsc.connects[0] >= 0.3 + 0.3
+    finally:
+        await primary.close()
+
+
+async def test_connect_refused_is_reported(smsc: FakeSmsc) -> None:
+    await smsc.close()
+    async with SessionPool(account(smsc)) as pool:
+        with pytest.raises(ConnectError):
+            await pool.wait_ready(5, fail_fast=True)
+        assert pool.snapshot().slots[0].state in (SlotState.WAITING, SlotState.CONNECTING)
+        assert pool.snapshot().slots[0].failures >= 1
+
+
+async def test_four_sessions_share_the_work(smsc: FakeSmsc) -> None:
+    modes = (BindMode.TRANSCEIVER, BindMode.TRANSMITTER, BindMode.TRANSMITTER, BindMode.RECEIVER)
+    async with SessionPool(account(smsc, sessions=modes, window=2)) as pool:
+        await smsc.wait_for(lambda: len(smsc.live()) == 4)
+        await pool.wait_ready(5)
+        async with asyncio.timeout(5):
+            while len(pool.sessions) < 4:
+                await pool.wait_ready()
+                await smsc.wait_for(lambda: len(smsc.live()) == 4)
+                await asyncio.sleep(0)  # the runners mark their sessions bound
+        results = await pool.submit_many([part(b"%d" % i) for i in range(60)])
+        assert all(r.accepted for r in results)
+        used = {r.session for r in results}
+        assert len(used) == 3  # tx and trx sessions; never the receiver
+        # the parts of one message stay on one session, in order
+        parts = [part(b"p%d" % i) for i in range(6)]
+        res = await pool.submit(parts)
+        assert len({r.session for r in res}) == 1
+        sent = [s.pdu.short_message for s in smsc.submits[-6:]]
+        assert sent == [p.short_message for p in parts]
+
+
+async def test_receipts_and_mo_reach_the_application(smsc: FakeSmsc) -> None:
+    async with SessionPool(account(smsc)) as pool:
+        await pool.wait_ready(5)
+        (result,) = await pool.submit([part()])
+        conn = smsc.live()[0]
+        receipt = DeliverSm(
+            source_addr="79001234567",
+            destination_addr="Devino",
+            esm_class=0x04,
+            short_message=f"id:{result.message_id} sub:001 dlvrd:001 submit date:2501011200 "
+            "done date:2501011201 stat:DELIVRD err:000 text:".encode(),
+            tlvs=(make_tlv(TlvTag.RECEIPTED_MESSAGE_ID, result.message_id or ""),),
+        )
+        smsc.deliver(conn, receipt)
+        mo1 = DeliverSm(
+            source_addr="79001234567",
+            destination_addr="1234",
+            esm_class=0x40,
+            short_message=concatenation_udh(5, 2, 1) + b"Hello ",
+        )
+        smsc.deliver(conn, mo1)
+        smsc.deliver(conn, mo1._replace(short_message=concatenation_udh(5, 2, 2) + b"world"))
+        smsc.deliver(
+            conn,
+            DeliverSm(
+                service_type="USSD",
+                source_addr="79001234567",
+                destination_addr="100",
+                short_message=b"*100#",
+                tlvs=(Tlv(TlvTag.USSD_SERVICE_OP, b"\x01"),),
+            ),
+        )
+        events = []
+        async with asyncio.timeout(5):
+            async for event in pool.incoming():
+                events.append(event)
+                if len(events) == 3:
+                    break
+        await smsc.wait_for(lambda: len(smsc.responses) == 4)
+    report, mo, ussd = events
+    assert isinstance(report, DeliveryReport)
+    assert report.message_id == result.message_id
+    assert report.state is ReceiptState.DELIVERED
+    assert isinstance(mo, MoMessage)
+    assert mo.text == "Hello world"
+    assert isinstance(ussd, MoMessage)
+    assert ussd.ussd_service_op is UssdServiceOp.PSSR_INDICATION
+    # every deliver_sm was answered deliver_sm_resp with status 0 (D-10)
+    assert all(isinstance(r, DeliverSmResp) for r in smsc.responses)
+    assert all(r.command_status == CommandStatus.ESME_ROK for r in smsc.responses)
+
+
+async def test_failing_callback_does_not_change_the_answer(smsc: FakeSmsc) -> None:
+    def boom(event: object) -> None:
+        raise RuntimeError("application bug")
+
+    async with SessionPool(account(smsc), on_incoming=boom) as pool:
+        await pool.wait_ready(5)
+        smsc.deliver(smsc.live()[0], DeliverSm(source_addr="7900", short_message=b"x"))
+        await smsc.wait_for(lambda: len(smsc.responses) == 1)
+    assert smsc.responses[0].command_status == CommandStatus.ESME_ROK
+
+
+async def test_query_sm_is_rate_limited(smsc: FakeSmsc) -> None:
+    async with SessionPool(account(smsc, query_rate=10.0)) as pool:
+        await pool.wait_ready(5)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        results = await asyncio.gather(*(pool.query(f"id{i}", "Devino") for i in range(4)))
+        elapsed = loop.time() - t0
+    assert elapsed >= 0.3 - 0.01  # 4 queries at 10/s: 3 waits of 0.1 s
+    assert all(r.is_final for r in results)
+    assert [(q.source_addr_ton, q.source_addr_npi, q.source_addr) for q in smsc.queries] == [
+        (5, 1, "Devino")
+    ] * 4
+
+
+async def test_ussd_goes_through_the_same_api(smsc: FakeSmsc) -> None:
+    async with SessionPool(account(smsc)) as pool:
+        await pool.wait_ready(5)
+        msg = OutboundMessage(
+            "Devino", "79001234567", "1. Balance", ussd_service_op=UssdServiceOp.PSSR_RESPONSE
+        )
+        result = await send_message(pool, msg)
+    assert result.accepted
+    assert Tlv(TlvTag.USSD_SERVICE_OP, b"\x11") in smsc.submits[0].pdu.tlvs
+
+
+async def test_aclose_is_idempotent_and_unbinds(smsc: FakeSmsc) -> None:
+    pool = SessionPool(account(smsc))
+    await pool.start()
+    await pool.wait_ready(5)
+    await asyncio.gather(pool.aclose(), pool.aclose())
+    await pool.aclose()
+    assert smsc.live() == []
+    assert pool.snapshot().slots[0].state is SlotState.STOPPED

@@ -1,0 +1,103 @@
+"""The gateway end to end: messages in the store go to the platform emulator over SMPP on
+127.0.0.1, receipts come back, every message reaches its final state."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from smppgate.emulator import Account, Emulator, EmulatorConfig, FaultSpec, ListenerConfig
+from smppgate.service.config import parse_config
+from smppgate.service.runtime import Gateway
+from smppgate.store import MessageState, NewMessage, PlannedPart, Store
+from smppgate.text import SplitMethod, plan_split
+
+
+def _message(i: int, text: str, destination: str = "79001234567") -> NewMessage:
+    plan = plan_split(text, method=SplitMethod.UDH, reference=i % 256)
+    parts = tuple(
+        PlannedPart(seq=n, short_message=p.short_message, esm_class=p.esm_class,
+                    data_coding=plan.data_coding)
+        for n, p in enumerate(plan.parts, 1)
+    )  # fmt: skip
+    return NewMessage(
+        account="demo", source="Devino", destination=destination, text=text, parts=parts
+    )
+
+
+def _config(tmp_path: Path, port: int, sessions: list[str] | None = None) -> object:
+    return parse_config(
+        {
+            "store": {"url": f"sqlite:///{tmp_path}/gw.db"},
+            "accounts": [
+                {
+                    "name": "demo",
+                    "hosts": [f"127.0.0.1:{port}"],
+                    "system_id": "demo",
+                    "password": "demo",
+                    "sessions": sessions or ["trx", "trx"],
+                    "window": 20,
+                }
+            ],
+            "shutdown_timeout": 2,
+        },
+        environ={},
+    )
+
+
+async def _wait_final(
+    store: Store, ids: list[str], within: float = 20.0
+) -> dict[str, MessageState]:
+    async with asyncio.timeout(within):
+        while True:
+            states = {i: (await store.get_message(i)).message.state for i in ids}
+            if all(s.is_final for s in states.values()):
+                return states
+            await asyncio.sleep(0.05)
+
+
+async def test_messages_are_delivered_end_to_end(tmp_path: Path) -> None:
+    emu_config = EmulatorConfig(
+        listeners=(ListenerConfig("127.0.0.1", 0),),
+        accounts=(Account("demo", "demo"),),
+        dlr_delay=0.01,
+    )
+    async with Emulator(emu_config) as emu:
+        _, port = emu.address
+        async with Gateway(_config(tmp_path, port), poll_interval=0.02) as gw:  # type: ignore[arg-type]
+            texts = ["hello", "Привет " * 30, "x" * 400]
+            results = await gw.store.insert_messages(
+                [_message(i, texts[i % 3]) for i in range(60)], gw.clock()
+            )
+            gw.wake()
+            ids = [r.message.id for r in results]
+            states = await _wait_final(gw.store, ids)
+            assert set(states.values()) == {MessageState.DELIVERED}
+            detail = await gw.store.get_message(ids[1])
+            assert len(detail.message.parts) == 4  # 210 UCS2 units, 67 per part
+            assert all(p.smsc_message_id for p in detail.message.parts)
+            assert len(detail.receipts) == 4
+        # every session was unbound on the way out
+        assert emu.bound_sessions("demo") == []
+        assert not [v for v in emu.violations if v.rule not in ("D-12",)]
+
+
+async def test_invalid_destination_is_never_resent(tmp_path: Path) -> None:
+    emu_config = EmulatorConfig(
+        listeners=(ListenerConfig("127.0.0.1", 0),),
+        accounts=(Account("demo", "demo"),),
+        dlr_delay=0.01,
+        faults=(FaultSpec("invalid_destination", params={"pattern": "7999.*"}),),
+    )
+    async with Emulator(emu_config) as emu:
+        _, port = emu.address
+        async with Gateway(_config(tmp_path, port), poll_interval=0.02) as gw:  # type: ignore[arg-type]
+            bad, good = await gw.store.insert_messages(
+                [_message(1, "to nowhere", "79990000000"), _message(2, "fine")], gw.clock()
+            )
+            gw.wake()
+            states = await _wait_final(gw.store, [bad.message.id, good.message.id])
+            assert states[bad.message.id] is MessageState.REJECTED
+            assert states[good.message.id] is MessageState.DELIVERED
+            await asyncio.sleep(0.3)
+        assert sum(1 for r in emu.records if r.pdu.destination_addr == "79990000000") == 1  # type: ignore[union-attr]
