@@ -483,9 +483,31 @@ def _decode_sm(cls: type[SubmitSm] | type[DeliverSm]) -> Callable[[bytes, int, i
     return decode_sm
 
 
+def _decode_id_resp(
+    cls: type[SubmitSmResp] | type[DeliverSmResp],
+) -> Callable[[bytes, int, int], Pdu]:
+    """submit_sm_resp / deliver_sm_resp: a lone message_id, the client's hottest decode."""
+    cid = cls._field_defaults["command_id"]
+    body = BODIES[cid]
+    new = tuple.__new__
+    limit = _MESSAGE_ID.max_length + HEADER_LENGTH  # NUL position bound
+
+    def decode_id_resp(frame: bytes, status: int, seq: int) -> Pdu:
+        end = len(frame)
+        nul = frame.find(0, HEADER_LENGTH)
+        if nul == end - 1 and nul < limit:
+            message_id = frame[HEADER_LENGTH:nul].decode("latin-1")
+            return new(cls, (message_id, (), command_status(status), seq, cid))
+        return _decode_generic(body, frame, status, seq)  # no body, TLVs, or an error
+
+    return decode_id_resp
+
+
 _FAST_DECODERS: dict[int, Callable[[bytes, int, int], Pdu]] = {
     CommandId.SUBMIT_SM: _decode_sm(SubmitSm),
     CommandId.DELIVER_SM: _decode_sm(DeliverSm),
+    CommandId.SUBMIT_SM_RESP: _decode_id_resp(SubmitSmResp),
+    CommandId.DELIVER_SM_RESP: _decode_id_resp(DeliverSmResp),
 }
 
 # --------------------------------------------------------------------------- encoding

@@ -54,7 +54,7 @@ from smppgate.session.events import (
     ResponseReceived,
     UnexpectedResponse,
 )
-from smppgate.session.states import NO_RESPONSE, BindMode, Role, State, may_send
+from smppgate.session.states import NO_RESPONSE, REQUEST_RULES, BindMode, Role, State, may_send
 
 _ENQUIRE_LINK = CommandId.ENQUIRE_LINK
 _UNBIND = CommandId.UNBIND
@@ -63,11 +63,14 @@ _DATA_SM = CommandId.DATA_SM
 _GENERIC_NACK = CommandId.GENERIC_NACK
 # requests that do not take a window slot: keep-alive and teardown must never wait
 _OUTSIDE_WINDOW = frozenset({CommandId.ENQUIRE_LINK, CommandId.UNBIND})
-_BIND_RESP = frozenset(
+# requests whose response the session handles itself (not only reports)
+_SPECIAL_REQUESTS = frozenset(
     {
-        CommandId.BIND_TRANSMITTER_RESP,
-        CommandId.BIND_RECEIVER_RESP,
-        CommandId.BIND_TRANSCEIVER_RESP,
+        CommandId.ENQUIRE_LINK,
+        CommandId.UNBIND,
+        CommandId.BIND_TRANSMITTER,
+        CommandId.BIND_RECEIVER,
+        CommandId.BIND_TRANSCEIVER,
     }
 )
 
@@ -77,6 +80,11 @@ class _Pending(NamedTuple):
     context: object
     sent_at: float
     deadline: float
+    counted: bool  # takes a window slot
+
+
+def _sendable(role: Role, state: State) -> frozenset[int]:
+    return frozenset(cid for cid in REQUEST_RULES if may_send(role, state, cid))
 
 
 class Session:
@@ -85,7 +93,15 @@ class Session:
     def __init__(self, role: Role, config: SessionConfig | None = None, now: float = 0.0) -> None:
         self.role = role
         self.config = config or SessionConfig()
-        self.state = State.OPEN
+        self._state = State.OPEN
+        self._may_send: frozenset[int] = _sendable(role, State.OPEN)
+        self._timeouts = {
+            CommandId.ENQUIRE_LINK: self.config.enquire_link_timeout,
+            CommandId.UNBIND: self.config.unbind_timeout,
+            CommandId.BIND_TRANSMITTER: self.config.bind_timeout,
+            CommandId.BIND_RECEIVER: self.config.bind_timeout,
+            CommandId.BIND_TRANSCEIVER: self.config.bind_timeout,
+        }
         self.mode: BindMode | None = None
         self.peer_system_id: str | None = None
         self._reader = FrameReader(self.config.max_command_length)
@@ -104,6 +120,15 @@ class Session:
         self._close_event_sent = False
         # set when an unanswered enquire_link started the unbind: the close reports that cause
         self._unbind_cause: CloseReason | None = None
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @state.setter
+    def state(self, state: State) -> None:
+        self._state = state
+        self._may_send = _sendable(self.role, state)
 
     def start(self, now: float) -> None:
         """The connection is up at ``now``: the bind and idle timers count from here."""
@@ -170,7 +195,7 @@ class Session:
         WindowFullError when the window is full (enquire_link and unbind bypass the window).
         """
         cid = pdu.command_id
-        if not may_send(self.role, self.state, cid):
+        if cid not in self._may_send:
             raise LocalProtocolError(
                 f"{CommandId(cid).name.lower()} may not be sent by the {self.role.value} "
                 f"in state {self.state.value}"
@@ -183,14 +208,8 @@ class Session:
         self.last_sent = now
         if cid in NO_RESPONSE:
             return seq
-        timeout = self.config.response_timeout
-        if cid == _ENQUIRE_LINK:
-            timeout = self.config.enquire_link_timeout
-        elif cid == _UNBIND:
-            timeout = self.config.unbind_timeout
-        elif BindMode.for_bind(cid) is not None:
-            timeout = self.config.bind_timeout
-        self._pending[seq] = _Pending(pdu, context, now, now + timeout)
+        timeout = self._timeouts.get(cid, self.config.response_timeout)
+        self._pending[seq] = _Pending(pdu, context, now, now + timeout, counted)
         if counted:
             self._in_window += 1
         if cid == _UNBIND:
@@ -425,27 +444,28 @@ class Session:
             return
         seq = pdu.sequence_number
         pending = self._pending.get(seq)
-        if pending is None or (
-            pending.request.command_id | RESPONSE_BIT != cid and cid != _GENERIC_NACK
-        ):
+        rcid = pending.request.command_id if pending is not None else -1
+        if pending is None or ((rcid | RESPONSE_BIT) != cid and cid != _GENERIC_NACK):
             events.append(UnexpectedResponse(pdu))
             return
-        self._complete(seq, pdu)
-        rcid = pending.request.command_id
-        if rcid == _ENQUIRE_LINK:
-            if self._enquire_seq == seq:
-                self._enquire_seq = None
-            return
-        if rcid == _UNBIND:
-            events.extend(self._close(CloseReason.LOCAL_UNBIND))
+        del self._pending[seq]
+        if pending.counted:
+            self._in_window -= 1
+        if rcid in _SPECIAL_REQUESTS:
+            if rcid == _ENQUIRE_LINK:
+                if self._enquire_seq == seq:
+                    self._enquire_seq = None
+                return
+            if rcid == _UNBIND:
+                events.extend(self._close(CloseReason.LOCAL_UNBIND))
+                return
+            events.append(ResponseReceived(pending.request, pdu, pending.context, pending.sent_at))
+            self._handle_bind_resp(pending.request, pdu, events)
             return
         events.append(ResponseReceived(pending.request, pdu, pending.context, pending.sent_at))
-        if cid in _BIND_RESP or (cid == _GENERIC_NACK and BindMode.for_bind(rcid) is not None):
-            self._handle_bind_resp(pending.request, pdu, events)
 
     def _complete(self, seq: int, response: Pdu) -> None:
-        pending = self._pending.pop(seq)
-        if pending.request.command_id not in _OUTSIDE_WINDOW:
+        if self._pending.pop(seq).counted:
             self._in_window -= 1
 
     def _handle_bind_resp(self, request: Pdu, response: Pdu, events: list[Event]) -> None:
