@@ -109,6 +109,8 @@ class SessionSnapshot(NamedTuple):
     queued: int
     paused_for: float
     close_reason: CloseReason | None
+    #: seconds since the last PDU received (None before the session opened)
+    last_received_ago: float | None = None
 
 
 def _resolve(ctx: Context, result: SubmitResult, exc: Exception | None = None) -> None:
@@ -485,4 +487,5 @@ class ClientSession:
             len(self._queue),
             max(0.0, s.paused_until - now) if s else 0.0,
             self.close_reason,
+            max(0.0, now - s.last_received) if s else None,
         )

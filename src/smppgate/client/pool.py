@@ -27,6 +27,7 @@ from typing import NamedTuple
 from smppgate.client.config import AccountConfig
 from smppgate.client.connection import Batch, ClientSession, Item, SessionState
 from smppgate.client.cooldown import AttemptEnd, CooldownPolicy
+from smppgate.client.coordination import Coordinator
 from smppgate.client.errors import ClientError, NotBoundError, QueryError
 from smppgate.client.failover import next_host, slot_to_return
 from smppgate.client.incoming import IncomingDecoder, IncomingEvent, UnreadablePdu
@@ -86,6 +87,8 @@ class SlotSnapshot(NamedTuple):
     failures: int
     last_error: str | None
     last_close_reason: CloseReason | None
+    #: seconds since the slot's session last received a PDU (None when it has none)
+    last_received_ago: float | None = None
 
 
 class PoolSnapshot(NamedTuple):
@@ -164,6 +167,7 @@ class SessionPool:
         rng: random.Random | None = None,
         reassembly_timeout: float = 120.0,
         housekeeping_interval: float = 1.0,
+        coordinator: Coordinator | None = None,
     ) -> None:
         self.account = account
         self.profile = account.profile
@@ -186,6 +190,7 @@ class SessionPool:
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._housekeeping_interval = housekeeping_interval
+        self._coordinator = coordinator
         self._udh_refs = ReferenceAllocator(8)
         self._sar_refs = ReferenceAllocator(16)
         self._bucket = TokenBucket(account.query_rate, 1.0, asyncio.get_running_loop().time())
@@ -258,6 +263,11 @@ class SessionPool:
                 break
             slot.host_index = next_host(len(self._hosts), slot.host_index, slot.last_end)
             host = self._hosts[slot.host_index]
+            if self._coordinator is not None:
+                retry_in = await self._admit(slot, str(host))
+                if retry_in is not None:
+                    slot.next_attempt_at = loop.time() + retry_in
+                    continue
             slot.state = SlotState.CONNECTING
             session = ClientSession(
                 self.account,
@@ -272,10 +282,12 @@ class SessionPool:
                 await session.open(host)
             except ClientError as exc:
                 self._attempt_failed(slot, exc)
+                await self._ended(slot, str(host), AttemptEnd.FAILED)
                 continue
             except Exception as exc:  # an unexpected bug must not end the slot
                 log.exception("%s: unexpected error while connecting", session.name)
                 self._attempt_failed(slot, ClientError(str(exc)))
+                await self._ended(slot, str(host), AttemptEnd.FAILED)
                 continue
             slot.state = SlotState.BOUND
             slot.bound_since = loop.time()
@@ -301,7 +313,24 @@ class SessionPool:
             log.info("%s: session ended (%s)", session.name, reason.value)
             self._changed.set()
             self._pump()
+            await self._ended(slot, str(host), AttemptEnd.DROPPED)
         slot.state = SlotState.STOPPED
+
+    async def _admit(self, slot: _Slot, host: str) -> float | None:
+        assert self._coordinator is not None
+        try:
+            return await self._coordinator.admit(slot.index, host)
+        except Exception:  # the shared database is down: do not connect past the limits
+            log.exception("slot %d: cannot reach the coordinator; retrying", slot.index)
+            return self._housekeeping_interval * 5
+
+    async def _ended(self, slot: _Slot, host: str, end: AttemptEnd) -> None:
+        if self._coordinator is None:
+            return
+        try:
+            await self._coordinator.ended(slot.index, host, end)
+        except Exception:
+            log.exception("slot %d: cannot tell the coordinator that the session ended", slot.index)
 
     def _attempt_failed(self, slot: _Slot, exc: ClientError) -> None:
         log.warning("slot %d: %s", slot.index, exc)
@@ -536,6 +565,7 @@ class SessionPool:
                     s.failures,
                     str(s.last_error) if s.last_error else None,
                     s.last_close_reason,
+                    snap.last_received_ago if snap and s.state is SlotState.BOUND else None,
                 )
             )
         backlog = sum(len(w.items) - w.pos for w in self._backlog)

@@ -36,6 +36,7 @@ from smppgate.client.pool import SlotState
 from smppgate.client.results import Outcome as ResultOutcome
 from smppgate.client.results import not_sent
 from smppgate.pdu import MessageState as PduMessageState
+from smppgate.service.cluster import ClusterCoordinator
 from smppgate.service.config import AccountConfig, GatewayConfig
 from smppgate.service.dispatch import build_part_submits, outcomes_for
 from smppgate.service.incoming import record_for
@@ -102,7 +103,17 @@ class AccountRunner:
     def __init__(self, gateway: Gateway, account: AccountConfig) -> None:
         self.gateway = gateway
         self.account = account
-        self.pool = SessionPool(client_account(account), on_incoming=self.on_incoming)
+        client = client_account(account)
+        self.coordinator = ClusterCoordinator(
+            gateway.store,
+            account,
+            gateway.node_id,
+            gateway.clock,
+            lease_seconds=gateway.config.store.lease_seconds,
+            drop_cooldown=client.drop_cooldown,
+            failure_cooldown=client.failure_cooldown,
+        )
+        self.pool = SessionPool(client, on_incoming=self.on_incoming, coordinator=self.coordinator)
         self.stats = DispatchStats()
         self.wakeup = asyncio.Event()
         self.inflight = 0
@@ -441,6 +452,9 @@ class Gateway:
         if self.store.dialect == "sqlite":
             # one process owns a SQLite store: every lease left there is a dead process's
             report = await self.store.recover_expired_leases(float("inf"))
+            for account in self.config.accounts:
+                for held in await self.store.list_session_slots(account.system_id, now):
+                    await self.store.release_session_slot(held.system_id, held.slot, held.node_id)
         else:
             report = await self.store.recover_expired_leases(now, node_id=self.node_id)
         if report.requeued or report.unknown:
@@ -458,6 +472,8 @@ class Gateway:
                 return
             try:
                 await self.store.recover_expired_leases(self.clock())
+                for runner in self.runners.values():
+                    await runner.coordinator.renew()
             except Exception:
                 log.exception("lease recovery failed; retrying in %.0f s", interval)
 
@@ -533,6 +549,8 @@ class Gateway:
         timeout = self.config.shutdown_timeout
         await asyncio.gather(*(r.drain(timeout) for r in self.runners.values()))
         await asyncio.gather(*(r.pool.aclose() for r in self.runners.values()))
+        with contextlib.suppress(Exception):
+            await self.store.release_node_slots(self.node_id)
         if self._tg is not None:
             for task in self._tasks:
                 task.cancel()
