@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -16,8 +17,10 @@ from smppgate.api.keys import (
     INTAKE,
     METRICS,
     OPENAPI,
+    OPS,
     READINESS,
     STORE,
+    STREAMS_STOP,
     Readiness,
     key_matches,
     presented_key,
@@ -26,14 +29,17 @@ from smppgate.api.openapi import build_document
 from smppgate.service.config import GatewayConfig
 from smppgate.service.intake import IdempotencyConflict, Intake, ValidationError
 from smppgate.service.metrics import Metrics
+from smppgate.service.ops import OpsView
 from smppgate.store import NotFound, Store, StoreUnavailable
 
-__all__ = ["MAX_BODY", "OPEN_PATHS", "create_app"]
+__all__ = ["MAX_BODY", "OPEN_PATHS", "OPEN_PREFIXES", "create_app"]
 
 log = logging.getLogger("smppgate.api")
 
-#: paths answered without an API key even when keys are configured
-OPEN_PATHS = frozenset({"/healthz"})
+#: paths answered without an API key even when keys are configured: the health check, and the
+#: ops page's HTML, CSS and JS (they hold no data; the page sends the key for /v1/ops)
+OPEN_PATHS = frozenset({"/healthz", "/", "/ui", "/ui/"})
+OPEN_PREFIXES = ("/ui/static/",)
 #: a full batch of 1,000 long messages fits comfortably
 MAX_BODY = 8 * 1024 * 1024
 
@@ -47,9 +53,11 @@ def create_app(
     intake: Intake,
     metrics: Metrics,
     readiness: Readiness,
+    ops: OpsView | None = None,
 ) -> web.Application:
     """The API as an aiohttp application; the caller runs it (AppRunner/TCPSite) and owns the
-    store, intake and metrics it is given."""
+    store, intake, metrics and ops view it is given (without ``ops`` the ops routes answer
+    503)."""
     app = web.Application(
         middlewares=[_errors, _auth(config.http.api_keys)], client_max_size=MAX_BODY
     )
@@ -58,6 +66,14 @@ def create_app(
     app[INTAKE] = intake
     app[METRICS] = metrics
     app[READINESS] = readiness
+    if ops is not None:
+        app[OPS] = ops
+    app[STREAMS_STOP] = stop = asyncio.Event()
+
+    async def end_streams(_: web.Application) -> None:
+        stop.set()
+
+    app.on_shutdown.append(end_streams)
     routes.add_routes(app)
     app[OPENAPI] = build_document(config)
     return app
@@ -117,7 +133,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
 def _auth(keys: tuple[str, ...]) -> Middleware:
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if keys and request.path not in OPEN_PATHS:
+        path = request.path
+        if keys and path not in OPEN_PATHS and not path.startswith(OPEN_PREFIXES):
             presented = presented_key(request)
             if not key_matches(presented, keys):
                 what = "missing" if presented is None else "not valid"

@@ -7,6 +7,7 @@ its SHA-256), never the key itself; callers without a key share the empty scope.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from aiohttp import web
 from smppgate.service.config import GatewayConfig
 from smppgate.service.intake import Intake
 from smppgate.service.metrics import Metrics
+from smppgate.service.ops import OpsView
 from smppgate.store import Store
 
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
@@ -28,6 +30,10 @@ INTAKE = web.AppKey("intake", Intake)
 METRICS = web.AppKey("metrics", Metrics)
 READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
 OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
+OPS = web.AppKey("ops", OpsView)
+"""The ops page's data; absent when the app was built without one (the routes answer 503)."""
+STREAMS_STOP = web.AppKey("streams_stop", asyncio.Event)
+"""Set when the app shuts down: open event streams end instead of holding the shutdown."""
 
 
 def presented_key(request: web.Request) -> str | None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from smppgate import __version__
+from smppgate.api.ops import OPENAPI_SCHEMAS as OPS_SCHEMAS
+from smppgate.api.ops import openapi_paths as ops_paths
 from smppgate.api.schemas import ENCODINGS, SPLITS
 from smppgate.service.config import GatewayConfig
 from smppgate.service.intake import MAX_VALIDITY
@@ -470,6 +472,7 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
             }
         },
     }
+    paths.update(ops_paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -481,7 +484,7 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": _schemas(config),
+            "schemas": {**_schemas(config), **OPS_SCHEMAS},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "An API key"},
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},

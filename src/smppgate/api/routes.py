@@ -10,6 +10,7 @@ from aiohttp import web
 from smppgate.api import schemas
 from smppgate.api.errors import ApiError
 from smppgate.api.keys import CONFIG, INTAKE, METRICS, OPENAPI, READINESS, STORE, scope_of
+from smppgate.api.ops import add_ops_routes
 from smppgate.api.reference import render_reference_page
 from smppgate.service.metrics import CONTENT_TYPE
 
@@ -170,3 +171,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/docs", docs)
+    add_ops_routes(app)

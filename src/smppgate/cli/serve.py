@@ -17,6 +17,7 @@ from smppgate.service.config import ConfigError, GatewayConfig, default_config, 
 from smppgate.service.intake import Intake
 from smppgate.service.logs import configure_logging
 from smppgate.service.metrics import Metrics
+from smppgate.service.ops import OpsView
 from smppgate.service.runtime import Gateway
 from smppgate.service.webhooks import WebhookOutbox, WebhookSender
 from smppgate.store import StoreError
@@ -110,12 +111,14 @@ async def serve(
         gateway.outcome_listeners.append(outbox.on_outcome)
         gateway.inbound_listeners.append(outbox.on_inbound)
         intake = Intake(config, gateway.store)
+        ops = await stack.enter_async_context(OpsView(gateway, metrics))
         app = create_app(
             config=config,
             store=gateway.store,
             intake=intake,
             metrics=metrics,
             readiness=gateway.ready,
+            ops=ops,
         )
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -124,7 +127,7 @@ async def serve(
         site = web.TCPSite(runner, listen.host, listen.port)
         await site.start()
         log.info(
-            "smppgate %s listening on http://%s:%d (API docs at /docs)",
+            "smppgate %s listening on http://%s:%d (ops page at /ui/, API docs at /docs)",
             gateway.node_id,
             listen.host,
             listen.port,

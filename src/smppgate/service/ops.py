@@ -1,0 +1,548 @@
+"""The ops page's data: what the gateway is doing now, read from the sources /metrics and the
+API read — the session pools' snapshots, the dispatch stats, the metrics registry and the
+store. Nothing here counts traffic a second time.
+
+The one thing kept here is derived: the metrics counters sampled once a second into a bounded
+ring, so that the page can draw submits/s and receipts/s over the last minutes, and a bounded
+log handler holding the last warnings and errors of the ``smppgate`` loggers.
+
+`OpsView` is an async context manager that owns its sampling task (principle 9); the pure
+pieces (rates, session and retry rows, medians) are functions tested without a loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import statistics
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from smppgate.client.pool import PoolSnapshot, SlotSnapshot, SlotState
+from smppgate.profiles import HostAddress, ProviderProfile
+from smppgate.service.metrics import Metrics
+from smppgate.service.runtime import AccountRunner, Gateway
+from smppgate.store import MessageDetail, MessageState, NotFound, StoredMessage
+
+__all__ = [
+    "ErrorLog",
+    "OpsView",
+    "RateSampler",
+    "SearchError",
+    "SearchResult",
+    "median_receipt_latency",
+    "retry_row",
+    "session_row",
+]
+
+THROTTLED = "ESME_RTHROTTLED"
+QUEUE_FULL = "ESME_RMSGQFUL"
+_MESSAGE_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+_NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
+
+
+# ----------------------------------------------------------------------------- last errors
+
+
+class ErrorLog(logging.Handler):
+    """The last ``capacity`` WARNING+ records of the loggers it is attached to."""
+
+    def __init__(self, capacity: int = 50, level: int = logging.WARNING) -> None:
+        super().__init__(level)
+        self.records: deque[dict[str, Any]] = deque(maxlen=capacity)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001  (a bad format string must not break logging)
+            message = str(record.msg)
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            message = f"{message}: {type(exc).__name__}: {exc}"
+        self.records.append(
+            {
+                "at": record.created,
+                "level": record.levelname,
+                "logger": record.name,
+                "message": message[:500],
+            }
+        )
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Newest first."""
+        return list(reversed(self.records))
+
+
+# ----------------------------------------------------------------------------- rates
+
+
+class RateSampler:
+    """(time, submits, receipts) samples of the metrics counters, at most ``capacity``."""
+
+    def __init__(self, capacity: int = 301) -> None:
+        self.samples: deque[tuple[float, float, float]] = deque(maxlen=capacity)
+
+    def add(self, at: float, submits: float, receipts: float) -> None:
+        self.samples.append((at, submits, receipts))
+
+    def series(self) -> dict[str, list[float]]:
+        """Per-interval rates between consecutive samples: ``t`` (the interval's end),
+        ``submits`` and ``receipts`` per second. A counter that went down (a new metrics
+        object) counts as zero, never negative."""
+        t: list[float] = []
+        submits: list[float] = []
+        receipts: list[float] = []
+        previous: tuple[float, float, float] | None = None
+        for sample in self.samples:
+            if previous is not None and sample[0] > previous[0]:
+                span = sample[0] - previous[0]
+                t.append(round(sample[0], 3))
+                submits.append(round(max(0.0, sample[1] - previous[1]) / span, 2))
+                receipts.append(round(max(0.0, sample[2] - previous[2]) / span, 2))
+            previous = sample
+        return {"t": t, "submits": submits, "receipts": receipts}
+
+    def recent_rates(self, seconds: float = 5.0) -> tuple[float, float]:
+        """(submits/s, receipts/s) averaged over the last ``seconds``."""
+        if len(self.samples) < 2:
+            return 0.0, 0.0
+        last = self.samples[-1]
+        first = last
+        for sample in reversed(self.samples):
+            first = sample
+            if last[0] - sample[0] >= seconds:
+                break
+        span = last[0] - first[0]
+        if span <= 0:
+            return 0.0, 0.0
+        return (
+            round(max(0.0, last[1] - first[1]) / span, 2),
+            round(max(0.0, last[2] - first[2]) / span, 2),
+        )
+
+
+# ----------------------------------------------------------------------------- sessions
+
+
+def host_role(host: str | None, hosts: Sequence[HostAddress]) -> str | None:
+    """``primary`` for the first configured host, ``backup`` for the others."""
+    if host is None:
+        return None
+    names = [str(h) for h in hosts]
+    if host not in names:
+        return None
+    return "primary" if names.index(host) == 0 else "backup"
+
+
+def session_row(
+    slot: SlotSnapshot,
+    hosts: Sequence[HostAddress],
+    *,
+    drop_cooldown: float,
+    failure_cooldown: float,
+    last_host: str | None = None,
+) -> dict[str, Any]:
+    """One session slot as the page shows it.
+
+    A waiting slot with time left is ``cooling_down``: after a failed attempt (the slot keeps
+    its error until the next bind) the wait is ``failure_cooldown`` (90 s), after a drop
+    ``drop_cooldown`` (60 s). A waiting slot has no host; ``last_host`` (the host it was last
+    seen on) stands in for it.
+    """
+    state = slot.state.value
+    cooldown_total: float | None = None
+    cooldown_reason: str | None = None
+    if slot.state is SlotState.WAITING and slot.cooldown_left > 0:
+        state = "cooling_down"
+        if slot.last_error is not None:
+            cooldown_reason, cooldown_total = "failed attempt", failure_cooldown
+        else:
+            cooldown_reason, cooldown_total = "drop", drop_cooldown
+    host = slot.host if slot.host is not None else last_host
+    last_pdu_ago = slot.last_received_ago
+    return {
+        "slot": slot.slot,
+        "mode": slot.mode.value,
+        "state": state,
+        "host": host,
+        "host_current": slot.host is not None,
+        "role": host_role(host, hosts),
+        "window_used": slot.window_used,
+        "window_size": slot.window_size,
+        "queued": slot.queued,
+        "paused_for": round(slot.paused_for, 1),
+        "cooldown_left": round(slot.cooldown_left, 1) if state == "cooling_down" else 0.0,
+        "cooldown_total": cooldown_total,
+        "cooldown_reason": cooldown_reason,
+        "last_pdu_ago": None if last_pdu_ago is None else round(float(last_pdu_ago), 1),
+        "reconnects": slot.reconnects,
+        "failures": slot.failures,
+        "last_error": slot.last_error,
+        "last_close_reason": None
+        if slot.last_close_reason is None
+        else slot.last_close_reason.value,
+    }
+
+
+# ----------------------------------------------------------------------------- retries
+
+
+def retry_row(message: StoredMessage, profile: ProviderProfile, now: float) -> dict[str, Any]:
+    """A queued message that already met the SMSC: when it goes again, and why it waits."""
+    rules = profile.retry
+    status = message.last_status_name
+    if status == THROTTLED:
+        reason = "throttled"
+        detail = f"throttled ({message.throttled_retries}x)"
+    elif status == QUEUE_FULL:
+        reason = "queue_full"
+        k = message.qfull_retries
+        delay = rules.queue_full_delay(k) if k >= 1 else None
+        pause = f", {delay:g} s" if delay is not None else ""
+        detail = f"queue full {k} of {rules.queue_full_max_retries}{pause}"
+    elif message.attempts == 0:
+        reason = "scheduled"
+        detail = "scheduled (not before)"
+    else:
+        reason = "transient"
+        transient = max(0, message.attempts - message.qfull_retries - message.throttled_retries - 1)
+        what = status or "no response"
+        detail = f"transient {transient} of {rules.transient_max_retries} ({what})"
+    return {
+        "id": message.id,
+        "account": message.account,
+        "destination": message.destination,
+        "next_attempt_at": message.next_attempt_at,
+        "in": round(max(0.0, message.next_attempt_at - now), 1),
+        "reason": reason,
+        "detail": detail,
+        "attempts": message.attempts,
+        "last_status": status,
+    }
+
+
+def waits_for_retry(message: StoredMessage, now: float) -> bool:
+    return message.state is MessageState.QUEUED and (
+        message.attempts > 0 or message.next_attempt_at > now + 1.0
+    )
+
+
+# ----------------------------------------------------------------------------- receipts
+
+
+def receipt_latencies(messages: Iterable[StoredMessage]) -> list[float]:
+    """Seconds from submit_sm_resp to the receipt, for every part that has both."""
+    return [
+        max(0.0, part.receipt_at - part.submitted_at)
+        for message in messages
+        for part in message.parts
+        if part.submitted_at is not None and part.receipt_at is not None
+    ]
+
+
+def median_receipt_latency(messages: Iterable[StoredMessage]) -> tuple[float | None, int]:
+    """(median seconds or None, how many parts it was taken over)."""
+    latencies = receipt_latencies(messages)
+    if not latencies:
+        return None, 0
+    return round(statistics.median(latencies), 3), len(latencies)
+
+
+# ----------------------------------------------------------------------------- search
+
+
+class SearchError(ValueError):
+    """The query is neither a message id nor a phone number."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    query: str
+    kind: str  # "id" or "destination"
+    messages: tuple[MessageDetail, ...]
+    scanned: int = 0
+
+
+def _digits(number: str) -> str:
+    return number[1:] if number.startswith("+") else number
+
+
+# ----------------------------------------------------------------------------- the view
+
+
+class OpsView:
+    """The page's data from the gateway and the metrics it records into.
+
+    ``history`` seconds of rates are kept; store-backed figures are read at most once per
+    ``min_interval`` (every open page shares them).
+    """
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        metrics: Metrics,
+        *,
+        history: int = 300,
+        interval: float = 1.0,
+        min_interval: float = 1.0,
+        retry_scan: int = 500,
+        retry_rows: int = 50,
+        latency_window: float = 300.0,
+        latency_scan: int = 500,
+        search_scan: int = 5000,
+        search_results: int = 10,
+        errors: ErrorLog | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.gateway = gateway
+        self.metrics = metrics
+        self.interval = interval
+        self.min_interval = min_interval
+        self.retry_scan = retry_scan
+        self.retry_rows = retry_rows
+        self.latency_window = latency_window
+        self.latency_scan = latency_scan
+        self.search_scan = search_scan
+        self.search_results = search_results
+        self.errors = errors or ErrorLog()
+        self.rates = RateSampler(capacity=history + 1)
+        self._clock = clock or gateway.clock
+        self._last_host: dict[tuple[str, int], str] = {}
+        self._cached: dict[str, Any] | None = None
+        self._cached_at = 0.0
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._logger = logging.getLogger("smppgate")
+
+    # -- lifetime
+
+    async def __aenter__(self) -> OpsView:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def start(self) -> None:
+        """Attach the error log and start sampling once per ``interval``."""
+        if self.errors not in self._logger.handlers:
+            self._logger.addHandler(self.errors)
+        if self._task is None:
+            self.sample()
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="ops-sampler")
+
+    async def aclose(self) -> None:
+        """Stop sampling and detach the error log; idempotent."""
+        self._logger.removeHandler(self.errors)
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self.sample()
+
+    def sample(self) -> None:
+        """One sample of the counters and the hosts the slots are on (synchronous)."""
+        m = self.metrics
+        self.rates.add(
+            self._clock(),
+            sum(m.submits_total.values.values()),
+            sum(m.receipts_total.values.values()),
+        )
+        for name, runner in self.gateway.runners.items():
+            for slot in runner.pool.snapshot().slots:
+                if slot.host is not None:
+                    self._last_host[(name, slot.slot)] = slot.host
+
+    # -- the snapshot
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Everything the page shows, as JSON-ready data (cached ``min_interval`` s)."""
+        async with self._lock:
+            now = self._clock()
+            if self._cached is not None and now - self._cached_at < self.min_interval:
+                return self._cached
+            self._cached = await self._build(now)
+            self._cached_at = now
+            return self._cached
+
+    async def _build(self, now: float) -> dict[str, Any]:
+        m = self.metrics
+        await m.refresh()
+        store_up = m.store_up.get() == 1.0
+        accounts = [self._account(name, runner) for name, runner in self.gateway.runners.items()]
+        retries, scanned, truncated = await self._retries(now)
+        latency, latency_n = await self._latency(now)
+        received = sum(r.stats.receipts for r in self.gateway.runners.values())
+        unmatched = sum(r.stats.receipts_unmatched for r in self.gateway.runners.values())
+        submits_now, receipts_now = self.rates.recent_rates()
+        webhooks = {row["outcome"]: row["value"] for row in m.webhooks_total.snapshot()}
+        responses = [
+            {"status": row["status"], "count": int(row["value"])}
+            for row in m.responses_total.snapshot()
+        ]
+        responses.sort(key=lambda r: (-r["count"], r["status"]))
+        by_state = {row["state"]: int(row["value"]) for row in m.receipts_total.snapshot()}
+        match_rate = None if received == 0 else round((received - unmatched) / received, 4)
+        return {
+            "node_id": self.gateway.node_id,
+            "now": now,
+            "store_up": store_up,
+            "accounts": accounts,
+            "queue": {state.value: int(m.queue_depth.get(state.value)) for state in MessageState},
+            "retries": {
+                "items": retries,
+                "scanned": scanned,
+                "truncated": truncated,
+            },
+            "rates": {
+                "interval": self.interval,
+                "submits_per_second": submits_now,
+                "receipts_per_second": receipts_now,
+                **self.rates.series(),
+            },
+            "totals": {
+                "accepted": int(sum(m.accepted_total.values.values())),
+                "submits": int(sum(m.submits_total.values.values())),
+                "receipts": int(sum(m.receipts_total.values.values())),
+                "inbound": int(sum(m.inbound_total.values.values())),
+            },
+            "responses": responses,
+            "receipts": {
+                "received": received,
+                "matched": received - unmatched,
+                "unmatched": unmatched,
+                "match_rate": match_rate,
+                "unmatched_stored": int(m.unmatched_receipts.get()),
+                "median_latency": latency,
+                "latency_sample": latency_n,
+                "latency_window": self.latency_window,
+                "by_state": by_state,
+            },
+            "webhooks": {
+                "backlog": int(m.webhook_backlog.get()),
+                "delivered": int(webhooks.get("delivered", 0)),
+                "retry": int(webhooks.get("retry", 0)),
+                "gave_up": int(webhooks.get("gave_up", 0)),
+            },
+            "errors": self.errors.entries(),
+        }
+
+    def _account(self, name: str, runner: AccountRunner) -> dict[str, Any]:
+        client = runner.pool.account
+        hosts = client.effective_hosts
+        pool: PoolSnapshot = runner.pool.snapshot()
+        sessions = [
+            session_row(
+                slot,
+                hosts,
+                drop_cooldown=client.drop_cooldown,
+                failure_cooldown=client.failure_cooldown,
+                last_host=self._last_host.get((name, slot.slot)),
+            )
+            for slot in pool.slots
+        ]
+        stats = runner.stats
+        return {
+            "name": name,
+            "system_id": runner.account.system_id,
+            "hosts": [
+                {"address": str(h), "role": "primary" if i == 0 else "backup"}
+                for i, h in enumerate(hosts)
+            ],
+            "bound": pool.bound,
+            "backlog": pool.backlog,
+            "incoming_backlog": pool.incoming_backlog,
+            "inflight": runner.inflight,
+            "window_used": pool.window_used,
+            "window_size": sum(s.window_size for s in pool.slots),
+            "sessions": sessions,
+            "stats": {
+                "claimed": stats.claimed,
+                "submitted_parts": stats.submitted_parts,
+                "receipts": stats.receipts,
+                "receipts_unmatched": stats.receipts_unmatched,
+                "inbound": stats.inbound,
+                "outcomes": dict(stats.outcomes),
+            },
+        }
+
+    async def _retries(self, now: float) -> tuple[list[dict[str, Any]], int, bool]:
+        """Queued messages that wait for a retry, soonest first. Retried messages are older
+        than fresh ones, so the first ``retry_scan`` queued messages in id order hold them."""
+        store = self.gateway.store
+        try:
+            page = await store.list_messages(state=MessageState.QUEUED, limit=self.retry_scan)
+        except Exception:  # noqa: BLE001  (store_up shows the outage; the page stays up)
+            return [], 0, False
+        profiles = {name: r.account.profile for name, r in self.gateway.runners.items()}
+        rows = [
+            retry_row(message, profiles[message.account], now)
+            for message in page.items
+            if waits_for_retry(message, now) and message.account in profiles
+        ]
+        rows.sort(key=lambda r: r["next_attempt_at"])
+        truncated = page.next_cursor is not None or len(rows) > self.retry_rows
+        return rows[: self.retry_rows], len(page.items), truncated
+
+    async def _latency(self, now: float) -> tuple[float | None, int]:
+        """Median receipt latency over the parts of messages created in the last
+        ``latency_window`` seconds (the first ``latency_scan`` of them)."""
+        try:
+            page = await self.gateway.store.list_messages(
+                since=now - self.latency_window, limit=self.latency_scan
+            )
+        except Exception:  # noqa: BLE001  (store_up shows the outage)
+            return None, 0
+        return median_receipt_latency(page.items)
+
+    # -- search
+
+    async def search(self, q: str) -> SearchResult:
+        """A message by id, or the most recent messages to a number (with parts, attempts
+        and receipts). Numbers are looked up over the last messages, newest windows first,
+        up to ``search_scan`` messages."""
+        query = q.strip()
+        store = self.gateway.store
+        if _MESSAGE_ID.match(query.upper()):
+            try:
+                return SearchResult(query, "id", (await store.get_message(query.upper()),))
+            except NotFound:
+                return SearchResult(query, "id", ())
+        if not _NUMBER.match(query.replace(" ", "")):
+            raise SearchError(
+                "search for a message id (26 characters) or a destination number (digits)"
+            )
+        wanted = _digits(query.replace(" ", ""))
+        now = self._clock()
+        scanned = 0
+        found: list[StoredMessage] = []
+        for window in (600.0, 3600.0, 86400.0, 7 * 86400.0):
+            found, scanned = [], 0
+            after: str | None = None
+            while scanned < self.search_scan:
+                page = await store.list_messages(since=now - window, after=after, limit=500)
+                scanned += len(page.items)
+                found.extend(m for m in page.items if _digits(m.destination) == wanted)
+                if page.next_cursor is None:
+                    break
+                after = page.next_cursor
+            if found or scanned >= self.search_scan:
+                break
+        recent = found[-self.search_results :][::-1]
+        details = tuple([await store.get_message(m.id) for m in recent])
+        return SearchResult(query, "destination", details, scanned)
