@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,25 @@ import urllib.request
 from typing import Any
 
 BASE = "http://127.0.0.1:8080"
+DEMO_DIR = "data/demo"
+# The embedded demo configuration, in its own folder made fresh on every run: a store left by
+# an earlier run remembers that run's session drop, and the platform's 60 s reconnect cooldown
+# would hold a second run that starts within the minute.
+DEMO_CONFIG = f"""\
+[store]
+url = "sqlite:{DEMO_DIR}/smppgate.db"
+
+[emulator]
+enabled = true
+
+[[accounts]]
+name = "demo"
+system_id = "demo"
+password = "demo"
+hosts = ["127.0.0.1:2775"]
+sessions = ["trx", "trx"]
+window = 50
+"""
 
 
 def call(method: str, path: str, body: object | None = None) -> tuple[int, Any]:
@@ -55,8 +75,16 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the gateway running")
     parser.add_argument("--count", type=int, default=500, help="messages in the batch")
     args = parser.parse_args()
-    print("== starting: smppgate serve (SQLite in ./data, platform emulator on 127.0.0.1:2775)")
-    proc = subprocess.Popen([sys.executable, "-m", "smppgate.cli.main", "serve"])
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    os.makedirs(DEMO_DIR)
+    config = os.path.join(DEMO_DIR, "smppgate.toml")
+    with open(config, "w", encoding="utf-8") as file:
+        file.write(DEMO_CONFIG)
+    print(f"== starting: smppgate serve --config {config}")
+    print(f"   (SQLite in {DEMO_DIR}, platform emulator in-process on 127.0.0.1:2775)")
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "smppgate.cli.main", "serve", "--config", config]
+    )
     try:
         wait_ready(proc)
         print("== ready:", call("GET", "/readyz")[1])
