@@ -25,21 +25,33 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or (``only``) just one subcommand: a command imports only its
+    own module, so ``smppgate bench client`` or ``smppgate send`` do not pay for the HTTP
+    server and database drivers that ``serve`` loads (memory and start-up time)."""
     parser = argparse.ArgumentParser(
         prog="smppgate",
         description="SMS/USSD gateway over SMPP 3.4 (Devino Telecom and any SMPP 3.4 SMSC).",
     )
     parser.add_argument("--version", action="version", version=f"smppgate {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         importlib.import_module(f"smppgate.cli.{name}").register(subparsers)
     return parser
 
 
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The subcommand module named by ``argv``, when its first argument names one."""
+    if not argv:
+        return None
+    name = argv[0].replace("-", "_")
+    return name if name in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_chosen(args_list))
+    args = parser.parse_args(args_list)
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
         parser.print_help()

@@ -1,0 +1,48 @@
+"""The command line: every subcommand listed, and a command loads only its own module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from smppgate.cli.main import COMMANDS, build_parser, main
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for name in COMMANDS:
+        assert name.replace("_", "-") in out
+
+
+def test_unknown_command_is_an_error_naming_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["sned"])
+    assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_one_command_parser_parses_like_the_full_one() -> None:
+    argv = ["smsc", "--listen", "127.0.0.1:2775", "--account", "a:b"]
+    assert vars(build_parser("smsc").parse_args(argv)) == vars(build_parser().parse_args(argv))
+
+
+def test_a_client_command_does_not_load_the_server_stack() -> None:
+    """`smppgate bench client` and `smppgate send` stay small: no aiohttp, no database driver."""
+    code = (
+        "import sys\n"
+        "from smppgate.cli.main import main\n"
+        "try:\n"
+        "    main(['bench', 'client', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('aiohttp', 'asyncpg', 'aiosqlite') if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip().splitlines()[-1] == "[]"
