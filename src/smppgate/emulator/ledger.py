@@ -38,6 +38,12 @@ class BoundedIndex(Generic[K, V]):
             value = self._old.get(key)
         return value
 
+    def pop(self, key: K, default: V | None = None) -> V | None:
+        """Forget ``key`` (in both generations); its value, or ``default``."""
+        old = self._old.pop(key, None)
+        value = self._new.pop(key, None)
+        return value if value is not None else old if old is not None else default
+
     def __contains__(self, key: object) -> bool:
         return key in self._new or key in self._old
 

@@ -344,7 +344,12 @@ class Emulator:
         self._due_timer: asyncio.TimerHandle | None = None
         self._messages: BoundedIndex[str, SubmitRecord] = BoundedIndex(config.message_limit)
         self._states: BoundedIndex[str, MessageStatus] = BoundedIndex(config.message_limit)
-        self._groups: BoundedIndex[tuple[str, str, int, int], str] = BoundedIndex(20_000)
+        # open split messages: (source, destination, reference, total) -> (system_id, parts
+        # seen); a group is forgotten once every part came, so a later message that happens to
+        # reuse the reference (from any account) starts a new group
+        self._groups: BoundedIndex[tuple[str, str, int, int], tuple[str, frozenset[int]]] = (
+            BoundedIndex(20_000)
+        )
         self._rejected_destinations: BoundedIndex[tuple[str, str, bytes], float] = BoundedIndex(
             20_000
         )
@@ -1065,15 +1070,22 @@ class Emulator:
         if content.reference is None:
             return
         group = (pdu.source_addr, pdu.destination_addr, content.reference, content.total)
-        owner = self._groups.get(group)
-        if owner is not None and owner != system_id:
-            self.violation(
-                "D-18",
-                connection,
-                f"part {content.seqnum}/{content.total} of reference {content.reference} "
-                f"continues a message of {owner!r}",
-            )
-        self._groups[group] = system_id
+        open_group = self._groups.get(group)
+        seen: frozenset[int] = frozenset()
+        if open_group is not None:
+            owner, seen = open_group
+            if owner != system_id:
+                self.violation(
+                    "D-18",
+                    connection,
+                    f"part {content.seqnum}/{content.total} of reference {content.reference} "
+                    f"continues a message of {owner!r}",
+                )
+        seen = seen | {content.seqnum}
+        if len(seen) >= content.total:
+            self._groups.pop(group, None)
+        else:
+            self._groups[group] = (system_id, seen)
         for message in self._reassembler.feed(
             source=pdu.source_addr,
             destination=pdu.destination_addr,
