@@ -7,6 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 bash scripts/peers.sh
+source scripts/browser.sh
 source scripts/postgres.sh
 echo "== ruff" && ruff check src tests benchmarks scripts && ruff format --check src tests benchmarks scripts
 echo "== mypy --strict" && mypy

@@ -96,7 +96,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             await response.write(f"event: snapshot\ndata: {data}\n\n".encode())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), STREAM_INTERVAL)
-    except (ConnectionResetError, ConnectionError):
+    except ConnectionError:
         pass  # the page went away
     return response
 
@@ -165,8 +165,9 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             "retries": {
                 "type": "object",
                 "description": "Queued messages waiting for a "
-                "retry (`items`: id, next_attempt_at, reason: throttled, queue_full, "
-                "transient or scheduled, and `detail`)",
+                "retry: `items` (the soonest 50: id, next_attempt_at, `in` seconds, reason: "
+                "throttled, queue_full, transient or scheduled, and `detail`), `waiting` and "
+                "`by_reason` (counts over the queued messages scanned), `truncated`",
             },
             "rates": {
                 "type": "object",
@@ -182,8 +183,12 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
             },
             "receipts": {
                 "type": "object",
-                "description": "received, matched, match_rate, "
-                "median_latency (seconds from submit_sm_resp to the receipt)",
+                "description": "received; match_rate (receipts that found their "
+                "message, net of those the store still keeps unmatched); "
+                "match_rate_on_arrival (found it at once: the others outran their "
+                "submit_sm_resp and were applied when it was stored); unmatched_stored; "
+                "median_latency (seconds from submit_sm_resp to the receipt) over "
+                "latency_sample parts; by_state",
             },
             "webhooks": {"type": "object", "description": "backlog and outcomes"},
             "errors": {

@@ -25,6 +25,7 @@ from typing import Any
 
 from smppgate.client.pool import PoolSnapshot, SlotSnapshot, SlotState
 from smppgate.profiles import HostAddress, ProviderProfile
+from smppgate.service.dispatch import attempts_of
 from smppgate.service.metrics import Metrics
 from smppgate.service.runtime import AccountRunner, Gateway
 from smppgate.store import MessageDetail, MessageState, NotFound, StoredMessage
@@ -35,7 +36,9 @@ __all__ = [
     "RateSampler",
     "SearchError",
     "SearchResult",
+    "match_rates",
     "median_receipt_latency",
+    "parse_query",
     "retry_row",
     "session_row",
 ]
@@ -44,6 +47,8 @@ THROTTLED = "ESME_RTHROTTLED"
 QUEUE_FULL = "ESME_RMSGQFUL"
 _MESSAGE_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
+#: receipts enough for the last minute's median to stand for the current latency
+LATENCY_MIN_SAMPLE = 50
 
 
 # ----------------------------------------------------------------------------- last errors
@@ -163,6 +168,9 @@ def session_row(
             cooldown_reason, cooldown_total = "failed attempt", failure_cooldown
         else:
             cooldown_reason, cooldown_total = "drop", drop_cooldown
+        # jitter only lengthens a wait (and a peer node's cooldown may be longer): the total
+        # is never less than what is left, so "left of total" never reads 63 s of 60 s
+        cooldown_total = round(max(cooldown_total, slot.cooldown_left), 1)
     host = slot.host if slot.host is not None else last_host
     last_pdu_ago = slot.last_received_ago
     return {
@@ -210,7 +218,7 @@ def retry_row(message: StoredMessage, profile: ProviderProfile, now: float) -> d
         detail = "scheduled (not before)"
     else:
         reason = "transient"
-        transient = max(0, message.attempts - message.qfull_retries - message.throttled_retries - 1)
+        transient = attempts_of(message).transient  # counted as the dispatcher counts them
         what = status or "no response"
         detail = f"transient {transient} of {rules.transient_max_retries} ({what})"
     return {
@@ -253,6 +261,23 @@ def median_receipt_latency(messages: Iterable[StoredMessage]) -> tuple[float | N
     return round(statistics.median(latencies), 3), len(latencies)
 
 
+def match_rates(
+    received: int, unmatched_on_arrival: int, still_unmatched: int
+) -> tuple[float | None, float | None]:
+    """(match rate, match rate on arrival), None before the first receipt.
+
+    A receipt that comes before its submit_sm_resp was stored finds no message on arrival; the
+    store keeps it and applies it when the SMSC id is recorded. So the match rate that says
+    whether receipts find their messages is the one net of those still kept unmatched (the
+    store's count, which may include receipts from before this process: never below zero);
+    the rate on arrival says how often a receipt outran its response.
+    """
+    if received <= 0:
+        return None, None
+    matched = max(0, received - still_unmatched)
+    return round(matched / received, 4), round((received - unmatched_on_arrival) / received, 4)
+
+
 # ----------------------------------------------------------------------------- search
 
 
@@ -268,8 +293,25 @@ class SearchResult:
     scanned: int = 0
 
 
+#: the slices a number is looked up over, newest first (seconds back from now)
+SEARCH_WINDOWS = (60.0, 600.0, 3600.0, 86400.0, 7 * 86400.0)
+
+
 def _digits(number: str) -> str:
     return number[1:] if number.startswith("+") else number
+
+
+def parse_query(q: str) -> tuple[str, str]:
+    """``("id", MESSAGE_ID)`` or ``("destination", DIGITS)`` for a search box entry: an id in
+    any case, or a number with an optional ``+``, spaces and dashes (stored destinations have
+    neither, see `normalize_destination`). Anything else raises `SearchError`."""
+    query = q.strip()
+    if _MESSAGE_ID.match(query.upper()):
+        return "id", query.upper()
+    number = query.replace(" ", "").replace("-", "")
+    if _NUMBER.match(number):
+        return "destination", _digits(number)
+    raise SearchError("search for a message id (26 characters) or a destination number (digits)")
 
 
 # ----------------------------------------------------------------------------- the view
@@ -294,6 +336,7 @@ class OpsView:
         retry_rows: int = 50,
         latency_window: float = 300.0,
         latency_scan: int = 500,
+        latency_every: float = 5.0,
         search_scan: int = 5000,
         search_results: int = 10,
         errors: ErrorLog | None = None,
@@ -307,6 +350,9 @@ class OpsView:
         self.retry_rows = retry_rows
         self.latency_window = latency_window
         self.latency_scan = latency_scan
+        self.latency_every = latency_every
+        self._latency_cached: tuple[float | None, int] | None = None
+        self._latency_at = 0.0
         self.search_scan = search_scan
         self.search_results = search_results
         self.errors = errors or ErrorLog()
@@ -364,9 +410,13 @@ class OpsView:
             sum(m.receipts_total.values.values()),
         )
         for name, runner in self.gateway.runners.items():
-            for slot in runner.pool.snapshot().slots:
-                if slot.host is not None:
-                    self._last_host[(name, slot.slot)] = slot.host
+            self._remember_hosts(name, runner.pool.snapshot())
+
+    def _remember_hosts(self, name: str, pool: PoolSnapshot) -> None:
+        # a waiting slot's snapshot has no host: keep the one it was last seen on
+        for slot in pool.slots:
+            if slot.host is not None:
+                self._last_host[(name, slot.slot)] = slot.host
 
     # -- the snapshot
 
@@ -385,7 +435,7 @@ class OpsView:
         await m.refresh()
         store_up = m.store_up.get() == 1.0
         accounts = [self._account(name, runner) for name, runner in self.gateway.runners.items()]
-        retries, scanned, truncated = await self._retries(now)
+        retries = await self._retries(now)
         latency, latency_n = await self._latency(now)
         received = sum(r.stats.receipts for r in self.gateway.runners.values())
         unmatched = sum(r.stats.receipts_unmatched for r in self.gateway.runners.values())
@@ -397,18 +447,15 @@ class OpsView:
         ]
         responses.sort(key=lambda r: (-r["count"], r["status"]))
         by_state = {row["state"]: int(row["value"]) for row in m.receipts_total.snapshot()}
-        match_rate = None if received == 0 else round((received - unmatched) / received, 4)
+        waiting = int(m.unmatched_receipts.get())
+        rates = match_rates(received, unmatched, waiting)
         return {
             "node_id": self.gateway.node_id,
             "now": now,
             "store_up": store_up,
             "accounts": accounts,
             "queue": {state.value: int(m.queue_depth.get(state.value)) for state in MessageState},
-            "retries": {
-                "items": retries,
-                "scanned": scanned,
-                "truncated": truncated,
-            },
+            "retries": retries,
             "rates": {
                 "interval": self.interval,
                 "submits_per_second": submits_now,
@@ -424,10 +471,11 @@ class OpsView:
             "responses": responses,
             "receipts": {
                 "received": received,
-                "matched": received - unmatched,
-                "unmatched": unmatched,
-                "match_rate": match_rate,
-                "unmatched_stored": int(m.unmatched_receipts.get()),
+                "matched_on_arrival": received - unmatched,
+                "unmatched_on_arrival": unmatched,
+                "match_rate": rates[0],
+                "match_rate_on_arrival": rates[1],
+                "unmatched_stored": waiting,
                 "median_latency": latency,
                 "latency_sample": latency_n,
                 "latency_window": self.latency_window,
@@ -446,6 +494,7 @@ class OpsView:
         client = runner.pool.account
         hosts = client.effective_hosts
         pool: PoolSnapshot = runner.pool.snapshot()
+        self._remember_hosts(name, pool)
         sessions = [
             session_row(
                 slot,
@@ -481,14 +530,16 @@ class OpsView:
             },
         }
 
-    async def _retries(self, now: float) -> tuple[list[dict[str, Any]], int, bool]:
-        """Queued messages that wait for a retry, soonest first. Retried messages are older
-        than fresh ones, so the first ``retry_scan`` queued messages in id order hold them."""
+    async def _retries(self, now: float) -> dict[str, Any]:
+        """Queued messages that wait for a retry, soonest first (at most ``retry_rows``), and
+        how many wait for each reason. Retried messages are older than fresh ones, so the
+        first ``retry_scan`` queued messages in id order hold them; ``truncated`` says that
+        there were more queued messages than that, or more rows than shown."""
         store = self.gateway.store
         try:
             page = await store.list_messages(state=MessageState.QUEUED, limit=self.retry_scan)
         except Exception:  # noqa: BLE001  (store_up shows the outage; the page stays up)
-            return [], 0, False
+            return {"items": [], "waiting": 0, "by_reason": {}, "scanned": 0, "truncated": False}
         profiles = {name: r.account.profile for name, r in self.gateway.runners.items()}
         rows = [
             retry_row(message, profiles[message.account], now)
@@ -496,53 +547,76 @@ class OpsView:
             if waits_for_retry(message, now) and message.account in profiles
         ]
         rows.sort(key=lambda r: r["next_attempt_at"])
-        truncated = page.next_cursor is not None or len(rows) > self.retry_rows
-        return rows[: self.retry_rows], len(page.items), truncated
+        by_reason: dict[str, int] = {}
+        for row in rows:
+            by_reason[row["reason"]] = by_reason.get(row["reason"], 0) + 1
+        return {
+            "items": rows[: self.retry_rows],
+            "waiting": len(rows),
+            "by_reason": by_reason,
+            "scanned": len(page.items),
+            "truncated": page.next_cursor is not None or len(rows) > self.retry_rows,
+        }
 
     async def _latency(self, now: float) -> tuple[float | None, int]:
-        """Median receipt latency over the parts of messages created in the last
-        ``latency_window`` seconds (the first ``latency_scan`` of them)."""
-        try:
-            page = await self.gateway.store.list_messages(
-                since=now - self.latency_window, limit=self.latency_scan
-            )
-        except Exception:  # noqa: BLE001  (store_up shows the outage)
-            return None, 0
-        return median_receipt_latency(page.items)
+        """Median receipt latency over the parts of recent messages: the last minute when it
+        holds ``LATENCY_MIN_SAMPLE`` receipts, else the last ``latency_window`` seconds (the
+        first ``latency_scan`` messages of the window either way). It loads messages with
+        their parts, so it is read at most every ``latency_every`` seconds."""
+        if self._latency_cached is not None and now - self._latency_at < self.latency_every:
+            return self._latency_cached
+        result: tuple[float | None, int] = (None, 0)
+        for window in (min(60.0, self.latency_window), self.latency_window):
+            try:
+                page = await self.gateway.store.list_messages(
+                    since=now - window, limit=self.latency_scan
+                )
+            except Exception:  # noqa: BLE001  (store_up shows the outage)
+                return None, 0
+            result = median_receipt_latency(page.items)
+            if result[1] >= LATENCY_MIN_SAMPLE:
+                break
+        self._latency_cached, self._latency_at = result, now
+        return result
 
     # -- search
 
     async def search(self, q: str) -> SearchResult:
         """A message by id, or the most recent messages to a number (with parts, attempts
-        and receipts). Numbers are looked up over the last messages, newest windows first,
-        up to ``search_scan`` messages."""
-        query = q.strip()
+        and receipts). Numbers are looked up newest first, over the last minute, then the
+        last 10 minutes, hour, day and week, at most ``search_scan`` messages in all: the
+        store keeps no index by destination, and a recent message is what an operator asks
+        about."""
+        kind, value = parse_query(q)
         store = self.gateway.store
-        if _MESSAGE_ID.match(query.upper()):
+        if kind == "id":
             try:
-                return SearchResult(query, "id", (await store.get_message(query.upper()),))
+                return SearchResult(q.strip(), kind, (await store.get_message(value),))
             except NotFound:
-                return SearchResult(query, "id", ())
-        if not _NUMBER.match(query.replace(" ", "")):
-            raise SearchError(
-                "search for a message id (26 characters) or a destination number (digits)"
-            )
-        wanted = _digits(query.replace(" ", ""))
+                return SearchResult(q.strip(), kind, ())
         now = self._clock()
         scanned = 0
         found: list[StoredMessage] = []
-        for window in (600.0, 3600.0, 86400.0, 7 * 86400.0):
-            found, scanned = [], 0
+        upper = float("inf")  # the newer slice, already scanned
+        for window in SEARCH_WINDOWS:
+            lower = now - window
             after: str | None = None
             while scanned < self.search_scan:
-                page = await store.list_messages(since=now - window, after=after, limit=500)
-                scanned += len(page.items)
-                found.extend(m for m in page.items if _digits(m.destination) == wanted)
-                if page.next_cursor is None:
+                page = await store.list_messages(since=lower, after=after, limit=500)
+                newer = False
+                for message in page.items:
+                    if message.created_at >= upper:
+                        newer = True
+                        break
+                    scanned += 1
+                    if _digits(message.destination) == value:
+                        found.append(message)
+                if newer or page.next_cursor is None:
                     break
                 after = page.next_cursor
             if found or scanned >= self.search_scan:
                 break
+            upper = lower
         recent = found[-self.search_results :][::-1]
         details = tuple([await store.get_message(m.id) for m in recent])
-        return SearchResult(query, "destination", details, scanned)
+        return SearchResult(q.strip(), kind, details, scanned)
