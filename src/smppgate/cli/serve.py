@@ -99,10 +99,11 @@ async def serve(
             emulator = await stack.enter_async_context(Emulator(_emulator_config(config)))
             host, port = emulator.address
             log.info("platform emulator listening on %s:%d", host, port)
+        # one metrics object for everything: the gateway's pool sampler records into the same
+        # object /metrics renders
         metrics = Metrics()
         gateway = await stack.enter_async_context(Gateway(config, node_id=node_id, metrics=metrics))
-        metrics = Metrics(gateway.store)
-        gateway.metrics = metrics
+        metrics.attach_store(gateway.store)
         sender = await stack.enter_async_context(
             WebhookSender(config, gateway.store, node_id=gateway.node_id, metrics=metrics)
         )

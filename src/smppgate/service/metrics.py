@@ -231,6 +231,12 @@ class Metrics:
             counts[account] = counts.get(account, 0) + len(sessions)
         return counts
 
+    def attach_store(self, store: Store) -> None:
+        """Read queue depth, webhook backlog and unmatched receipts from ``store`` from now on
+        (the gateway opens its store after the metrics it records into exist)."""
+        self._store = store
+        self._refreshed_at = None
+
     async def refresh(self, *, force: bool = False) -> None:
         """Read the store-backed gauges, at most once per ``cache_seconds``."""
         now = self._clock()
