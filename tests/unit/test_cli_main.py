@@ -40,7 +40,7 @@ def test_a_client_command_does_not_load_the_server_stack() -> None:
         "    main(['bench', 'client', '--help'])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print(sorted(m for m in ('aiohttp', 'asyncpg', 'aiosqlite') if m in sys.modules))\n"
+        "print(sorted(m for m in ('aiohttp', 'asyncpg', 'sqlite3') if m in sys.modules))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

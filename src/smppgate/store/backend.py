@@ -15,9 +15,10 @@ T = TypeVar("T")
 
 
 class Row(Protocol):
-    """A result row: sqlite3.Row and asyncpg.Record are both indexable by column name."""
+    """A result row: sqlite3.Row and asyncpg.Record are both indexable by column name and by
+    position, and unpack into their values in column order."""
 
-    def __getitem__(self, key: str, /) -> Any: ...
+    def __getitem__(self, key: str | int, /) -> Any: ...
 
 
 class Connection(Protocol):

@@ -17,12 +17,13 @@ _lock = threading.Lock()
 _last = 0
 
 
+#: every pair of base32 digits, indexed by their 10 bits (13 lookups make an id, not 26)
+_PAIRS = tuple(high + low for high in _ALPHABET for low in _ALPHABET)
+_SHIFTS = tuple(range(120, -1, -10))
+
+
 def _encode(value: int) -> str:
-    chars = []
-    for _ in range(26):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
 
 
 def new_message_id(now: float) -> str:
