@@ -206,7 +206,9 @@ def test_password_never_in_repr() -> None:
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate and key for 127.0.0.1 (made with the openssl command)."""
     if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate")
+        pytest.fail(
+            "the openssl command is needed to make a test certificate (apt-get install openssl)"
+        )
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         [
