@@ -298,3 +298,28 @@ async def test_metrics_read_the_store_at_most_once_per_interval(store: Store) ->
     assert metrics.queue_depth.get("queued") == 2
     assert metrics.submits_per_second() == pytest.approx(20.0)
     assert metrics.store_up.get() == 1
+
+
+async def test_receipt_webhook_goes_to_the_message_url_even_without_account_defaults(
+    store: Store,
+) -> None:
+    from smppgate.store import MessageState, ReceiptMatch, ReceiptState
+
+    base = make_config("http://127.0.0.1:9/unused")
+    no_defaults = replace(
+        base, accounts=tuple(replace(a, default_callback_url=None) for a in base.accounts)
+    )
+    outbox = WebhookOutbox(no_defaults, store)
+    intake = Intake(no_defaults, store)
+    with_url = await intake.accept(
+        MessageRequest(to="79001234567", text="hi", callback_url="http://127.0.0.1:9/own")
+    )
+    without = await intake.accept(MessageRequest(to="79001234568", text="hi"))
+    for accepted, url in ((with_url, "http://127.0.0.1:9/own"), (without, None)):
+        await outbox.on_receipt(
+            ReceiptMatch(
+                accepted.id, 1, ReceiptState.DELIVERED, MessageState.DELIVERED, True, url, None
+            )
+        )
+    jobs = await store.claim_webhooks("n", 10, 1e12, 60.0)
+    assert [(j.url, j.message_id) for j in jobs] == [("http://127.0.0.1:9/own", with_url.id)]

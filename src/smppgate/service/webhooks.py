@@ -203,6 +203,7 @@ class WebhookOutbox:
         self._store = store
         self._clock = clock
         self._defaults = {a.name: a.default_callback_url for a in config.accounts}
+        self._any_default = any(self._defaults.values())
         self._on_enqueue = on_enqueue
 
     async def message_status(self, message_id: str) -> WebhookJob | None:
@@ -233,6 +234,8 @@ class WebhookOutbox:
 
     async def on_receipt(self, match: ReceiptMatch) -> None:
         """Every receipt that found its message: a ``message.status`` event."""
+        if match.callback_url is None and not self._any_default:
+            return  # no URL for it anywhere: skip loading the message (a hot path)
         await self.message_status(match.message_id)
 
     async def on_outcome(self, result: OutcomeResult) -> None:
