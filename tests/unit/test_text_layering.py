@@ -18,6 +18,7 @@ ALLOWED_STDLIB = {
     "dataclasses",
     "datetime",
     "enum",
+    "functools",
     "re",
     "types",
     "typing",

@@ -12,6 +12,7 @@ submitted id by; :func:`message_id_keys` gives every form a receipt id may stand
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -140,6 +141,27 @@ def _collect(segment: str, into: dict[str, str]) -> None:
         into.setdefault(_field_name(match.group(1)), match.group(2))
 
 
+# The layout nearly every SMSC sends (SMPP 3.4 Appendix B, lower-case labels, this order):
+# read in one match; anything else takes the tolerant path below.
+_STANDARD = re.compile(
+    r"id:(\S*) sub:(\S*) dlvrd:(\S*) submit date:(\S*) done date:(\S*) stat:(\S*) err:(\S*)"
+    r"(?: text:(.*))?",
+    re.DOTALL,
+)
+
+
+def _standard_fields(raw: str) -> tuple[dict[str, str], str | None] | None:
+    match = _STANDARD.fullmatch(raw)
+    if match is None:
+        return None
+    values = match.groups()
+    free_text = values[7]
+    if free_text is not None and _LEADING_FIELD.match(free_text):
+        return None  # "text:" followed by fields: the tolerant path knows that case
+    names = ("id", "sub", "dlvrd", "submit_date", "done_date", "stat", "err")
+    return dict(zip(names, values[:7], strict=True)), free_text
+
+
 def parse_receipt(
     text: str | bytes,
     receipted_message_id: str | None = None,
@@ -150,18 +172,11 @@ def parse_receipt(
     Bytes are read as Latin-1 (lossless; labels and ids are ASCII). Never raises.
     """
     raw = text.decode("latin-1") if isinstance(text, bytes) else text
-    fields: dict[str, str] = {}
-    text_match = _TEXT_LABEL.search(raw)
-    head = raw if text_match is None else raw[: text_match.start()]
-    free_text = None if text_match is None else raw[text_match.end() :]
-    _collect(head, fields)
-    if free_text is not None:
-        leading = _LEADING_FIELD.match(free_text)
-        if leading is not None and _field_name(leading.group(1)) not in fields:
-            # An empty "text:" followed by the fields it should have ended (cloudhopper's
-            # reading of such receipts): take them as fields, not as text.
-            _collect(free_text, fields)
-            free_text = ""
+    standard = _standard_fields(raw)
+    if standard is not None:
+        fields, free_text = standard
+    else:
+        fields, free_text = _tolerant_fields(raw)
 
     state = None if message_state is None else ReceiptState.from_message_state(message_state)
     stat = fields.get("stat")
@@ -209,6 +224,23 @@ _DIGITS = re.compile(r"[0-9]+")
 _SMPP_TIME = re.compile(r"([0-9]{12})[0-9]{3}[+\-R]")
 
 
+def _tolerant_fields(raw: str) -> tuple[dict[str, str], str | None]:
+    """Labelled fields in any order and case, and the free text after ``text:``."""
+    fields: dict[str, str] = {}
+    text_match = _TEXT_LABEL.search(raw)
+    head = raw if text_match is None else raw[: text_match.start()]
+    free_text = None if text_match is None else raw[text_match.end() :]
+    _collect(head, fields)
+    if free_text is not None:
+        leading = _LEADING_FIELD.match(free_text)
+        if leading is not None and _field_name(leading.group(1)) not in fields:
+            # An empty "text:" followed by the fields it should have ended (cloudhopper's
+            # reading of such receipts): take them as fields, not as text.
+            _collect(free_text, fields)
+            free_text = ""
+    return fields, free_text
+
+
 def _two_digit_year(yy: str) -> int:
     # Appendix C rollover "xx38": 38-99 are 1938-1999, 00-37 are 2000-2037.
     year = int(yy)
@@ -226,6 +258,7 @@ def _build(year: int, digits: str) -> datetime | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)  # receipts of one minute share their dates
 def parse_receipt_date(value: str) -> datetime | None:
     """A receipt date as a naive datetime in the SMSC's local time; None if unreadable.
 
