@@ -5,10 +5,21 @@ of that (account, host) must be over for *every* node (60 s after any node's ses
 90 s after any node's failed attempt), and the node must hold one of the account's session
 slots (at most the configured number per system_id, at most 4: the platform's limit), leased
 in the database so that a node that dies gives its slots back when the lease runs out.
+
+A node that dies cannot record that its sessions dropped. Its slots tell it instead: a slot
+whose lease ran out without being released belonged to a node that stopped renewing, and its
+session ended at the latest when the lease did. Before such a slot is taken over, a drop at
+that time is recorded for each of the account's hosts, so nobody binds within the drop
+cooldown of the dead node's sessions ending (the platform counts those too).
+
+Slots are first come, first served. So that the nodes of a cluster started together share
+them (rather than the first one up taking all four), a node that holds a slot takes its next
+one only ``spread`` seconds after it took the last one; a node holding none asks at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -20,6 +31,8 @@ log = logging.getLogger("smppgate.cluster")
 
 #: how long a node waits before asking again for a session slot all others hold
 SLOT_RETRY = 5.0
+#: seconds between two slots taken by one node of a cluster (see the module docstring)
+SPREAD = 3.0
 
 
 class ClusterCoordinator:
@@ -35,6 +48,7 @@ class ClusterCoordinator:
         lease_seconds: float = 30.0,
         drop_cooldown: float | None = None,
         failure_cooldown: float | None = None,
+        spread: float = 0.0,
     ) -> None:
         self.store = store
         self.account = account
@@ -44,28 +58,74 @@ class ClusterCoordinator:
         self.max_slots = min(len(account.sessions), account.profile.max_sessions)
         self.drop_cooldown = drop_cooldown
         self.failure_cooldown = failure_cooldown
+        self.spread = spread
         self.held: dict[int, int] = {}  # pool slot -> cluster slot
+        self._last_taken: float | None = None
+        # the pool's slots ask concurrently: one question at a time, so that the spread holds
+        self._asking = asyncio.Lock()
+
+    @property
+    def hosts(self) -> list[str]:
+        return [str(h) for h in self.account.hosts or self.account.profile.hosts]
 
     async def admit(self, slot: int, host: str) -> float | None:
+        if slot in self.held:
+            return await self._cooling(slot, host, self.clock())
+        async with self._asking:
+            return await self._take(slot, host)
+
+    async def _take(self, slot: int, host: str) -> float | None:
         now = self.clock()
-        allowed_at = await self.store.next_connect_allowed(self.account.name, host)
-        if allowed_at is not None and allowed_at > now:
-            log.info(
-                "%s slot %d: %s cools down for %.0f s more (cluster-wide)",
-                self.account.name,
-                slot,
-                host,
-                allowed_at - now,
-            )
-            return allowed_at - now
-        if slot not in self.held:
-            cluster_slot = await self.store.acquire_session_slot(
-                self.account.system_id, self.max_slots, self.node_id, now, self.lease_seconds
-            )
-            if cluster_slot is None:
-                return SLOT_RETRY
-            self.held[slot] = cluster_slot
+        if self.held and self._last_taken is not None and now < self._last_taken + self.spread:
+            return self._last_taken + self.spread - now
+        await self._expired_slots_dropped(now)
+        wait = await self._cooling(slot, host, now)
+        if wait is not None:
+            return wait
+        cluster_slot = await self.store.acquire_session_slot(
+            self.account.system_id, self.max_slots, self.node_id, now, self.lease_seconds
+        )
+        if cluster_slot is None:
+            return SLOT_RETRY
+        self.held[slot] = cluster_slot
+        self._last_taken = now
         return None
+
+    async def _cooling(self, slot: int, host: str, now: float) -> float | None:
+        allowed_at = await self.store.next_connect_allowed(self.account.name, host)
+        if allowed_at is None or allowed_at <= now:
+            return None
+        log.info(
+            "%s slot %d: %s cools down for %.0f s more (cluster-wide)",
+            self.account.name,
+            slot,
+            host,
+            allowed_at - now,
+        )
+        return allowed_at - now
+
+    async def _expired_slots_dropped(self, now: float) -> None:
+        """Record a drop for each slot left to expire (its node died or stalled): its session
+        ended at the latest when the lease ran out. Idempotent: the same time each call."""
+        rows = await self.store.list_session_slots(self.account.system_id, float("-inf"))
+        ended = [r for r in rows if r.lease_until <= now]
+        if not ended:
+            return
+        at = max(r.lease_until for r in ended)
+        for host in self.hosts:
+            allowed = await self.store.record_drop(
+                self.account.name, host, at, DropKind.DROP, self.drop_cooldown
+            )
+            if allowed > now:
+                log.warning(
+                    "%s: session slot(s) %s of node(s) %s expired unreleased; %s cools down "
+                    "until %.0f s from now",
+                    self.account.name,
+                    ",".join(str(r.slot) for r in ended),
+                    ",".join(sorted({r.node_id for r in ended})),
+                    host,
+                    allowed - now,
+                )
 
     async def ended(self, slot: int, host: str, end: AttemptEnd) -> None:
         now = self.clock()

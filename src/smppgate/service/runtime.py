@@ -36,7 +36,7 @@ from smppgate.client.pool import SlotState
 from smppgate.client.results import Outcome as ResultOutcome
 from smppgate.client.results import not_sent
 from smppgate.pdu import MessageState as PduMessageState
-from smppgate.service.cluster import ClusterCoordinator
+from smppgate.service.cluster import SPREAD, ClusterCoordinator
 from smppgate.service.config import AccountConfig, GatewayConfig
 from smppgate.service.dispatch import build_part_submits, outcomes_for
 from smppgate.service.incoming import record_for
@@ -82,6 +82,10 @@ def client_account(account: AccountConfig) -> ClientAccount:
         query_rate=account.query_rate,
         tls=tls,
         name=account.name,
+        reconnect_after_drop=account.reconnect_after_drop,
+        reconnect_after_failure=account.reconnect_after_failure,
+        response_timeout=account.response_timeout,
+        enquire_link_idle=account.enquire_link_idle,
     )
 
 
@@ -112,11 +116,16 @@ class AccountRunner:
             lease_seconds=gateway.config.store.lease_seconds,
             drop_cooldown=client.drop_cooldown,
             failure_cooldown=client.failure_cooldown,
+            # one process owns a SQLite store: nobody to share the slots with
+            spread=0.0 if gateway.store.dialect == "sqlite" else SPREAD,
         )
         self.pool = SessionPool(client, on_incoming=self.on_incoming, coordinator=self.coordinator)
         self.stats = DispatchStats()
         self.wakeup = asyncio.Event()
         self.inflight = 0
+        #: claimed messages handed to the pool and not yet recorded: their leases are renewed
+        #: while this node lives, however long they wait for a session
+        self.leased: set[str] = set()
         self._room = asyncio.Event()
         self._incoming: asyncio.Queue[IncomingEvent] = asyncio.Queue()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -190,6 +199,7 @@ class AccountRunner:
                 future = asyncio.get_running_loop().create_future()
                 future.set_result([not_sent(str(exc))] * len(pdus))
             batches.append((message, seqs, future))
+            self.leased.add(message.id)
         self.inflight += len(batches)
         self.stats.submitted_parts += len(sent_marks)
         if self.gateway.metrics is not None:
@@ -227,6 +237,7 @@ class AccountRunner:
                 )
             await self._record(outcomes)
         finally:
+            self.leased.difference_update(message.id for message, _, _ in batches)
             self.inflight -= len(batches)
             self._room.set()
 
@@ -400,6 +411,7 @@ class Gateway:
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
+        self._recovered_unknown: list[str] = []
         self.receipt_listeners: list[Callable[[ReceiptMatch], Awaitable[None]]] = []
         self.outcome_listeners: list[Callable[[OutcomeResult], Awaitable[None]]] = []
         self.inbound_listeners: list[Callable[[AccountConfig, int], Awaitable[None]]] = []
@@ -463,6 +475,9 @@ class Gateway:
                 len(report.requeued),
                 len(report.unknown),
             )
+        # their final state is told to the listeners (webhooks) by the recovery loop: the
+        # listeners are attached after start
+        self._recovered_unknown.extend(report.unknown)
 
     async def _recover_leases(self) -> None:
         interval = max(1.0, self.config.store.lease_seconds / 4)
@@ -471,9 +486,27 @@ class Gateway:
             if self.stopping.is_set():
                 return
             try:
-                await self.store.recover_expired_leases(self.clock())
+                lease = self.config.store.lease_seconds
                 for runner in self.runners.values():
+                    if runner.leased:
+                        await self.store.renew_leases(
+                            self.node_id, list(runner.leased), self.clock(), lease
+                        )
                     await runner.coordinator.renew()
+                report = await self.store.recover_expired_leases(self.clock())
+                if report.requeued or report.unknown:
+                    log.warning(
+                        "recovered expired leases: %d requeued, %d unknown (a submit may have "
+                        "gone out)",
+                        len(report.requeued),
+                        len(report.unknown),
+                    )
+                # a message that became unknown here is final: one webhook, from this node
+                unknown = [*self._recovered_unknown, *report.unknown]
+                self._recovered_unknown.clear()
+                await self.after_outcomes(
+                    [OutcomeResult(message_id, MessageState.UNKNOWN) for message_id in unknown]
+                )
             except Exception:
                 log.exception("lease recovery failed; retrying in %.0f s", interval)
 

@@ -1,0 +1,356 @@
+"""Scale-out throughput: messages/s end to end with 1, 2 and 3 `smppgate serve` nodes sharing
+one PostgreSQL database and one emulator (issue 7).
+
+    source scripts/postgres.sh   # a local server; sets SMPPGATE_TEST_POSTGRES_URL
+    python benchmarks/bench_cluster.py [--nodes 1,2,3] [--messages 20000] [--window 20]
+                                       [--dlr-delay 0.05] [--profile-node]
+
+For each N: a fresh database, one emulator (``smppgate smsc``, receipts after ``--dlr-delay``)
+and N nodes, each configured with the account's 4 trx sessions (the cluster shares those 4:
+with 3 nodes that is 2+1+1). When every node has a session and the cluster holds all 4, the
+messages are queued through the nodes' HTTP batch APIs (1000 per request, round robin), and
+the database is polled until every message is ``submitted`` (or further) and then
+``delivered``. Printed per N, one JSON line:
+
+- ``intake_s``: how long the API took to accept all messages;
+- ``submit_rate``: messages/s from the first POST to the last ``submit_sm_resp`` recorded;
+- ``final_rate``: messages/s from the first POST to the last receipt recorded (matched, the
+  message ``delivered``, or kept among the unmatched receipts: ``unmatched`` counts those, a
+  race of the PostgreSQL store between a receipt and its ``submit_sm_resp``, see
+  ``benchmarks/results/cluster.md``);
+- ``cpu``: CPU seconds spent meanwhile by the nodes, the emulator and the PostgreSQL backends
+  serving the benchmark's database, with ``load`` (1-minute load average) before and after:
+  the machine is shared.
+
+``--profile-node`` runs node 1 under cProfile (about 3x slower) and prints its top functions
+(own time) after the run; the profile goes to ``PROFILE`` (the temp folder). Results and their
+reading: ``benchmarks/results/cluster.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import pstats
+import signal
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import asyncpg
+
+SMPPGATE = Path(sys.executable).with_name("smppgate")
+POSTGRES_ENV = "SMPPGATE_TEST_POSTGRES_URL"
+TICK = os.sysconf("SC_CLK_TCK")
+PROFILE = Path(tempfile.gettempdir()) / "smppgate-cluster-node1.prof"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICK
+
+
+async def _backend_pids(db: asyncpg.Connection) -> list[int]:
+    """The backends serving the benchmark's database (the nodes' pools and this poller)."""
+    rows = await db.fetch("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    return [int(r["pid"]) for r in rows]
+
+
+def _load() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+async def _fresh_database(admin_url: str) -> str:
+    name = f"smppgate_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
+
+
+async def _drop_database(admin_url: str, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    admin = await asyncpg.connect(admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def _node_config(folder: Path, n: int, url: str, smsc: int, http: int, window: int) -> Path:
+    path = folder / f"node-{n}.toml"
+    path.write_text(
+        f"""
+node_id = "node-{n}"
+
+[store]
+url = "{url}"
+lease_seconds = 30
+
+[http]
+listen = "127.0.0.1:{http}"
+
+[log]
+level = "WARNING"
+
+[[accounts]]
+name = "bench"
+hosts = ["127.0.0.1:{smsc}"]
+system_id = "bench"
+password = "bench"
+sessions = ["trx", "trx", "trx", "trx"]
+window = {window}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def _wait_for(
+    check: Callable[[], Awaitable[bool]],
+    what: str,
+    timeout: float,  # noqa: ASYNC109
+) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if await check():
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def _unmatched(db: asyncpg.Connection) -> int:
+    return int(
+        await db.fetchval(
+            "SELECT count(*) FROM unmatched_receipts WHERE matched_message_id IS NULL"
+        )
+    )
+
+
+async def _counts(db: asyncpg.Connection) -> dict[str, int]:
+    rows = await db.fetch("SELECT state, count(*) AS n FROM messages GROUP BY state")
+    return {r["state"]: int(r["n"]) for r in rows}
+
+
+async def run_once(
+    admin_url: str, nodes: int, messages: int, window: int, dlr_delay: float, profile: bool
+) -> dict[str, object]:
+    url = await _fresh_database(admin_url)
+    folder = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
+    smsc_port, control_port = _free_port(), _free_port()
+    http_ports = [_free_port() for _ in range(nodes)]
+    procs: list[asyncio.subprocess.Process] = []
+    emulator = await asyncio.create_subprocess_exec(
+        *[
+            str(SMPPGATE),
+            "smsc",
+            "--listen",
+            f"127.0.0.1:{smsc_port}",
+            "--account",
+            "bench:bench",
+            "--dlr-delay",
+            str(dlr_delay),
+            "--control",
+            f"127.0.0.1:{control_port}",
+            "--stats-interval",
+            "0",
+            "--log-level",
+            "WARNING",
+        ],
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=(folder / "emulator.log").open("wb"),
+    )
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def bound() -> int:
+                try:
+                    async with http.get(f"http://127.0.0.1:{control_port}/sessions") as r:
+                        sessions = await r.json()
+                except aiohttp.ClientError:
+                    return -1
+                return sum(1 for s in sessions if s["system_id"] == "bench" and s["mode"])
+
+            async def listening() -> bool:
+                return await bound() >= 0
+
+            await _wait_for(listening, "the emulator", 20)
+            for n in range(nodes):
+                config = _node_config(folder, n + 1, url, smsc_port, http_ports[n], window)
+                command = [str(SMPPGATE), "serve", "--config", str(config)]
+                if profile and n == 0:
+                    command = [
+                        sys.executable,
+                        "-m",
+                        "cProfile",
+                        "-o",
+                        str(PROFILE),
+                        "-m",
+                        "smppgate.cli.main",
+                        "serve",
+                        "--config",
+                        str(config),
+                    ]
+                procs.append(
+                    await asyncio.create_subprocess_exec(
+                        *command,
+                        stdout=asyncio.subprocess.DEVNULL,
+                        stderr=(folder / f"node-{n + 1}.log").open("wb"),
+                    )
+                )
+                if n == 0:  # the first node migrates the fresh database
+                    await _wait_for(partial(_ready, http, http_ports[0]), "node 1", 60)
+
+            async def all_ready() -> bool:
+                for port in http_ports:
+                    if not await _ready(http, port):
+                        return False
+                return await bound() == 4
+
+            await _wait_for(all_ready, "every node and 4 sessions", 90)
+            db = await asyncpg.connect(url)
+            try:
+                backends = {pid: _cpu_seconds([pid]) for pid in await _backend_pids(db)}
+                cpu_pids = [p.pid for p in procs], [emulator.pid]
+                cpu_before = [_cpu_seconds(p) for p in cpu_pids]
+                load_before = _load()
+                started = time.monotonic()
+                await _queue(http, http_ports, messages)
+                intake = time.monotonic() - started
+                submitted_at = final_at = None
+                while final_at is None:
+                    counts = await _counts(db)
+                    done = counts.get("submitted", 0) + counts.get("delivered", 0)
+                    if submitted_at is None and done >= messages:
+                        submitted_at = time.monotonic() - started
+                    # every receipt recorded: matched (delivered) or kept unmatched (see
+                    # "unmatched" in the results: a race of the PostgreSQL store)
+                    unmatched = await _unmatched(db)
+                    if counts.get("delivered", 0) + unmatched >= messages:
+                        final_at = time.monotonic() - started
+                    elif time.monotonic() - started > 600:
+                        raise TimeoutError(f"not finished after 600 s: {counts}")
+                    else:
+                        # each poll scans the messages: not too often, it costs the database
+                        await asyncio.sleep(0.25)
+                cpu_after = [_cpu_seconds(p) for p in cpu_pids]
+                # backends opened during the run count whole (the pools grow under load)
+                backend_cpu = sum(
+                    _cpu_seconds([pid]) - backends.get(pid, 0.0) for pid in await _backend_pids(db)
+                )
+                assert submitted_at is not None
+                nodes_by = {
+                    r["node_id"]: int(r["n"])
+                    for r in await db.fetch(
+                        "SELECT node_id, count(*) AS n FROM attempts GROUP BY node_id"
+                    )
+                }
+            finally:
+                await db.close()
+        return {
+            "bench": "cluster",
+            "nodes": nodes,
+            "messages": messages,
+            "window": window,
+            "dlr_delay": dlr_delay,
+            "intake_s": round(intake, 2),
+            "submitted_s": round(submitted_at, 2),
+            "final_s": round(final_at, 2),
+            "submit_rate": round(messages / submitted_at),
+            "final_rate": round(messages / final_at),
+            "cpu": {
+                "nodes": round(cpu_after[0] - cpu_before[0], 1),
+                "emulator": round(cpu_after[1] - cpu_before[1], 1),
+                "postgres_backends": round(backend_cpu, 1),
+            },
+            "unmatched": unmatched,
+            "sends_by_node": dict(sorted(nodes_by.items())),
+            "load": [load_before, _load()],
+        }
+    finally:
+        for proc in [*procs, emulator]:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        await _drop_database(admin_url, url)
+
+
+async def _ready(http: aiohttp.ClientSession, port: int) -> bool:
+    try:
+        async with http.get(f"http://127.0.0.1:{port}/readyz") as r:
+            return r.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+async def _queue(http: aiohttp.ClientSession, ports: list[int], messages: int) -> None:
+    """POST the messages, 1000 per request, round robin over the nodes, one request in flight
+    per node."""
+
+    async def post(port: int, starts: list[int]) -> None:
+        for start in starts:
+            batch = [
+                {"to": f"7900{i:07d}", "from": "Bench", "text": f"benchmark message {i}"}
+                for i in range(start, min(start + 1000, messages))
+            ]
+            async with http.post(
+                f"http://127.0.0.1:{port}/v1/messages/batch", json={"messages": batch}
+            ) as r:
+                if r.status != 202:
+                    raise RuntimeError(f"batch refused: {r.status} {await r.text()}")
+
+    starts = list(range(0, messages, 1000))
+    await asyncio.gather(*(post(port, starts[i :: len(ports)]) for i, port in enumerate(ports)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", default="1,2,3", help="comma-separated node counts")
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--window", type=int, default=20)
+    parser.add_argument("--dlr-delay", type=float, default=0.05)
+    parser.add_argument("--profile-node", action="store_true", help="cProfile node 1")
+    args = parser.parse_args()
+    admin_url = os.environ.get(POSTGRES_ENV)
+    if not admin_url:
+        sys.exit(f"{POSTGRES_ENV} is not set: `source scripts/postgres.sh` first")
+    for nodes in (int(n) for n in args.nodes.split(",")):
+        result = asyncio.run(
+            run_once(
+                admin_url, nodes, args.messages, args.window, args.dlr_delay, args.profile_node
+            )
+        )
+        print(json.dumps(result), flush=True)
+        if args.profile_node:
+            stats = pstats.Stats(str(PROFILE))
+            stats.sort_stats("tottime").print_stats(25)
+
+
+if __name__ == "__main__":
+    main()
