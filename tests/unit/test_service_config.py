@@ -58,6 +58,9 @@ def test_devino_profile_gives_hosts() -> None:
         ({**BASE, "store": {"url": "mysql://x"}}, "store.url", "sqlite:///"),
         ({**BASE, "store": {"url": "sqlite:///:memory:"}}, "store.url", "lose every message"),
         ({**BASE, "log": {"format": "xml"}}, "log.format", "text"),
+        (account(reconnect_after_drop=-1), "accounts[0].reconnect_after_drop", "at least 0"),
+        (account(reconnect_after_failure="90"), "accounts[0].reconnect_after_failure", "number"),
+        (account(response_timeout=0), "accounts[0].response_timeout", "more than 0"),
     ],
 )
 def test_errors_name_the_key(data: dict[str, object], key: str, fragment: str) -> None:
@@ -65,6 +68,20 @@ def test_errors_name_the_key(data: dict[str, object], key: str, fragment: str) -
         parse_config(data, environ={})
     assert info.value.key == key
     assert fragment in str(info.value)
+
+
+def test_timers_default_to_the_profile_and_can_be_set() -> None:
+    (plain,) = parse_config(account(profile="devino-promo"), environ={}).accounts
+    assert plain.reconnect_after_drop is None
+    assert plain.reconnect_after_failure is None
+    (short,) = parse_config(
+        account(reconnect_after_drop=2, reconnect_after_failure=3.5, enquire_link_idle=5),
+        environ={},
+    ).accounts
+    assert (short.reconnect_after_drop, short.reconnect_after_failure) == (2, 3.5)
+    assert short.enquire_link_idle == 5
+    assert short.response_timeout is None
+    assert short.name == "a"
 
 
 def test_secrets_from_environment() -> None:
@@ -94,3 +111,16 @@ def test_every_key_is_documented() -> None:
                                 "secret", "timeout", "max_attempts", "format", "level",
                                 "enabled", "dlr_delay", "node_id", "shutdown_timeout"}:  # fmt: skip
         assert key in documented, f"{key} is missing from docs/configuration.md"
+
+
+def test_account_timers_reach_the_client() -> None:
+    from smppgate.service.runtime import client_account
+
+    (acc,) = parse_config(
+        account(profile="devino-promo", reconnect_after_drop=2, reconnect_after_failure=3),
+        environ={},
+    ).accounts
+    client = client_account(acc)
+    assert (client.drop_cooldown, client.failure_cooldown) == (2, 3)
+    (plain,) = parse_config(account(profile="devino-promo"), environ={}).accounts
+    assert (client_account(plain).drop_cooldown, client_account(plain).failure_cooldown) == (60, 90)

@@ -79,6 +79,14 @@ class AccountConfig:
     query_after: float | None = None
     """Ask query_sm for a message with no receipt after this many seconds (None: never)."""
     query_rate: float = 10.0
+    reconnect_after_drop: float | None = None
+    """Seconds before reconnecting after a session drop (None: the profile's, 60 s)."""
+    reconnect_after_failure: float | None = None
+    """Seconds before retrying after a failed connect or bind (None: the profile's, 90 s)."""
+    response_timeout: float | None = None
+    """Seconds to wait for a response (None: the profile's)."""
+    enquire_link_idle: float | None = None
+    """Seconds of silence before enquire_link (None: the profile's, 60 s)."""
 
     @property
     def receives(self) -> bool:
@@ -336,8 +344,12 @@ def _emulator(data: Mapping[str, Any]) -> EmulatorConfig:
 _ACCOUNT_KEYS = {
     "name", "profile", "hosts", "system_id", "password", "password_env", "sessions", "window",
     "split", "encoding", "max_parts", "default_callback_url", "default_sender", "tls",
-    "ca_file", "tls_verify", "query_after", "query_rate",
+    "ca_file", "tls_verify", "query_after", "query_rate", "reconnect_after_drop",
+    "reconnect_after_failure", "response_timeout", "enquire_link_idle",
 }  # fmt: skip
+#: timers an account may set; None keeps the profile's (the platform's) value
+_TIMER_KEYS = ("reconnect_after_drop", "reconnect_after_failure", "response_timeout",
+               "enquire_link_idle")  # fmt: skip
 
 
 def _account(data: object, key: str, env: Mapping[str, str]) -> AccountConfig:
@@ -397,6 +409,13 @@ def _account(data: object, key: str, env: Mapping[str, str]) -> AccountConfig:
         names = ", ".join(e.value for e in Encoding)
         raise ConfigError(f"{key}.encoding", f"must be one of {names}") from None
     query_after = data.get("query_after")
+    timers = {
+        name: None if data.get(name) is None else _number(data, key, name, 0.0, minimum=0.0)
+        for name in _TIMER_KEYS
+    }
+    for timer in ("response_timeout", "enquire_link_idle"):
+        if timers[timer] == 0:
+            raise ConfigError(f"{key}.{timer}", "must be more than 0 seconds")
     return AccountConfig(
         name=name,
         system_id=system_id,
@@ -417,6 +436,7 @@ def _account(data: object, key: str, env: Mapping[str, str]) -> AccountConfig:
         if query_after is None
         else _number(data, key, "query_after", 0.0, minimum=1.0),
         query_rate=_number(data, key, "query_rate", 10.0, minimum=0.1),
+        **timers,
     )
 
 
