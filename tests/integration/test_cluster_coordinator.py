@@ -13,7 +13,6 @@ receipts for two parts of one message recorded by two nodes at the same moment.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -41,8 +40,6 @@ from smppgate.store import (
     SubmitContext,
     open_store,
 )
-from smppgate.store.postgres import SETTLE_READ
-from smppgate.store.sql_store import SqlStore
 
 POSTGRES_ENV = "SMPPGATE_TEST_POSTGRES_URL"
 T0 = 1_800_000_000.0
@@ -303,6 +300,47 @@ async def test_receipts_for_two_parts_on_two_nodes_at_once_settle_the_message(
         assert states == [MessageState.DELIVERED] * count
 
 
-def test_the_postgres_driver_locks_the_settle_read() -> None:
-    """The PostgreSQL driver recognises `_settle`'s read by its text (see SETTLE_READ)."""
-    assert SETTLE_READ in inspect.getsource(SqlStore._settle)
+def _one_part(n: int) -> NewMessage:
+    return NewMessage(
+        account="promo",
+        source="SENDER",
+        destination=f"7998{n:07d}",
+        text="hello",
+        parts=(PlannedPart(1, b"hello", 0, 0),),
+    )
+
+
+async def test_receipts_racing_their_submit_responses_all_find_their_messages(
+    store_url: str,
+) -> None:
+    """One node records a batch of submit_sm_resp while another records the receipts of the
+    same messages (the SMSC answered so fast that the receipt came first, on another
+    session): whichever transaction commits second must see the other's rows, so no
+    receipt stays unmatched and every message ends delivered."""
+    rounds, batch = 6, 40
+    async with open_store(store_url) as a, open_store(store_url) as b:
+        context = SubmitContext(node_id="node-1")
+        all_ids: list[str] = []
+        for r in range(rounds):
+            ids = [
+                (await a.insert_message(_one_part(r * batch + n), T0)).message.id
+                for n in range(batch)
+            ]
+            all_ids += ids
+            assert len(await a.claim("node-1", batch, T0, LEASE)) == batch
+            keys = [f"r{r}-{n}" for n in range(batch)]
+            accepted = [
+                PartAccepted(mid, 1, key, frozenset({key}), T0, context)
+                for mid, key in zip(ids, keys, strict=True)
+            ]
+            receipts = [
+                NewReceipt(frozenset({key}), f"id:{key}", ReceiptState.DELIVERED, T0 + 1)
+                for key in keys
+            ]
+            await asyncio.gather(
+                a.record_outcomes(accepted),
+                b.record_receipts(receipts[: batch // 2]),
+                b.record_receipts(receipts[batch // 2 :]),
+            )
+        states = {(await a.get_message(mid)).message.state for mid in all_ids}
+        assert states == {MessageState.DELIVERED}

@@ -8,7 +8,7 @@ critical section (`lock`), and how a transaction starts.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -35,12 +35,19 @@ class Connection(Protocol):
     async def lock(self, name: str) -> None:
         """Serialise with every other transaction that takes the same name, until commit."""
 
+    async def lock_keys(self, keys: Collection[str]) -> None:
+        """Serialise, until commit, with every other transaction that locks one of ``keys``
+        (receipt match keys): all at once, in one global order, so two never deadlock."""
+
 
 class Backend(Protocol):
     #: "sqlite" or "postgresql": also the folder of this backend's migrations
     dialect: str
     #: appended to a SELECT that picks rows to claim: " FOR UPDATE SKIP LOCKED" or ""
     skip_locked: str
+    #: appended to a SELECT (after its ORDER BY) that reads rows it will update from what it
+    #: read: " FOR NO KEY UPDATE" or "" (SQLite's write transaction holds the whole database)
+    lock_rows: str
 
     async def run(self, fn: Callable[[Connection], Awaitable[T]], *, write: bool = True) -> T:
         """Run `fn` in one transaction and commit; roll back and raise a `StoreError` on error.

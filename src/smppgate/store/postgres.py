@@ -10,7 +10,7 @@ serialisation failures are retried a few times, the rest is translated to `Store
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import TypeVar
 
 import asyncpg
@@ -30,26 +30,13 @@ _UNAVAILABLE = (
 )
 
 
-#: The read with which `SqlStore._settle` starts re-deriving messages' states from their parts,
-#: after the transaction changed some parts. Under READ COMMITTED two nodes recording receipts
-#: for two parts of one message at the same moment would each read the parts without the
-#: other's uncommitted change and both leave the message `submitted`, every part delivered
-#: (write skew, found by tests/integration/test_cluster.py). Locking the message rows first
-#: serialises them: the second waits for the first to commit, then its read of the parts (a
-#: new statement, a new snapshot) sees both. In id order, so that two batches lock alike; NO
-#: KEY, because the transaction already holds KEY SHARE on the row (its inserts into tables
-#: referencing `messages`), which a plain FOR UPDATE would deadlock against.
-#: TODO(store): move into `_settle` itself (a backend `for_update` clause); kept here because
-#: this change had to stay inside the PostgreSQL driver.
-SETTLE_READ = "SELECT id, state, uses_payload FROM messages WHERE id IN ("
+#: advisory lock class of receipt match keys (the two-key form keeps them apart from `lock`)
+_MATCH_KEY_LOCKS = 7351
 
 
 @functools.lru_cache(maxsize=512)
 def to_numbered(sql: str) -> str:
-    """Rewrite `?` placeholders to `$n` (the store's SQL has no `?` inside literals); the
-    settle read locks its rows (see `SETTLE_READ`)."""
-    if sql.startswith(SETTLE_READ) and sql.endswith(")"):
-        sql += " ORDER BY id FOR NO KEY UPDATE"
+    """Rewrite `?` placeholders to `$n` (the store's SQL has no `?` inside literals)."""
     pieces = sql.split("?")
     out = [pieces[0]]
     for n, piece in enumerate(pieces[1:], start=1):
@@ -79,10 +66,24 @@ class _PgConnection:
     async def lock(self, name: str) -> None:
         await self._conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
 
+    async def lock_keys(self, keys: Collection[str]) -> None:
+        if not keys:
+            return
+        # one statement; locks taken in hash order, the same order for every transaction
+        await self._conn.execute(
+            "SELECT count(pg_advisory_xact_lock($1, h)) FROM"
+            " (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY h) AS s",
+            _MATCH_KEY_LOCKS,
+            list(keys),
+        )
+
 
 class PostgresBackend:
     dialect = "postgresql"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    # NO KEY: the transaction may already hold KEY SHARE on the row (its inserts into tables
+    # that reference it), which a plain FOR UPDATE would deadlock against
+    lock_rows = " FOR NO KEY UPDATE"
 
     def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
         self._pool = pool

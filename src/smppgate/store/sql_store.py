@@ -362,6 +362,17 @@ class SqlStore:
 
     async def record_outcomes(self, outcomes: Sequence[Outcome]) -> list[OutcomeResult]:
         async def record(conn: Connection) -> list[OutcomeResult]:
+            # serialised with receipts naming the same ids: a receipt recorded meanwhile by
+            # another transaction would not see this one's uncommitted keys, nor this one
+            # that receipt, and it would stay unmatched
+            await conn.lock_keys(
+                {
+                    key
+                    for o in outcomes
+                    if isinstance(o, PartAccepted)
+                    for key in (*o.match_keys, o.smsc_message_id)
+                }
+            )
             late: dict[str, list[tuple[int, int, ReceiptState]]] = {}
             accepted: list[PartAccepted] = []
             for outcome in outcomes:
@@ -690,8 +701,13 @@ class SqlStore:
         updates: list[tuple[object, ...]] = []
         for chunk in _chunks(list(message_ids)):
             marks = placeholders(len(chunk))
+            # the message rows first, locked in id order: two transactions settling the same
+            # message (receipts for two of its parts on two nodes at once) run one after the
+            # other, and the second reads the parts with the first's change (READ COMMITTED:
+            # a new statement, a new snapshot) — else both could leave it `submitted`
             messages = await conn.fetch(
-                f"SELECT id, state, uses_payload FROM messages WHERE id IN ({marks})",
+                f"SELECT id, state, uses_payload FROM messages WHERE id IN ({marks})"
+                f" ORDER BY id{self._backend.lock_rows}",
                 *chunk,
             )
             parts: dict[str, list[lifecycle.PartView]] = {}
@@ -747,6 +763,7 @@ class SqlStore:
 
     async def record_receipts(self, receipts: Sequence[NewReceipt]) -> list[ReceiptMatch | None]:
         async def record(conn: Connection) -> list[ReceiptMatch | None]:
+            await conn.lock_keys({key for r in receipts for key in r.keys})  # see record_outcomes
             found = await self._find_parts(conn, receipts)
             for receipt, part in zip(receipts, found, strict=True):
                 if part is None:

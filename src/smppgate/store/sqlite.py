@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, TypeVar
@@ -69,6 +69,9 @@ class _SqliteConnection:
     async def lock(self, name: str) -> None:
         """Nothing to do: a write transaction already holds the whole database."""
 
+    async def lock_keys(self, keys: Collection[str]) -> None:
+        """Nothing to do: a write transaction already holds the whole database."""
+
 
 def _drive(awaitable: Awaitable[T]) -> T:
     """Run a coroutine that never suspends (it awaits only `_SqliteConnection`) to its end."""
@@ -107,6 +110,7 @@ _STOP = object()
 class SqliteBackend:
     dialect = "sqlite"
     skip_locked = ""
+    lock_rows = ""
 
     def __init__(self, path: str) -> None:
         self.path = path
