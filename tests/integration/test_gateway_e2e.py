@@ -77,6 +77,13 @@ async def test_messages_are_delivered_end_to_end(tmp_path: Path) -> None:
             assert len(detail.message.parts) == 4  # 210 UCS2 units, 67 per part
             assert all(p.smsc_message_id for p in detail.message.parts)
             assert len(detail.receipts) == 4
+            # every attempt says where it happened: node, session, host; one session per message
+            assert len(detail.attempts) == 4
+            assert {(a.node_id, a.host) for a in detail.attempts} == {
+                (gw.node_id, f"127.0.0.1:{port}")
+            }
+            assert len({a.session_id for a in detail.attempts}) == 1
+            assert detail.attempts[0].session_id
         # every session was unbound on the way out
         assert emu.bound_sessions("demo") == []
         assert not [v for v in emu.violations if v.rule not in ("D-12",)]

@@ -216,13 +216,22 @@ class AccountRunner:
             await asyncio.gather(*(f for _, _, f in batches), return_exceptions=True)
             now = gw.clock()
             outcomes: list[Outcome] = []
-            context = SubmitContext(node_id=gw.node_id)
+            # where each attempt happened: the session that answered (all parts of a message
+            # go through one) and the host it is bound to
+            hosts = {session.name: str(session.host or "") for session in self.pool.sessions}
+            contexts: dict[str, SubmitContext] = {}
             metrics = gw.metrics
             for message, seqs, future in batches:
                 try:
                     results = future.result()
                 except Exception as exc:  # noqa: BLE001 - any failure before the write
                     results = [not_sent(f"not sent: {exc}")] * len(seqs)
+                session_name = results[0].session if results else ""
+                context = contexts.get(session_name)
+                if context is None:
+                    context = contexts[session_name] = SubmitContext(
+                        gw.node_id, session_name, hosts.get(session_name, "")
+                    )
                 if metrics is not None:
                     for result in results:
                         metrics.response(_status_label(result))
