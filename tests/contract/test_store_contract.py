@@ -18,11 +18,14 @@ import pytest
 from smppgate.store import (
     DropKind,
     DuplicateKey,
+    InboundMessage,
     MarkUnknown,
+    MessageDetail,
     MessageState,
     NewInbound,
     NewMessage,
     NewReceipt,
+    NewWebhook,
     NotFound,
     PartAccepted,
     PartFailed,
@@ -730,3 +733,62 @@ async def test_sqlite_file_is_in_wal_mode(tmp_path: Path) -> None:
         await open_store("sqlite:///:memory:")
     with pytest.raises(StoreError):
         await open_store("mysql://nope")
+
+
+# ------------------------------------------------------- webhooks in the event's transaction
+
+
+class RecordingNotifier:
+    """Wants every message; its jobs name what they were made from. ``fail_on`` raises inside
+    the transaction (the event must then be rolled back with its webhook)."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.fail_on = fail_on
+
+    def wants_status(self, account: str, callback_url: str | None) -> bool:
+        return callback_url is not None
+
+    def status_job(self, detail: MessageDetail, now: float) -> NewWebhook | None:
+        state = detail.message.state.value
+        if state == self.fail_on:
+            raise RuntimeError(f"notifier refuses {state}")
+        return NewWebhook("https://example.test/hook", state, "message.status", detail.message.id)
+
+    def inbound_job(self, inbound: InboundMessage, now: float) -> NewWebhook | None:
+        return NewWebhook("https://example.test/mo", inbound.text, "inbound.mo", None)
+
+
+async def test_webhooks_commit_with_their_events(store: Store) -> None:
+    """Receipts, final outcomes, lease recoveries and inbound messages queue their webhooks in
+    their own transaction: one job per event, with the state the event left."""
+    store.notifier = RecordingNotifier()
+    mid = await submitted(store)  # submitted is not final: no job
+    await store.record_receipts([receipt("1001")])
+    failed = (await store.insert_message(message("79990000002"), T0)).message.id
+    await store.claim("n", 10, T0, LEASE)
+    await store.record_outcomes([PartFailed(failed, 1, 0x0B, "ESME_RINVDSTADR", T0, context=CTX)])
+    lost = (await store.insert_message(message("79990000003"), T0)).message.id
+    await store.claim("n", 10, T0, LEASE)
+    await store.mark_parts_sent([(lost, 1)], T0)
+    await store.recover_expired_leases(T0 + LEASE + 1)
+    await store.record_inbound(NewInbound("promo", "79990000009", "SENDER", "hi", 0, T0))
+    jobs = await store.claim_webhooks("n", 10, T0 + 100, LEASE)
+    assert sorted((j.payload, j.message_id or "") for j in jobs) == [
+        ("delivered", mid),
+        ("failed", failed),
+        ("hi", ""),
+        ("unknown", lost),
+    ]
+
+
+async def test_an_event_whose_webhook_fails_is_rolled_back_with_it(store: Store) -> None:
+    mid = await submitted(store)
+    store.notifier = RecordingNotifier(fail_on="delivered")
+    with pytest.raises(RuntimeError, match="refuses"):
+        await store.record_receipts([receipt("1001")])
+    assert (await store.get_message(mid)).message.state is MessageState.SUBMITTED
+    assert await store.claim_webhooks("n", 10, T0 + 100, LEASE) == []
+    store.notifier = None
+    await store.record_receipts([receipt("1001")])  # without a notifier: no webhook
+    assert (await store.get_message(mid)).message.state is MessageState.DELIVERED
+    assert await store.claim_webhooks("n", 10, T0 + 100, LEASE) == []

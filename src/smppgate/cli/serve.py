@@ -102,15 +102,27 @@ async def serve(
         # one metrics object for everything: the gateway's pool sampler records into the same
         # object /metrics renders
         metrics = Metrics()
-        gateway = await stack.enter_async_context(Gateway(config, node_id=node_id, metrics=metrics))
+        # webhooks are decided inside the transactions that record their events (a crash
+        # cannot separate the two); the gateway's listeners below only wake the sender
+        gateway = await stack.enter_async_context(
+            Gateway(
+                config,
+                node_id=node_id,
+                metrics=metrics,
+                notifier=lambda store: WebhookOutbox(config, store),
+            )
+        )
         metrics.attach_store(gateway.store)
         sender = await stack.enter_async_context(
             WebhookSender(config, gateway.store, node_id=gateway.node_id, metrics=metrics)
         )
-        outbox = WebhookOutbox(config, gateway.store, on_enqueue=sender.wake)
-        gateway.receipt_listeners.append(outbox.on_receipt)
-        gateway.outcome_listeners.append(outbox.on_outcome)
-        gateway.inbound_listeners.append(outbox.on_inbound)
+
+        async def wake(*_: object) -> None:
+            sender.wake()
+
+        gateway.receipt_listeners.append(wake)
+        gateway.outcome_listeners.append(wake)
+        gateway.inbound_listeners.append(wake)
         intake = Intake(config, gateway.store)
         ops = await stack.enter_async_context(OpsView(gateway, metrics))
         app = create_app(

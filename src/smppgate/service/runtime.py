@@ -45,6 +45,7 @@ from smppgate.store import (
     MessageState,
     NewInbound,
     NewReceipt,
+    Notifier,
     Outcome,
     OutcomeResult,
     PartFailed,
@@ -407,9 +408,13 @@ class Gateway:
         node_id: str | None = None,
         poll_interval: float = 0.05,
         metrics: Metrics | None = None,
+        notifier: Callable[[Store], Notifier] | None = None,
     ) -> None:
         self.config = config
         self.metrics = metrics
+        #: makes the store's notifier (the webhooks of events, decided in their transactions)
+        #: as soon as the store is open, before the recovery at start records anything
+        self._notifier = notifier
         self._reconnects_seen: dict[tuple[str, int], int] = {}
         self.clock = clock
         self.node_id = node_id or config.node_id or default_node_id()
@@ -445,6 +450,8 @@ class Gateway:
 
     async def start(self) -> None:
         self._store = await open_store(self.config.store.url)
+        if self._notifier is not None:
+            self._store.notifier = self._notifier(self._store)
         await self.recover_at_start()
         self._tg = asyncio.TaskGroup()
         await self._tg.__aenter__()

@@ -39,6 +39,7 @@ from smppgate.service.metrics import Metrics
 from smppgate.store import (
     InboundMessage,
     MessageDetail,
+    NewWebhook,
     OutcomeResult,
     ReceiptMatch,
     Store,
@@ -185,12 +186,15 @@ def delivery_headers(job: WebhookJob, body: bytes, secret: str, now: float) -> d
 
 
 class WebhookOutbox:
-    """Puts events in the store's outbox (one transaction each); the sender delivers them.
+    """Decides the webhooks of events; the sender delivers them.
 
-    Call `message_status` after a receipt or a final outcome changed a message, and
-    `inbound` after an MO or USSD message was recorded. The URL is the message's
-    ``callback_url``, else its account's ``default_callback_url``; with neither nothing is
-    queued (None is returned).
+    As the store's ``notifier`` (what `smppgate serve` does) it is asked inside the very
+    transaction that records a receipt, a final outcome, a lease recovery or an inbound
+    message, so the event and its webhook commit together: a crash between the two cannot
+    lose one. `message_status` and `inbound` (and the ``on_*`` listeners) queue a webhook in a
+    transaction of its own, for callers that record events without a notifier. The URL is the
+    message's ``callback_url``, else its account's ``default_callback_url``; with neither
+    nothing is queued.
     """
 
     def __init__(
@@ -206,29 +210,46 @@ class WebhookOutbox:
         self._any_default = any(self._defaults.values())
         self._on_enqueue = on_enqueue
 
-    async def message_status(self, message_id: str) -> WebhookJob | None:
-        detail = await self._store.get_message(message_id)
+    # -- the store's Notifier: decided inside the transaction that records the event
+
+    def wants_status(self, account: str, callback_url: str | None) -> bool:
+        return callback_url is not None or self._defaults.get(account) is not None
+
+    def status_job(self, detail: MessageDetail, now: float) -> NewWebhook | None:
         message = detail.message
         url = message.callback_url or self._defaults.get(message.account)
         if url is None:
             return None
-        now = self._clock()
-        job = await self._store.enqueue_webhook(
-            url, status_payload(detail, now), EVENT_MESSAGE_STATUS, message.id, now
-        )
-        self._enqueued()
-        return job
+        return NewWebhook(url, status_payload(detail, now), EVENT_MESSAGE_STATUS, message.id)
 
-    async def inbound(self, inbound: InboundMessage) -> WebhookJob | None:
+    def inbound_job(self, inbound: InboundMessage, now: float) -> NewWebhook | None:
         url = self._defaults.get(inbound.account)
         if url is None:
             return None
-        now = self._clock()
-        job = await self._store.enqueue_webhook(
-            url, inbound_payload(inbound, now), inbound_event(inbound), None, now
+        return NewWebhook(url, inbound_payload(inbound, now), inbound_event(inbound), None)
+
+    # -- queued after the event's own transaction (for callers that record events themselves)
+
+    async def message_status(self, message_id: str) -> WebhookJob | None:
+        detail = await self._store.get_message(message_id)
+        job = self.status_job(detail, self._clock())
+        if job is None:
+            return None
+        queued = await self._store.enqueue_webhook(
+            job.url, job.payload, job.event, job.message_id, self._clock()
         )
         self._enqueued()
-        return job
+        return queued
+
+    async def inbound(self, inbound: InboundMessage) -> WebhookJob | None:
+        job = self.inbound_job(inbound, self._clock())
+        if job is None:
+            return None
+        queued = await self._store.enqueue_webhook(
+            job.url, job.payload, job.event, None, self._clock()
+        )
+        self._enqueued()
+        return queued
 
     # listeners in the shape `Gateway` calls them (receipt, outcome and inbound listeners)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 
 class MessageState(StrEnum):
@@ -453,3 +454,34 @@ class SessionSlot:
     slot: int
     node_id: str
     lease_until: float
+
+
+@dataclass(frozen=True, slots=True)
+class NewWebhook:
+    """An outbox job to add in the transaction that caused it."""
+
+    url: str
+    payload: str
+    event: str
+    message_id: str | None
+
+
+class Notifier(Protocol):
+    """Decides the webhooks of store events, *inside* the transaction that records them, so
+    that an event and its webhook commit together (a crash between the two loses none).
+
+    Pure decisions, no I/O: the store loads what they need and inserts what they return.
+    """
+
+    def wants_status(self, account: str, callback_url: str | None) -> bool:
+        """Does a status change of a message of ``account`` (with this ``callback_url``) get a
+        webhook? (Cheap: asked before the message is loaded.)"""
+        ...
+
+    def status_job(self, detail: MessageDetail, now: float) -> NewWebhook | None:
+        """The ``message.status`` job for a message whose receipt or final state was recorded."""
+        ...
+
+    def inbound_job(self, inbound: InboundMessage, now: float) -> NewWebhook | None:
+        """The job for an MO or USSD message just recorded."""
+        ...

@@ -23,6 +23,7 @@ from smppgate.store.models import (
     NewInbound,
     NewMessage,
     NewReceipt,
+    Notifier,
     Outcome,
     OutcomeResult,
     ReceiptMatch,
@@ -38,6 +39,10 @@ from smppgate.store.models import (
 @runtime_checkable
 class Store(Protocol):
     """The durable queue and message records (SQLite or PostgreSQL behind it)."""
+
+    #: decides, inside the transactions recording receipts, outcomes, recoveries and inbound
+    #: messages, the webhooks they cause (None: none are queued by the store)
+    notifier: Notifier | None
 
     @property
     def dialect(self) -> str:

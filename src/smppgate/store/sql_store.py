@@ -31,6 +31,8 @@ from smppgate.store.models import (
     NewInbound,
     NewMessage,
     NewReceipt,
+    NewWebhook,
+    Notifier,
     Outcome,
     OutcomeResult,
     PartAccepted,
@@ -103,6 +105,8 @@ class SqlStore:
 
     def __init__(self, backend: Backend) -> None:
         self._backend = backend
+        #: webhooks decided inside the transactions that record their events (see Notifier)
+        self.notifier: Notifier | None = None
 
     @property
     def dialect(self) -> str:
@@ -213,20 +217,7 @@ class SqlStore:
 
     async def get_message(self, message_id: str) -> MessageDetail:
         async def get(conn: Connection) -> MessageDetail:
-            found = await self._load_messages(conn, [message_id])
-            if not found:
-                raise NotFound("message", message_id)
-            attempts = await conn.fetch(
-                "SELECT * FROM attempts WHERE message_id = ? ORDER BY id", message_id
-            )
-            receipts = await conn.fetch(
-                "SELECT * FROM receipts WHERE message_id = ? ORDER BY id", message_id
-            )
-            return MessageDetail(
-                found[0],
-                tuple(_attempt(r) for r in attempts),
-                tuple(_receipt(r) for r in receipts),
-            )
+            return await self._detail(conn, message_id)
 
         return await self._backend.run(get, write=False)
 
@@ -276,6 +267,53 @@ class SqlStore:
             return counts
 
         return await self._backend.run(count, write=False)
+
+    async def _detail(self, conn: Connection, message_id: str) -> MessageDetail:
+        found = await self._load_messages(conn, [message_id])
+        if not found:
+            raise NotFound("message", message_id)
+        attempts = await conn.fetch(
+            "SELECT * FROM attempts WHERE message_id = ? ORDER BY id", message_id
+        )
+        receipts = await conn.fetch(
+            "SELECT * FROM receipts WHERE message_id = ? ORDER BY id", message_id
+        )
+        return MessageDetail(
+            found[0],
+            tuple(_attempt(r) for r in attempts),
+            tuple(_receipt(r) for r in receipts),
+        )
+
+    async def _notify(self, conn: Connection, message_ids: Sequence[str], now: float) -> int:
+        """The ``message.status`` webhooks of ``message_ids``, in this transaction."""
+        notifier = self.notifier
+        if notifier is None or not message_ids:
+            return 0
+        wanted: list[str] = []
+        for chunk in _chunks(list(dict.fromkeys(message_ids))):
+            for row in await conn.fetch(
+                "SELECT id, account, callback_url FROM messages"
+                f" WHERE id IN ({placeholders(len(chunk))})",
+                *chunk,
+            ):
+                if notifier.wants_status(row["account"], row["callback_url"]):
+                    wanted.append(row["id"])  # noqa: PERF401 - reads better as a loop
+        jobs = []
+        for message_id in wanted:
+            job = notifier.status_job(await self._detail(conn, message_id), now)
+            if job is not None:
+                jobs.append(job)
+        await self._insert_webhooks(conn, jobs, now)
+        return len(jobs)
+
+    async def _insert_webhooks(
+        self, conn: Connection, jobs: Sequence[NewWebhook], now: float
+    ) -> None:
+        await conn.executemany(
+            "INSERT INTO webhooks (url, payload, event, message_id, state, attempts,"
+            " next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
+            [(j.url, j.payload, j.event, j.message_id, now, now) for j in jobs],
+        )
 
     async def _load_messages(self, conn: Connection, ids: Sequence[str]) -> list[StoredMessage]:
         """Messages with their parts, in the order of `ids` (missing ones left out)."""
@@ -394,6 +432,15 @@ class SqlStore:
             touched = list(dict.fromkeys(o.message_id for o in outcomes))
             at = max((o.at for o in outcomes), default=0.0)
             states = await self._settle(conn, touched, at)
+            await self._notify(
+                conn,
+                [
+                    message_id
+                    for message_id, (before, after) in states.items()
+                    if message_id in late or (after.is_final and before is not after)
+                ],
+                at,
+            )
             info = await self._callback_info(conn, list(late))
             results = []
             for outcome in outcomes:
@@ -689,6 +736,7 @@ class SqlStore:
                         "lease_expired:resend" if row["resend_unknown"] else "lease_expired",
                     )
             await self._settle(conn, unknown, now)
+            await self._notify(conn, unknown, now)
             return RecoveryReport(tuple(requeued), tuple(unknown))
 
         return await self._backend.run(recover)
@@ -779,6 +827,7 @@ class SqlStore:
             touched = [p[0] for p in found if p is not None]
             at = max((r.received_at for r in receipts), default=0.0)
             states = await self._settle(conn, list(dict.fromkeys(touched)), at)
+            await self._notify(conn, touched, at)
             info = await self._callback_info(conn, touched)
             results: list[ReceiptMatch | None] = []
             for receipt, part in zip(receipts, found, strict=True):
@@ -961,7 +1010,12 @@ class SqlStore:
                 inbound.parts_info,
             )
             assert row is not None
-            return _inbound(row)
+            recorded = _inbound(row)
+            if self.notifier is not None:
+                job = self.notifier.inbound_job(recorded, recorded.received_at)
+                if job is not None:
+                    await self._insert_webhooks(conn, [job], recorded.received_at)
+            return recorded
 
         return await self._backend.run(record)
 
