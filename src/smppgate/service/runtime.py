@@ -213,6 +213,16 @@ class AccountRunner:
         self, batches: list[tuple[StoredMessage, list[int], asyncio.Future[list[SubmitResult]]]]
     ) -> None:
         gw = self.gateway
+        # when each message's responses came (not when the whole claim's did): its parts'
+        # submitted_at, against which receipt latency is measured
+        answered: dict[int, float] = {}
+        clock = gw.clock
+
+        def stamp(index: int) -> Callable[[asyncio.Future[list[SubmitResult]]], None]:
+            return lambda _: answered.__setitem__(index, clock())
+
+        for index, (_, _, future) in enumerate(batches):
+            future.add_done_callback(stamp(index))
         try:
             await asyncio.gather(*(f for _, _, f in batches), return_exceptions=True)
             now = gw.clock()
@@ -222,7 +232,7 @@ class AccountRunner:
             hosts = {session.name: str(session.host or "") for session in self.pool.sessions}
             contexts: dict[str, SubmitContext] = {}
             metrics = gw.metrics
-            for message, seqs, future in batches:
+            for index, (message, seqs, future) in enumerate(batches):
                 try:
                     results = future.result()
                 except Exception as exc:  # noqa: BLE001 - any failure before the write
@@ -241,7 +251,7 @@ class AccountRunner:
                         message,
                         list(zip(seqs, results, strict=True)),
                         self.account.profile,
-                        now,
+                        answered.get(index, now),
                         context,
                     )
                 )
