@@ -3,16 +3,11 @@ and a fresh PostgreSQL database where SMPPGATE_TEST_POSTGRES_URL names a server)
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -21,11 +16,10 @@ from smppgate.api import create_app
 from smppgate.service.config import GatewayConfig, parse_config
 from smppgate.service.intake import Intake
 from smppgate.service.metrics import Metrics
-from smppgate.store import Store, open_store
+from smppgate.store import Store
 
 KEY = "test-key-1"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-POSTGRES_ENV = "SMPPGATE_TEST_POSTGRES_URL"
 NOW = 1_800_000_000.0
 
 
@@ -54,41 +48,6 @@ def gateway_config(**http: Any) -> GatewayConfig:
         environ={},
     )
     return replace(config, http=replace(config.http, **http)) if http else config
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    ]
-)
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path}/smppgate.db"
-        return
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url:
-        pytest.fail(f"{POSTGRES_ENV} is not set: run `source scripts/postgres.sh` first")
-    name = f"smppgate_api_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-    finally:
-        admin = await asyncpg.connect(admin_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    async with open_store(store_url) as opened:
-        yield opened
 
 
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]

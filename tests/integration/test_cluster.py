@@ -20,17 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import socket
 import sys
 import time
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
@@ -43,7 +39,6 @@ from smppgate.service.webhooks import DELIVERY_HEADER
 
 pytestmark = pytest.mark.postgres
 
-POSTGRES_ENV = "SMPPGATE_TEST_POSTGRES_URL"
 NODES = 3
 CAMPAIGN = 2000
 LONG = 60  # of which split in two parts
@@ -51,27 +46,6 @@ LEASE = 5
 WINDOW = 5
 MAX_SESSIONS = 4
 FINAL = {"delivered", "unknown"}
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url:
-        pytest.fail(f"{POSTGRES_ENV} is not set: run `source scripts/postgres.sh` first")
-    name = f"smppgate_cluster_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-    finally:
-        admin = await asyncpg.connect(admin_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 def _free_port() -> int:

@@ -13,14 +13,9 @@ receipts for two parts of one message recorded by two nodes at the same moment.
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 
 from smppgate.client.cooldown import AttemptEnd
@@ -41,42 +36,12 @@ from smppgate.store import (
     open_store,
 )
 
-POSTGRES_ENV = "SMPPGATE_TEST_POSTGRES_URL"
 T0 = 1_800_000_000.0
 LEASE = 10.0
 DROP = 60.0
 FAILED = 90.0
 PRIMARY = "127.0.0.1:2775"
 BACKUP = "127.0.0.1:2776"
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    ]
-)
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path}/smppgate.db"
-        return
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url:
-        pytest.fail(f"{POSTGRES_ENV} is not set: run `source scripts/postgres.sh` first")
-    name = f"smppgate_coord_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-    finally:
-        admin = await asyncpg.connect(admin_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 class Clock:

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
-import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -31,44 +27,6 @@ from smppgate.service.webhooks import (
 from smppgate.store import NewInbound, Store, WebhookState, open_store
 
 SECRET = "webhook-secret"
-POSTGRES_ENV = "SMPPGATE_TEST_POSTGRES_URL"
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-    ]
-)
-async def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path}/smppgate.db"
-        return
-    admin_url = os.environ.get(POSTGRES_ENV)
-    if not admin_url:
-        pytest.fail(f"{POSTGRES_ENV} is not set: run `source scripts/postgres.sh` first")
-    name = f"smppgate_wh_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        yield urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-    finally:
-        admin = await asyncpg.connect(admin_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    async with open_store(store_url) as opened:
-        yield opened
 
 
 @dataclass
