@@ -792,3 +792,15 @@ async def test_an_event_whose_webhook_fails_is_rolled_back_with_it(store: Store)
     await store.record_receipts([receipt("1001")])  # without a notifier: no webhook
     assert (await store.get_message(mid)).message.state is MessageState.DELIVERED
     assert await store.claim_webhooks("n", 10, T0 + 100, LEASE) == []
+
+
+async def test_ussd_fields_round_trip(store: Store) -> None:
+    new = replace(message(), ussd_service_op=17, its_session_info=b"\x0a\x03")
+    stored = (await store.insert_message(new, T0)).message
+    got = (await store.get_message(stored.id)).message
+    assert (got.ussd_service_op, got.its_session_info) == (17, b"\x0a\x03")
+    plain = (await store.insert_message(message("79990000002"), T0)).message
+    got_plain = (await store.get_message(plain.id)).message
+    assert (got_plain.ussd_service_op, got_plain.its_session_info) == (None, None)
+    (claimed, *_) = await store.claim("n", 1, T0, LEASE)
+    assert claimed.ussd_service_op == 17

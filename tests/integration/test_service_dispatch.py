@@ -143,3 +143,30 @@ async def test_no_response_is_unknown_not_resent(store: Store) -> None:
     assert results[-1].state is MessageState.UNKNOWN
     assert await store.claim("node", 10, 1000.0, 60.0) == []
     assert RetryClass.PERMANENT is CommandStatus.ESME_RINVDSTADR.retry
+
+
+async def test_ussd_message_goes_out_with_its_tlvs(store: Store) -> None:
+    """A stored USSD message (its own columns) is sent with service_type USSD, the
+    ussd_service_op and its_session_info TLVs; one stored by version 1 (in traffic_class) too."""
+    from dataclasses import replace
+
+    session = bytes([0x0A, 0x03])
+    await store.insert_message(
+        replace(_message("Balance: 10"), ussd_service_op=17, its_session_info=session), 0.0
+    )
+    await store.insert_message(replace(_message("Menu"), traffic_class="ussd;op=2"), 0.0)
+    await store.insert_message(_message("plain SMS"), 0.0)
+    claimed = await store.claim("node", 10, 0.0, 60.0)
+    sent = {m.text: build_part_submits(m, DEVINO_PROMO)[0].pdu for m in claimed}
+    ussd = sent["Balance: 10"]
+    assert ussd.service_type == "USSD"
+    assert [(t.tag, t.value) for t in ussd.tlvs] == [
+        (TlvTag.USSD_SERVICE_OP, bytes([17])),
+        (TlvTag.ITS_SESSION_INFO, session),
+    ]
+    legacy = sent["Menu"]
+    assert legacy.service_type == "USSD"
+    assert [(t.tag, t.value) for t in legacy.tlvs] == [(TlvTag.USSD_SERVICE_OP, bytes([2]))]
+    plain = sent["plain SMS"]
+    assert plain.service_type == ""
+    assert not plain.tlvs

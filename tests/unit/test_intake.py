@@ -179,7 +179,7 @@ def test_preview_with_explicit_encoding_refuses_unencodable(intake: Intake) -> N
     assert "position 3" in info.value.message
 
 
-def test_ussd_keeps_op_and_session_in_traffic_class(intake: Intake) -> None:
+def test_ussd_keeps_op_and_session_in_their_columns(intake: Intake) -> None:
     session = ItsSessionInfo(10, 1, end_of_session=True)
     message = intake.prepare_ussd(
         UssdRequest(
@@ -190,12 +190,20 @@ def test_ussd_keeps_op_and_session_in_traffic_class(intake: Intake) -> None:
         )
     )
     assert len(message.parts) == 1
-    fields = UssdFields.from_traffic_class(message.traffic_class)
-    assert fields == UssdFields(17, session)
-    assert fields is not None
-    assert fields.service_type == "USSD"
-    assert UssdFields.from_traffic_class(None) is None
-    assert UssdFields.from_traffic_class("promo") is None
+    assert message.ussd_service_op == 17
+    assert message.its_session_info == session.to_bytes()
+    assert message.traffic_class is None
+
+
+def test_ussd_fields_of_messages_stored_by_version_1() -> None:
+    session = ItsSessionInfo(10, 1, end_of_session=True)
+    legacy = UssdFields.from_legacy("ussd;op=17;its=" + session.to_bytes().hex())
+    assert legacy == UssdFields(17, session)
+    assert legacy is not None
+    assert legacy.service_type == "USSD"
+    assert UssdFields.from_legacy("ussd;op=2") == UssdFields(2)
+    assert UssdFields.from_legacy(None) is None
+    assert UssdFields.from_legacy("promo") is None
 
 
 def test_ussd_text_must_fit_one_part(intake: Intake) -> None:

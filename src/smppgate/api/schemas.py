@@ -248,7 +248,7 @@ def message_summary(m: StoredMessage) -> dict[str, Any]:
 
 def message_detail(detail: MessageDetail) -> dict[str, Any]:
     m = detail.message
-    ussd = UssdFields.from_traffic_class(m.traffic_class)
+    ussd = UssdFields.of(m)
     body = message_summary(m)
     body.update(
         {

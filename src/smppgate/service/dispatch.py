@@ -91,7 +91,7 @@ def _part_pdu(
     extra_tlvs: tuple[Tlv, ...],
 ) -> SubmitSm:
     tlvs = list(extra_tlvs)
-    ussd = UssdFields.from_traffic_class(message.traffic_class)
+    ussd = UssdFields.of(message)
     if ussd is not None:
         tlvs.append(make_tlv(TlvTag.USSD_SERVICE_OP, ussd.service_op))
         if ussd.session is not None:

@@ -5,8 +5,8 @@ write instead), its text is planned into submit_sm parts once, here, and the mes
 planned parts is committed to the store. `accept*` return only after the store has committed:
 the API answers 2xx only for messages that are on disk.
 
-USSD messages are ordinary messages with one part whose ``traffic_class`` carries the
-ussd_service_op and its_session_info (see `UssdFields`): the store has no columns for them yet.
+USSD messages are ordinary messages with one part and the store's ``ussd_service_op`` and
+``its_session_info`` columns set (see `UssdFields`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from smppgate.service.config import AccountConfig, GatewayConfig
-from smppgate.store import InsertResult, MessageState, NewMessage, PlannedPart, Store
+from smppgate.store import InsertResult, MessageState, NewMessage, PlannedPart, Store, StoredMessage
 from smppgate.text import (
     Encoding,
     ItsSessionInfo,
@@ -146,29 +146,31 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class UssdFields:
-    """USSD values kept on a stored message, in its ``traffic_class`` column.
-
-    Format: ``ussd;op=<ussd_service_op>`` then ``;its=<its_session_info as 4 hex digits>``
-    when a session is given, e.g. ``ussd;op=17;its=0a03``. The dispatcher reads them back with
-    `UssdFields.from_traffic_class` and sends service_type ``USSD`` with the TLVs.
-    """
+    """A USSD message's ussd_service_op and its_session_info, as the dispatcher sends them
+    (service_type ``USSD`` with the two TLVs)."""
 
     service_op: int
     session: ItsSessionInfo | None = None
     service_type: str = "USSD"
 
-    PREFIX = "ussd"
-
-    def to_traffic_class(self) -> str:
-        text = f"{self.PREFIX};op={self.service_op}"
-        if self.session is not None:
-            text += f";its={self.session.to_bytes().hex()}"
-        return text
+    #: how store version 1 kept them, in ``traffic_class``: ``ussd;op=17;its=0a03``
+    LEGACY_PREFIX = "ussd"
 
     @classmethod
-    def from_traffic_class(cls, value: str | None) -> UssdFields | None:
+    def of(cls, message: StoredMessage) -> UssdFields | None:
         """The USSD values of a stored message, or None for an ordinary SMS."""
-        if value is None or not value.startswith(cls.PREFIX + ";"):
+        if message.ussd_service_op is not None:
+            its = message.its_session_info
+            return cls(
+                service_op=message.ussd_service_op,
+                session=None if its is None else ItsSessionInfo.from_bytes(its),
+            )
+        return cls.from_legacy(message.traffic_class)
+
+    @classmethod
+    def from_legacy(cls, value: str | None) -> UssdFields | None:
+        """A message stored by version 1 (``traffic_class`` = ``ussd;op=N[;its=HEX]``)."""
+        if value is None or not value.startswith(cls.LEGACY_PREFIX + ";"):
             return None
         fields = dict(item.split("=", 1) for item in value.split(";")[1:] if "=" in item)
         session = fields.get("its")
@@ -270,9 +272,10 @@ class Intake:
             validity_seconds=validity,
             callback_url=callback_url,
             client_reference=reference,
-            traffic_class=fields.to_traffic_class(),
             idempotency_key=idempotency_key,
             idempotency_scope=scope,
+            ussd_service_op=fields.service_op,
+            its_session_info=None if fields.session is None else fields.session.to_bytes(),
         )
 
     async def commit(self, messages: Sequence[NewMessage]) -> list[Accepted]:
@@ -524,8 +527,11 @@ def _accepted(message: NewMessage, result: InsertResult) -> Accepted:
         stored.destination,
         stored.text,
         stored.traffic_class,
+        stored.ussd_service_op,
+        stored.its_session_info,
     ) != (message.account, message.source, message.destination, message.text,
-          message.traffic_class):  # fmt: skip
+          message.traffic_class, message.ussd_service_op,
+          message.its_session_info):  # fmt: skip
         raise IdempotencyConflict(message.idempotency_key or "", stored.id)
     return Accepted(stored.id, stored.part_count, stored.state, result.created, stored.account)
 

@@ -170,6 +170,10 @@ class NewMessage:
     idempotency_scope: str = ""
     id: str | None = None
     not_before: float | None = None
+    ussd_service_op: int | None = None
+    """USSD: the ussd_service_op TLV (None: an ordinary SMS)."""
+    its_session_info: bytes | None = None
+    """USSD: the its_session_info TLV, 2 octets."""
 
     def __post_init__(self) -> None:
         if not self.parts:
@@ -328,6 +332,8 @@ class StoredMessage:
     leased_by: str | None
     lease_until: float | None
     parts: tuple[StoredPart, ...] = ()
+    ussd_service_op: int | None = None
+    its_session_info: bytes | None = None
 
     @property
     def uses_payload(self) -> bool:

@@ -62,7 +62,7 @@ _MESSAGE_COLUMNS = (
     " callback_url, client_reference, resend_unknown, traffic_class, priority,"
     " idempotency_scope, idempotency_key, state, created_at, updated_at, next_attempt_at,"
     " attempts, qfull_retries, throttled_retries, last_status, last_status_name, part_count,"
-    " uses_payload, leased_by, lease_until"
+    " uses_payload, leased_by, lease_until, ussd_service_op, its_session_info"
 )
 #: the columns `_message` and `_part` read, in the order of their records' fields (rows are
 #: unpacked by position: looking 46 names up per message was a tenth of a claim's time)
@@ -71,7 +71,7 @@ _READ_MESSAGE = (
     " callback_url, client_reference, resend_unknown, traffic_class, priority,"
     " idempotency_key, idempotency_scope, state, created_at, updated_at, next_attempt_at,"
     " attempts, qfull_retries, throttled_retries, last_status, last_status_name, part_count,"
-    " leased_by, lease_until"
+    " leased_by, lease_until, ussd_service_op, its_session_info"
 )
 _READ_PART = (
     "message_id, seq, short_message, esm_class, data_coding, sar_ref, sar_total, sar_seq,"
@@ -81,7 +81,7 @@ _READ_PART = (
 _MESSAGE_STATES = {s.value: s for s in MessageState}
 _PART_STATUSES = {s.value: s for s in PartStatus}
 _RECEIPT_STATES = {s.value: s for s in ReceiptState}
-_INSERT_MESSAGE = f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({placeholders(28)})"
+_INSERT_MESSAGE = f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({placeholders(30)})"
 _INSERT_PART = (
     "INSERT INTO parts (message_id, seq, short_message, esm_class, data_coding, sar_ref,"
     " sar_total, sar_seq, message_payload, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -1314,6 +1314,8 @@ def _new_stored(message: NewMessage, message_id: str, now: float) -> StoredMessa
         leased_by=None,
         lease_until=None,
         parts=parts,
+        ussd_service_op=message.ussd_service_op,
+        its_session_info=message.its_session_info,
     )
 
 
@@ -1347,6 +1349,8 @@ def _message_row(m: StoredMessage) -> tuple[object, ...]:
         int(m.uses_payload),
         m.leased_by,
         m.lease_until,
+        m.ussd_service_op,
+        m.its_session_info,
     )
 
 
@@ -1429,6 +1433,8 @@ def _message(r: Row, parts: list[StoredPart]) -> StoredMessage:
         part_count,
         leased_by,
         lease_until,
+        ussd_service_op,
+        its_session_info,
     ) = cast("tuple[Any, ...]", r)
     return StoredMessage(
         message_id,
@@ -1459,6 +1465,8 @@ def _message(r: Row, parts: list[StoredPart]) -> StoredMessage:
         leased_by,
         _opt_float(lease_until),
         tuple(parts),
+        ussd_service_op,
+        None if its_session_info is None else bytes(its_session_info),
     )
 
 
