@@ -376,9 +376,11 @@ async def test_lease_expiry_recovers_unknown_or_requeued(store: Store) -> None:
     assert early.requeued == ()
     assert early.unknown == ()
 
-    report = await store.recover_expired_leases(T0 + LEASE)
+    report = await store.recover_expired_leases(T0 + LEASE, recovered_by="live-node")
     assert sorted(report.requeued) == sorted([unsent, sent_resend])
     assert report.unknown == (sent,)
+    recovery = [a for a in (await store.get_message(sent)).attempts if a.outcome == "lease_expired"]
+    assert [a.node_id for a in recovery] == ["live-node"]  # who recovered it
     assert (await store.get_message(sent)).message.state is MessageState.UNKNOWN
     assert (await store.get_message(sent)).message.parts[0].status is PartStatus.UNKNOWN
     for mid in (unsent, sent_resend):

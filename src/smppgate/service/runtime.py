@@ -489,7 +489,9 @@ class Gateway:
         now = self.clock()
         if self.store.dialect == "sqlite":
             # one process owns a SQLite store: every lease left there is a dead process's
-            report = await self.store.recover_expired_leases(float("inf"))
+            report = await self.store.recover_expired_leases(
+                float("inf"), recovered_by=self.node_id
+            )
             for account in self.config.accounts:
                 for held in await self.store.list_session_slots(account.system_id, now):
                     await self.store.release_session_slot(held.system_id, held.slot, held.node_id)
@@ -519,7 +521,9 @@ class Gateway:
                             self.node_id, list(runner.leased), self.clock(), lease
                         )
                     await runner.coordinator.renew()
-                report = await self.store.recover_expired_leases(self.clock())
+                report = await self.store.recover_expired_leases(
+                    self.clock(), recovered_by=self.node_id
+                )
                 if report.requeued or report.unknown:
                     log.warning(
                         "recovered expired leases: %d requeued, %d unknown (a submit may have "

@@ -143,11 +143,12 @@ class Store(Protocol):
         ...
 
     async def recover_expired_leases(
-        self, now: float, *, node_id: str | None = None
+        self, now: float, *, node_id: str | None = None, recovered_by: str = ""
     ) -> RecoveryReport:
         """`sending` messages whose lease ran out (and, with `node_id`, all of that node's
         leases — for its own restart): with no part `sent`, requeued; with a part `sent`,
-        `unknown` — or requeued with those parts planned again if resend_unknown."""
+        `unknown` — or requeued with those parts planned again if resend_unknown. The
+        attempts it writes name ``recovered_by`` (default: ``node_id``)."""
         ...
 
     # -- receipts

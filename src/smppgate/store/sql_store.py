@@ -681,7 +681,7 @@ class SqlStore:
             )
 
     async def recover_expired_leases(
-        self, now: float, *, node_id: str | None = None
+        self, now: float, *, node_id: str | None = None, recovered_by: str = ""
     ) -> RecoveryReport:
         """Leases that ran out (or, with `node_id`, every lease that node held: a restart)."""
         sql = (
@@ -692,7 +692,7 @@ class SqlStore:
             sql += " OR leased_by = ?"
             args.append(node_id)
         sql += f") ORDER BY id{self._backend.skip_locked}"
-        context = SubmitContext(node_id=node_id or "")
+        context = SubmitContext(node_id=recovered_by or node_id or "")
 
         async def recover(conn: Connection) -> RecoveryReport:
             rows = await conn.fetch(sql, *args)
