@@ -191,6 +191,8 @@ class SessionPool:
         self._tasks: list[asyncio.Task[None]] = []
         self._housekeeping_interval = housekeeping_interval
         self._coordinator = coordinator
+        #: the sessions `aclose` closes itself (a slot that binds later closes its own)
+        self._closing_sessions: set[ClientSession] = set()
         self._udh_refs = ReferenceAllocator(8)
         self._sar_refs = ReferenceAllocator(16)
         self._bucket = TokenBucket(account.query_rate, 1.0, asyncio.get_running_loop().time())
@@ -238,6 +240,7 @@ class SessionPool:
             for _, ctx in work.items[work.pos :]:
                 _fail_not_sent(ctx, "pool closed")
         sessions = [s.session for s in self._slots if s.session is not None]
+        self._closing_sessions = set(sessions)
         await asyncio.gather(*(s.aclose() for s in sessions), return_exceptions=True)
         for task in self._tasks:
             task.cancel()
@@ -265,6 +268,12 @@ class SessionPool:
             host = self._hosts[slot.host_index]
             if self._coordinator is not None:
                 retry_in = await self._admit(slot, str(host))
+                if self._closing_now():
+                    # the pool began closing while the coordinator answered: connecting now
+                    # would open a session that close already counted out (and bind right
+                    # after the others dropped); the node's cluster slots are released by its
+                    # owner at shutdown
+                    break
                 if retry_in is not None:
                     slot.next_attempt_at = loop.time() + retry_in
                     continue
@@ -289,6 +298,11 @@ class SessionPool:
                 self._attempt_failed(slot, ClientError(str(exc)))
                 await self._ended(slot, str(host), AttemptEnd.FAILED)
                 continue
+            if self._closing_now() and session not in self._closing_sessions:
+                # bound while the pool was closing, after close gathered its sessions
+                await session.aclose()
+                await self._ended(slot, str(host), AttemptEnd.DROPPED)
+                break
             slot.state = SlotState.BOUND
             slot.bound_since = loop.time()
             slot.binds += 1
@@ -315,6 +329,10 @@ class SessionPool:
             self._pump()
             await self._ended(slot, str(host), AttemptEnd.DROPPED)
         slot.state = SlotState.STOPPED
+
+    def _closing_now(self) -> bool:
+        """Whether `aclose` began (read after an await: the flag may have changed there)."""
+        return self._closing
 
     async def _admit(self, slot: _Slot, host: str) -> float | None:
         assert self._coordinator is not None
