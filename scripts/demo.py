@@ -133,7 +133,7 @@ def main() -> None:
             if line.startswith(("smppgate_queue_messages", "smppgate_bound_sessions",
                                 "smppgate_receipts_total")):  # fmt: skip
                 print("  ", line)
-        print("== API docs: http://127.0.0.1:8080/docs  (OpenAPI: /openapi.json)")
+        print("== ops page: http://127.0.0.1:8080/ui/   API docs: /docs   OpenAPI: /openapi.json")
         if args.keep:
             print("== the gateway keeps running; Ctrl-C to stop")
             proc.wait()
