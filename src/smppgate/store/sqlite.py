@@ -265,11 +265,10 @@ def _abandon(db: sqlite3.Connection, jobs: list[_Job], exc: BaseException) -> No
 
 
 def _rollback_savepoint(db: sqlite3.Connection) -> None:
-    try:
-        db.execute("ROLLBACK TO job")
-        db.execute("RELEASE job")
-    except sqlite3.Error:
-        pass
+    # no error is swallowed here: a failed job whose writes could not be undone must not
+    # commit with the group, so a failure goes up to `_abandon`, which undoes the whole group
+    db.execute("ROLLBACK TO job")
+    db.execute("RELEASE job")
 
 
 def _deliver(jobs: list[_Job], error: BaseException | None) -> None:
