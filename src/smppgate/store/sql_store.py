@@ -10,9 +10,9 @@ state from its parts with `derive_state` and stores what `settle` allows.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from smppgate.store import lifecycle, schema
 from smppgate.store.backend import Backend, Connection, Row, placeholders
@@ -52,6 +52,15 @@ from smppgate.store.models import (
     WebhookJob,
     WebhookState,
 )
+
+
+class _Head(NamedTuple):
+    """What receipts, outcomes and webhooks need of a message besides its state."""
+
+    callback_url: str | None
+    client_reference: str | None
+    account: str
+
 
 #: the most values one IN list carries (well under SQLite's and PostgreSQL's limits)
 _CHUNK = 500
@@ -284,25 +293,28 @@ class SqlStore:
             tuple(_receipt(r) for r in receipts),
         )
 
-    async def _notify(self, conn: Connection, message_ids: Sequence[str], now: float) -> int:
-        """The ``message.status`` webhooks of ``message_ids``, in this transaction."""
+    async def _notify(
+        self,
+        conn: Connection,
+        message_ids: Sequence[str],
+        now: float,
+        heads: Mapping[str, _Head] | None = None,
+    ) -> int:
+        """The ``message.status`` webhooks of ``message_ids``, in this transaction (``heads``:
+        their `_callback_info`, when the caller read it already)."""
         notifier = self.notifier
         if notifier is None or not message_ids:
             return 0
-        wanted: list[str] = []
-        for chunk in _chunks(list(dict.fromkeys(message_ids))):
-            for row in await conn.fetch(
-                "SELECT id, account, callback_url FROM messages"
-                f" WHERE id IN ({placeholders(len(chunk))})",
-                *chunk,
-            ):
-                if notifier.wants_status(row["account"], row["callback_url"]):
-                    wanted.append(row["id"])  # noqa: PERF401 - reads better as a loop
+        ids = list(dict.fromkeys(message_ids))
+        if heads is None:
+            heads = await self._callback_info(conn, ids)
         jobs = []
-        for message_id in wanted:
-            job = notifier.status_job(await self._detail(conn, message_id), now)
-            if job is not None:
-                jobs.append(job)
+        for message_id in ids:
+            head = heads[message_id]
+            if notifier.wants_status(head.account, head.callback_url):
+                job = notifier.status_job(await self._detail(conn, message_id), now)
+                if job is not None:
+                    jobs.append(job)
         await self._insert_webhooks(conn, jobs, now)
         return len(jobs)
 
@@ -451,7 +463,8 @@ class SqlStore:
                         receipt_state,
                         states[outcome.message_id][1],
                         states[outcome.message_id][0] is not states[outcome.message_id][1],
-                        *info[outcome.message_id],
+                        info[outcome.message_id].callback_url,
+                        info[outcome.message_id].client_reference,
                     )
                     for _, seq, receipt_state in late.pop(outcome.message_id, [])
                 )
@@ -793,15 +806,17 @@ class SqlStore:
 
     async def _callback_info(
         self, conn: Connection, message_ids: Sequence[str]
-    ) -> dict[str, tuple[str | None, str | None]]:
-        info: dict[str, tuple[str | None, str | None]] = {}
+    ) -> dict[str, _Head]:
+        info: dict[str, _Head] = {}
         for chunk in _chunks(list(message_ids)):
             for row in await conn.fetch(
-                "SELECT id, callback_url, client_reference FROM messages"
+                "SELECT id, callback_url, client_reference, account FROM messages"
                 f" WHERE id IN ({placeholders(len(chunk))})",
                 *chunk,
             ):
-                info[row["id"]] = (row["callback_url"], row["client_reference"])
+                info[row["id"]] = _Head(
+                    row["callback_url"], row["client_reference"], row["account"]
+                )
         return info
 
     # ------------------------------------------------------------------ receipts
@@ -827,8 +842,8 @@ class SqlStore:
             touched = [p[0] for p in found if p is not None]
             at = max((r.received_at for r in receipts), default=0.0)
             states = await self._settle(conn, list(dict.fromkeys(touched)), at)
-            await self._notify(conn, touched, at)
             info = await self._callback_info(conn, touched)
+            await self._notify(conn, touched, at, info)
             results: list[ReceiptMatch | None] = []
             for receipt, part in zip(receipts, found, strict=True):
                 if part is None:
@@ -837,7 +852,13 @@ class SqlStore:
                 before, after = states[part[0]]
                 results.append(
                     ReceiptMatch(
-                        part[0], part[1], receipt.state, after, before is not after, *info[part[0]]
+                        part[0],
+                        part[1],
+                        receipt.state,
+                        after,
+                        before is not after,
+                        info[part[0]].callback_url,
+                        info[part[0]].client_reference,
                     )
                 )
             return results
