@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,6 +25,8 @@ import pytest
 from playwright.async_api import Locator, Page, async_playwright, expect
 
 from smppgate.emulator import Account, Emulator, EmulatorConfig, FaultSpec, ListenerConfig
+
+from ..gateway_helpers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "ops-page"
@@ -49,12 +50,6 @@ def _chromium() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _config(tmp_path: Path, smsc_port: int, http_port: int) -> Path:
     path = tmp_path / "gw.toml"
     path.write_text(
@@ -70,7 +65,7 @@ api_keys = ["{KEY}"]
 
 [[accounts]]
 name = "demo"
-hosts = ["127.0.0.1:{smsc_port}", "127.0.0.1:{_free_port()}"]
+hosts = ["127.0.0.1:{smsc_port}", "127.0.0.1:{free_port()}"]
 system_id = "demo"
 password = "demo"
 sessions = ["trx", "trx"]
@@ -98,18 +93,6 @@ async def _stop_gateway(gateway: asyncio.subprocess.Process) -> None:
         except TimeoutError:
             gateway.kill()
             await gateway.wait()
-
-
-async def _wait_ready(http: aiohttp.ClientSession, base: str) -> None:
-    async with asyncio.timeout(30):
-        while True:
-            try:
-                async with http.get(f"{base}/readyz", headers={"X-API-Key": KEY}) as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
 
 
 async def _number(locator: Locator) -> int:
@@ -165,13 +148,13 @@ async def test_the_ops_page_live(tmp_path: Path) -> None:
             FaultSpec("queue_full", prefix=QFULL_PREFIX, params={"first": 1}),
         ),
     )
-    http_port = _free_port()
+    http_port = free_port()
     base = f"http://127.0.0.1:{http_port}"
     async with Emulator(emu_config) as emu, aiohttp.ClientSession() as http:
         smsc_port = emu.address[1]
         gateway = await _start_gateway(_config(tmp_path, smsc_port, http_port))
         try:
-            await _wait_ready(http, base)
+            await wait_ready(http, base, headers={"X-API-Key": KEY})
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=chromium)
                 try:

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import socket
 import sys
 import time
 from collections import Counter, defaultdict
@@ -37,6 +36,8 @@ from aiohttp.test_utils import TestServer
 from smppgate.emulator import Account, Emulator, EmulatorConfig, FaultSpec, ListenerConfig
 from smppgate.service.webhooks import DELIVERY_HEADER
 
+from ..gateway_helpers import free_port, wait_ready
+
 pytestmark = pytest.mark.postgres
 
 NODES = 3
@@ -46,12 +47,6 @@ LEASE = 5
 WINDOW = 5
 MAX_SESSIONS = 4
 FINAL = {"delivered", "unknown"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _config(tmp_path: Path, n: int, pg_url: str, smsc_port: int, http_port: int, hook: str) -> Path:
@@ -99,20 +94,6 @@ async def _start(config: Path) -> asyncio.subprocess.Process:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=log,
         )
-
-
-async def _wait_ready(
-    http: aiohttp.ClientSession, base: str, node: asyncio.subprocess.Process
-) -> None:
-    """Ready = the node has a bound session: it got a slot."""
-    async with asyncio.timeout(40):
-        while True:
-            assert node.returncode is None, "a node exited at start (see node-N.log)"
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.get(f"{base}/readyz") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.1)
 
 
 async def _states(db: asyncpg.Connection) -> dict[str, int]:
@@ -172,7 +153,7 @@ async def test_three_nodes_share_four_sessions_and_survive_a_kill(
 
     receiver = web.Application()
     receiver.router.add_post("/hook", hook)
-    ports = [_free_port() for _ in range(NODES)]
+    ports = [free_port() for _ in range(NODES)]
     bases = [f"http://127.0.0.1:{p}" for p in ports]
     samples: list[int] = []
     nodes: list[asyncio.subprocess.Process] = []
@@ -197,10 +178,10 @@ async def test_three_nodes_share_four_sessions_and_survive_a_kill(
             ]
             # the first node migrates the fresh database; the others start together after it
             nodes.append(await _start(configs[0]))
-            await _wait_ready(http, bases[0], nodes[0])
+            await wait_ready(http, bases[0], process=nodes[0], within=40)
             nodes += [await _start(c) for c in configs[1:]]
             for base, node in zip(bases, nodes, strict=True):
-                await _wait_ready(http, base, node)
+                await wait_ready(http, base, process=node, within=40)
             # and the cluster holds all 4 slots. (A node that dies while a slot is free lets
             # another bind on it before its death is known from its lease: see docs/scaling.md)
             async with asyncio.timeout(30):

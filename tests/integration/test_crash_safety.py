@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sys
 from collections import Counter
 from pathlib import Path
@@ -20,13 +19,9 @@ import aiohttp
 
 from smppgate.emulator import Account, Emulator, EmulatorConfig, FaultSpec, ListenerConfig
 
+from ..gateway_helpers import free_port, wait_ready
+
 CAMPAIGN = 4000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _config(tmp_path: Path, smsc_port: int, http_port: int) -> Path:
@@ -83,18 +78,6 @@ async def _queue_depth(http: aiohttp.ClientSession, base: str) -> dict[str, floa
     return depth
 
 
-async def _wait_ready(http: aiohttp.ClientSession, base: str) -> None:
-    async with asyncio.timeout(30):
-        while True:
-            try:
-                async with http.get(f"{base}/readyz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-
-
 async def test_kill_9_mid_campaign_loses_nothing_and_sends_nothing_twice(tmp_path: Path) -> None:
     emu_config = EmulatorConfig(
         listeners=(ListenerConfig("127.0.0.1", 0),),
@@ -104,13 +87,13 @@ async def test_kill_9_mid_campaign_loses_nothing_and_sends_nothing_twice(tmp_pat
         # slow the SMSC down so that the kill lands in the middle of the campaign
         faults=(FaultSpec("delay", params={"seconds": 0.004}),),
     )
-    http_port = _free_port()
+    http_port = free_port()
     base = f"http://127.0.0.1:{http_port}"
     async with Emulator(emu_config) as emu, aiohttp.ClientSession() as http:
         config = _config(tmp_path, emu.address[1], http_port)
         gateway = await _start(config)
         try:
-            await _wait_ready(http, base)
+            await wait_ready(http, base)
             accepted: list[str] = []
             for start in range(0, CAMPAIGN, 1000):
                 batch = [
@@ -133,7 +116,7 @@ async def test_kill_9_mid_campaign_loses_nothing_and_sends_nothing_twice(tmp_pat
             assert 0 < submits_at_kill < CAMPAIGN, "the kill must land mid-campaign"
 
             gateway = await _start(config)
-            await _wait_ready(http, base)
+            await wait_ready(http, base)
             async with asyncio.timeout(60):
                 while True:
                     depth = await _queue_depth(http, base)

@@ -4,7 +4,6 @@ serves carries the pool figures the gateway samples, and the queue depth from th
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import aiohttp
@@ -12,11 +11,7 @@ import aiohttp
 from smppgate.cli.serve import serve
 from smppgate.service.config import parse_config
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from ..gateway_helpers import free_port, wait_ready
 
 
 def _gauges(text: str, name: str) -> dict[str, float]:
@@ -28,7 +23,7 @@ def _gauges(text: str, name: str) -> dict[str, float]:
 
 
 async def test_served_metrics_show_bound_sessions_and_queue(tmp_path: Path) -> None:
-    smpp_port, http_port = _free_port(), _free_port()
+    smpp_port, http_port = free_port(), free_port()
     config = parse_config(
         {
             "store": {"url": f"sqlite:///{tmp_path}/gw.db"},
@@ -52,15 +47,8 @@ async def test_served_metrics_show_bound_sessions_and_queue(tmp_path: Path) -> N
     base = f"http://127.0.0.1:{http_port}"
     try:
         async with aiohttp.ClientSession() as http:
+            await wait_ready(http, base)
             async with asyncio.timeout(30):
-                while True:
-                    try:
-                        async with http.get(f"{base}/readyz") as response:
-                            if response.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        pass
-                    await asyncio.sleep(0.05)
                 body = {"to": "79001234567", "from": "Demo", "text": "metrics"}
                 async with http.post(f"{base}/v1/messages", json=body) as response:
                     assert response.status == 202
