@@ -1,21 +1,24 @@
-"""Client hot path without sockets: submits through ``ClientSession``'s queue-and-window code
-and the sans-IO session, responses fed back in bulk, results resolved through batch futures.
+"""Client hot path without sockets, phase by phase: a ``SubmitSm`` value built per message,
+moved from a queue into the window by the sans-IO session's ``send_from`` (what
+``ClientSession._fill`` does) and encoded, then the SMSC's submit_sm_resp bytes fed back in
+bulk (``receive_data``: framing, decoding, matching, events).
 
     .venv/bin/python benchmarks/bench_client.py [--count 200000] [--window 100]
 
-Prints one JSON line (msgs_per_s, us_per_msg). The end-to-end figure against the shared
+Prints one JSON line: microseconds per message for each phase and msgs/s for the three. The
+SMSC's answers are encoded outside the timed phases. The end-to-end figure against the shared
 harness's neutral sink comes from ``smppgate bench client`` (see benchmarks/results/client.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import time
+from collections import deque
 
-from smppgate.pdu import BindTransceiverResp, SubmitSm, SubmitSmResp, encode
-from smppgate.session import BindMode, Role, Session, SessionConfig
+from smppgate.pdu import BindTransceiverResp, Pdu, SubmitSm, SubmitSmResp, encode
+from smppgate.session import BindMode, ResponseReceived, Role, Session, SessionConfig
 
 TEXT = b"Hello from the SMPP peer benchmark: 70 Latin characters in one part..."
 
@@ -25,20 +28,25 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200_000)
     parser.add_argument("--window", type=int, default=100)
     args = parser.parse_args()
-    asyncio.run(run(args.count, args.window))
+    run(args.count, args.window)
 
 
-async def run(count: int, window: int) -> None:
+def run(count: int, window: int) -> None:
     session = Session(Role.ESME, SessionConfig(window=window))
     session.bind(BindMode.TRANSCEIVER, "bench", "bench", 0.0)
     session.data_to_send()
     session.receive_data(encode(BindTransceiverResp(system_id="sink"), 1), 0.0)
-    resp_cache: dict[int, bytes] = {}
+    queue: deque[tuple[Pdu, object]] = deque()
+    build = send = receive = 0.0
     done = 0
-    t0 = time.perf_counter()
+    clock = time.perf_counter
     while done < count:
-        seqs = []
-        for _ in range(window):
+        first = session._next_seq  # the sequence numbers send_from is about to use
+        answers = b"".join(
+            encode(SubmitSmResp(message_id=f"{seq:x}"), seq) for seq in range(first, first + window)
+        )
+        t0 = clock()
+        for i in range(window):
             pdu = SubmitSm(
                 source_addr_ton=1,
                 source_addr_npi=1,
@@ -49,23 +57,31 @@ async def run(count: int, window: int) -> None:
                 registered_delivery=1,
                 short_message=TEXT,
             )
-            seqs.append(session.send_request(pdu, 1.0, None))
+            queue.append((pdu, i))
+        t1 = clock()
+        session.send_from(queue, 1.0)
         session.data_to_send()
-        key = seqs[0]
-        data = resp_cache.get(key)
-        if data is None:  # the SMSC side: encoded here, and counted in the figure
-            data = resp_cache[key] = b"".join(
-                encode(SubmitSmResp(message_id=f"{s:x}"), s) for s in seqs
-            )
-        done += len(session.receive_data(data, 1.0))
-    elapsed = time.perf_counter() - t0
+        t2 = clock()
+        events = session.receive_data(answers, 1.0)
+        t3 = clock()
+        if len(events) != window or not isinstance(events[-1], ResponseReceived):
+            raise SystemExit(f"expected {window} responses, got {events[:3]}")
+        build += t1 - t0
+        send += t2 - t1
+        receive += t3 - t2
+        done += window
+    total = build + send + receive
     print(
         json.dumps(
             {
                 "bench": "client_session_path",
                 "count": done,
-                "msgs_per_s": round(done / elapsed, 1),
-                "us_per_msg": round(elapsed / done * 1e6, 3),
+                "window": window,
+                "build_us": round(build / done * 1e6, 3),
+                "send_us": round(send / done * 1e6, 3),
+                "receive_us": round(receive / done * 1e6, 3),
+                "us_per_msg": round(total / done * 1e6, 3),
+                "msgs_per_s": round(done / total, 1),
             }
         )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 import pytest
@@ -12,9 +13,13 @@ from smppgate.pdu import (
     CommandStatus,
     DeliverSm,
     EnquireLink,
+    FrameReader,
     GenericNack,
+    InvalidFieldError,
+    QuerySm,
     SubmitSm,
     SubmitSmResp,
+    Unbind,
     decode,
     encode,
 )
@@ -32,6 +37,7 @@ from smppgate.session import (
     RequestTimedOut,
     ResponseReceived,
     Role,
+    SendResult,
     Session,
     SessionConfig,
     State,
@@ -279,3 +285,126 @@ def test_smsc_answers_malformed_input(case: dict[str, Any]) -> None:
     assert answer.command_status is expected
     if case.get("response") == "generic_nack":
         assert answer.command_id == CommandId.GENERIC_NACK
+
+
+# ---------------------------------------------------------------- send_from (the batch path)
+
+
+def _queue(*pdus: Any) -> deque[tuple[Any, Any]]:
+    return deque((pdu, f"ctx{i}") for i, pdu in enumerate(pdus))
+
+
+def test_send_from_fills_the_window_and_leaves_the_rest_queued() -> None:
+    esme, smsc = bound_pair(config=SessionConfig(window=3))
+    queue = _queue(*(SubmitSm(destination_addr=f"7900000000{i}") for i in range(5)))
+    result = esme.send_from(queue, 1.0)
+    assert result == SendResult(3, [])
+    assert [ctx for _, ctx in queue] == ["ctx3", "ctx4"]
+    assert esme.window_free == 0
+    requests = [e for e in pump(esme, smsc) if isinstance(e, RequestReceived)]
+    assert [r.pdu.destination_addr for r in requests] == [f"7900000000{i}" for i in range(3)]
+    # the window full, nothing moves
+    assert esme.send_from(queue, 1.0) == SendResult(0, [])
+    for r in requests[:2]:
+        smsc.send_response(r.pdu, SubmitSmResp(message_id=r.pdu.destination_addr), 2.0)
+    got = pump(smsc, esme, 2.0)
+    assert [(e.context, e.response.message_id) for e in got] == [
+        ("ctx0", "79000000000"),
+        ("ctx1", "79000000001"),
+    ]
+    assert esme.send_from(queue, 2.0).sent == 2
+    assert not queue
+
+
+def test_send_from_writes_what_send_request_writes() -> None:
+    pdus = [
+        SubmitSm(destination_addr="79000000001", short_message=b"a" * n, registered_delivery=1)
+        for n in range(0, 200, 40)
+    ] + [QuerySm(message_id="abc"), EnquireLink(), SubmitSm(validity_period="000000000500000R")]
+    one, _ = bound_pair(config=SessionConfig(window=10))
+    many, _ = bound_pair(config=SessionConfig(window=10))
+    for pdu in pdus:
+        one.send_request(pdu, 1.0, pdu)
+    assert many.send_from(deque((p, p) for p in pdus), 1.0) == SendResult(len(pdus), [])
+    assert many.data_to_send() == one.data_to_send()
+    assert many.window_free == one.window_free == 10 - (len(pdus) - 1)  # enquire_link: no slot
+    assert many.pending_count == one.pending_count
+
+
+def test_send_from_fails_an_unsendable_request_alone() -> None:
+    esme, smsc = bound_pair(config=SessionConfig(window=5))
+    too_long = SubmitSm(destination_addr="7" * 30)
+    queue = _queue(SubmitSm(destination_addr="1"), too_long, BindTransceiver(), SubmitSm())
+    result = esme.send_from(queue, 1.0)
+    assert result.sent == 2
+    assert [(ctx, type(exc)) for ctx, exc in result.failed] == [
+        ("ctx1", InvalidFieldError),
+        ("ctx2", LocalProtocolError),
+    ]
+    assert esme.window_free == 3
+    seqs = [e.pdu.sequence_number for e in pump(esme, smsc) if isinstance(e, RequestReceived)]
+    assert seqs == [2, 3]  # the failed ones used no sequence number
+
+
+def test_send_from_wraps_and_skips_pending_sequence_numbers() -> None:
+    esme, _ = bound_pair(config=SessionConfig(window=5))
+    esme._next_seq = 2
+    taken = esme.send_request(SubmitSm(), 0.0)
+    assert taken == 2
+    esme._next_seq = 0x7FFFFFFE
+    queue = _queue(*(SubmitSm() for _ in range(4)))
+    assert esme.send_from(queue, 0.0).sent == 4
+    seqs = [decode(f).sequence_number for f in _frames(esme.data_to_send())]
+    assert seqs == [2, 0x7FFFFFFE, 0x7FFFFFFF, 1, 3]
+
+
+def test_send_from_stops_sending_submits_after_an_unbind() -> None:
+    esme, _ = bound_pair()
+    queue = _queue(SubmitSm(), Unbind(), SubmitSm())
+    result = esme.send_from(queue, 0.0)
+    assert result.sent == 2
+    assert [(ctx, type(exc)) for ctx, exc in result.failed] == [("ctx2", LocalProtocolError)]
+    assert esme.state is State.UNBOUND
+
+
+def _frames(data: bytes) -> list[bytes]:
+    reader = FrameReader()
+    reader.feed(data)
+    return reader.read_frames()
+
+
+# ---------------------------------------------------------------- receive_data's fast path
+
+
+def test_unreadable_submit_sm_resp_is_still_matched_by_its_header() -> None:
+    esme, _ = bound_pair()
+    seq = esme.send_request(SubmitSm(), 0.0, context="c")
+    esme.data_to_send()
+    # message_id without its NUL: the body cannot be read, the status in the header can
+    bad = bytes.fromhex("000000138000000400000058") + seq.to_bytes(4, "big") + b"abc"
+    events = esme.receive_data(bad, 1.0)
+    assert [type(e) for e in events] == [ProtocolViolation]
+    assert esme.pending_count == 0
+    assert esme.window_free == esme.config.window
+
+
+def test_smsc_deliver_sm_resp_frees_its_window_slot() -> None:
+    esme, smsc = bound_pair(config=SessionConfig(window=2))
+    smsc.send_from(_queue(DeliverSm(short_message=b"x"), DeliverSm(short_message=b"y")), 0.0)
+    assert smsc.window_free == 0
+    pump(smsc, esme)  # the ESME answers both at once (D-10)
+    events = pump(esme, smsc)
+    assert [(type(e), e.context) for e in events] == [
+        (ResponseReceived, "ctx0"),
+        (ResponseReceived, "ctx1"),
+    ]
+    assert smsc.window_free == 2
+
+
+def test_response_to_the_wrong_request_type_is_unexpected() -> None:
+    esme, _ = bound_pair()
+    seq = esme.send_request(QuerySm(message_id="x"), 0.0)
+    esme.data_to_send()
+    events = esme.receive_data(encode(SubmitSmResp(message_id="m"), seq), 1.0)
+    assert [type(e) for e in events] == [UnexpectedResponse]
+    assert esme.pending_count == 1

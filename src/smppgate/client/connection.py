@@ -31,7 +31,6 @@ from smppgate.pdu import (
     DataSm,
     DeliverSm,
     Pdu,
-    PduError,
     RetryClass,
     SubmitSm,
 )
@@ -43,7 +42,6 @@ from smppgate.session import (
     CloseReason,
     CloseRequested,
     Event,
-    LocalProtocolError,
     ProtocolViolation,
     RequestAbandoned,
     RequestReceived,
@@ -354,28 +352,20 @@ class ClientSession:
             if session.paused_until > now:
                 self._arm_resume(session.paused_until)
                 return
-            free = session.window_free
             on_room = self._on_room
             sent = 0
-            while free > 0:
+            while session.window_free > 0:
                 if not queue:
                     if on_room is None:
                         break
                     on_room(self)  # the pool hands over waiting work, if any
                     if not queue:
                         break
-                send = session.send_request
-                popleft = queue.popleft
-                while free > 0 and queue:
-                    pdu, ctx = popleft()
-                    try:
-                        send(pdu, now, ctx)
-                    except (PduError, LocalProtocolError) as exc:
-                        # a PDU that cannot be encoded fails alone, permanently
-                        self._fail_unsendable(ctx, exc)
-                        continue
-                    free -= 1
-                    sent += 1
+                done = session.send_from(queue, now)
+                sent += done.sent
+                for ctx, exc in done.failed:
+                    # a PDU that cannot be sent fails alone, permanently
+                    self._fail_unsendable(ctx, exc)
             if sent:
                 conn.wrote()
         finally:

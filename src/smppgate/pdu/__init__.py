@@ -10,6 +10,7 @@ from smppgate.pdu.codec import (
     FrameReader,
     decode,
     encode,
+    frame_decoder,
     is_response,
     parse_header,
 )
@@ -133,6 +134,7 @@ __all__ = [
     "command_status",
     "decode",
     "encode",
+    "frame_decoder",
     "is_response",
     "make_tlv",
     "parse_header",

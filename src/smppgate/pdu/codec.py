@@ -53,7 +53,7 @@ from smppgate.pdu.operations import (
     UnbindResp,
     UnsuccessSme,
 )
-from smppgate.pdu.status import CommandStatus, command_status
+from smppgate.pdu.status import STATUS_BY_VALUE, CommandStatus, command_status
 from smppgate.pdu.tlv import TLV_SPECS, Tlv, check_tlv
 
 DEFAULT_MAX_COMMAND_LENGTH = 64 * 1024
@@ -492,12 +492,16 @@ def _decode_id_resp(
     new = tuple.__new__
     limit = _MESSAGE_ID.max_length + HEADER_LENGTH  # NUL position bound
 
+    statuses = STATUS_BY_VALUE
+
     def decode_id_resp(frame: bytes, status: int, seq: int) -> Pdu:
         end = len(frame)
         nul = frame.find(0, HEADER_LENGTH)
         if nul == end - 1 and nul < limit:
             message_id = frame[HEADER_LENGTH:nul].decode("latin-1")
-            return new(cls, (message_id, (), command_status(status), seq, cid))
+            known = statuses.get(status)
+            code = known if known is not None else command_status(status)
+            return new(cls, (message_id, (), code, seq, cid))
         return _decode_generic(body, frame, status, seq)  # no body, TLVs, or an error
 
     return decode_id_resp
@@ -509,6 +513,15 @@ _FAST_DECODERS: dict[int, Callable[[bytes, int, int], Pdu]] = {
     CommandId.SUBMIT_SM_RESP: _decode_id_resp(SubmitSmResp),
     CommandId.DELIVER_SM_RESP: _decode_id_resp(DeliverSmResp),
 }
+
+
+def frame_decoder(command_id: int) -> Callable[[bytes, int, int], Pdu] | None:
+    """The specialised decoder of ``command_id`` (submit_sm, deliver_sm and their responses),
+    or None. It takes ``(frame, command_status, sequence_number)`` for a frame whose header the
+    caller has read and whose length ``FrameReader`` has checked; like ``decode`` it raises a
+    ``PduError`` for a malformed body. Hot loops use it to skip ``decode``'s dispatch."""
+    return _FAST_DECODERS.get(command_id)
+
 
 # --------------------------------------------------------------------------- encoding
 
@@ -681,55 +694,78 @@ class FrameReader:
 
     A command_length below 16 or above ``max_command_length`` is an error before anything is
     buffered for it: the stream cannot be delimited any more, and the reader stays failed.
+
+    Chunks that end on a frame boundary (the usual case for a busy connection) are sliced
+    straight into frames, one copy per frame; only the tail of an incomplete frame is kept in
+    a buffer, and that buffer is copied out once, when the frame it waits for is complete (a
+    peer trickling a large PDU byte by byte costs linear time, not quadratic).
     """
 
-    __slots__ = ("_buffer", "_error", "_pos", "max_command_length")
+    __slots__ = ("_chunk", "_error", "_partial", "max_command_length")
 
     def __init__(self, max_command_length: int = DEFAULT_MAX_COMMAND_LENGTH) -> None:
         self.max_command_length = max_command_length
-        self._buffer = bytearray()
-        self._pos = 0
+        self._chunk: bytes | None = None  # fed whole, not yet read: no copy made
+        self._partial = bytearray()  # bytes of an incomplete frame (and any fed after them)
         self._error: PduError | None = None
 
     def feed(self, data: bytes) -> None:
-        self._buffer += data
+        if self._chunk is None and not self._partial:
+            self._chunk = data if type(data) is bytes else bytes(data)
+            return
+        if self._chunk is not None:
+            self._partial += self._chunk
+            self._chunk = None
+        self._partial += data
 
     @property
     def buffered(self) -> int:
-        return len(self._buffer) - self._pos
+        return len(self._partial) + (len(self._chunk) if self._chunk is not None else 0)
+
+    def _fail(self, data: bytes | bytearray, pos: int, length: int) -> PduError:
+        seq = None
+        cid = None
+        if len(data) - pos >= HEADER_LENGTH:
+            _, cid, _, seq = _HEADER.unpack_from(data, pos)
+        error = InvalidCommandLengthError(
+            f"command_length {length} is outside {HEADER_LENGTH}..{self.max_command_length}",
+            command_id=cid,
+            sequence_number=seq,
+        )
+        self._error = error
+        return error
 
     def read_frames(self) -> list[bytes]:
         """Every complete frame buffered so far, in order."""
         if self._error is not None:
             raise self._error
-        buffer = self._buffer
-        pos = self._pos
-        size = len(buffer)
-        frames: list[bytes] = []
         limit = self.max_command_length
-        while size - pos >= 4:
-            length = int.from_bytes(buffer[pos : pos + 4], "big")
+        data = self._chunk
+        if data is None:
+            partial = self._partial
+            if len(partial) < 4:
+                return []
+            length = int.from_bytes(partial[:4], "big")
             if length < HEADER_LENGTH or length > limit:
-                seq = None
-                cid = None
-                if size - pos >= HEADER_LENGTH:
-                    _, cid, _, seq = _HEADER.unpack_from(buffer, pos)
-                error = InvalidCommandLengthError(
-                    f"command_length {length} is outside {HEADER_LENGTH}..{limit}",
-                    command_id=cid,
-                    sequence_number=seq,
-                )
-                self._error = error
-                raise error
+                raise self._fail(partial, 0, length)
+            if len(partial) < length:
+                return []  # still waiting: nothing copied
+            data = bytes(partial)
+            partial.clear()
+        else:
+            self._chunk = None
+        size = len(data)
+        pos = 0
+        frames: list[bytes] = []
+        append = frames.append
+        while size - pos >= 4:
+            length = int.from_bytes(data[pos : pos + 4], "big")
+            if length < HEADER_LENGTH or length > limit:
+                raise self._fail(data, pos, length)
             if size - pos < length:
                 break
-            frames.append(bytes(buffer[pos : pos + length]))
+            append(data[pos : pos + length])
             pos += length
-        if pos == size:
-            buffer.clear()
-            pos = 0
-        elif pos > 65536:
-            del buffer[:pos]
-            pos = 0
-        self._pos = pos
+        if pos < size:
+            self._partial += memoryview(data)[pos:]
         return frames

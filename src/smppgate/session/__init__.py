@@ -22,7 +22,7 @@ from smppgate.session.events import (
     ResponseReceived,
     UnexpectedResponse,
 )
-from smppgate.session.session import Session
+from smppgate.session.session import SendResult, Session
 from smppgate.session.states import REQUEST_RULES, BindMode, Role, State, may_send
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "RequestTimedOut",
     "ResponseReceived",
     "Role",
+    "SendResult",
     "Session",
     "SessionConfig",
     "SessionError",

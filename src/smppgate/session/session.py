@@ -13,7 +13,9 @@ letter: wrong-state requests get ESME_RINVBNDSTS, unknown commands get generic_n
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import struct
+from collections import deque
+from typing import Any, NamedTuple
 
 from smppgate.pdu import (
     BODIES,
@@ -34,6 +36,7 @@ from smppgate.pdu import (
     UnknownCommandIdError,
     decode,
     encode,
+    frame_decoder,
     make_tlv,
     tlv_value,
 )
@@ -83,8 +86,26 @@ class _Pending(NamedTuple):
     counted: bool  # takes a window slot
 
 
+_new_tuple: Any = tuple.__new__
+_HEADER_UNPACK = struct.Struct(">IIII").unpack_from
+# responses with a specialised decoder (submit_sm_resp, deliver_sm_resp): receive_data's fast path
+_RESPONSE_DECODERS = {
+    cid: decoder
+    for cid in CommandId
+    if cid & RESPONSE_BIT and (decoder := frame_decoder(cid)) is not None
+}
+
+
 def _sendable(role: Role, state: State) -> frozenset[int]:
     return frozenset(cid for cid in REQUEST_RULES if may_send(role, state, cid))
+
+
+class SendResult(NamedTuple):
+    """What ``Session.send_from`` did: how many requests it wrote, and the ones it took off
+    the queue but could not send (each with its context and the error), which fail alone."""
+
+    sent: int
+    failed: list[tuple[Any, PduError | LocalProtocolError]]
 
 
 class Session:
@@ -94,7 +115,6 @@ class Session:
         self.role = role
         self.config = config or SessionConfig()
         self._state = State.OPEN
-        self._may_send: frozenset[int] = _sendable(role, State.OPEN)
         self._timeouts = {
             CommandId.ENQUIRE_LINK: self.config.enquire_link_timeout,
             CommandId.UNBIND: self.config.unbind_timeout,
@@ -102,6 +122,9 @@ class Session:
             CommandId.BIND_RECEIVER: self.config.bind_timeout,
             CommandId.BIND_TRANSCEIVER: self.config.bind_timeout,
         }
+        self._may_send: frozenset[int] = frozenset()
+        self._plain: dict[int, float] = {}
+        self._plan(State.OPEN)
         self.mode: BindMode | None = None
         self.peer_system_id: str | None = None
         self._reader = FrameReader(self.config.max_command_length)
@@ -128,7 +151,17 @@ class Session:
     @state.setter
     def state(self, state: State) -> None:
         self._state = state
+        self._plan(state)
+
+    def _plan(self, state: State) -> None:
         self._may_send = _sendable(self.role, state)
+        # "plain" requests: allowed now, take a window slot, expect a response, change no
+        # state (submit_sm, query_sm...): cid -> response timeout, for send_from's fast path
+        self._plain = {
+            cid: self.config.response_timeout
+            for cid in self._may_send
+            if cid not in _OUTSIDE_WINDOW and cid not in NO_RESPONSE and cid not in self._timeouts
+        }
 
     def start(self, now: float) -> None:
         """The connection is up at ``now``: the bind and idle timers count from here."""
@@ -215,6 +248,58 @@ class Session:
         if cid == _UNBIND:
             self._enter_unbound(now)
         return seq
+
+    def send_from(self, queue: deque[tuple[Pdu, Any]], now: float) -> SendResult:
+        """Move ``(request, context)`` items from the front of ``queue`` into the window until
+        the window is full or the queue is empty; what ``send_request`` does for one, for a
+        whole batch at a time (the client's hot path).
+
+        An item that may not be sent now or cannot be encoded is taken off the queue and
+        returned in ``SendResult.failed``; the others go on.
+        """
+        plain = self._plain
+        pending = self._pending
+        out = self._out
+        failed: list[tuple[Any, PduError | LocalProtocolError]] = []
+        window = self.config.window
+        free = window - self._in_window
+        popleft = queue.popleft
+        seq = self._next_seq
+        sent = fast = 0  # fast: sent below, not yet counted in self._in_window
+        while free > 0 and queue:
+            pdu, context = popleft()
+            timeout = plain.get(pdu.command_id)
+            if timeout is None or seq > MAX_SEQUENCE_NUMBER or seq in pending:
+                # anything unusual (bind, unbind, a sequence number to skip): the general path
+                self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
+                self._in_window += fast
+                sent += fast
+                fast = 0
+                try:
+                    self.send_request(pdu, now, context)
+                except (PduError, LocalProtocolError) as exc:
+                    failed.append((context, exc))
+                else:
+                    sent += 1
+                seq = self._next_seq
+                free = window - self._in_window
+                plain = self._plain  # an unbind changes what may follow
+                continue
+            try:
+                out.append(encode(pdu, seq))
+            except PduError as exc:
+                failed.append((context, exc))
+                continue
+            pending[seq] = _new_tuple(_Pending, (pdu, context, now, now + timeout, True))
+            seq += 1
+            free -= 1
+            fast += 1
+        self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
+        self._in_window += fast
+        sent += fast
+        if sent:
+            self.last_sent = now
+        return SendResult(sent, failed)
 
     def bind(
         self,
@@ -329,12 +414,38 @@ class Session:
             )
             events.extend(self._close(CloseReason.UNFRAMEABLE))
             return events
-        if frames:
-            self.last_received = now
+        if not frames:
+            return events
+        self.last_received = now
+        pending = self._pending
+        append = events.append
+        response_decoders = _RESPONSE_DECODERS
+        answered = 0  # responses matched below, not yet taken out of self._in_window
         for frame in frames:
+            _, cid, status, seq = _HEADER_UNPACK(frame)
+            # fast path: the response to a submit_sm / deliver_sm we sent (the hot loop of
+            # both roles); everything else, and anything odd, takes _handle_frame
+            fast = response_decoders.get(cid)
+            if fast is not None:
+                waiting = pending.get(seq)
+                if waiting is not None and waiting[0].command_id | RESPONSE_BIT == cid:
+                    try:
+                        pdu = fast(frame, status, seq)
+                    except PduError:
+                        pass  # _handle_frame reports it
+                    else:
+                        del pending[seq]
+                        answered += waiting[4]  # counted in the window
+                        append(
+                            _new_tuple(ResponseReceived, (waiting[0], pdu, waiting[1], waiting[2]))
+                        )
+                        continue
+            self._in_window -= answered
+            answered = 0
             self._handle_frame(frame, now, events)
-            if self.closed:
+            if self._state is State.CLOSED:
                 break  # closed while handling: the rest of the chunk belongs to no session
+        self._in_window -= answered
         return events
 
     def _handle_frame(self, frame: bytes, now: float, events: list[Event]) -> None:
