@@ -37,7 +37,7 @@ from smppgate.profiles import SMPP34, HostAddress, RetryRules
 from smppgate.session import BindMode
 from smppgate.text import ReceiptState, UssdServiceOp, concatenation_udh
 
-from .test_client_fakesmsc import FakeSmsc
+from .test_client_fakesmsc import FakeSmsc, accept_all
 
 FAST_RULES = RetryRules(
     throttle_pause=0.3,
@@ -219,6 +219,29 @@ async def test_inflight_at_drop_is_unknown(smsc: FakeSmsc) -> None:
         smsc.live()[0].abort()
         (result,) = await asyncio.wait_for(fut, 5)
     assert result.outcome is Outcome.UNKNOWN
+
+
+@pytest.mark.parametrize("how", ["unbind", "abort"])
+async def test_queued_submits_survive_the_end_of_their_session(smsc: FakeSmsc, how: str) -> None:
+    # the window holds two; eight wait in the session's queue when the SMSC unbinds or the
+    # connection drops: those eight were never written, so they go out on the next session
+    # (before, they were failed permanently as "may not be sent in state closed")
+    smsc.script = lambda pdu, n: None
+    async with SessionPool(account(smsc, window=2)) as pool:
+        await pool.wait_ready(5)
+        fut = pool.submit_batch([part(dest=f"7900000000{i}") for i in range(10)])
+        await smsc.wait_for(lambda: len(smsc.submits) == 2)
+        smsc.script = accept_all
+        if how == "unbind":
+            smsc.unbind(smsc.live()[0])
+        else:
+            smsc.live()[0].abort()
+        results = await asyncio.wait_for(fut, 10)
+    assert [r.outcome for r in results] == [Outcome.UNKNOWN] * 2 + [Outcome.ACCEPTED] * 8
+    assert [s.pdu.destination_addr for s in smsc.submits[2:]] == [
+        f"7900000000{i}" for i in range(2, 10)
+    ]
+    assert len(smsc.connects) == 2
 
 
 async def test_failed_bind_waits_the_failure_cooldown(smsc: FakeSmsc) -> None:

@@ -358,13 +358,30 @@ def test_send_from_wraps_and_skips_pending_sequence_numbers() -> None:
     assert seqs == [2, 0x7FFFFFFE, 0x7FFFFFFF, 1, 3]
 
 
-def test_send_from_stops_sending_submits_after_an_unbind() -> None:
+def test_send_from_leaves_the_queue_alone_once_the_session_is_not_bound() -> None:
     esme, _ = bound_pair()
     queue = _queue(SubmitSm(), Unbind(), SubmitSm())
-    result = esme.send_from(queue, 0.0)
-    assert result.sent == 2
-    assert [(ctx, type(exc)) for ctx, exc in result.failed] == [("ctx2", LocalProtocolError)]
+    assert esme.send_from(queue, 0.0) == SendResult(2, [])
     assert esme.state is State.UNBOUND
+    # the submit after the unbind stays queued, for another session: not failed
+    assert [ctx for _, ctx in queue] == ["ctx2"]
+    assert esme.send_from(queue, 0.0) == SendResult(0, [])
+    esme.close()
+    assert esme.send_from(queue, 0.0) == SendResult(0, [])
+    assert len(queue) == 1
+    unbound = Session(Role.ESME)
+    assert unbound.send_from(_queue(SubmitSm()), 0.0) == SendResult(0, [])
+
+
+def test_send_from_fails_what_the_bind_mode_never_allows() -> None:
+    receiver, _ = bound_pair(BindMode.RECEIVER)
+    queue = _queue(SubmitSm(), SubmitSm())
+    result = receiver.send_from(queue, 0.0)
+    assert result.sent == 0
+    assert [(ctx, type(exc)) for ctx, exc in result.failed] == [
+        ("ctx0", LocalProtocolError),
+        ("ctx1", LocalProtocolError),
+    ]
 
 
 def _frames(data: bytes) -> list[bytes]:

@@ -304,7 +304,8 @@ class ClientSession:
 
     def candidate(self, now: float) -> Candidate:
         s = self._session
-        if s is None or self.state is not SessionState.BOUND:
+        if s is None or self.state is not SessionState.BOUND or not s.state.is_bound:
+            # (the protocol session leaves the bound state before the connection is gone)
             return Candidate(False, False, 0.0, 0, 0)
         return Candidate(
             True, self.mode.can_submit, s.paused_until, s.window_free, len(self._queue)
@@ -366,6 +367,8 @@ class ClientSession:
                 for ctx, exc in done.failed:
                     # a PDU that cannot be sent fails alone, permanently
                     self._fail_unsendable(ctx, exc)
+                if not done.sent and not done.failed:
+                    break  # the session is no longer bound: the queue waits for take_unsent
             if sent:
                 conn.wrote()
         finally:

@@ -254,9 +254,13 @@ class Session:
         the window is full or the queue is empty; what ``send_request`` does for one, for a
         whole batch at a time (the client's hot path).
 
-        An item that may not be sent now or cannot be encoded is taken off the queue and
-        returned in ``SendResult.failed``; the others go on.
+        Nothing moves while the session is not bound (binding, unbinding, closed): the queue
+        stays as it is, for this session later or another one. An item the bound session may
+        never send (a bind, a submit on a receiver) or that cannot be encoded is taken off the
+        queue and returned in ``SendResult.failed``; the others go on.
         """
+        if not self._state.is_bound:
+            return SendResult(0, [])
         plain = self._plain
         pending = self._pending
         out = self._out
@@ -281,9 +285,11 @@ class Session:
                     failed.append((context, exc))
                 else:
                     sent += 1
+                if not self.state.is_bound:  # (send_request changed it: an unbind)
+                    break  # what follows waits for another session
                 seq = self._next_seq
                 free = window - self._in_window
-                plain = self._plain  # an unbind changes what may follow
+                plain = self._plain
                 continue
             try:
                 out.append(encode(pdu, seq))

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
 from smppgate.pdu import Pdu
 from smppgate.session import CloseReason, CloseRequested, Event, Session
@@ -58,8 +58,8 @@ class SessionConnection(asyncio.Protocol):
     # -------------------------------------------------------------- asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # a stream transport (asyncio's, or uvloop's, which does not subclass asyncio.Transport)
+        self._transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = (str(peer[0]), int(peer[1])) if peer else None
         self.session.start(self._clock())
