@@ -7,6 +7,7 @@ Each module in ``COMMANDS`` has ``register(subparsers)``, which adds its parser 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Callable, Sequence
@@ -48,6 +49,22 @@ def _chosen(argv: Sequence[str]) -> str | None:
     return name if name in COMMANDS else None
 
 
+# Collect the youngest generation after this many net allocations of container objects, not
+# 700. Each submit_sm allocates a handful of tuples that live for one round trip; at 700 the
+# collector scanned them while they were in flight, about 8% of the client's CPU at 100k msg/s.
+# At 10,000 they are freed by reference counting before any scan (cyclic garbage still gets
+# collected, a little later).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    """Collector settings for smppgate's own processes (the library never changes them: an
+    application embedding the client decides for its process): the threshold above, and the
+    objects created while starting (modules, tables) moved out of the collector's scans."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_chosen(args_list))
@@ -56,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
+    if argv is None:  # the smppgate command's own process (not a caller's, e.g. a test)
+        tune_gc()
     return func(args)
 
 

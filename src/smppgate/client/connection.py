@@ -151,6 +151,7 @@ class ClientSession:
         self._drained: asyncio.Future[None] | None = None
         self._resume: asyncio.TimerHandle | None = None
         self._filling = False
+        self._refill_every = max(16, account.window // 2)
         self._closed: asyncio.Future[CloseReason] = self._loop.create_future()
 
     # ------------------------------------------------------------------ lifecycle
@@ -392,7 +393,25 @@ class ClientSession:
     # ------------------------------------------------------------------ events
 
     def _on_events(self, connection: SessionConnection, events: list[Event]) -> None:
-        conn = connection
+        step = self._refill_every
+        if len(events) <= step:
+            self._dispatch(connection, events)
+        else:
+            # a big batch of responses: refill the window and write after each part, so the
+            # SMSC answers the first requests while the rest of the batch is being handled
+            # (one write per batch leaves both sides idle in turn)
+            last = len(events) - step
+            for start in range(0, len(events), step):
+                self._dispatch(connection, events[start : start + step])
+                if start < last and (self._queue or self._on_room is not None):
+                    self._fill()
+                    connection.flush()
+        if self._queue or self._on_room is not None:
+            self._fill()
+        if self.state is SessionState.DRAINING:
+            self._maybe_unbind()
+
+    def _dispatch(self, conn: SessionConnection, events: list[Event]) -> None:
         name = self.name
         ev: Any
         for ev in events:
@@ -403,17 +422,22 @@ class ClientSession:
                     continue
                 resp = ev.response
                 if type(ctx) is tuple:
+                    batch, index = ctx
                     if resp.command_status == 0 and (
                         resp.command_id == _SUBMIT_SM_RESP or resp.command_id == _DATA_SM_RESP
                     ):
-                        ctx[0].done(
-                            ctx[1],
-                            _new_tuple(
-                                SubmitResult, (_ACCEPTED, resp.message_id, _ROK, _OK, 0.0, "", name)
-                            ),
+                        result = _new_tuple(
+                            SubmitResult, (_ACCEPTED, resp.message_id, _ROK, _OK, 0.0, "", name)
                         )
                     else:
-                        ctx[0].done(ctx[1], self._refused(conn, resp))
+                        result = self._refused(conn, resp)
+                    # Batch.done, inlined: this runs once per message
+                    results = batch.results
+                    if results[index] is None:
+                        results[index] = result
+                        batch.remaining -= 1
+                        if not batch.remaining and not batch.future.done():
+                            batch.future.set_result(results)
                 elif not ctx.done():
                     ctx.set_result(resp)
             elif cls is RequestReceived:
@@ -435,10 +459,6 @@ class ClientSession:
                     waiter.set_result(ev)
             elif cls is CloseRequested and self.close_reason is None:
                 self.close_reason = ev.reason
-        if self._queue or self._on_room is not None:
-            self._fill()
-        if self.state is SessionState.DRAINING:
-            self._maybe_unbind()
 
     def _maybe_unbind(self) -> None:
         conn = self._conn

@@ -13,6 +13,7 @@ from smppgate.pdu.codec import (
     frame_decoder,
     is_response,
     parse_header,
+    pdu_encoder,
 )
 from smppgate.pdu.constants import (
     ESM_CLASS_TYPE_MASK,
@@ -138,5 +139,6 @@ __all__ = [
     "is_response",
     "make_tlv",
     "parse_header",
+    "pdu_encoder",
     "tlv_value",
 ]

@@ -38,6 +38,7 @@ from smppgate.pdu import (
     encode,
     frame_decoder,
     make_tlv,
+    pdu_encoder,
     tlv_value,
 )
 from smppgate.pdu.constants import RESPONSE_BIT
@@ -88,6 +89,7 @@ class _Pending(NamedTuple):
 
 _new_tuple: Any = tuple.__new__
 _HEADER_UNPACK = struct.Struct(">IIII").unpack_from
+_ENCODERS = {body.cls: pdu_encoder(body.cls) for body in BODIES.values()}
 # responses with a specialised decoder (submit_sm_resp, deliver_sm_resp): receive_data's fast path
 _RESPONSE_DECODERS = {
     cid: decoder
@@ -264,6 +266,7 @@ class Session:
         plain = self._plain
         pending = self._pending
         out = self._out
+        encoders = _ENCODERS
         failed: list[tuple[Any, PduError | LocalProtocolError]] = []
         window = self.config.window
         free = window - self._in_window
@@ -292,7 +295,7 @@ class Session:
                 plain = self._plain
                 continue
             try:
-                out.append(encode(pdu, seq))
+                out.append(encoders.get(pdu.__class__, encode)(pdu, seq))
             except PduError as exc:
                 failed.append((context, exc))
                 continue

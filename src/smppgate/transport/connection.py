@@ -141,7 +141,7 @@ class SessionConnection(asyncio.Protocol):
     def close(self, reason: CloseReason = CloseReason.POLICY) -> None:
         """Flush what the session wrote, then close the transport."""
         self.close_reason = self.close_reason or reason
-        self._flush()
+        self.flush()
         if self._transport is not None:
             self._transport.close()
 
@@ -150,7 +150,7 @@ class SessionConnection(asyncio.Protocol):
     def _after(self, events: list[Event]) -> None:
         # what the session wrote while reading (answers to deliver_sm, enquire_link) goes out
         # before the handler runs
-        self._flush()
+        self.flush()
         if events:
             close: CloseRequested | None = None
             for event in events:
@@ -162,7 +162,7 @@ class SessionConnection(asyncio.Protocol):
             finally:
                 self._dispatching = False
             # requests the handler sent go out in the same write, not one iteration later
-            self._flush()
+            self.flush()
             if close is not None:
                 self.close(close.reason)
                 return
@@ -171,9 +171,12 @@ class SessionConnection(asyncio.Protocol):
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled and not self._dispatching:
             self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self.flush)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Write what the session has written so far now, not at the end of the dispatch (a
+        handler that refills a window part way through a batch of events lets the peer work
+        on the first part while it handles the rest)."""
         self._flush_scheduled = False
         data = self.session.data_to_send()
         if data and self._transport is not None:
