@@ -425,3 +425,27 @@ def test_response_to_the_wrong_request_type_is_unexpected() -> None:
     events = esme.receive_data(encode(SubmitSmResp(message_id="m"), seq), 1.0)
     assert [type(e) for e in events] == [UnexpectedResponse]
     assert esme.pending_count == 1
+
+
+def test_next_deadline_may_be_early_never_late() -> None:
+    config = SessionConfig(window=10, response_timeout=5.0, enquire_link_idle=1000.0)
+    esme, smsc = bound_pair(config=config)
+    esme.send_from(_queue(SubmitSm(), SubmitSm()), 0.0)
+    assert esme.next_deadline() == 5.0
+    for event in pump(esme, smsc):
+        smsc.send_response(event.pdu, SubmitSmResp(message_id="m"), 1.0)
+    assert len(pump(smsc, esme, 1.0)) == 2
+    esme.send_request(SubmitSm(), 3.0, context="late")
+    # the bound from the answered requests is still 5: a wake-up too early does nothing...
+    deadline = esme.next_deadline()
+    assert deadline is not None
+    assert deadline <= 8.0
+    assert esme.tick(deadline) == []
+    # ...and the next one is exact
+    assert esme.next_deadline() == 8.0
+    esme.send_request(SubmitSm(), 3.5, context="later")
+    assert esme.next_deadline() == 8.0
+    (timed_out,) = esme.tick(8.0)
+    assert isinstance(timed_out, RequestTimedOut)
+    assert timed_out.context == "late"
+    assert esme.next_deadline() == 8.5

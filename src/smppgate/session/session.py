@@ -133,6 +133,11 @@ class Session:
         self._out: list[bytes] = []
         self._next_seq = 1
         self._pending: dict[int, _Pending] = {}
+        # a lower bound of the pending requests' deadlines, None when unknown (next_deadline
+        # then computes it): answers only raise the true minimum, new requests lower the bound
+        # when they are due earlier, a tick resets it; so next_deadline, asked after every
+        # read, need not scan the whole window
+        self._deadline_floor: float | None = None
         self._in_window = 0
         # SMSC role: requests received and not yet answered (seq -> command_id)
         self._awaiting_answer: dict[int, int] = {}
@@ -204,7 +209,10 @@ class Session:
         """The earliest ``now`` at which ``tick`` has something to do."""
         candidates: list[float] = []
         if self._pending:
-            candidates.append(min(p.deadline for p in self._pending.values()))
+            floor = self._deadline_floor
+            if floor is None:
+                floor = self._deadline_floor = min(p.deadline for p in self._pending.values())
+            candidates.append(floor)
         if self._unbind_deadline is not None:
             candidates.append(self._unbind_deadline)
         if self.state is State.OPEN:
@@ -243,8 +251,10 @@ class Session:
         self.last_sent = now
         if cid in NO_RESPONSE:
             return seq
-        timeout = self._timeouts.get(cid, self.config.response_timeout)
-        self._pending[seq] = _Pending(pdu, context, now, now + timeout, counted)
+        deadline = now + self._timeouts.get(cid, self.config.response_timeout)
+        self._pending[seq] = _Pending(pdu, context, now, deadline, counted)
+        if self._deadline_floor is not None and deadline < self._deadline_floor:
+            self._deadline_floor = deadline
         if counted:
             self._in_window += 1
         if cid == _UNBIND:
@@ -305,6 +315,11 @@ class Session:
             fast += 1
         self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
         self._in_window += fast
+        if fast:
+            # every plain request's timeout is the response timeout: one deadline for the lot
+            deadline = now + self.config.response_timeout
+            if self._deadline_floor is not None and deadline < self._deadline_floor:
+                self._deadline_floor = deadline
         sent += fast
         if sent:
             self.last_sent = now
@@ -623,6 +638,7 @@ class Session:
             events.extend(self._close(CloseReason.UNBIND_TIMEOUT))
             return events
         expired = [seq for seq, p in self._pending.items() if p.deadline <= now]
+        self._deadline_floor = None  # recomputed exactly by next_deadline
         for seq in expired:
             pending = self._pending[seq]
             self._complete(seq, pending.request)
@@ -666,6 +682,7 @@ class Session:
                 ):
                     events.append(RequestAbandoned(pending.request, seq, pending.context))
             self._pending.clear()
+            self._deadline_floor = None
             self._in_window = 0
             self._unbind_deadline = None
         self.state = state

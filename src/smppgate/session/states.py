@@ -23,7 +23,9 @@ class State(Enum):
 
     @property
     def is_bound(self) -> bool:
-        return self in _BOUND
+        # identity tests, not a set lookup: Enum.__hash__ is Python code, and this is asked
+        # on the hot path
+        return self is _BOUND_TX or self is _BOUND_TRX or self is _BOUND_RX
 
 
 class BindMode(Enum):
@@ -53,6 +55,7 @@ class BindMode(Enum):
 
 
 _BOUND = frozenset({State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX})
+_BOUND_TX, _BOUND_RX, _BOUND_TRX = State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX
 _BIND_COMMAND = {
     BindMode.TRANSMITTER: CommandId.BIND_TRANSMITTER,
     BindMode.RECEIVER: CommandId.BIND_RECEIVER,
