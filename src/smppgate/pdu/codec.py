@@ -494,11 +494,11 @@ def _decode_id_resp(
 
     statuses = STATUS_BY_VALUE
 
-    def decode_id_resp(frame: bytes, status: int, seq: int) -> Pdu:
+    def decode_id_resp(frame: bytes, status: int, seq: int, _start: int = HEADER_LENGTH) -> Pdu:
         end = len(frame)
-        nul = frame.find(0, HEADER_LENGTH)
+        nul = frame.find(0, _start)
         if nul == end - 1 and nul < limit:
-            message_id = frame[HEADER_LENGTH:nul].decode("latin-1")
+            message_id = frame[_start:nul].decode("latin-1")
             known = statuses.get(status)
             code = known if known is not None else command_status(status)
             return new(cls, (message_id, (), code, seq, cid))

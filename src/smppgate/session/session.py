@@ -125,7 +125,7 @@ class Session:
             CommandId.BIND_TRANSCEIVER: self.config.bind_timeout,
         }
         self._may_send: frozenset[int] = frozenset()
-        self._plain: dict[int, float] = {}
+        self._plain: frozenset[int] = frozenset()
         self._plan(State.OPEN)
         self.mode: BindMode | None = None
         self.peer_system_id: str | None = None
@@ -162,13 +162,13 @@ class Session:
 
     def _plan(self, state: State) -> None:
         self._may_send = _sendable(self.role, state)
-        # "plain" requests: allowed now, take a window slot, expect a response, change no
-        # state (submit_sm, query_sm...): cid -> response timeout, for send_from's fast path
-        self._plain = {
-            cid: self.config.response_timeout
+        # "plain" requests: allowed now, take a window slot, expect a response within the
+        # response timeout, change no state (submit_sm, query_sm...): send_from's fast path
+        self._plain = frozenset(
+            cid
             for cid in self._may_send
             if cid not in _OUTSIDE_WINDOW and cid not in NO_RESPONSE and cid not in self._timeouts
-        }
+        )
 
     def start(self, now: float) -> None:
         """The connection is up at ``now``: the bind and idle timers count from here."""
@@ -283,10 +283,11 @@ class Session:
         popleft = queue.popleft
         seq = self._next_seq
         sent = fast = 0  # fast: sent below, not yet counted in self._in_window
+        # every plain request's timeout is the response timeout: one deadline for the batch
+        deadline = now + self.config.response_timeout
         while free > 0 and queue:
             pdu, context = popleft()
-            timeout = plain.get(pdu.command_id)
-            if timeout is None or seq > MAX_SEQUENCE_NUMBER or seq in pending:
+            if pdu.command_id not in plain or seq > MAX_SEQUENCE_NUMBER or seq in pending:
                 # anything unusual (bind, unbind, a sequence number to skip): the general path
                 self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
                 self._in_window += fast
@@ -309,17 +310,14 @@ class Session:
             except PduError as exc:
                 failed.append((context, exc))
                 continue
-            pending[seq] = _new_tuple(_Pending, (pdu, context, now, now + timeout, True))
+            pending[seq] = _new_tuple(_Pending, (pdu, context, now, deadline, True))
             seq += 1
             free -= 1
             fast += 1
         self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
         self._in_window += fast
-        if fast:
-            # every plain request's timeout is the response timeout: one deadline for the lot
-            deadline = now + self.config.response_timeout
-            if self._deadline_floor is not None and deadline < self._deadline_floor:
-                self._deadline_floor = deadline
+        if fast and self._deadline_floor is not None and deadline < self._deadline_floor:
+            self._deadline_floor = deadline
         sent += fast
         if sent:
             self.last_sent = now
@@ -444,6 +442,7 @@ class Session:
         pending = self._pending
         append = events.append
         response_decoders = _RESPONSE_DECODERS
+        response_bit = RESPONSE_BIT
         answered = 0  # responses matched below, not yet taken out of self._in_window
         for frame in frames:
             _, cid, status, seq = _HEADER_UNPACK(frame)
@@ -452,7 +451,7 @@ class Session:
             fast = response_decoders.get(cid)
             if fast is not None:
                 waiting = pending.get(seq)
-                if waiting is not None and waiting[0].command_id | RESPONSE_BIT == cid:
+                if waiting is not None and waiting[0].command_id | response_bit == cid:
                     try:
                         pdu = fast(frame, status, seq)
                     except PduError:
