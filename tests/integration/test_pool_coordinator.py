@@ -49,3 +49,53 @@ async def test_closing_while_a_slot_waits_for_admission_never_connects_it() -> N
         assert emu.counters.binds == 1
         assert not [v for v in emu.violations if v.rule == "D-08"]
         assert coordinator.ends == [(0, AttemptEnd.DROPPED)]
+
+
+class CountingCoordinator:
+    """Admits every slot at once; records the questions and the ends."""
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+        self.ends: list[tuple[int, AttemptEnd]] = []
+
+    async def admit(self, slot: int, host: str) -> float | None:
+        self.asked.append(slot)
+        return None
+
+    async def ended(self, slot: int, host: str, end: AttemptEnd) -> None:
+        self.ends.append((slot, end))
+
+
+async def test_end_slot_unbinds_that_session_and_reconnects_it_after_the_drop_cooldown() -> None:
+    # what the gateway does when the cluster slot of a live session was lost: that session
+    # ends in order (never a fifth session for the account), the others stay up
+    async with Emulator(emulator_config()) as emu:
+        coordinator = CountingCoordinator()
+        base = emulator_account(emu.address)
+        account = emulator_account(emu.address, sessions=(base.sessions[0],) * 2)
+        async with SessionPool(account, coordinator=coordinator) as pool:
+            await until(lambda: len(emu.bound_sessions("login")) == 2)
+            loop = asyncio.get_running_loop()
+            assert pool.end_slot(1) is True
+            ended_at = loop.time()
+            await until(lambda: coordinator.ends == [(1, AttemptEnd.DROPPED)])
+            assert len(emu.bound_sessions("login")) == 1
+            assert pool.snapshot().slots[0].state.value == "bound"
+            await until(lambda: coordinator.asked.count(1) == 2)
+            assert loop.time() - ended_at >= 0.3  # the drop cooldown (shortened here)
+            await until(lambda: len(emu.bound_sessions("login")) == 2)
+            assert pool.end_slot(1) is True
+            await until(lambda: len(emu.bound_sessions("login")) == 1)
+        assert emu.counters.binds == 3  # two, then slot 1 again once
+        assert not [v for v in emu.violations if v.rule == "D-08"]
+
+
+async def test_end_slot_without_a_session_does_nothing() -> None:
+    async with Emulator(emulator_config()) as emu:
+        account = emulator_account(emu.address, reconnect_after_drop=60.0)
+        async with SessionPool(account) as pool:
+            await pool.wait_ready(5)
+            assert pool.end_slot(0) is True
+            await until(lambda: emu.bound_sessions("login") == [])
+            await until(lambda: pool.snapshot().slots[0].state.value == "waiting")
+            assert pool.end_slot(0) is False  # cooling down for 60 s: nothing to end

@@ -52,7 +52,7 @@ class SlotState(Enum):
     WAITING = "waiting"  # cooling down before the next attempt
     CONNECTING = "connecting"
     BOUND = "bound"
-    DRAINING = "draining"  # moving back to the primary: finishing what is in flight
+    DRAINING = "draining"  # back to the primary, or end_slot: finishing what is in flight
     STOPPED = "stopped"
 
 
@@ -329,6 +329,20 @@ class SessionPool:
             self._pump()
             await self._ended(slot, str(host), AttemptEnd.DROPPED)
         slot.state = SlotState.STOPPED
+
+    def end_slot(self, index: int) -> bool:
+        """End slot ``index``'s session in order (what is in flight is answered, then unbind),
+        as a drop: the slot connects again after the drop cooldown, once admitted. For a
+        coordinator's owner whose cluster-wide slot was lost. False when no session was up."""
+        slot = self._slots[index]
+        session = slot.session
+        if session is None or slot.state is not SlotState.BOUND:
+            return False
+        log.info("slot %d: ending its session (its cluster slot was lost)", index)
+        slot.state = SlotState.DRAINING
+        session.drain_and_close()
+        self._changed.set()
+        return True
 
     def _closing_now(self) -> bool:
         """Whether `aclose` began (read after an await: the flag may have changed there)."""

@@ -143,16 +143,23 @@ class ClusterCoordinator:
                 self.account.system_id, cluster_slot, self.node_id
             )
 
-    async def renew(self) -> None:
-        """Keep this node's slots leased; a slot whose lease was lost is forgotten (the
-        session keeps running until it ends; the next attempt asks again)."""
+    async def renew(self) -> list[int]:
+        """Keep this node's slots leased; returns the pool slots whose lease was lost (another
+        node may hold that cluster slot now): their sessions must end, or the account would
+        have more sessions than the platform allows. The lost slots are forgotten here, so
+        their end releases nothing."""
         now = self.clock()
+        lost: list[int] = []
         for slot, cluster_slot in list(self.held.items()):
             ok = await self.store.renew_session_slot(
                 self.account.system_id, cluster_slot, self.node_id, now, self.lease_seconds
             )
             if not ok:
                 log.warning(
-                    "%s: lease of session slot %d was lost", self.account.name, cluster_slot
+                    "%s: lease of session slot %d was lost; ending its session",
+                    self.account.name,
+                    cluster_slot,
                 )
                 self.held.pop(slot, None)
+                lost.append(slot)
+        return lost

@@ -520,7 +520,8 @@ class Gateway:
                         await self.store.renew_leases(
                             self.node_id, list(runner.leased), self.clock(), lease
                         )
-                    await runner.coordinator.renew()
+                    for slot in await runner.coordinator.renew():
+                        runner.pool.end_slot(slot)
                 report = await self.store.recover_expired_leases(
                     self.clock(), recovered_by=self.node_id
                 )
