@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 from smppgate.emulator import Account, Emulator, EmulatorConfig, FaultSpec, ListenerConfig
@@ -11,6 +13,8 @@ from smppgate.service.config import parse_config
 from smppgate.service.runtime import Gateway
 from smppgate.store import MessageState, NewMessage, PlannedPart, Store
 from smppgate.text import SplitMethod, plan_split
+
+from .test_platform_rules import until
 
 
 def _message(i: int, text: str, destination: str = "79001234567") -> NewMessage:
@@ -108,3 +112,30 @@ async def test_invalid_destination_is_never_resent(tmp_path: Path) -> None:
             assert states[good.message.id] is MessageState.DELIVERED
             await asyncio.sleep(0.3)
         assert sum(1 for r in emu.records if r.pdu.destination_addr == "79990000000") == 1  # type: ignore[union-attr]
+
+
+async def test_a_lost_session_slot_lease_ends_its_session(tmp_path: Path) -> None:
+    # another node took this node's session slots (as after a database stall past the lease):
+    # at its next renewal the node ends those sessions instead of keeping them, so the
+    # account never has more sessions than its slots; and it binds no new ones while the
+    # other node holds the slots
+    emu_config = EmulatorConfig(
+        listeners=(ListenerConfig("127.0.0.1", 0),), accounts=(Account("demo", "demo"),)
+    )
+    async with Emulator(emu_config) as emu:
+        _, port = emu.address
+        config = _config(tmp_path, port)
+        config = replace(config, store=replace(config.store, lease_seconds=2.0))  # type: ignore[attr-defined,type-var]
+        async with Gateway(config, poll_interval=0.02) as gw:  # type: ignore[arg-type]
+            await until(lambda: len(emu.bound_sessions("demo")) == 2, 10)
+            with sqlite3.connect(tmp_path / "gw.db") as db:
+                taken = db.execute(
+                    "UPDATE session_slots SET node_id = 'other-node', lease_until = ?"
+                    " WHERE system_id = 'demo'",
+                    (gw.clock() + 3600,),
+                ).rowcount
+            assert taken == 2
+            await until(lambda: emu.bound_sessions("demo") == [], 10)
+            await asyncio.sleep(0.5)
+            assert emu.bound_sessions("demo") == []
+            assert emu.counters.binds == 2
