@@ -221,6 +221,29 @@ async def test_inflight_at_drop_is_unknown(smsc: FakeSmsc) -> None:
     assert result.outcome is Outcome.UNKNOWN
 
 
+async def test_a_throttle_among_a_batch_of_answers_stops_new_submits_at_once(
+    smsc: FakeSmsc,
+) -> None:
+    # D-20 with a full window answered in one write: the client must not refill the window
+    # from the answers before the throttle one, however it splits its work
+    smsc.script = lambda pdu, n: None  # hold every submit
+    async with SessionPool(account(smsc, window=32)) as pool:
+        await pool.wait_ready(5)
+        fut = pool.submit_batch([part(dest=f"790000{i:05d}") for i in range(64)])
+        await smsc.wait_for(lambda: len(smsc.held) == 32)
+        smsc.script = accept_all
+        answered_at = asyncio.get_running_loop().time()
+        for i, submit in enumerate(list(smsc.held)):  # one loop iteration: one write
+            smsc.answer(
+                submit, CommandStatus.ESME_RTHROTTLED if i == 20 else CommandStatus.ESME_ROK
+            )
+        results = await asyncio.wait_for(fut, 10)
+    assert [r.retry for r in results].count(RetryClass.THROTTLED) == 1
+    later = smsc.submits[32:]
+    assert len(later) == 32
+    assert min(s.at for s in later) - answered_at >= FAST_RULES.throttle_pause
+
+
 @pytest.mark.parametrize("how", ["unbind", "abort"])
 async def test_queued_submits_survive_the_end_of_their_session(smsc: FakeSmsc, how: str) -> None:
     # the window holds two; eight wait in the session's queue when the SMSC unbinds or the

@@ -18,11 +18,12 @@ from smppgate.client import (
     AccountConfig,
     DeliveryReport,
     OutboundMessage,
+    Outcome,
     SessionPool,
     send_message,
 )
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
-from smppgate.pdu import CommandStatus, FrameReader, MessageState, RetryClass, TlvTag
+from smppgate.pdu import CommandStatus, FrameReader, MessageState, RetryClass, SubmitSm, TlvTag
 from smppgate.profiles import DEVINO_PROMO, DEVINO_TRANSACTIONAL, SMPP34, HostAddress, RetryRules
 from smppgate.session import BindMode, CloseReason
 from smppgate.text import ReceiptState, SplitMethod
@@ -353,6 +354,32 @@ async def test_d11_unknown_command_is_ignored_no_generic_nack(raw: RawSmsc) -> N
         assert [f for _, f in conn.frames[1:]] == [ENQUIRE_LINK_RESP_7]
         assert pool.sessions[0].bound
         assert conn.closed_at is None
+
+
+async def test_unreadable_submit_sm_resp_resolves_its_submit_by_the_header(
+    raw: RawSmsc,
+) -> None:
+    """A submit_sm_resp whose body cannot be read (message_id without its NUL) still answers
+    its submit: status 0 in the header -> outcome unknown (the SMSC may have the message, its
+    id is lost); ESME_RTHROTTLED -> failed, throttled. Before, the submit waited forever."""
+    statuses = iter((0x00, 0x58))
+
+    def answer(conn: RawConn, frame: bytes) -> None:
+        if cid(frame) == 4:
+            body = b"abc"  # no NUL
+            status = next(statuses)
+            header = (16 + len(body)).to_bytes(4, "big") + hx("80 00 00 04")
+            conn.write(header + status.to_bytes(4, "big") + frame[12:16] + body)
+
+    raw.on_frame = answer
+    async with SessionPool(raw.account()) as pool:
+        await pool.wait_ready(5)
+        first = await asyncio.wait_for(pool.submit_many([SubmitSm(destination_addr="1")]), 5)
+        second = await asyncio.wait_for(pool.submit_many([SubmitSm(destination_addr="2")]), 5)
+        assert pool.sessions[0].bound
+    assert first[0].outcome is Outcome.UNKNOWN
+    assert second[0].outcome is Outcome.FAILED
+    assert second[0].retry is RetryClass.THROTTLED
 
 
 # ---------------------------------------------------------------------- D-12 / D-13 / D-08

@@ -9,6 +9,16 @@ import asyncio
 from smppgate.client import SessionPool
 from smppgate.client.cooldown import AttemptEnd
 from smppgate.emulator import Emulator
+from smppgate.pdu import (
+    BindTransceiver,
+    BindTransceiverResp,
+    CommandId,
+    FrameReader,
+    Unbind,
+    UnbindResp,
+    decode,
+    encode,
+)
 
 from .test_platform_rules import emulator_account, emulator_config, until
 
@@ -99,3 +109,46 @@ async def test_end_slot_without_a_session_does_nothing() -> None:
             await until(lambda: emu.bound_sessions("login") == [])
             await until(lambda: pool.snapshot().slots[0].state.value == "waiting")
             assert pool.end_slot(0) is False  # cooling down for 60 s: nothing to end
+
+
+async def test_end_slot_while_connecting_unbinds_as_soon_as_bound() -> None:
+    # a bare SMSC that answers the bind only when told: end_slot arrives in between
+    bind_seen = asyncio.Event()
+    answer = asyncio.Event()
+    after_bind: list[int] = []
+
+    async def smsc(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        frames = FrameReader()
+        while True:
+            data = await reader.read(4096)
+            if not data:
+                break
+            frames.feed(data)
+            for frame in frames.read_frames():
+                pdu = decode(frame)
+                if isinstance(pdu, BindTransceiver):
+                    bind_seen.set()
+                    await answer.wait()
+                    writer.write(encode(BindTransceiverResp(system_id="x"), pdu.sequence_number))
+                    continue
+                after_bind.append(pdu.command_id)
+                if isinstance(pdu, Unbind):
+                    writer.write(encode(UnbindResp(), pdu.sequence_number))
+        writer.close()
+
+    server = await asyncio.start_server(smsc, "127.0.0.1", 0)
+    try:
+        address = server.sockets[0].getsockname()[:2]
+        coordinator = CountingCoordinator()
+        account = emulator_account(address, reconnect_after_drop=60.0)
+        async with SessionPool(account, coordinator=coordinator) as pool:
+            await asyncio.wait_for(bind_seen.wait(), 5)
+            assert pool.snapshot().slots[0].state.value == "connecting"
+            assert pool.end_slot(0) is True
+            answer.set()
+            await until(lambda: coordinator.ends == [(0, AttemptEnd.DROPPED)])
+            assert after_bind == [CommandId.UNBIND]
+            assert pool.snapshot().bound == 0
+    finally:
+        server.close()
+        await server.wait_closed()

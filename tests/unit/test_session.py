@@ -16,9 +16,11 @@ from smppgate.pdu import (
     FrameReader,
     GenericNack,
     InvalidFieldError,
+    InvalidTlvError,
     QuerySm,
     SubmitSm,
     SubmitSmResp,
+    Tlv,
     Unbind,
     decode,
     encode,
@@ -400,9 +402,28 @@ def test_unreadable_submit_sm_resp_is_still_matched_by_its_header() -> None:
     # message_id without its NUL: the body cannot be read, the status in the header can
     bad = bytes.fromhex("000000138000000400000058") + seq.to_bytes(4, "big") + b"abc"
     events = esme.receive_data(bad, 1.0)
-    assert [type(e) for e in events] == [ProtocolViolation]
+    assert [type(e) for e in events] == [ProtocolViolation, ResponseReceived]
+    # the request is answered with the header's status, so its sender learns the outcome
+    answer = events[1]
+    assert answer.context == "c"
+    assert answer.response.command_id == CommandId.GENERIC_NACK
+    assert answer.response.command_status is CommandStatus.ESME_RTHROTTLED
     assert esme.pending_count == 0
     assert esme.window_free == esme.config.window
+
+
+def test_unreadable_enquire_link_resp_still_ends_the_keepalive_wait() -> None:
+    esme, _ = bound_pair(config=SessionConfig(enquire_link_idle=10.0, enquire_link_timeout=5.0))
+    esme.tick(10.0)  # idle: enquire_link goes out
+    (frame,) = _frames(esme.data_to_send())
+    seq = decode(frame).sequence_number
+    # an enquire_link_resp with a body it must not have: unreadable, but answered
+    bad = bytes.fromhex("000000118000001500000000") + seq.to_bytes(4, "big") + b"x"
+    events = esme.receive_data(bad, 11.0)
+    assert [type(e) for e in events] == [ProtocolViolation]
+    assert esme.tick(16.0) == []  # no unbind for a keepalive that was answered
+    assert esme.state is State.BOUND_TRX
+    assert esme.next_deadline() == 21.0  # the next keepalive, 10 s after the last PDU
 
 
 def test_smsc_deliver_sm_resp_frees_its_window_slot() -> None:
@@ -449,3 +470,17 @@ def test_next_deadline_may_be_early_never_late() -> None:
     assert isinstance(timed_out, RequestTimedOut)
     assert timed_out.context == "late"
     assert esme.next_deadline() == 8.5
+
+
+def test_send_from_counts_right_when_a_tlv_value_is_not_bytes() -> None:
+    esme, smsc = bound_pair(config=SessionConfig(window=2))
+    bad = SubmitSm(tlvs=(Tlv(0x1403, "text"),))  # type: ignore[arg-type]
+    result = esme.send_from(_queue(SubmitSm(), bad, SubmitSm()), 0.0)
+    assert result.sent == 2
+    assert [(ctx, type(exc)) for ctx, exc in result.failed] == [("ctx1", InvalidTlvError)]
+    assert esme.window_free == 0
+    for event in pump(esme, smsc):
+        smsc.send_response(event.pdu, SubmitSmResp(message_id="m"), 1.0)
+    assert len(pump(smsc, esme, 1.0)) == 2
+    assert esme.window_free == 2
+    assert esme.pending_count == 0

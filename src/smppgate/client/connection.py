@@ -111,6 +111,12 @@ class SessionSnapshot(NamedTuple):
     last_received_ago: float | None = None
 
 
+def _all_accepted(events: list[Event]) -> bool:
+    """Whether every event is a response with status 0 (nothing that changes what to send)."""
+    response = ResponseReceived
+    return all(ev.__class__ is response and not ev.response.command_status for ev in events)
+
+
 def _resolve(ctx: Context, result: SubmitResult, exc: Exception | None = None) -> None:
     if type(ctx) is tuple:
         ctx[0].done(ctx[1], result)
@@ -151,7 +157,7 @@ class ClientSession:
         self._drained: asyncio.Future[None] | None = None
         self._resume: asyncio.TimerHandle | None = None
         self._filling = False
-        self._refill_every = max(16, account.window // 2)
+        self._refill_after = max(16, account.window // 2)
         self._closed: asyncio.Future[CloseReason] = self._loop.create_future()
 
     # ------------------------------------------------------------------ lifecycle
@@ -393,19 +399,20 @@ class ClientSession:
     # ------------------------------------------------------------------ events
 
     def _on_events(self, connection: SessionConnection, events: list[Event]) -> None:
-        step = self._refill_every
-        if len(events) <= step:
-            self._dispatch(connection, events)
+        half = self._refill_after
+        if len(events) > half and _all_accepted(events):
+            # a big batch of accepted responses: the session has freed their window slots
+            # already, so refill and write after the first part; the SMSC answers those while
+            # the rest of the batch is handled (one write per batch leaves both sides idle in
+            # turn). Not when the batch holds anything else: a throttle answer anywhere in it
+            # must stop new submits first (rule D-20).
+            self._dispatch(connection, events[:half])
+            if self._queue or self._on_room is not None:
+                self._fill()
+                connection.flush()
+            self._dispatch(connection, events[half:])
         else:
-            # a big batch of responses: refill the window and write after each part, so the
-            # SMSC answers the first requests while the rest of the batch is being handled
-            # (one write per batch leaves both sides idle in turn)
-            last = len(events) - step
-            for start in range(0, len(events), step):
-                self._dispatch(connection, events[start : start + step])
-                if start < last and (self._queue or self._on_room is not None):
-                    self._fill()
-                    connection.flush()
+            self._dispatch(connection, events)
         if self._queue or self._on_room is not None:
             self._fill()
         if self.state is SessionState.DRAINING:
@@ -449,7 +456,14 @@ class ClientSession:
             elif cls is RequestAbandoned:
                 _resolve(ev.context, unknown("connection closed with the request in flight", name))
             elif cls is ProtocolViolation:
-                if ev.raw and self._on_incoming is not None:
+                raw = ev.raw
+                if (
+                    self._on_incoming is not None
+                    and len(raw) >= 8
+                    and int.from_bytes(raw[4:8], "big") in (_DELIVER_SM, _DATA_SM)
+                ):
+                    # an unreadable deliver_sm/data_sm (answered 0): the bytes go to the
+                    # application, nothing is lost; other unreadable PDUs are only logged
                     self._on_incoming(self, ev)
                 else:
                     log.warning("%s: protocol violation: %s", name, ev.detail)
@@ -473,6 +487,10 @@ class ClientSession:
 
     def _refused(self, conn: SessionConnection, resp: Pdu) -> SubmitResult:
         status = CommandStatus(resp.command_status)
+        if status is _ROK:
+            # a generic_nack with status 0, or an unreadable response whose header said 0:
+            # the SMSC may have taken the message, and no message_id came with it
+            return unknown("the response could not be read", self.name)
         retry = self.rules.classify(status)
         pause = 0.0
         if retry is RetryClass.THROTTLED:

@@ -71,6 +71,7 @@ class _Slot:
     last_error: ClientError | None = None
     last_close_reason: CloseReason | None = None
     returning: bool = False
+    end_requested: bool = False  # end_slot while connecting: end the session once bound
 
 
 class SlotSnapshot(NamedTuple):
@@ -278,6 +279,7 @@ class SessionPool:
                     slot.next_attempt_at = loop.time() + retry_in
                     continue
             slot.state = SlotState.CONNECTING
+            slot.end_requested = False
             session = ClientSession(
                 self.account,
                 slot.mode,
@@ -303,6 +305,17 @@ class SessionPool:
                 await session.aclose()
                 await self._ended(slot, str(host), AttemptEnd.DROPPED)
                 break
+            if slot.end_requested:
+                # end_slot came while connecting (its cluster slot was lost meanwhile)
+                slot.end_requested = False
+                await session.aclose()
+                slot.session = None
+                slot.last_end = AttemptEnd.DROPPED
+                slot.next_attempt_at = self._cooldown.next_attempt_at(
+                    loop.time(), AttemptEnd.DROPPED, self._rng.random()
+                )
+                await self._ended(slot, str(host), AttemptEnd.DROPPED)
+                continue
             slot.state = SlotState.BOUND
             slot.bound_since = loop.time()
             slot.binds += 1
@@ -333,11 +346,18 @@ class SessionPool:
     def end_slot(self, index: int) -> bool:
         """End slot ``index``'s session in order (what is in flight is answered, then unbind),
         as a drop: the slot connects again after the drop cooldown, once admitted. For a
-        coordinator's owner whose cluster-wide slot was lost. False when no session was up."""
+        coordinator's owner whose cluster-wide slot was lost. A session still connecting is
+        ended as soon as it is bound. False when the slot has no session (it is waiting for its
+        next attempt, which asks the coordinator again)."""
         slot = self._slots[index]
         session = slot.session
-        if session is None or slot.state is not SlotState.BOUND:
+        if session is None:
             return False
+        if slot.state is SlotState.CONNECTING:
+            slot.end_requested = True  # _run_slot ends it as soon as open() returns
+            return True
+        if slot.state is not SlotState.BOUND:
+            return True  # draining already
         log.info("slot %d: ending its session (its cluster slot was lost)", index)
         slot.state = SlotState.DRAINING
         session.drain_and_close()

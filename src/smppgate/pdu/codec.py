@@ -596,6 +596,10 @@ def _encode_fields(fields: tuple[Field, ...], values: tuple[Any, ...]) -> list[b
 def _encode_tlvs(tlvs: tuple[Tlv, ...]) -> bytes:
     parts: list[bytes] = []
     for tag, value in tlvs:
+        if not isinstance(value, bytes | bytearray):
+            raise InvalidTlvError(
+                f"TLV 0x{tag:X}: the value must be bytes, not {type(value).__name__}"
+            )
         if not 0 <= tag <= 0xFFFF or len(value) > 0xFFFF:
             raise InvalidTlvError(f"TLV 0x{tag:X} does not fit a 2-octet tag and length")
         if tag in TLV_SPECS:

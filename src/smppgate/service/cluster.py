@@ -154,7 +154,8 @@ class ClusterCoordinator:
             ok = await self.store.renew_session_slot(
                 self.account.system_id, cluster_slot, self.node_id, now, self.lease_seconds
             )
-            if not ok:
+            if not ok and self.held.get(slot) == cluster_slot:
+                # (unless the slot ended and took another cluster slot during the await)
                 log.warning(
                     "%s: lease of session slot %d was lost; ending its session",
                     self.account.name,

@@ -34,6 +34,7 @@ from smppgate.pdu import (
     Unbind,
     UnbindResp,
     UnknownCommandIdError,
+    command_status,
     decode,
     encode,
     frame_decoder,
@@ -285,39 +286,42 @@ class Session:
         sent = fast = 0  # fast: sent below, not yet counted in self._in_window
         # every plain request's timeout is the response timeout: one deadline for the batch
         deadline = now + self.config.response_timeout
-        while free > 0 and queue:
-            pdu, context = popleft()
-            if pdu.command_id not in plain or seq > MAX_SEQUENCE_NUMBER or seq in pending:
-                # anything unusual (bind, unbind, a sequence number to skip): the general path
-                self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
-                self._in_window += fast
-                sent += fast
-                fast = 0
+        try:
+            while free > 0 and queue:
+                pdu, context = popleft()
+                if pdu.command_id not in plain or seq > MAX_SEQUENCE_NUMBER or seq in pending:
+                    # anything unusual (bind, unbind, a sequence number to skip): the general path
+                    self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
+                    self._in_window += fast
+                    sent += fast
+                    fast = 0
+                    try:
+                        self.send_request(pdu, now, context)
+                    except (PduError, LocalProtocolError) as exc:
+                        failed.append((context, exc))
+                    else:
+                        sent += 1
+                    seq = self._next_seq
+                    if not self.state.is_bound:  # (send_request changed it: an unbind)
+                        break  # what follows waits for another session
+                    free = window - self._in_window
+                    plain = self._plain
+                    continue
                 try:
-                    self.send_request(pdu, now, context)
-                except (PduError, LocalProtocolError) as exc:
+                    out.append(encoders.get(pdu.__class__, encode)(pdu, seq))
+                except PduError as exc:
                     failed.append((context, exc))
-                else:
-                    sent += 1
-                if not self.state.is_bound:  # (send_request changed it: an unbind)
-                    break  # what follows waits for another session
-                seq = self._next_seq
-                free = window - self._in_window
-                plain = self._plain
-                continue
-            try:
-                out.append(encoders.get(pdu.__class__, encode)(pdu, seq))
-            except PduError as exc:
-                failed.append((context, exc))
-                continue
-            pending[seq] = _new_tuple(_Pending, (pdu, context, now, deadline, True))
-            seq += 1
-            free -= 1
-            fast += 1
-        self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
-        self._in_window += fast
-        if fast and self._deadline_floor is not None and deadline < self._deadline_floor:
-            self._deadline_floor = deadline
+                    continue
+                pending[seq] = _new_tuple(_Pending, (pdu, context, now, deadline, True))
+                seq += 1
+                free -= 1
+                fast += 1
+        finally:
+            # also when an encoder raised something unexpected: what went out is counted
+            self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
+            self._in_window += fast
+            if fast and self._deadline_floor is not None and deadline < self._deadline_floor:
+                self._deadline_floor = deadline
         sent += fast
         if sent:
             self.last_sent = now
@@ -563,19 +567,21 @@ class Session:
             pdu = decode(frame)
         except PduError as exc:
             seq = int.from_bytes(frame[12:16], "big")
-            pending = self._pending.get(seq)
-            if pending is not None and (
-                pending.request.command_id | RESPONSE_BIT == cid or cid == _GENERIC_NACK
-            ):
-                # the response is unreadable but its status is in the header: use it
-                status = CommandStatus(int.from_bytes(frame[8:12], "big"))
-                self._complete(seq, GenericNack(command_status=status, sequence_number=seq))
             answered: CommandStatus | None = None
             if self.role is Role.SMSC and isinstance(exc, UnknownCommandIdError):
                 answered = exc.command_status
                 self._write(GenericNack(command_status=answered), seq, now)
             events.append(ProtocolViolation(exc, str(exc), frame, answered))
-            return
+            pending = self._pending.get(seq)
+            if pending is None or (
+                pending.request.command_id | RESPONSE_BIT != cid and cid != _GENERIC_NACK
+            ):
+                return
+            # the response is unreadable but its status is in the header: the request is
+            # answered with that status (as by a generic_nack), so its sender learns the outcome
+            status = command_status(int.from_bytes(frame[8:12], "big"))
+            pdu = GenericNack(command_status=status, sequence_number=seq)
+            cid = _GENERIC_NACK
         seq = pdu.sequence_number
         pending = self._pending.get(seq)
         rcid = pending.request.command_id if pending is not None else -1
