@@ -60,6 +60,7 @@ def message(
     payload: bool = False,
     not_before: float | None = None,
     message_id: str | None = None,
+    priority: int = 0,
 ) -> NewMessage:
     if payload:
         planned: tuple[PlannedPart, ...] = (
@@ -88,6 +89,7 @@ def message(
         id=message_id,
         callback_url="https://example.test/hook",
         client_reference="ref-1",
+        priority=priority,
     )
 
 
@@ -242,6 +244,21 @@ async def test_claim_is_fifo_and_back_of_queue_works(store: Store) -> None:
     )
     order = [m.id for m in await store.claim("n", 10, T0 + 10, LEASE)]
     assert order == [*ids[1:], first]
+
+
+async def test_claim_takes_higher_priorities_first(store: Store) -> None:
+    campaign = [
+        r.message.id for r in await store.insert_messages([message() for _ in range(3)], T0)
+    ]
+    otp = (await store.insert_message(message(priority=5), T0 + 2)).message.id
+    later = (await store.insert_message(message(priority=5, not_before=T0 + 60), T0 + 2)).message
+    mid = (await store.insert_message(message(priority=1), T0 + 3)).message.id
+    claimed = await store.claim("n", 2, T0 + 5, LEASE)
+    assert [m.id for m in claimed] == [otp, mid]  # the not-yet-due priority 5 waits
+    assert [m.priority for m in claimed] == [5, 1]
+    assert [m.id for m in await store.claim("n", 10, T0 + 5, LEASE)] == campaign
+    assert [m.id for m in await store.claim("n", 10, T0 + 60, LEASE)] == [later.id]
+    assert later.priority == 5
 
 
 async def test_claim_filters_by_account(store: Store) -> None:

@@ -124,6 +124,16 @@ async def test_post_then_get_shows_queued_with_parts(gate: Gate) -> None:
     assert (await gate.store.get_message(body["id"])).message.text == SMS["text"]
 
 
+async def test_priority_is_stored_and_shown(gate: Gate) -> None:
+    status, body = await gate.post("/v1/messages", {**SMS, "priority": 7})
+    assert status == 202
+    status, message = await gate.get(f"/v1/messages/{body['id']}")
+    assert message["priority"] == 7
+    assert (await gate.store.get_message(body["id"])).message.priority == 7
+    status, body = await gate.post("/v1/messages", SMS)
+    assert (await gate.store.get_message(body["id"])).message.priority == 0
+
+
 async def test_long_text_is_planned_into_parts(gate: Gate) -> None:
     status, body = await gate.post("/v1/messages", {**SMS, "text": "x" * 300, "split": "sar"})
     assert status == 202
@@ -147,6 +157,9 @@ async def test_long_text_is_planned_into_parts(gate: Gate) -> None:
         ({"split": "zip"}, "split", "udh, sar, payload"),
         ({"colour": "red"}, "colour", "unknown field"),
         ({"to": None}, "to", "required"),
+        ({"priority": 10}, "priority", "0..9"),
+        ({"priority": -1}, "priority", "0..9"),
+        ({"priority": "high"}, "priority", "whole number"),
     ],
 )
 async def test_invalid_input_is_422_naming_the_field(

@@ -115,6 +115,18 @@ def test_send_bulk_without_header_and_with_default_sender(
     assert {m.source for m in stored(config_file)} == {"Brand"}
 
 
+def test_send_bulk_queues_at_the_given_priority(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_file = tmp_path / "plain.csv"
+    csv_file.write_text("79001234567,hi\n", encoding="utf-8")
+    args = ["send-bulk", str(csv_file), "--account", "promo", "--config", str(config_file)]
+    assert main([*args, "--priority", "10"]) == 2
+    assert "--priority must be 0..9" in capsys.readouterr().err
+    assert main([*args, "--priority", "3"]) == 0
+    assert [m.priority for m in stored(config_file)] == [3]
+
+
 def test_send_bulk_refuses_unknown_account(
     config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

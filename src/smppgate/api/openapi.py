@@ -10,9 +10,18 @@ from smppgate.api.ops import OPENAPI_SCHEMAS as OPS_SCHEMAS
 from smppgate.api.ops import openapi_paths as ops_paths
 from smppgate.api.schemas import ENCODINGS, SPLITS
 from smppgate.service.config import GatewayConfig
-from smppgate.service.intake import MAX_VALIDITY
+from smppgate.service.intake import MAX_PRIORITY, MAX_VALIDITY
 from smppgate.store import MessageState, PartStatus, ReceiptState
 from smppgate.text import UssdServiceOp
+
+_PRIORITY = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": MAX_PRIORITY,
+    "default": 0,
+    "description": "Within the account, due messages of a higher priority are sent first "
+    "(e.g. one-time codes above a campaign)",
+}
 
 JSON = "application/json"
 
@@ -97,6 +106,7 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
             "resend_unknown": {"type": "boolean", "default": False,
                                "description": "Resend a part whose submit_sm got no response "
                                "(may duplicate)"},
+            "priority": _PRIORITY,
         },
     }  # fmt: skip
     receipt = {
@@ -160,6 +170,7 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
             "validity": {"type": ["integer", "null"]},
             "callback_url": _NULLABLE_STR,
             "resend_unknown": {"type": "boolean"},
+            "priority": {"type": "integer"},
             "next_attempt_at": _TIME,
             "attempt_count": {"type": "integer"},
             "last_status": _NULLABLE_STR,
@@ -265,6 +276,7 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
                 "validity": {"type": "integer", "minimum": 60, "maximum": MAX_VALIDITY},
                 "callback_url": {"type": "string", "format": "uri"},
                 "reference": {"type": "string", "maxLength": 128},
+                "priority": _PRIORITY,
             },
         },
         "Inbound": {

@@ -32,11 +32,11 @@ SPLITS = tuple(m.value for m in SplitMethod)
 ENCODINGS = ("auto", "gsm7", "latin1", "ucs2")
 MESSAGE_FIELDS = frozenset(
     {"to", "from", "text", "account", "split", "encoding", "validity", "callback_url",
-     "reference", "resend_unknown"}
+     "reference", "resend_unknown", "priority"}
 )  # fmt: skip
 USSD_FIELDS = frozenset(
     {"to", "from", "text", "op", "session", "account", "encoding", "validity", "callback_url",
-     "reference"}
+     "reference", "priority"}
 )  # fmt: skip
 PREVIEW_FIELDS = frozenset({"text", "encoding", "account"})
 
@@ -116,7 +116,13 @@ def message_request(data: object, prefix: str = "") -> MessageRequest:
         callback_url=f.text("callback_url"),
         reference=f.text("reference"),
         resend_unknown=f.flag("resend_unknown"),
+        priority=_priority(f),
     )
+
+
+def _priority(f: Fields) -> int:
+    value = f.whole("priority")
+    return 0 if value is None else value  # its range is the intake's check
 
 
 def batch_requests(data: object, max_batch: int) -> list[MessageRequest]:
@@ -164,6 +170,7 @@ def ussd_request(data: object) -> UssdRequest:
         validity=f.whole("validity"),
         callback_url=f.text("callback_url"),
         reference=f.text("reference"),
+        priority=_priority(f),
     )
 
 
@@ -258,6 +265,7 @@ def message_detail(detail: MessageDetail) -> dict[str, Any]:
             "validity": m.validity_seconds,
             "callback_url": m.callback_url,
             "resend_unknown": m.resend_unknown,
+            "priority": m.priority,
             "next_attempt_at": iso(m.next_attempt_at) if not m.state.is_final else None,
             "attempt_count": m.attempts,
             "last_status": m.last_status_name,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from smppgate.service.config import ConfigError, GatewayConfig, default_config, load_config
-from smppgate.service.intake import Intake, MessageRequest, ValidationError
+from smppgate.service.intake import MAX_PRIORITY, Intake, MessageRequest, ValidationError
 from smppgate.store import NewMessage, StoreError, open_store
 
 SCOPE = "cli:send-bulk"
@@ -47,6 +47,9 @@ def register(subparsers: Any) -> None:
         metavar="SENDER",
         help="sender for rows without one (default: the account's)",
     )
+    parser.add_argument("--priority", type=int, default=0, metavar="P",
+                        help="0..9: within the account, due messages of a higher priority are "
+                        "sent first (default 0; e.g. keep OTPs above a campaign)")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=500, metavar="N",
                         help="messages per store transaction (1..1000, default 500)")  # fmt: skip
     parser.set_defaults(func=run)
@@ -79,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
         known = ", ".join(a.name for a in config.accounts)
         print(f"smppgate send-bulk: unknown account {args.account!r} (known: {known})",
               file=sys.stderr)  # fmt: skip
+        return 2
+    if not 0 <= args.priority <= MAX_PRIORITY:
+        print(f"smppgate send-bulk: --priority must be 0..{MAX_PRIORITY}", file=sys.stderr)
         return 2
     if not 1 <= args.batch_size <= 1000:
         print("smppgate send-bulk: --batch-size must be 1..1000", file=sys.stderr)
@@ -156,7 +162,11 @@ async def queue(
         batch: list[NewMessage] = []
         for done, row in enumerate(rows, 1):
             request = MessageRequest(
-                to=row.to, text=row.text, sender=row.sender or args.sender, account=args.account
+                to=row.to,
+                text=row.text,
+                sender=row.sender or args.sender,
+                account=args.account,
+                priority=args.priority,
             )
             try:
                 batch.append(

@@ -107,6 +107,8 @@ class MessageRequest:
     """The client's own reference, returned in webhooks and listings."""
     resend_unknown: bool = False
     """Resend a part whose submit_sm got no response (risking a duplicate)."""
+    priority: int = 0
+    """Within the account, due messages of a higher priority are sent first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,19 @@ class UssdRequest:
     validity: int | None = None
     callback_url: str | None = None
     reference: str | None = None
+    priority: int = 0
+
+
+#: within an account, due messages of a higher priority are sent first (0 = default)
+MAX_PRIORITY = 9
+
+
+def _check_priority(priority: int) -> None:
+    if not 0 <= priority <= MAX_PRIORITY:
+        raise ValidationError(
+            "priority",
+            f"must be 0..{MAX_PRIORITY} (higher is sent first; default 0), got {priority}",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +228,7 @@ class Intake:
         destination = check_destination(request.to)
         sender = self._sender(request.sender, account)
         split = account.split if request.split is None else request.split
+        _check_priority(request.priority)
         encoding = self._encoding(request.encoding, account)
         validity = self._validity(request.validity, account)
         callback_url = self._callback_url(request.callback_url)
@@ -230,6 +246,7 @@ class Intake:
             callback_url=callback_url,
             client_reference=reference,
             resend_unknown=request.resend_unknown,
+            priority=request.priority,
             idempotency_key=idempotency_key,
             idempotency_scope=scope,
         )
@@ -243,6 +260,7 @@ class Intake:
         sender = self._sender(request.sender, account)
         if not 0 <= request.service_op <= 0xFF:
             raise ValidationError("op", "ussd_service_op is one octet (0..255)")
+        _check_priority(request.priority)
         encoding = self._encoding(request.encoding, account)
         validity = self._validity(request.validity, account)
         callback_url = self._callback_url(request.callback_url)
@@ -272,6 +290,7 @@ class Intake:
             validity_seconds=validity,
             callback_url=callback_url,
             client_reference=reference,
+            priority=request.priority,
             idempotency_key=idempotency_key,
             idempotency_scope=scope,
             ussd_service_op=fields.service_op,

@@ -165,7 +165,7 @@ class NewMessage:
     client_reference: str | None = None
     resend_unknown: bool = False
     traffic_class: str | None = None
-    priority: int = 0
+    priority: int = 0  # claimed before lower ones (0..9 through the API)
     idempotency_key: str | None = None
     idempotency_scope: str = ""
     id: str | None = None

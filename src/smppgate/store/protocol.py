@@ -115,8 +115,8 @@ class Store(Protocol):
         lease_seconds: float,
         accounts: Sequence[str] | None = None,
     ) -> list[StoredMessage]:
-        """Move up to `limit` due `queued` messages (next_attempt_at <= now, oldest
-        next_attempt_at then id first) to `sending`, leased to `node_id` until
+        """Move up to `limit` due `queued` messages (next_attempt_at <= now; highest priority
+        first, then oldest next_attempt_at, then id) to `sending`, leased to `node_id` until
         now + lease_seconds, and return them with their parts. No message is ever returned to
         two claimers. Send only the parts whose status is `planned`."""
         ...

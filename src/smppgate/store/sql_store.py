@@ -368,14 +368,15 @@ class SqlStore:
             " updated_at = ?, attempts = attempts + 1"
             " WHERE id IN (SELECT id FROM messages WHERE state = 'queued'"
             f" AND next_attempt_at <= ?{account_filter}"
-            f" ORDER BY next_attempt_at, id LIMIT ?{self._backend.skip_locked})"
+            # higher priority first (an OTP ahead of a campaign), then due time and id
+            f" ORDER BY priority DESC, next_attempt_at, id LIMIT ?{self._backend.skip_locked})"
             " RETURNING id"
         )
 
         async def claim(conn: Connection) -> list[StoredMessage]:
             rows = await conn.fetch(sql, node_id, now + lease_seconds, now, *args, limit)
             claimed = await self._load_messages(conn, [r["id"] for r in rows])
-            return sorted(claimed, key=lambda m: (m.next_attempt_at, m.id))
+            return sorted(claimed, key=lambda m: (-m.priority, m.next_attempt_at, m.id))
 
         return await self._backend.run(claim)
 
