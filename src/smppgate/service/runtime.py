@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -19,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from smppgate.client import AccountConfig as ClientAccount
 from smppgate.client import (
@@ -54,12 +55,18 @@ from smppgate.store import (
     ReceiptState,
     Store,
     StoredMessage,
+    StoreUnavailable,
     SubmitContext,
     open_store,
 )
 from smppgate.text import message_id_keys
 
 log = logging.getLogger("smppgate.gateway")
+
+T = TypeVar("T")
+#: back-off between two tries of a store call while the database is unavailable (seconds)
+STORE_RETRY_FIRST = 0.05
+STORE_RETRY_MAX = 2.0
 
 Clock = Callable[[], float]
 
@@ -158,9 +165,14 @@ class AccountRunner:
                 await _wait_any(self._room, gw.stopping, within=1.0)
                 continue
             now = gw.clock()
-            messages = await store.claim(
-                gw.node_id, min(free, 500), now, gw.config.store.lease_seconds, [account.name]
-            )
+            try:
+                messages = await store.claim(
+                    gw.node_id, min(free, 500), now, gw.config.store.lease_seconds, [account.name]
+                )
+            except StoreUnavailable as exc:
+                # (a claim that did commit is recovered when its leases run out)
+                await gw.store_unavailable(f"claim for {account.name}", exc)
+                continue
             if not messages:
                 self.wakeup.clear()
                 await _wait_any(self.wakeup, gw.stopping, within=gw.poll_interval)
@@ -192,7 +204,9 @@ class AccountRunner:
         if not planned:
             return
         # durability: parts are `sent` on disk before any byte of them can reach a socket
-        await store.mark_parts_sent(sent_marks, now)
+        await self.gateway.persist(
+            "mark parts sent", lambda: store.mark_parts_sent(sent_marks, now)
+        )
         for message, seqs, pdus in planned:
             try:
                 future = self.pool.submit_batch(pdus, pinned=True)  # type: ignore[arg-type]
@@ -267,7 +281,12 @@ class AccountRunner:
         for outcome in outcomes:
             kind = type(outcome).__name__
             self.stats.outcomes[kind] = self.stats.outcomes.get(kind, 0) + 1
-        results = await self.gateway.store.record_outcomes(outcomes)
+        store = self.gateway.store
+        # the responses exist nowhere else: retried until stored (the leases are renewed
+        # meanwhile, so no other node recovers these messages)
+        results = await self.gateway.persist(
+            "record outcomes", lambda: store.record_outcomes(outcomes)
+        )
         await self.gateway.after_outcomes(results)
 
     async def run_incoming(self) -> None:
@@ -283,7 +302,10 @@ class AccountRunner:
             for e in events:
                 record = record_for(e, now)
                 if isinstance(record, NewInbound):
-                    inbound = await gw.store.record_inbound(record)
+                    # acknowledged to the SMSC already (D-10): retried until stored
+                    inbound = await gw.persist(
+                        "record inbound", functools.partial(gw.store.record_inbound, record)
+                    )
                     self.stats.inbound += 1
                     if gw.metrics is not None:
                         gw.metrics.inbound("ussd" if record.ussd_service_op is not None else "sms")
@@ -293,7 +315,9 @@ class AccountRunner:
                     if gw.metrics is not None:
                         gw.metrics.receipt(record.state.value)
             if receipts:
-                matches = await gw.store.record_receipts(receipts)
+                matches = await gw.persist(
+                    "record receipts", functools.partial(gw.store.record_receipts, receipts)
+                )
                 self.stats.receipts += len(receipts)
                 self.stats.receipts_unmatched += sum(1 for m in matches if m is None)
                 await gw.after_receipts([m for m in matches if m is not None])
@@ -568,6 +592,28 @@ class Gateway:
         for name, runner in self.runners.items():
             if account is None or name == account:
                 runner.wakeup.set()
+
+    async def persist(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run a store call until it succeeds. A ``StoreUnavailable`` (the database restarting,
+        failing over, or busy; nothing was committed) is retried with a back-off for as long as
+        the node runs, because what the call carries (responses, receipts already acknowledged
+        to the SMSC) exists nowhere else. While stopping, the error is raised."""
+        delay = STORE_RETRY_FIRST
+        while True:
+            try:
+                return await call()
+            except StoreUnavailable as exc:
+                if self.stopping.is_set():
+                    raise
+                await self.store_unavailable(what, exc, delay)
+                delay = min(delay * 2, STORE_RETRY_MAX)
+
+    async def store_unavailable(
+        self, what: str, exc: StoreUnavailable, delay: float = STORE_RETRY_MAX
+    ) -> None:
+        """Log a failed store call and wait ``delay`` (or until the node stops)."""
+        log.warning("%s: store unavailable (%s); retrying in %.2f s", what, exc, delay)
+        await _wait_any(asyncio.Event(), self.stopping, within=delay)
 
     async def after_outcomes(self, results: list[OutcomeResult]) -> None:
         for result in results:

@@ -25,6 +25,7 @@ _UNAVAILABLE = (
     OSError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
     asyncpg.InsufficientResourcesError,
     asyncpg.OperatorInterventionError,
 )
@@ -102,8 +103,16 @@ class PostgresBackend:
             raise StoreUnavailable("the store is closed")
         for attempt in range(_RETRIES):
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    return await fn(_PgConnection(conn))
+                async with self._pool.acquire() as conn:
+                    try:
+                        async with conn.transaction():
+                            return await fn(_PgConnection(conn))
+                    except asyncpg.InternalClientError:
+                        # seen when the server dropped the connection under a pooled
+                        # connection ("another operation is in progress"): its state is
+                        # unknown, so it is closed and the pool opens a fresh one
+                        conn.terminate()
+                        raise
             except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
                 if attempt == _RETRIES - 1:
                     raise StoreUnavailable(f"gave up after {_RETRIES} conflicts: {exc}") from exc
