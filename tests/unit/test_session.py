@@ -484,3 +484,14 @@ def test_send_from_counts_right_when_a_tlv_value_is_not_bytes() -> None:
     assert len(pump(smsc, esme, 1.0)) == 2
     assert esme.window_free == 2
     assert esme.pending_count == 0
+
+
+def test_next_deadline_counts_fast_requests_sent_before_a_general_one() -> None:
+    # found by the window model: a submit (fast path) then an enquire_link (general path) in
+    # one send_from, with the lower bound already known from an earlier enquire_link
+    config = SessionConfig(response_timeout=5.0, enquire_link_timeout=30.0, enquire_link_idle=1e9)
+    esme, _ = bound_pair(config=config)
+    esme.send_from(_queue(EnquireLink()), 0.0)
+    assert esme.next_deadline() == 30.0
+    esme.send_from(_queue(SubmitSm(), EnquireLink()), 0.0)
+    assert esme.next_deadline() == 5.0

@@ -157,7 +157,6 @@ class ClientSession:
         self._drained: asyncio.Future[None] | None = None
         self._resume: asyncio.TimerHandle | None = None
         self._filling = False
-        self._refill_after = max(16, account.window // 2)
         self._closed: asyncio.Future[CloseReason] = self._loop.create_future()
 
     # ------------------------------------------------------------------ lifecycle
@@ -399,20 +398,15 @@ class ClientSession:
     # ------------------------------------------------------------------ events
 
     def _on_events(self, connection: SessionConnection, events: list[Event]) -> None:
-        half = self._refill_after
-        if len(events) > half and _all_accepted(events):
-            # a big batch of accepted responses: the session has freed their window slots
-            # already, so refill and write after the first part; the SMSC answers those while
-            # the rest of the batch is handled (one write per batch leaves both sides idle in
-            # turn). Not when the batch holds anything else: a throttle answer anywhere in it
-            # must stop new submits first (rule D-20).
-            self._dispatch(connection, events[:half])
-            if self._queue or self._on_room is not None:
-                self._fill()
-                connection.flush()
-            self._dispatch(connection, events[half:])
-        else:
-            self._dispatch(connection, events)
+        if (self._queue or self._on_room is not None) and _all_accepted(events):
+            # only accepted responses: the session has freed their window slots already, so
+            # the window is refilled and written before their results are handed out; the
+            # SMSC works on the next requests meanwhile (one write after the results leaves
+            # both sides idle in turn). Not when anything else came: a throttle answer must
+            # stop new submits first (rule D-20), a close must not be raced.
+            self._fill()
+            connection.flush()
+        self._dispatch(connection, events)
         if self._queue or self._on_room is not None:
             self._fill()
         if self.state is SessionState.DRAINING:

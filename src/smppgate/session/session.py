@@ -320,7 +320,12 @@ class Session:
             # also when an encoder raised something unexpected: what went out is counted
             self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
             self._in_window += fast
-            if fast and self._deadline_floor is not None and deadline < self._deadline_floor:
+            # (sent > 0 also counts fast requests flushed before a general-path one)
+            if (
+                (fast or sent)
+                and self._deadline_floor is not None
+                and deadline < self._deadline_floor
+            ):
                 self._deadline_floor = deadline
         sent += fast
         if sent:
