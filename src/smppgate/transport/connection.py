@@ -175,8 +175,8 @@ class SessionConnection(asyncio.Protocol):
 
     def flush(self) -> None:
         """Write what the session has written so far now, not at the end of the dispatch (a
-        handler that refills a window part way through a batch of events lets the peer work
-        on the first part while it handles the rest)."""
+        handler that refills a window before handing out a batch of results lets the peer work
+        on the next requests meanwhile)."""
         self._flush_scheduled = False
         data = self.session.data_to_send()
         if data and self._transport is not None:
