@@ -291,38 +291,54 @@ class AccountRunner:
 
     async def run_incoming(self) -> None:
         """Persist receipts and MO as they come, in batches."""
-        gw = self.gateway
         while True:
             event = await self._incoming.get()
             events = [event]
             while not self._incoming.empty() and len(events) < 500:
                 events.append(self._incoming.get_nowait())
-            now = gw.clock()
-            receipts: list[NewReceipt] = []
-            for e in events:
-                record = record_for(e, now)
-                if isinstance(record, NewInbound):
-                    # acknowledged to the SMSC already (D-10): retried until stored
-                    inbound = await gw.persist(
-                        "record inbound", functools.partial(gw.store.record_inbound, record)
-                    )
-                    self.stats.inbound += 1
-                    if gw.metrics is not None:
-                        gw.metrics.inbound("ussd" if record.ussd_service_op is not None else "sms")
-                    await gw.notify_inbound(self.account, inbound.id)
-                else:
-                    receipts.append(record)
-                    if gw.metrics is not None:
-                        gw.metrics.receipt(record.state.value)
-            if receipts:
-                matches = await gw.persist(
-                    "record receipts", functools.partial(gw.store.record_receipts, receipts)
+            try:
+                await self._persist_incoming(events)
+            except StoreUnavailable as exc:  # only while stopping: persist retries until then
+                log.error(
+                    "%s: %d receipt/MO event(s) not stored, the store is unavailable while "
+                    "stopping (%s); with query_after set, query_sm asks about their messages",
+                    self.account.name,
+                    len(events),
+                    exc,
                 )
-                self.stats.receipts += len(receipts)
-                self.stats.receipts_unmatched += sum(1 for m in matches if m is None)
-                await gw.after_receipts([m for m in matches if m is not None])
-            for _ in events:
-                self._incoming.task_done()
+                return
+            finally:
+                for _ in events:
+                    self._incoming.task_done()
+
+    async def _persist_incoming(self, events: list[IncomingEvent]) -> None:
+        """Store one batch of receipts and MO, retried until stored (they were acknowledged to
+        the SMSC already, D-10); raises StoreUnavailable only while the node stops."""
+        gw = self.gateway
+        now = gw.clock()
+        receipts: list[NewReceipt] = []
+        for e in events:
+            record = record_for(e, now)
+            if isinstance(record, NewInbound):
+                # acknowledged to the SMSC already (D-10): retried until stored
+                inbound = await gw.persist(
+                    "record inbound", functools.partial(gw.store.record_inbound, record)
+                )
+                self.stats.inbound += 1
+                if gw.metrics is not None:
+                    gw.metrics.inbound("ussd" if record.ussd_service_op is not None else "sms")
+                await gw.notify_inbound(self.account, inbound.id)
+            else:
+                receipts.append(record)
+                if gw.metrics is not None:
+                    gw.metrics.receipt(record.state.value)
+        if receipts:
+            matches = await gw.persist(
+                "record receipts", functools.partial(gw.store.record_receipts, receipts)
+            )
+            self.stats.receipts += len(receipts)
+            self.stats.receipts_unmatched += sum(1 for m in matches if m is None)
+            await gw.after_receipts([m for m in matches if m is not None])
 
     async def run_query_sweeper(self, query_after: float) -> None:
         """Ask query_sm about messages submitted ``query_after`` seconds ago that still have no
