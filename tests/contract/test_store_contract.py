@@ -261,6 +261,12 @@ async def test_claim_takes_higher_priorities_first(store: Store) -> None:
     assert later.priority == 5
 
 
+async def test_priority_outside_the_range_is_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match=r"priority must be 0\.\.9"):
+        await store.insert_message(message(priority=10), T0)
+    assert await store.claim("n", 10, T0, LEASE) == []
+
+
 async def test_claim_filters_by_account(store: Store) -> None:
     await store.insert_message(message(account="promo"), T0)
     tx = await store.insert_message(message(account="transactional"), T0)

@@ -10,8 +10,8 @@ from smppgate.api.ops import OPENAPI_SCHEMAS as OPS_SCHEMAS
 from smppgate.api.ops import openapi_paths as ops_paths
 from smppgate.api.schemas import ENCODINGS, SPLITS
 from smppgate.service.config import GatewayConfig
-from smppgate.service.intake import MAX_PRIORITY, MAX_VALIDITY
-from smppgate.store import MessageState, PartStatus, ReceiptState
+from smppgate.service.intake import MAX_VALIDITY
+from smppgate.store import MAX_PRIORITY, MessageState, PartStatus, ReceiptState
 from smppgate.text import UssdServiceOp
 
 _PRIORITY = {

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from smppgate.service.config import ConfigError, GatewayConfig, default_config, load_config
-from smppgate.service.intake import MAX_PRIORITY, Intake, MessageRequest, ValidationError
-from smppgate.store import NewMessage, StoreError, open_store
+from smppgate.service.intake import Intake, MessageRequest, ValidationError
+from smppgate.store import MAX_PRIORITY, NewMessage, StoreError, open_store
 
 SCOPE = "cli:send-bulk"
 MAX_SHOWN = 50

@@ -18,7 +18,15 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from smppgate.service.config import AccountConfig, GatewayConfig
-from smppgate.store import InsertResult, MessageState, NewMessage, PlannedPart, Store, StoredMessage
+from smppgate.store import (
+    MAX_PRIORITY,
+    InsertResult,
+    MessageState,
+    NewMessage,
+    PlannedPart,
+    Store,
+    StoredMessage,
+)
 from smppgate.text import (
     Encoding,
     ItsSessionInfo,
@@ -126,10 +134,6 @@ class UssdRequest:
     callback_url: str | None = None
     reference: str | None = None
     priority: int = 0
-
-
-#: within an account, due messages of a higher priority are sent first (0 = default)
-MAX_PRIORITY = 9
 
 
 def _check_priority(priority: int) -> None:

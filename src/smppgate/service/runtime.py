@@ -55,6 +55,7 @@ from smppgate.store import (
     ReceiptState,
     Store,
     StoredMessage,
+    StoreError,
     StoreUnavailable,
     SubmitContext,
     open_store,
@@ -178,7 +179,16 @@ class AccountRunner:
                 await _wait_any(self.wakeup, gw.stopping, within=gw.poll_interval)
                 continue
             self.stats.claimed += len(messages)
-            await self._send(messages, want_receipts, now)
+            try:
+                await self._send(messages, want_receipts, now)
+            except StoreUnavailable as exc:  # persist gave up: the node is stopping
+                log.warning("%s: dispatcher stopping, store unavailable: %s", account.name, exc)
+                return
+            except StoreError:
+                # not an outage (a bug, or data the database refuses): the node goes on; the
+                # claimed messages come back through lease recovery
+                log.exception("%s: dispatching a claimed batch failed", account.name)
+                await _wait_any(asyncio.Event(), gw.stopping, within=STORE_RETRY_MAX)
 
     async def _send(self, messages: list[StoredMessage], want_receipts: bool, now: float) -> None:
         store = self.gateway.store
@@ -204,9 +214,19 @@ class AccountRunner:
         if not planned:
             return
         # durability: parts are `sent` on disk before any byte of them can reach a socket
-        await self.gateway.persist(
-            "mark parts sent", lambda: store.mark_parts_sent(sent_marks, now)
-        )
+        try:
+            await store.mark_parts_sent(sent_marks, now)
+        except StoreUnavailable as exc:
+            # not retried: nothing was sent, and these messages' leases are not renewed while
+            # waiting, so another claim may own them by the time the database answers; they
+            # go back to the queue when their leases run out (never sent twice)
+            log.warning(
+                "%s: %d claimed message(s) left to lease recovery: %s",
+                self.account.name,
+                len(planned),
+                exc,
+            )
+            return
         for message, seqs, pdus in planned:
             try:
                 future = self.pool.submit_batch(pdus, pinned=True)  # type: ignore[arg-type]
@@ -306,7 +326,11 @@ class AccountRunner:
                     len(events),
                     exc,
                 )
-                return
+            except StoreError:
+                # not an outage: data the database refuses, or a bug; the node goes on
+                log.exception(
+                    "%s: %d receipt/MO event(s) could not be stored", self.account.name, len(events)
+                )
             finally:
                 for _ in events:
                     self._incoming.task_done()

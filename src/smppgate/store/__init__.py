@@ -16,6 +16,7 @@ from smppgate.store.ids import new_message_id
 from smppgate.store.lifecycle import derive_state
 from smppgate.store.models import (
     COOLDOWN_SECONDS,
+    MAX_PRIORITY,
     Attempt,
     DropKind,
     InboundMessage,
@@ -53,6 +54,7 @@ from smppgate.store.protocol import Store
 
 __all__ = [
     "COOLDOWN_SECONDS",
+    "MAX_PRIORITY",
     "Attempt",
     "DropKind",
     "DuplicateKey",

@@ -141,6 +141,10 @@ class PlannedPart:
             raise ValueError("sar_ref, sar_total and sar_seq are all set or all None")
 
 
+#: message priorities: a claim takes the due messages of the highest one first
+MAX_PRIORITY = 9
+
+
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     """A message accepted for sending.
@@ -165,7 +169,7 @@ class NewMessage:
     client_reference: str | None = None
     resend_unknown: bool = False
     traffic_class: str | None = None
-    priority: int = 0  # claimed before lower ones (0..9 through the API)
+    priority: int = 0  # 0..MAX_PRIORITY: claimed before lower ones
     idempotency_key: str | None = None
     idempotency_scope: str = ""
     id: str | None = None

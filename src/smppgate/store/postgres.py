@@ -108,9 +108,9 @@ class PostgresBackend:
                         async with conn.transaction():
                             return await fn(_PgConnection(conn))
                     except asyncpg.InternalClientError:
-                        # seen when the server dropped the connection under a pooled
-                        # connection ("another operation is in progress"): its state is
-                        # unknown, so it is closed and the pool opens a fresh one
+                        # seen (asyncpg 0.32) when the server dropped a pooled connection:
+                        # "cannot switch to state 15; another operation (2) is in progress";
+                        # its state is unknown, so it is closed and the pool opens a fresh one
                         conn.terminate()
                         raise
             except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as exc:
@@ -118,6 +118,10 @@ class PostgresBackend:
                     raise StoreUnavailable(f"gave up after {_RETRIES} conflicts: {exc}") from exc
             except asyncpg.UniqueViolationError as exc:
                 raise DuplicateKey(exc.constraint_name or str(exc)) from exc
+            except asyncpg.DataError as exc:
+                # an InterfaceError, but about the data sent, not the connection: retrying
+                # would never help
+                raise StoreError(str(exc)) from exc
             except _UNAVAILABLE as exc:
                 raise StoreUnavailable(str(exc)) from exc
             except asyncpg.PostgresError as exc:

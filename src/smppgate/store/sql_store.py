@@ -20,6 +20,7 @@ from smppgate.store.errors import DuplicateKey, NotFound, StoreError
 from smppgate.store.ids import new_message_id
 from smppgate.store.models import (
     COOLDOWN_SECONDS,
+    MAX_PRIORITY,
     Attempt,
     DropKind,
     InboundMessage,
@@ -363,19 +364,28 @@ class SqlStore:
         if accounts is not None:
             account_filter = f" AND account IN ({placeholders(len(accounts))})"
             args.extend(accounts)
+        # one priority at a time, highest first: each query is a range of the claim index
+        # (state, priority, next_attempt_at, id), so neither a large due backlog nor many
+        # messages not due yet (scheduled, backing off) is scanned or sorted
         sql = (
             "UPDATE messages SET state = 'sending', leased_by = ?, lease_until = ?,"
             " updated_at = ?, attempts = attempts + 1"
-            " WHERE id IN (SELECT id FROM messages WHERE state = 'queued'"
+            " WHERE id IN (SELECT id FROM messages WHERE state = 'queued' AND priority = ?"
             f" AND next_attempt_at <= ?{account_filter}"
-            # higher priority first (an OTP ahead of a campaign), then due time and id
-            f" ORDER BY priority DESC, next_attempt_at, id LIMIT ?{self._backend.skip_locked})"
+            f" ORDER BY next_attempt_at, id LIMIT ?{self._backend.skip_locked})"
             " RETURNING id"
         )
 
         async def claim(conn: Connection) -> list[StoredMessage]:
-            rows = await conn.fetch(sql, node_id, now + lease_seconds, now, *args, limit)
-            claimed = await self._load_messages(conn, [r["id"] for r in rows])
+            ids: list[str] = []
+            for priority in range(MAX_PRIORITY, -1, -1):
+                rows = await conn.fetch(
+                    sql, node_id, now + lease_seconds, now, priority, *args, limit - len(ids)
+                )
+                ids.extend(r["id"] for r in rows)
+                if len(ids) >= limit:
+                    break
+            claimed = await self._load_messages(conn, ids)
             return sorted(claimed, key=lambda m: (-m.priority, m.next_attempt_at, m.id))
 
         return await self._backend.run(claim)
@@ -1307,6 +1317,8 @@ def _new_stored(message: NewMessage, message_id: str, now: float) -> StoredMessa
         )
         for p in message.parts
     )
+    if not 0 <= message.priority <= MAX_PRIORITY:
+        raise ValueError(f"priority must be 0..{MAX_PRIORITY}, got {message.priority}")
     return StoredMessage(
         id=message_id,
         account=message.account,
