@@ -583,6 +583,27 @@ async def test_inbound_records_and_lists(store: Store) -> None:
     assert mo.parts_info == "1/1"
 
 
+async def test_nul_characters_from_the_smsc_are_stored_not_refused(store: Store) -> None:
+    # PostgreSQL TEXT refuses NUL: an MO text holding U+0000 is kept as hex (said so), a
+    # receipt's NUL as the characters \x00; both stores take them
+    from smppgate.client.incoming import DeliveryReport, MoMessage
+    from smppgate.service.incoming import inbound_record, receipt_record
+    from smppgate.text import AssemblyStatus, parse_receipt
+
+    payload = "a\x00b".encode("utf-16-be")
+    mo = MoMessage("promo", "79990000001", "SENDER", "a\x00b", payload, 8,
+                   AssemblyStatus.COMPLETE, 1, "", None, None, "s")  # fmt: skip
+    stored = await store.record_inbound(inbound_record(mo, T0))
+    assert stored.text == payload.hex()
+    assert "text=hex" in stored.parts_info
+    receipt = parse_receipt(b"id:abc sub:001 dlvrd:001 stat:DELIVRD err:000 text:x\x00y")
+    report = DeliveryReport("promo", "abc", None, receipt, "1", "2", "s")
+    (match,) = await store.record_receipts([receipt_record(report, T0)])
+    assert match is None  # no such message: kept as unmatched
+    (kept,) = await store.list_unmatched_receipts()
+    assert kept.raw.endswith("text:x\\x00y")
+
+
 # ------------------------------------------------------------------------- webhooks
 
 

@@ -32,7 +32,8 @@ def receipt_record(report: DeliveryReport, now: float) -> NewReceipt:
     )
     return NewReceipt(
         keys=frozenset(receipt.match_keys),
-        raw=receipt.raw,
+        # a NUL (PostgreSQL TEXT refuses it) is kept visibly as the four characters \x00
+        raw=receipt.raw.replace("\x00", "\\x00"),
         state=state,
         received_at=now,
         error_code=receipt.err,
@@ -53,8 +54,14 @@ def unreadable_record(event: UnreadablePdu, now: float) -> NewReceipt:
 
 
 def inbound_record(mo: MoMessage, now: float) -> NewInbound:
-    text = mo.text if mo.text is not None else mo.payload.hex()
     info = f"parts={mo.parts} status={mo.status.value} session={mo.session}"
+    if mo.text is not None and "\x00" not in mo.text:
+        text = mo.text
+    else:
+        # binary data, or a text holding NUL (UCS2 U+0000), which PostgreSQL TEXT refuses:
+        # the octets as hex, said so, so nothing is lost
+        text = mo.payload.hex()
+        info += " text=hex"
     if mo.its_session_info is not None:
         info += f" its_session={mo.its_session_info.to_bytes().hex()}"
     return NewInbound(
