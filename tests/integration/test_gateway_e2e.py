@@ -11,7 +11,7 @@ from pathlib import Path
 from smppgate.emulator import Account, Emulator, EmulatorConfig, FaultSpec, ListenerConfig
 from smppgate.service.config import parse_config
 from smppgate.service.runtime import Gateway
-from smppgate.store import MessageState, NewMessage, PlannedPart, Store
+from smppgate.store import MessageState, NewMessage, PlannedPart, Store, StoreUnavailable
 from smppgate.text import SplitMethod, plan_split
 
 from .test_platform_rules import until
@@ -30,17 +30,22 @@ def _message(i: int, text: str, destination: str = "79001234567") -> NewMessage:
 
 
 def _config(tmp_path: Path, port: int, sessions: list[str] | None = None) -> object:
+    return gateway_config(f"sqlite:///{tmp_path}/gw.db", port, sessions or ["trx", "trx"])
+
+
+def gateway_config(store_url: str, port: int, sessions: list[str], window: int = 20) -> object:
+    """One account "demo" on the emulator at 127.0.0.1:``port``, the store at ``store_url``."""
     return parse_config(
         {
-            "store": {"url": f"sqlite:///{tmp_path}/gw.db"},
+            "store": {"url": store_url},
             "accounts": [
                 {
                     "name": "demo",
                     "hosts": [f"127.0.0.1:{port}"],
                     "system_id": "demo",
                     "password": "demo",
-                    "sessions": sessions or ["trx", "trx"],
-                    "window": 20,
+                    "sessions": sessions,
+                    "window": window,
                 }
             ],
             "shutdown_timeout": 2,
@@ -54,8 +59,11 @@ async def _wait_final(
 ) -> dict[str, MessageState]:
     async with asyncio.timeout(within):
         while True:
-            states = {i: (await store.get_message(i)).message.state for i in ids}
-            if all(s.is_final for s in states.values()):
+            try:
+                states = {i: (await store.get_message(i)).message.state for i in ids}
+            except StoreUnavailable:  # (the outage test drops this store's connections too)
+                states = {}
+            if states and all(s.is_final for s in states.values()):
                 return states
             await asyncio.sleep(0.05)
 

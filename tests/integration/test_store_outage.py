@@ -10,31 +10,10 @@ import asyncio
 import asyncpg
 
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
-from smppgate.service.config import parse_config
 from smppgate.service.runtime import Gateway
-from smppgate.store import MessageState, Store, StoreUnavailable, open_store
+from smppgate.store import MessageState, StoreUnavailable, open_store
 
-from .test_gateway_e2e import _message
-
-
-def _config(url: str, port: int) -> object:
-    return parse_config(
-        {
-            "store": {"url": url},
-            "accounts": [
-                {
-                    "name": "demo",
-                    "hosts": [f"127.0.0.1:{port}"],
-                    "system_id": "demo",
-                    "password": "demo",
-                    "sessions": ["trx"],
-                    "window": 10,
-                }
-            ],
-            "shutdown_timeout": 2,
-        },
-        environ={},
-    )
+from .test_gateway_e2e import _message, _wait_final, gateway_config
 
 
 async def _drop_connections(url: str) -> int:
@@ -49,18 +28,6 @@ async def _drop_connections(url: str) -> int:
         await conn.close()
 
 
-async def _wait_delivered(store: Store, ids: list[str], within: float = 30.0) -> set[MessageState]:
-    async with asyncio.timeout(within):
-        while True:
-            try:
-                states = {(await store.get_message(i)).message.state for i in ids}
-            except StoreUnavailable:  # the test's own connections were dropped too
-                states = set()
-            if states and all(s.is_final for s in states):
-                return states
-            await asyncio.sleep(0.05)
-
-
 async def test_the_gateway_rides_out_dropped_database_connections(pg_url: str) -> None:
     emu_config = EmulatorConfig(
         listeners=(ListenerConfig("127.0.0.1", 0),),
@@ -69,7 +36,9 @@ async def test_the_gateway_rides_out_dropped_database_connections(pg_url: str) -
     )
     async with Emulator(emu_config) as emu, open_store(pg_url) as other:
         _, port = emu.address
-        async with Gateway(_config(pg_url, port), poll_interval=0.02) as gw:  # type: ignore[arg-type]
+        async with Gateway(
+            gateway_config(pg_url, port, ["trx"], window=10), poll_interval=0.02
+        ) as gw:  # type: ignore[arg-type]
             first = await other.insert_messages([_message(i, "before") for i in range(30)], 0.0)
             gw.wake()
             dropped = 0
@@ -90,5 +59,6 @@ async def test_the_gateway_rides_out_dropped_database_connections(pg_url: str) -
                     await asyncio.sleep(0.05)
             gw.wake()
             ids = [r.message.id for r in (*first, *second)]
-            assert await _wait_delivered(other, ids) == {MessageState.DELIVERED}
+            states = await _wait_final(other, ids, within=30)
+            assert set(states.values()) == {MessageState.DELIVERED}
             assert all(not task.done() for task in gw._tasks)  # every loop still running

@@ -305,23 +305,17 @@ class SessionPool:
                 await session.aclose()
                 await self._ended(slot, str(host), AttemptEnd.DROPPED)
                 break
-            if slot.end_requested:
-                # end_slot came while connecting (its cluster slot was lost meanwhile)
-                slot.end_requested = False
-                await session.aclose()
-                slot.session = None
-                slot.last_end = AttemptEnd.DROPPED
-                slot.next_attempt_at = self._cooldown.next_attempt_at(
-                    loop.time(), AttemptEnd.DROPPED, self._rng.random()
-                )
-                await self._ended(slot, str(host), AttemptEnd.DROPPED)
-                continue
             slot.state = SlotState.BOUND
             slot.bound_since = loop.time()
             slot.binds += 1
             slot.last_error = None
             self._active.append(session)
             log.info("%s: bound to %s as %s", session.name, host, slot.mode.value)
+            if slot.end_requested:
+                # end_slot came while connecting: it ends now, as any session does (below)
+                slot.end_requested = False
+                slot.state = SlotState.DRAINING
+                session.drain_and_close()
             self._changed.set()
             self._pump()
             reason = await session.wait_closed()
@@ -354,7 +348,7 @@ class SessionPool:
         if session is None:
             return False
         if slot.state is SlotState.CONNECTING:
-            slot.end_requested = True  # _run_slot ends it as soon as open() returns
+            slot.end_requested = True  # _run_slot ends it as soon as it is bound
             return True
         if slot.state is not SlotState.BOUND:
             return True  # draining already
