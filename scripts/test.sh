@@ -7,6 +7,11 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 bash scripts/peers.sh
+# the deploy kit's unit is checked by systemd-analyze (tests/unit/test_deploy_kit.py)
+if ! command -v systemd-analyze >/dev/null && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  echo "== installing systemd (apt-get, for systemd-analyze)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
+fi
 source scripts/browser.sh
 source scripts/postgres.sh
 echo "== ruff" && ruff check src tests benchmarks scripts && ruff format --check src tests benchmarks scripts

@@ -850,3 +850,27 @@ async def test_ussd_fields_round_trip(store: Store) -> None:
     assert (got_plain.ussd_service_op, got_plain.its_session_info) == (None, None)
     (claimed, *_) = await store.claim("n", 1, T0, LEASE)
     assert claimed.ussd_service_op == 17
+
+
+async def test_last_status_is_the_status_of_the_last_response(store: Store) -> None:
+    """A message accepted after ESME_RMSGQFUL shows ESME_ROK, not the old error; a clean send
+    shows ESME_ROK, not null."""
+    clean = (await store.insert_message(message(), T0)).message.id
+    await claim_one(store)
+    await store.mark_parts_sent([(clean, 1)], T0)
+    await store.record_outcome(accepted(clean, 1, "200"))
+    got = (await store.get_message(clean)).message
+    assert (got.last_status, got.last_status_name) == (0, "ESME_ROK")
+
+    mid = (await store.insert_message(message(), T0)).message.id
+    await claim_one(store, T0)
+    await store.mark_parts_sent([(mid, 1)], T0)
+    await store.record_outcome(
+        Requeue(mid, T0 + 5, RequeueReason.QUEUE_FULL, T0, 1, 0x14, "ESME_RMSGQFUL", CTX)
+    )
+    assert (await store.get_message(mid)).message.last_status_name == "ESME_RMSGQFUL"
+    await claim_one(store, T0 + 5)
+    await store.mark_parts_sent([(mid, 1)], T0 + 5)
+    await store.record_outcome(accepted(mid, 1, "201", at=T0 + 5))
+    got = (await store.get_message(mid)).message
+    assert (got.last_status, got.last_status_name) == (0, "ESME_ROK")

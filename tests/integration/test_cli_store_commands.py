@@ -85,8 +85,9 @@ def test_send_bulk_queues_valid_rows_and_reports_the_rest(
     assert "rejected: 2" in out
     assert "line 4: to: digits only" in out
     assert "line 6: text: too long" in out
-    assert "\r[" in err
-    assert "100% 5/5" in err
+    # not a terminal (captured): plain progress lines, no carriage returns
+    assert "\r" not in err
+    assert "send-bulk: 100% 5/5" in err
     messages = stored(config_file)
     assert [(m.destination, m.source, m.text) for m in messages] == [
         ("79001234567", "Shop", "Hello one"),
@@ -161,3 +162,32 @@ def test_status_shows_a_message(
 
     assert main(["status", "01NOSUCHMESSAGE", "--config", str(config_file)]) == 1
     assert "no message 01NOSUCHMESSAGE" in capsys.readouterr().err
+
+
+def test_send_bulk_json_summary_lists_every_rejected_row(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_file = tmp_path / "campaign.csv"
+    csv_file.write_text(CAMPAIGN.format(long="x" * 400), encoding="utf-8")
+    args = ["send-bulk", str(csv_file), "--account", "promo", "--config", str(config_file)]
+    assert main([*args, "--json"]) == 1
+    body = json.loads(capsys.readouterr().out)
+    assert body["queued"] == 3
+    assert body["rows"] == 5
+    assert [r["line"] for r in body["rejected"]] == [4, 6]
+    assert body["rejected"][0]["reason"].startswith("to: digits only")
+    assert main([*args, "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["already_queued"] == 3
+
+
+def test_commands_read_the_config_named_by_smppgate_config(
+    config_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SMPPGATE_CONFIG", str(config_file))
+    assert main(["migrate"]) == 0
+    assert "applied migrations" in capsys.readouterr().out
+    assert (config_file.parent / "gate.db").exists()
+    assert main(["check-config", "--json"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert body["source"] == str(config_file)
+    assert [a["name"] for a in body["accounts"]] == ["promo"]

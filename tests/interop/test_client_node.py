@@ -243,3 +243,15 @@ async def test_cli_errors_exit_non_zero() -> None:
         await stop_node(refuse)
     # validity refused before connecting: the SMSC saw no bind for that run
     assert len(bad.of("bind")) <= 1
+
+
+@pytest.mark.parametrize("to", ["12", "+7-900", "abc", "7900123456789012"])
+async def test_cli_refuses_a_destination_the_api_would_refuse(to: str) -> None:
+    node = await start_node("invdstadr")
+    try:
+        code, _, err = await run_cli(*cli_args(node.port, "--text", "x", "--to", to))
+        assert code == 2, err
+        assert "E.164" in err or "international format" in err
+    finally:
+        await stop_node(node)
+    assert node.of("bind") == []  # refused before connecting

@@ -61,3 +61,54 @@ def test_tune_gc_raises_the_young_threshold_and_freezes_startup_objects() -> Non
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize(("command", "package", "extra"), [("serve", "aiohttp", "gateway")])
+def test_a_command_whose_extra_is_missing_says_what_to_install(
+    command: str, package: str, extra: str
+) -> None:
+    """`pip install smppgate` is the library alone: the service's command must not traceback."""
+    code = (
+        "import sys\n"
+        f"sys.modules[{package!r}] = None  # as if the extra were not installed\n"
+        "from smppgate.cli.main import main\n"
+        f"sys.exit(main([{command!r}, '--config', 'x.toml']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert f"pip install 'smppgate[{extra}]'" in done.stderr
+    assert "Traceback" not in done.stderr
+    help_text = subprocess.run(
+        [sys.executable, "-c", code.replace(f"[{command!r}, '--config', 'x.toml']", "['--help']")],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert f"not installed: smppgate {command} needs {package}" in help_text
+
+
+def test_the_version_is_defined_once() -> None:
+    from importlib.metadata import version
+
+    from smppgate import __version__
+
+    assert version("smppgate") == __version__
+    assert main_version_line() == f"smppgate {__version__}"
+
+
+def main_version_line() -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "smppgate.cli.main", "--version"], capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
+def test_the_library_commands_need_no_extra() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['aiohttp'] = sys.modules['asyncpg'] = None\n"
+        "from smppgate.cli.main import main\n"
+        "main(['--help'])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    missing = {line.split()[0] for line in done.stdout.splitlines() if "not installed" in line}
+    assert missing == {"serve", "status"}

@@ -58,6 +58,9 @@ def test_devino_profile_gives_hosts() -> None:
         ({**BASE, "store": {"url": "mysql://x"}}, "store.url", "sqlite:///"),
         ({**BASE, "store": {"url": "sqlite:///:memory:"}}, "store.url", "lose every message"),
         ({**BASE, "log": {"format": "xml"}}, "log.format", "text"),
+        ({**BASE, "log": {"level": "LOUD"}}, "log.level", "DEBUG, INFO"),
+        # a bare host used to listen on 2775, the SMPP port
+        ({**BASE, "http": {"listen": "127.0.0.1"}}, "http.listen", "HOST:PORT"),
         (account(reconnect_after_drop=-1), "accounts[0].reconnect_after_drop", "at least 0"),
         (account(reconnect_after_failure="90"), "accounts[0].reconnect_after_failure", "number"),
         (account(response_timeout=0), "accounts[0].response_timeout", "more than 0"),
@@ -93,6 +96,23 @@ def test_secrets_from_environment() -> None:
     config = parse_config({**data, "http": {"listen": "0.0.0.0:80"}}, environ=env)
     assert config.accounts[0].password == "envpw"
     assert config.http.api_keys == ("k1", "k2")
+
+
+def test_the_environment_overrides_the_file_and_the_source_is_known() -> None:
+    config = parse_config(account(password="filepw"), environ={"SMPPGATE_PASSWORD_A": "envpw"})
+    assert (config.accounts[0].password, config.accounts[0].password_source) == (
+        "envpw",
+        "env:SMPPGATE_PASSWORD_A",
+    )
+    config = parse_config(account(password="filepw"), environ={})
+    assert (config.accounts[0].password, config.accounts[0].password_source) == (
+        "filepw",
+        "password",
+    )
+    data = account(password_env="PW_OF_A")
+    del data["accounts"][0]["password"]  # type: ignore[attr-defined]
+    config = parse_config(data, environ={"PW_OF_A": "x", "SMPPGATE_PASSWORD_A": "y"})
+    assert (config.accounts[0].password, config.accounts[0].password_source) == ("x", "env:PW_OF_A")
 
 
 def test_load_config_file_errors(tmp_path: Path) -> None:

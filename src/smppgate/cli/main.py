@@ -11,6 +11,7 @@ import gc
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from smppgate import __version__
 
@@ -22,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "status",
     "smsc",
     "migrate",
+    "check_config",
     "bench",
 )
 
@@ -37,8 +39,37 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"smppgate {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS if only is None else (only,):
-        importlib.import_module(f"smppgate.cli.{name}").register(subparsers)
+        try:
+            module = importlib.import_module(f"smppgate.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name not in EXTRAS:
+                raise
+            _register_missing(subparsers, name, exc.name)
+        else:
+            module.register(subparsers)
     return parser
+
+
+# packages a command may need that `pip install smppgate` (the library alone) does not bring
+EXTRAS = {"aiohttp": "gateway", "asyncpg": "postgres"}
+
+
+def _register_missing(subparsers: Any, name: str, package: str) -> None:
+    """A command whose extra is not installed still shows in --help and says what to install,
+    instead of a traceback."""
+    command = name.replace("_", "-")
+    hint = f"smppgate {command} needs {package}: pip install 'smppgate[{EXTRAS[package]}]'"
+    # a prefix no argument uses: every argument (--config, --help, ...) is taken as given
+    parser = subparsers.add_parser(
+        command, help=f"(not installed: {hint})", add_help=False, prefix_chars="\x01"
+    )
+    parser.add_argument("rest", nargs="*")
+
+    def missing(_: argparse.Namespace) -> int:
+        print(hint, file=sys.stderr)
+        return 2
+
+    parser.set_defaults(func=missing)
 
 
 def _chosen(argv: Sequence[str]) -> str | None:

@@ -7,7 +7,8 @@ import asyncio
 import sys
 from typing import Any
 
-from smppgate.service.config import ConfigError, GatewayConfig, default_config, load_config
+from smppgate.cli.config_file import add_config_argument, read_config
+from smppgate.service.config import ConfigError
 from smppgate.store import StoreError, migrate, open_store
 
 
@@ -18,17 +19,13 @@ def register(subparsers: Any) -> None:
         description="Apply the store's pending schema migrations (safe to run on every node: "
         "each migration is applied once) and print the schema version.",
     )
-    parser.add_argument("--config", metavar="FILE", help="smppgate.toml (default: built-in)")
+    add_config_argument(parser)
     parser.set_defaults(func=run)
-
-
-def gateway_config(path: str | None) -> GatewayConfig:
-    return default_config() if path is None else load_config(path)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = gateway_config(args.config)
+        config = read_config(args)
     except ConfigError as exc:
         print(f"smppgate migrate: {exc}", file=sys.stderr)
         return 2

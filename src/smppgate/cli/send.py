@@ -22,6 +22,7 @@ from smppgate.client import (
     OutboundMessage,
     SessionPool,
     build_submits,
+    international_number,
     parse_mode,
     send_message,
 )
@@ -91,7 +92,8 @@ async def _send(args: argparse.Namespace) -> int:
         )
         message = OutboundMessage(
             args.sender,
-            args.destination,
+            # the same rule as the HTTP API: `--to 12` or `--to abc` never reach the SMSC
+            international_number(args.destination),
             args.text,
             encoding=Encoding(args.encoding),
             split=SplitMethod(args.split),

@@ -6,8 +6,10 @@ committed in batches (one transaction each) straight to the store, no HTTP invol
 carries the idempotency key ``<sha256 of the file>:<line>``, so running the same file again
 (after a crash, say) queues nothing twice.
 
-Progress goes to stderr as one ``\\r`` line; the summary (queued, already queued, rejected
-with line numbers and reasons) to stdout. Exit code 0 when every row was queued, 1 when some
+Progress goes to stderr: one ``\\r`` line on a terminal, plain lines every few seconds
+otherwise (a log file or CI gets no control characters). The summary (queued, already queued,
+rejected with line numbers and reasons) goes to stdout, as text or, with ``--json``, as one
+JSON object. Exit code 0 when every row was queued, 1 when some
 were rejected (the others are queued), 2 for a usage or configuration error.
 """
 
@@ -18,12 +20,14 @@ import asyncio
 import csv
 import hashlib
 import io
+import json
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from smppgate.service.config import ConfigError, GatewayConfig, default_config, load_config
+from smppgate.cli.config_file import add_config_argument, read_config
+from smppgate.service.config import ConfigError, GatewayConfig
 from smppgate.service.intake import Intake, MessageRequest, ValidationError
 from smppgate.store import MAX_PRIORITY, NewMessage, StoreError, open_store
 
@@ -40,7 +44,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("file", metavar="FILE.csv", help="the CSV file (UTF-8)")
     parser.add_argument("--account", required=True, help="the account to send from")
-    parser.add_argument("--config", metavar="FILE", help="smppgate.toml (default: built-in)")
+    add_config_argument(parser)
     parser.add_argument(
         "--from",
         dest="sender",
@@ -52,6 +56,8 @@ def register(subparsers: Any) -> None:
                         "sent first (default 0; e.g. keep OTPs above a campaign)")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=500, metavar="N",
                         help="messages per store transaction (1..1000, default 500)")  # fmt: skip
+    parser.add_argument("--json", action="store_true",
+                        help="print the summary as one JSON object (for scripts)")  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -74,7 +80,7 @@ class Summary:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = default_config() if args.config is None else load_config(args.config)
+        config = read_config(args)
     except ConfigError as exc:
         print(f"smppgate send-bulk: {exc}", file=sys.stderr)
         return 2
@@ -112,7 +118,11 @@ def run(args: argparse.Namespace) -> int:
               "run the same command again to queue the rest", file=sys.stderr)  # fmt: skip
         return 1
     progress.done()
-    print(report(summary, args.account))
+    print(
+        json.dumps(report_json(summary, args.account))
+        if args.json
+        else report(summary, args.account)
+    )
     return 1 if summary.rejected else 0
 
 
@@ -192,35 +202,57 @@ async def _commit(intake: Intake, batch: list[NewMessage], summary: Summary) -> 
 
 
 class Progress:
-    """One line on stderr, rewritten with ``\\r`` at most ten times a second."""
+    """On a terminal, one line on stderr rewritten with ``\\r`` at most ten times a second;
+    elsewhere (a pipe, a log file), a plain line every ``PLAIN_INTERVAL`` seconds."""
 
-    def __init__(self, out: TextIO, total: int) -> None:
+    PLAIN_INTERVAL = 5.0
+
+    def __init__(self, out: TextIO, total: int, *, terminal: bool | None = None) -> None:
         self._out = out
         self._total = total
+        self._terminal = out.isatty() if terminal is None else terminal
         self._shown = 0.0
         self._started = time.monotonic()
         self._used = False
 
     def update(self, done: int, summary: Summary, *, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self._shown < 0.1:
+        interval = 0.1 if self._terminal else self.PLAIN_INTERVAL
+        if not force and now - self._shown < interval:
             return
         self._shown = now
+        percent = 100 * done // self._total if self._total else 100
+        rate = done / (now - self._started) if now > self._started else 0.0
+        counts = (
+            f"{percent:3d}% {done}/{self._total} queued {summary.queued} "
+            f"rejected {len(summary.rejected)} ({rate:.0f}/s)"
+        )
+        if not self._terminal:
+            self._out.write(f"send-bulk: {counts.lstrip()}\n")
+            self._out.flush()
+            return
         self._used = True
         width = 30
         filled = width * done // self._total if self._total else width
-        percent = 100 * done // self._total if self._total else 100
-        rate = done / (now - self._started) if now > self._started else 0.0
-        self._out.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done}/{self._total} "
-            f"queued {summary.queued} rejected {len(summary.rejected)} ({rate:.0f}/s)"
-        )
+        self._out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {counts}")
         self._out.flush()
 
     def done(self) -> None:
         if self._used:
             self._out.write("\n")
             self._out.flush()
+
+
+def report_json(summary: Summary, account: str) -> dict[str, Any]:
+    """The summary for scripts: every rejected row, not only the first ``MAX_SHOWN``."""
+    return {
+        "account": account,
+        "rows": summary.rows,
+        "queued": summary.queued,
+        "parts": summary.parts,
+        "already_queued": summary.repeated,
+        "rejected": [{"line": line, "reason": reason} for line, reason in sorted(summary.rejected)],
+    }
 
 
 def report(summary: Summary, account: str) -> str:

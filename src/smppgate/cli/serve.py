@@ -12,11 +12,13 @@ import sys
 from aiohttp import web
 
 from smppgate.api import create_app
+from smppgate.cli.config_file import add_config_argument, config_path, read_config
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
-from smppgate.service.config import ConfigError, GatewayConfig, default_config, load_config
+from smppgate.service.config import ConfigError, GatewayConfig
 from smppgate.service.intake import Intake
-from smppgate.service.logs import configure_logging
+from smppgate.service.logs import LOG_LEVELS, configure_logging
 from smppgate.service.metrics import Metrics
+from smppgate.service.notify import notify
 from smppgate.service.ops import OpsView
 from smppgate.service.runtime import Gateway
 from smppgate.service.webhooks import WebhookOutbox, WebhookSender
@@ -28,15 +30,25 @@ DESCRIPTION = """\
 Run the gateway: accept messages over HTTP, queue them durably, send them to the SMSC under
 the platform's rules, track receipts, call webhooks.
 
-Without --config it starts the embedded demo configuration: SQLite in ./data/smppgate.db, the
-HTTP API on http://127.0.0.1:8080, and one account "demo" (password "demo") bound to a
-platform emulator started in the same process on 127.0.0.1:2775. Try:
+The configuration is --config FILE, else the file named by $SMPPGATE_CONFIG. Without either it
+starts the embedded DEMO configuration (and says so on every start): SQLite in
+./data/smppgate.db, the HTTP API on http://127.0.0.1:8080, and one account "demo" (password
+"demo") bound to a platform emulator started in the same process on 127.0.0.1:2775, which
+"delivers" every message: nothing reaches a real phone. Try:
 
   curl -s -XPOST localhost:8080/v1/messages -d '{"to":"79001234567","from":"Demo","text":"Hi"}'
 
 Every configuration key is in docs/configuration.md; the HTTP API is at /docs.
 SIGTERM or Ctrl-C stops gracefully: no new work, in-flight responses awaited, sessions unbound.
+Under systemd with Type=notify it reports READY=1 once the API listens (deploy/systemd/).
+Check a configuration without starting anything: smppgate check-config --config FILE.
 """
+
+DEMO_WARNING = (
+    "no --config and no $SMPPGATE_CONFIG: running the DEMO configuration with an in-process "
+    "platform emulator that 'delivers' every message (nothing reaches a real phone); "
+    "pass --config FILE for real traffic"
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,22 +58,35 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--config", metavar="FILE", help="TOML configuration file")
+    add_config_argument(parser)
     parser.add_argument(
         "--log-format", choices=("text", "json"), help="log lines as text (default) or JSON"
     )
-    parser.add_argument("--log-level", metavar="LEVEL", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        metavar="LEVEL",
+        help=f"{', '.join(LOG_LEVELS)} (any case; default: [log] level, INFO)",
+    )
     parser.add_argument("--node-id", metavar="ID", help="this node's name (default: host-pid)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = load_config(args.config) if args.config else default_config()
+        config = read_config(args)
     except ConfigError as exc:
         print(f"smppgate serve: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(args.log_format or config.log_format, args.log_level or config.log_level)
+    for account in config.accounts:
+        # the source, never the value: a stale variable overriding the file shows here
+        log.info("account %s: password from %s", account.name, account.password_source)
+    if config_path(args) is None:
+        # on stderr as well as in the log: a log level of ERROR must not hide it
+        print(f"smppgate serve: WARNING: {DEMO_WARNING}", file=sys.stderr)
+        log.warning(DEMO_WARNING)
     try:
         asyncio.run(serve(config, node_id=args.node_id))
     except StoreError as exc:
@@ -145,5 +170,7 @@ async def serve(
             listen.host,
             listen.port,
         )
+        notify(f"READY=1\nSTATUS=listening on http://{listen.host}:{listen.port}")
         await stop.wait()
+        notify("STOPPING=1\nSTATUS=stopping: unbinding the SMPP sessions")
         log.info("stopping: no new work, waiting for in-flight responses")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import signal
 import sys
@@ -24,7 +25,7 @@ from smppgate.emulator import (
     UnknownFaultError,
 )
 from smppgate.emulator.config import is_loopback
-from smppgate.emulator.control import ControlServer
+from smppgate.service.logs import LOG_LEVELS
 
 log = logging.getLogger("smppgate.emulator")
 
@@ -119,7 +120,14 @@ def register(subparsers: Any) -> None:
         metavar="S",
         help="seconds between counter lines (0: none)",
     )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (INFO)")
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        default="INFO",
+        metavar="LEVEL",
+        help=f"{', '.join(LOG_LEVELS)} (any case; default INFO)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -227,6 +235,9 @@ async def serve(
             f"after {config.dlr_delay:g} s" if config.dlr_enabled else "off",
         )
         if control is not None:
+            # aiohttp comes with the gateway extra: the emulator alone runs without it
+            from smppgate.emulator.control import ControlServer
+
             server = await stack.enter_async_context(ControlServer(emulator, *control))
             log.info("control API on http://%s:%d", *server.address)
         ticker = asyncio.create_task(_report(emulator, stats_interval)) if stats_interval else None
@@ -272,7 +283,7 @@ async def _report(emulator: Emulator, interval: float) -> None:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        level=args.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -281,6 +292,8 @@ def run(args: argparse.Namespace) -> int:
         control = _control_address(args.control) if args.control else None
         if control is not None and not is_loopback(control[0]):
             raise ConfigError("control", f"{control[0]} is not a loopback address")
+        if control is not None and importlib.util.find_spec("aiohttp") is None:
+            raise ConfigError("control", "the control API needs pip install 'smppgate[gateway]'")
     except ConfigError as exc:
         print(f"smppgate smsc: configuration error: {exc}", file=sys.stderr)
         return 2

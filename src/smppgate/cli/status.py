@@ -9,7 +9,8 @@ import sys
 from typing import Any
 
 from smppgate.api.schemas import message_detail
-from smppgate.service.config import ConfigError, default_config, load_config
+from smppgate.cli.config_file import add_config_argument, read_config
+from smppgate.service.config import ConfigError
 from smppgate.store import MessageDetail, NotFound, StoreError, open_store
 
 
@@ -21,14 +22,14 @@ def register(subparsers: Any) -> None:
         "receipts and attempts. Exit code 1 when there is no such message.",
     )
     parser.add_argument("id", help="the message id the API or send-bulk returned")
-    parser.add_argument("--config", metavar="FILE", help="smppgate.toml (default: built-in)")
+    add_config_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the API's JSON form")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config = default_config() if args.config is None else load_config(args.config)
+        config = read_config(args)
     except ConfigError as exc:
         print(f"smppgate status: {exc}", file=sys.stderr)
         return 2

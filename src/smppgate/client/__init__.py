@@ -43,6 +43,7 @@ from smppgate.client.message import (
     MessagePlan,
     OutboundMessage,
     build_submits,
+    international_number,
     normalize_destination,
     source_address,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "build_submits",
     "check_validity",
     "decide",
+    "international_number",
     "next_host",
     "normalize_destination",
     "parse_mode",

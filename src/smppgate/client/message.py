@@ -143,3 +143,24 @@ def build_submits(
         )
     multi = len(plan.parts) > 1 and message.split is not SplitMethod.PAYLOAD
     return MessagePlan(tuple(parts), plan, reference if multi else None)
+
+
+E164_DIGITS = (7, 15)
+
+
+def international_number(destination: str) -> str:
+    """A destination in international format, as the gateway accepts it: digits only, a
+    leading ``+`` dropped, 7..15 of them (E.164). ``normalize_destination`` above is looser on
+    purpose (a library user may address short codes); the gateway's API and ``smppgate send``
+    use this one."""
+    value = destination.strip()
+    if value.startswith("+"):
+        value = value[1:]
+    if not (value.isascii() and value.isdigit()):
+        raise AddressError(
+            f"digits only in international format, e.g. +79001234567; got {destination!r}"
+        )
+    low, high = E164_DIGITS
+    if not low <= len(value) <= high:
+        raise AddressError(f"{low} to {high} digits (E.164), got {len(value)} in {destination!r}")
+    return value

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from smppgate.profiles import HostAddress, ProviderProfile, get_profile
+from smppgate.service.logs import parse_level
 from smppgate.session import BindMode
 from smppgate.text import Encoding, SplitMethod
 
@@ -87,6 +88,9 @@ class AccountConfig:
     """Seconds to wait for a response (None: the profile's)."""
     enquire_link_idle: float | None = None
     """Seconds of silence before enquire_link (None: the profile's, 60 s)."""
+    password_source: str = field(default="password", compare=False)
+    """Where the password came from (``password``, ``env:NAME``): logged at start, never the
+    value, so a stale variable that overrides the file can be seen."""
 
     @property
     def receives(self) -> bool:
@@ -186,6 +190,10 @@ def parse_config(
     log_format = _str(log, "log", "format", "text")
     if log_format not in ("text", "json"):
         raise ConfigError("log.format", f"must be 'text' or 'json', got {log_format!r}")
+    try:
+        log_level = parse_level(_str(log, "log", "level", "INFO"))
+    except ValueError as exc:
+        raise ConfigError("log.level", str(exc)) from None
     emulator = _emulator(_table(data, "emulator"))
     return GatewayConfig(
         node_id=_str(data, "", "node_id", ""),
@@ -195,7 +203,7 @@ def parse_config(
         accounts=accounts,
         emulator=emulator,
         log_format=log_format,
-        log_level=_str(log, "log", "level", "INFO").upper(),
+        log_level=log_level,
         shutdown_timeout=_number(data, "", "shutdown_timeout", 10.0, minimum=0.0),
     )
 
@@ -271,11 +279,12 @@ def _int(
     return value
 
 
-def _host(text: object, key: str) -> HostAddress:
+def _host(text: object, key: str, default_port: int = 2775) -> HostAddress:
+    """``HOST:PORT``; a bare host gets ``default_port`` (0: the port is required)."""
     if not isinstance(text, str):
         raise ConfigError(key, f"must be a 'HOST:PORT' string, got {text!r}")
     try:
-        return HostAddress.parse(text)
+        return HostAddress.parse(text, default_port)
     except ValueError:
         raise ConfigError(key, f"must be HOST:PORT, got {text!r}") from None
 
@@ -306,7 +315,8 @@ def _is_loopback(host: str) -> bool:
 
 def _http(data: Mapping[str, Any], env: Mapping[str, str]) -> HttpConfig:
     _known(data, "http", {"listen", "api_keys", "max_batch"})
-    listen = _host(data.get("listen", "127.0.0.1:8080"), "http.listen")
+    # no default port: a bare host used to listen on 2775, the SMPP port
+    listen = _host(data.get("listen", "127.0.0.1:8080"), "http.listen", default_port=0)
     keys = data.get("api_keys", [])
     if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
         raise ConfigError("http.api_keys", "must be a list of non-empty strings")
@@ -380,7 +390,7 @@ def _account(data: object, key: str, env: Mapping[str, str]) -> AccountConfig:
         raise ConfigError(
             f"{key}.system_id", f"1..{profile.max_system_id} characters (SMPP system_id)"
         )
-    password = _account_password(data, key, name, env)
+    password, password_source = _account_password(data, key, name, env)
     if len(password) > profile.max_password:
         raise ConfigError(
             f"{key}.password", f"at most {profile.max_password} characters (SMPP 3.4 limit)"
@@ -436,21 +446,32 @@ def _account(data: object, key: str, env: Mapping[str, str]) -> AccountConfig:
         if query_after is None
         else _number(data, key, "query_after", 0.0, minimum=1.0),
         query_rate=_number(data, key, "query_rate", 10.0, minimum=0.1),
+        password_source=password_source,
         **timers,
     )
 
 
-def _account_password(data: Mapping[str, Any], key: str, name: str, env: Mapping[str, str]) -> str:
+def password_variable(account: str) -> str:
+    """``SMPPGATE_PASSWORD_<ACCOUNT>``: the account name upper-cased, other characters ``_``."""
+    return "SMPPGATE_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", account.upper())
+
+
+def _account_password(
+    data: Mapping[str, Any], key: str, name: str, env: Mapping[str, str]
+) -> tuple[str, str]:
+    """The password and where it came from. The environment overrides the file (as for every
+    secret here): ``password_env`` names a variable that must be set; otherwise
+    ``SMPPGATE_PASSWORD_<ACCOUNT>``, when set, wins over ``password``."""
     env_name = _opt_str(data, key, "password_env")
     if env_name is not None:
         if env_name not in env:
             raise ConfigError(f"{key}.password_env", f"environment variable {env_name} is unset")
-        return env[env_name]
-    default_env = "SMPPGATE_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+        return env[env_name], f"env:{env_name}"
+    default_env = password_variable(name)
     if default_env in env:
-        return env[default_env]
+        return env[default_env], f"env:{default_env}"
     if "password" not in data:
         raise ConfigError(
             f"{key}.password", f"missing: set password, password_env or {default_env}"
         )
-    return _str(data, key, "password", "")
+    return _str(data, key, "password", ""), "password"

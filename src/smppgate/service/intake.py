@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from smppgate.client import AddressError, international_number
 from smppgate.service.config import AccountConfig, GatewayConfig
 from smppgate.store import (
     MAX_PRIORITY,
@@ -465,16 +466,10 @@ class Intake:
 
 def check_destination(to: str, field: str = "to") -> str:
     """International digits, a leading ``+`` dropped: 7..15 digits (E.164)."""
-    value = to.strip()
-    if value.startswith("+"):
-        value = value[1:]
-    if not (value.isascii() and value.isdigit()):
-        raise ValidationError(
-            field, f"digits only in international format, e.g. +79001234567; got {to!r}"
-        )
-    if not 7 <= len(value) <= 15:
-        raise ValidationError(field, f"7 to 15 digits (E.164), got {len(value)} in {to!r}")
-    return value
+    try:
+        return international_number(to)
+    except AddressError as exc:
+        raise ValidationError(field, str(exc)) from None
 
 
 def check_sender(sender: str, field: str = "from") -> str:

@@ -14,6 +14,34 @@ import time
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
+#: the levels ``[log] level`` and ``--log-level`` accept (any case)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def parse_level(value: str) -> str:
+    """``value`` as one of ``LOG_LEVELS``; ``ValueError`` naming the choices otherwise."""
+    level = value.strip().upper()
+    if level not in LOG_LEVELS:
+        raise ValueError(f"one of {', '.join(LOG_LEVELS)} (any case), got {value!r}")
+    return level
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-12-07T19:03:49.123+00:00 INFO    smppgate.x: message``: ISO 8601 with the UTC
+    offset of the local time zone, so lines from several nodes and from other tools sort and
+    compare without guessing the zone."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        local = time.localtime(record.created)
+        offset = time.strftime("%z", local)
+        return (
+            time.strftime("%Y-%m-%dT%H:%M:%S", local)
+            + f".{int(record.msecs):03d}{offset[:3]}:{offset[3:]}"
+        )
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -37,13 +65,12 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
-        )
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    level = parse_level(level)
+    root.setLevel(level)
     # aiohttp's access log is one line per request: keep it for DEBUG only
     logging.getLogger("aiohttp.access").setLevel(
-        logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+        logging.DEBUG if level == "DEBUG" else logging.WARNING
     )

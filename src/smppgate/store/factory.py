@@ -39,7 +39,12 @@ async def _connect(url: str) -> Backend:
             raise StoreError("the store needs a database file: :memory: cannot be durable")
         return await SqliteBackend.connect(path, synchronous=query.get("synchronous", "full"))
     if parts.scheme in ("postgresql", "postgres"):
-        from smppgate.store.postgres import PostgresBackend
+        try:
+            from smppgate.store.postgres import PostgresBackend
+        except ModuleNotFoundError as exc:
+            raise UnsupportedUrl(
+                f"a postgresql: store needs {exc.name}: pip install 'smppgate[postgres]'"
+            ) from None
 
         pool_min = int(query.pop("pool_min", "1"))
         pool_max = int(query.pop("pool_max", "10"))

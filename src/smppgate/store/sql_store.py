@@ -551,6 +551,12 @@ class SqlStore:
             " last_status = 0, last_status_name = ? WHERE message_id = ? AND seq = ?",
             [(o.smsc_message_id, o.at, _OK_NAME, o.message_id, o.seq) for o in run],
         )
+        # the message's last_status is the status of its last response, whatever it was: a
+        # success after ESME_RMSGQFUL must not keep showing the error
+        await conn.executemany(
+            "UPDATE messages SET last_status = 0, last_status_name = ? WHERE id = ?",
+            [(_OK_NAME, message_id) for message_id in dict.fromkeys(o.message_id for o in run)],
+        )
         await conn.executemany(
             _INSERT_ATTEMPT,
             [
