@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 import aiohttp
 
@@ -36,3 +38,21 @@ async def wait_ready(
                     if response.status == 200:
                         return
             await asyncio.sleep(0.1)
+
+
+async def start_serve(config: Path) -> asyncio.subprocess.Process:
+    """`smppgate serve --config CONFIG` as a child process, logging (INFO) to gateway.log next
+    to the config file."""
+    with (config.parent / "gateway.log").open("ab") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "smppgate.cli.main",
+            "serve",
+            "--config",
+            str(config),
+            "--log-level",
+            "INFO",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=log,
+        )

@@ -42,6 +42,9 @@ system_id = "demo"
 password = "demo"
 sessions = ["trx", "trx"]
 window = 5
+# the restart after the kill waits this long after the killed sessions ended (the platform's
+# 60 s on a real account; test_restart_cooldown.py checks the default)
+reconnect_after_drop = 1
 # receipts acknowledged by the killed process (D-10: before it could store them) are lost;
 # query_sm finds those messages' state
 query_after = 2

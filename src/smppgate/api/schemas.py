@@ -4,7 +4,9 @@ change when a column does."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +29,8 @@ from smppgate.store import (
     StoredPart,
 )
 from smppgate.text import Encoding, ItsSessionInfo, Preview, SplitMethod
+
+log = logging.getLogger("smppgate.api")
 
 SPLITS = tuple(m.value for m in SplitMethod)
 ENCODINGS = ("auto", "gsm7", "latin1", "ucs2")
@@ -228,11 +232,46 @@ def parse_state(value: str | None) -> MessageState | None:
 # ------------------------------------------------------------------------- writing
 
 
+class UnrenderableTimeError(ValueError):
+    """A stored time that is no date (infinite, NaN, beyond year 9999): a bug upstream."""
+
+
+#: while set, `iso` renders a time it cannot render as null instead of raising (`_rendered`)
+_LENIENT: ContextVar[bool] = ContextVar("smppgate_api_lenient_times", default=False)
+
+
 def iso(at: float | None) -> str | None:
     """Epoch seconds as ISO 8601 UTC with milliseconds, e.g. 2026-01-31T12:00:00.000Z."""
     if at is None:
         return None
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        moment = datetime.fromtimestamp(at, UTC)
+    except (OverflowError, ValueError, OSError) as exc:
+        if _LENIENT.get():
+            return None
+        raise UnrenderableTimeError(f"time {at!r}: {exc}") from None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _rendered(
+    kind: str, key: object, build: Callable[[], dict[str, Any]], stub: dict[str, Any]
+) -> dict[str, Any]:
+    """One record's body. A stored value that cannot be rendered is a bug somewhere upstream:
+    it is logged with the record's id, and the answer still renders — the record with null for
+    each time that is no date, or, for anything else, a ``stub`` (id, and an ``error``). The
+    API never answers 500 because of what is stored."""
+    try:
+        return build()
+    except UnrenderableTimeError as exc:
+        log.error("%s %s holds a time that is no date (%s): a bug; shown as null", kind, key, exc)
+    except Exception:
+        log.exception("%s %s cannot be rendered as stored: a bug", kind, key)
+        return {**stub, "error": f"this {kind} cannot be shown as stored; see the gateway's log"}
+    token = _LENIENT.set(True)
+    try:
+        return _rendered(kind, key, build, stub)
+    finally:
+        _LENIENT.reset(token)
 
 
 def accepted(result: Accepted) -> dict[str, Any]:
@@ -240,6 +279,14 @@ def accepted(result: Accepted) -> dict[str, Any]:
 
 
 def message_summary(m: StoredMessage) -> dict[str, Any]:
+    return _rendered("message", m.id, lambda: _summary(m), _message_stub(m))
+
+
+def _message_stub(m: StoredMessage) -> dict[str, Any]:
+    return {"id": m.id, "account": m.account, "status": m.state.value}
+
+
+def _summary(m: StoredMessage) -> dict[str, Any]:
     return {
         "id": m.id,
         "account": m.account,
@@ -255,8 +302,13 @@ def message_summary(m: StoredMessage) -> dict[str, Any]:
 
 def message_detail(detail: MessageDetail) -> dict[str, Any]:
     m = detail.message
+    return _rendered("message", m.id, lambda: _detail(detail), _message_stub(m))
+
+
+def _detail(detail: MessageDetail) -> dict[str, Any]:
+    m = detail.message
     ussd = UssdFields.of(m)
-    body = message_summary(m)
+    body = _summary(m)
     body.update(
         {
             "text": m.text,
@@ -328,6 +380,10 @@ def attempt(a: Attempt) -> dict[str, Any]:
 
 
 def inbound(m: InboundMessage) -> dict[str, Any]:
+    return _rendered("inbound message", m.id, lambda: _inbound(m), {"id": m.id})
+
+
+def _inbound(m: InboundMessage) -> dict[str, Any]:
     return {
         "id": m.id,
         "kind": "sms" if m.ussd_service_op is None else "ussd",

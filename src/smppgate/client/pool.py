@@ -225,9 +225,10 @@ class SessionPool:
             )
         self._tasks.append(self._tg.create_task(self._housekeeping(), name="pool-housekeeping"))
 
-    async def aclose(self) -> None:
-        """Stop taking work, let sessions finish what is in flight, unbind, stop the tasks.
-        Idempotent. Work still waiting in the backlog fails as not sent."""
+    async def aclose(self, grace: float | None = None) -> None:
+        """Stop taking work, let sessions finish what is in flight (at most ``grace`` s; None:
+        the response timeout), unbind, stop the tasks. Idempotent. Work still waiting in the
+        backlog fails as not sent; requests still unanswered after ``grace`` are unknown."""
         if self._closing:
             while not self._closed:
                 self._changed.clear()
@@ -236,20 +237,25 @@ class SessionPool:
         self._closing = True
         self._stop.set()
         self._changed.set()
-        while self._backlog:
-            work = self._backlog.popleft()
-            for _, ctx in work.items[work.pos :]:
-                _fail_not_sent(ctx, "pool closed")
+        self._fail_backlog("pool closed")
         sessions = [s.session for s in self._slots if s.session is not None]
         self._closing_sessions = set(sessions)
-        await asyncio.gather(*(s.aclose() for s in sessions), return_exceptions=True)
+        await asyncio.gather(*(s.aclose(grace) for s in sessions), return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         if self._tg is not None:
             await self._tg.__aexit__(None, None, None)
+        # what the closed sessions had queued and never written came back to the backlog
+        self._fail_backlog("pool closed")
         self._incoming.put_nowait(_END)
         self._closed = True
         self._changed.set()
+
+    def _fail_backlog(self, reason: str) -> None:
+        while self._backlog:
+            work = self._backlog.popleft()
+            for _, ctx in work.items[work.pos :]:
+                _fail_not_sent(ctx, reason)
 
     async def _sleep(self, delay: float) -> bool:
         """Sleep ``delay`` seconds or until the pool stops; True when it stopped."""

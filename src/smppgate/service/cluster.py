@@ -12,6 +12,15 @@ session ended at the latest when the lease did. Before such a slot is taken over
 that time is recorded for each of the account's hosts, so nobody binds within the drop
 cooldown of the dead node's sessions ending (the platform counts those too).
 
+The same holds across a restart of the node itself (issue 12): a graceful stop records the drop
+of every session it still held in its own step of the shutdown order (``close``), after the
+sessions unbound; a node that crashed is recognised at its next start (``recover_at_start``):
+every slot of a SQLite store (one process owns it), and on PostgreSQL the slots of its own
+``node_id`` or of a process of this host that no longer runs. Such a session ended at the
+latest when its lease ran out or at this start, whichever came first, and the drop is recorded
+at that time: the last renewal is only a lower bound of the real end, and counting from it
+could let the next bind come less than 60 s after the crash closed the connection.
+
 Slots are first come, first served. So that the nodes of a cluster started together share
 them (rather than the first one up taking all four), a node that holds a slot takes its next
 one only ``spread`` seconds after it took the last one; a node holding none asks at once.
@@ -21,6 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from collections.abc import Callable
 
 from smppgate.client.cooldown import AttemptEnd
@@ -60,6 +71,7 @@ class ClusterCoordinator:
         self.failure_cooldown = failure_cooldown
         self.spread = spread
         self.held: dict[int, int] = {}  # pool slot -> cluster slot
+        self._held_host: dict[int, str] = {}  # pool slot -> the host it was admitted to
         self._last_taken: float | None = None
         # the pool's slots ask concurrently: one question at a time, so that the spread holds
         self._asking = asyncio.Lock()
@@ -88,6 +100,7 @@ class ClusterCoordinator:
         if cluster_slot is None:
             return SLOT_RETRY
         self.held[slot] = cluster_slot
+        self._held_host[slot] = host
         self._last_taken = now
         return None
 
@@ -138,7 +151,76 @@ class ClusterCoordinator:
                 self.account.name, host, now, DropKind.DROP, self.drop_cooldown
             )
         cluster_slot = self.held.pop(slot, None)
+        self._held_host.pop(slot, None)
         if cluster_slot is not None:
+            await self.store.release_session_slot(
+                self.account.system_id, cluster_slot, self.node_id
+            )
+
+    async def recover_at_start(self, now: float, *, every_slot: bool) -> float | None:
+        """Before this node's pool starts: the sessions a previous run left open ended (it
+        crashed, or its stop could not record them); record their drop and free their slots.
+        ``every_slot``: every slot left is a dead process's (SQLite: one process per store);
+        otherwise only those of this ``node_id`` and of this host's processes that are gone.
+        Returns when connecting is allowed again (None: no such session)."""
+        rows = await self.store.list_session_slots(self.account.system_id, float("-inf"))
+        dead = [r for r in rows if every_slot or self._gone(r.node_id)]
+        if not dead:
+            return None
+        # the latest any of them can have ended: its lease's end, or now (the process is gone)
+        ended = max(min(r.lease_until, now) for r in dead)
+        allowed = ended
+        for host in self.hosts:
+            allowed = max(
+                allowed,
+                await self.store.record_drop(
+                    self.account.name, host, ended, DropKind.DROP, self.drop_cooldown
+                ),
+            )
+        for r in dead:
+            await self.store.release_session_slot(r.system_id, r.slot, r.node_id)
+        if allowed > now:
+            log.warning(
+                "%s: %d session(s) of a previous run (%s) ended without a recorded drop, at the "
+                "latest %.0f s ago; the platform asks for %.0f s between a session's end and the "
+                "next connect: not binding for %.0f s",
+                self.account.name,
+                len(dead),
+                ",".join(sorted({r.node_id for r in dead})),
+                now - ended,
+                allowed - ended,
+                allowed - now,
+            )
+        return allowed
+
+    def _gone(self, node_id: str) -> bool:
+        """Whether the node that holds a slot is known not to run: this node's own id (it is
+        starting) or a process of this host that exited (the default id is host-pid)."""
+        if node_id == self.node_id:
+            return True
+        host, _, pid = node_id.rpartition("-")
+        if host != socket.gethostname() or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except (PermissionError, OverflowError):
+            return False  # a process runs with that pid (or none can): not known to be gone
+        return False
+
+    async def close(self) -> None:
+        """The node stops, after its pool closed (every session ended): record the drop of
+        each session whose end the pool could not record (its task was cancelled while closing)
+        and give the slots back. Its own step of the shutdown order, never cancelled."""
+        now = self.clock()
+        for slot, cluster_slot in list(self.held.items()):
+            host = self._held_host.pop(slot, None)
+            for target in [host] if host is not None else self.hosts:
+                await self.store.record_drop(
+                    self.account.name, target, now, DropKind.DROP, self.drop_cooldown
+                )
+            self.held.pop(slot, None)
             await self.store.release_session_slot(
                 self.account.system_id, cluster_slot, self.node_id
             )
@@ -162,5 +244,6 @@ class ClusterCoordinator:
                     cluster_slot,
                 )
                 self.held.pop(slot, None)
+                self._held_host.pop(slot, None)
                 lost.append(slot)
         return lost

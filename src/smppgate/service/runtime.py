@@ -68,6 +68,8 @@ T = TypeVar("T")
 #: back-off between two tries of a store call while the database is unavailable (seconds)
 STORE_RETRY_FIRST = 0.05
 STORE_RETRY_MAX = 2.0
+#: how long a stopping node waits for the outcomes of its last batches to be recorded (seconds)
+RECORD_GRACE = 5.0
 
 Clock = Callable[[], float]
 
@@ -429,6 +431,13 @@ class AccountRunner:
     def pending_incoming(self) -> int:
         return self._incoming.qsize()
 
+    async def settle(self, grace: float) -> None:
+        """After the pool closed: wait (at most ``grace`` s) until the answers of the batches
+        it had in flight — those a closed session left without one are ``unknown`` — are
+        recorded. What is not recorded by then is recovered at the next start."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+
     async def drain(self, grace: float) -> None:
         """Wait for in-flight submits and queued incoming events, at most ``grace`` s."""
         with contextlib.suppress(TimeoutError):
@@ -526,13 +535,14 @@ class Gateway:
         self._store = await open_store(self.config.store.url)
         if self._notifier is not None:
             self._store.notifier = self._notifier(self._store)
+        for account in self.config.accounts:
+            self.runners[account.name] = AccountRunner(self, account)
         await self.recover_at_start()
         self._tg = asyncio.TaskGroup()
         await self._tg.__aenter__()
         for account in self.config.accounts:
-            runner = AccountRunner(self, account)
+            runner = self.runners[account.name]
             await runner.pool.start()
-            self.runners[account.name] = runner
             self._spawn(runner.run_dispatcher(), f"dispatch-{account.name}")
             self._spawn(runner.run_incoming(), f"incoming-{account.name}")
             if account.query_after is not None:
@@ -548,19 +558,21 @@ class Gateway:
         )
 
     async def recover_at_start(self) -> None:
-        """Messages this node (or, on SQLite, the previous process) left in flight: those with
-        no part possibly sent go back to the queue, the others become ``unknown``."""
+        """What this node (or, on SQLite, the previous process) left behind. Messages in
+        flight: those with no part possibly sent go back to the queue, the others become
+        ``unknown``. Sessions left open: they ended (at the latest now), so their drop is
+        recorded and the platform's reconnect wait runs from then (``ClusterCoordinator``)."""
         now = self.clock()
-        if self.store.dialect == "sqlite":
-            # one process owns a SQLite store: every lease left there is a dead process's
-            report = await self.store.recover_expired_leases(
-                float("inf"), recovered_by=self.node_id
-            )
-            for account in self.config.accounts:
-                for held in await self.store.list_session_slots(account.system_id, now):
-                    await self.store.release_session_slot(held.system_id, held.slot, held.node_id)
-        else:
-            report = await self.store.recover_expired_leases(now, node_id=self.node_id)
+        # one process owns a SQLite store: every lease and slot left there is a dead process's
+        sqlite = self.store.dialect == "sqlite"
+        report = await self.store.recover_expired_leases(
+            now,
+            node_id=None if sqlite else self.node_id,
+            recovered_by=self.node_id,
+            every_lease=sqlite,
+        )
+        for runner in self.runners.values():
+            await runner.coordinator.recover_at_start(now, every_slot=sqlite)
         if report.requeued or report.unknown:
             log.warning(
                 "recovered after restart: %d requeued, %d unknown (a submit may have gone out)",
@@ -685,20 +697,46 @@ class Gateway:
             bound = len(runner.pool.sessions)
             details[f"account:{name}"] = f"{bound} session(s) bound"
             ok = ok and bound > 0
+            waits = [
+                slot.cooldown_left
+                for slot in runner.pool.snapshot().slots
+                if slot.state is SlotState.WAITING and slot.cooldown_left > 0
+            ]
+            if not bound and waits:
+                # why it is not ready: the platform's wait after a session ended (a restart
+                # too), not a fault to page anyone about
+                details[f"cooldown:{name}"] = round(min(waits), 1)
         return ok, details
 
     async def aclose(self) -> None:
-        """Graceful stop: stop claiming, wait for in-flight responses (bounded), unbind every
-        session, close the store. Idempotent."""
+        """Graceful stop, in this order: stop claiming; wait for in-flight responses, at most
+        ``shutdown_timeout`` in all; unbind every session (what is still unanswered then
+        becomes ``unknown``); record those outcomes; record that the sessions ended (so the
+        next start waits the platform's reconnect time); give the slots back; close the
+        store. Idempotent."""
         if self._closed:
             return
         self._closed = True
         self.stopping.set()
         for runner in self.runners.values():
             runner.wakeup.set()
-        timeout = self.config.shutdown_timeout
-        await asyncio.gather(*(r.drain(timeout) for r in self.runners.values()))
-        await asyncio.gather(*(r.pool.aclose() for r in self.runners.values()))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.shutdown_timeout
+        await asyncio.gather(
+            *(r.drain(self.config.shutdown_timeout) for r in self.runners.values())
+        )
+        # the limit holds for the sessions too: after it, no response is waited for
+        grace = max(0.0, deadline - loop.time())
+        await asyncio.gather(*(r.pool.aclose(grace=grace) for r in self.runners.values()))
+        await asyncio.gather(*(r.settle(RECORD_GRACE) for r in self.runners.values()))
+        for runner in self.runners.values():
+            try:
+                await runner.coordinator.close()
+            except Exception:
+                log.exception(
+                    "%s: cannot record that its sessions ended; the next start infers it",
+                    runner.account.name,
+                )
         with contextlib.suppress(Exception):
             await self.store.release_node_slots(self.node_id)
         if self._tg is not None:

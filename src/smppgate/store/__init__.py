@@ -4,6 +4,7 @@ sessions. See docs/store.md for the schema and the rules."""
 
 from smppgate.store.errors import (
     DuplicateKey,
+    InvalidTime,
     InvalidTransition,
     NotFound,
     SchemaOutOfDate,
@@ -60,6 +61,7 @@ __all__ = [
     "DuplicateKey",
     "InboundMessage",
     "InsertResult",
+    "InvalidTime",
     "InvalidTransition",
     "MarkUnknown",
     "MessageDetail",

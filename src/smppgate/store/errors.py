@@ -44,6 +44,16 @@ class InvalidTransition(StoreError):
         self.new = new
 
 
+class InvalidTime(StoreError, ValueError):
+    """A time given to the store is not a finite epoch (infinity or NaN): nothing is written.
+    The store never holds a sentinel for a time; the databases refuse one too (migration 4)."""
+
+    def __init__(self, what: str, value: float) -> None:
+        super().__init__(f"{what} must be a finite epoch, got {value!r}")
+        self.what = what
+        self.value = value
+
+
 class SchemaOutOfDate(StoreError):
     """The database schema is older (or newer) than this code; run `smppgate migrate`."""
 

@@ -143,12 +143,20 @@ class Store(Protocol):
         ...
 
     async def recover_expired_leases(
-        self, now: float, *, node_id: str | None = None, recovered_by: str = ""
+        self,
+        now: float,
+        *,
+        node_id: str | None = None,
+        recovered_by: str = "",
+        every_lease: bool = False,
     ) -> RecoveryReport:
-        """`sending` messages whose lease ran out (and, with `node_id`, all of that node's
-        leases — for its own restart): with no part `sent`, requeued; with a part `sent`,
-        `unknown` — or requeued with those parts planned again if resend_unknown. The
-        attempts it writes name ``recovered_by`` (default: ``node_id``)."""
+        """`sending` messages whose lease ran out by `now` (and, with `node_id`, all of that
+        node's leases — for its own restart; with `every_lease`, every lease whatever its
+        time — for the restart of the one process a SQLite store has): with no part `sent`,
+        requeued; with a part `sent`, `unknown` — or requeued with those parts planned again
+        if resend_unknown. `now` is the time written (it must be finite: which leases are
+        taken is said by the other arguments, never by a sentinel time). The attempts it
+        writes name ``recovered_by`` (default: ``node_id``)."""
         ...
 
     # -- receipts

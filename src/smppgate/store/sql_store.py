@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, cast
 from smppgate.store import lifecycle, schema
 from smppgate.store.backend import Backend, Connection, Row, placeholders
 from smppgate.store.errors import DuplicateKey, NotFound, StoreError
+from smppgate.store.finite import require_finite, require_finite_fields
 from smppgate.store.ids import new_message_id
 from smppgate.store.models import (
     COOLDOWN_SECONDS,
@@ -170,6 +171,8 @@ class SqlStore:
     ) -> list[InsertResult]:
         if len(messages) > MAX_BATCH:
             raise StoreError(f"at most {MAX_BATCH} messages per batch, got {len(messages)}")
+        require_finite(now=now)
+        require_finite_fields(messages)
         prepared = [(m, m.id or new_message_id(now)) for m in messages]
 
         async def insert(conn: Connection) -> list[InsertResult]:
@@ -369,6 +372,7 @@ class SqlStore:
     ) -> list[StoredMessage]:
         if limit <= 0 or (accounts is not None and not accounts):
             return []
+        require_finite(now=now, lease_seconds=lease_seconds)
         account_filter = ""
         args: list[object] = [now]
         if accounts is not None:
@@ -407,6 +411,8 @@ class SqlStore:
         return await self._backend.run(claim)
 
     async def mark_parts_sent(self, parts: Sequence[tuple[str, int]], at: float) -> None:
+        require_finite(at=at)
+
         async def mark(conn: Connection) -> None:
             await conn.executemany(
                 "UPDATE parts SET status = 'sent', sent_at = ?, attempts = attempts + 1"
@@ -419,6 +425,8 @@ class SqlStore:
     async def renew_leases(
         self, node_id: str, message_ids: Sequence[str], now: float, lease_seconds: float
     ) -> int:
+        require_finite(now=now, lease_seconds=lease_seconds)
+
         async def renew(conn: Connection) -> int:
             renewed = 0
             for chunk in _chunks(list(message_ids)):
@@ -438,6 +446,8 @@ class SqlStore:
         return (await self.record_outcomes([outcome]))[0]
 
     async def record_outcomes(self, outcomes: Sequence[Outcome]) -> list[OutcomeResult]:
+        require_finite_fields(outcomes)
+
         async def record(conn: Connection) -> list[OutcomeResult]:
             # serialised with receipts naming the same ids: a receipt recorded meanwhile by
             # another transaction would not see this one's uncommitted keys, nor this one
@@ -727,17 +737,26 @@ class SqlStore:
             )
 
     async def recover_expired_leases(
-        self, now: float, *, node_id: str | None = None, recovered_by: str = ""
+        self,
+        now: float,
+        *,
+        node_id: str | None = None,
+        recovered_by: str = "",
+        every_lease: bool = False,
     ) -> RecoveryReport:
-        """Leases that ran out (or, with `node_id`, every lease that node held: a restart)."""
-        sql = (
-            "SELECT id, resend_unknown FROM messages WHERE state = 'sending' AND (lease_until <= ?"
-        )
-        args: list[object] = [now]
-        if node_id is not None:
-            sql += " OR leased_by = ?"
-            args.append(node_id)
-        sql += f") ORDER BY id{self._backend.skip_locked}"
+        """Leases that ran out (or, with `node_id`, every lease that node held: a restart; with
+        `every_lease`, every lease there is). `now` is only ever the time written."""
+        require_finite(now=now)
+        sql = "SELECT id, resend_unknown FROM messages WHERE state = 'sending'"
+        args: list[object] = []
+        if not every_lease:
+            sql += " AND (lease_until <= ?"
+            args.append(now)
+            if node_id is not None:
+                sql += " OR leased_by = ?"
+                args.append(node_id)
+            sql += ")"
+        sql += f" ORDER BY id{self._backend.skip_locked}"
         context = SubmitContext(node_id=recovered_by or node_id or "")
 
         async def recover(conn: Connection) -> RecoveryReport:
@@ -858,6 +877,8 @@ class SqlStore:
         return (await self.record_receipts([receipt]))[0]
 
     async def record_receipts(self, receipts: Sequence[NewReceipt]) -> list[ReceiptMatch | None]:
+        require_finite_fields(receipts)
+
         async def record(conn: Connection) -> list[ReceiptMatch | None]:
             await conn.lock_keys({key for r in receipts for key in r.keys})  # see record_outcomes
             found = await self._find_parts(conn, receipts)
@@ -1049,6 +1070,8 @@ class SqlStore:
     # ------------------------------------------------------------------- inbound
 
     async def record_inbound(self, inbound: NewInbound) -> InboundMessage:
+        require_finite_fields([inbound])
+
         async def record(conn: Connection) -> InboundMessage:
             row = await conn.fetchrow(
                 "INSERT INTO inbound (account, source, destination, text, data_coding,"
@@ -1101,6 +1124,8 @@ class SqlStore:
     async def enqueue_webhook(
         self, url: str, payload: str, event: str, message_id: str | None, now: float
     ) -> WebhookJob:
+        require_finite(now=now)
+
         async def enqueue(conn: Connection) -> WebhookJob:
             row = await conn.fetchrow(
                 "INSERT INTO webhooks (url, payload, event, message_id, state, attempts,"
@@ -1121,6 +1146,7 @@ class SqlStore:
     async def claim_webhooks(
         self, node_id: str, limit: int, now: float, lease_seconds: float
     ) -> list[WebhookJob]:
+        require_finite(now=now, lease_seconds=lease_seconds)
         sql = (
             "UPDATE webhooks SET leased_by = ?, lease_until = ?, attempts = attempts + 1"
             " WHERE id IN (SELECT id FROM webhooks WHERE state = 'pending'"
@@ -1135,6 +1161,8 @@ class SqlStore:
         return await self._backend.run(claim)
 
     async def webhook_delivered(self, job_id: int, at: float) -> None:
+        require_finite(at=at)
+
         async def done(conn: Connection) -> None:
             row = await conn.fetchrow(
                 "UPDATE webhooks SET state = 'delivered', delivered_at = ?, leased_by = NULL,"
@@ -1152,6 +1180,7 @@ class SqlStore:
     ) -> WebhookState:
         """One delivery failed: retry at `retry_at`, or give up when `retry_at` is None or the
         job has been claimed `max_attempts` times."""
+        require_finite(at=at, retry_at=retry_at)
 
         async def failed(conn: Connection) -> WebhookState:
             row = await conn.fetchrow("SELECT attempts FROM webhooks WHERE id = ?", job_id)
@@ -1192,6 +1221,8 @@ class SqlStore:
     async def acquire_session_slot(
         self, system_id: str, max_slots: int, node_id: str, now: float, lease_seconds: float
     ) -> int | None:
+        require_finite(now=now, lease_seconds=lease_seconds)
+
         async def acquire(conn: Connection) -> int | None:
             await conn.lock(f"smppgate.slots:{system_id}")
             for slot in range(max_slots):
@@ -1217,6 +1248,7 @@ class SqlStore:
     ) -> bool:
         """Extend a slot this node holds; False if it was lost (expired and taken by another
         node, or released): the session on it must unbind."""
+        require_finite(now=now, lease_seconds=lease_seconds)
 
         async def renew(conn: Connection) -> bool:
             row = await conn.fetchrow(
@@ -1271,6 +1303,7 @@ class SqlStore:
         """Record a dropped session or a failed connect; return when connecting is allowed
         again (`cooldown` overrides the platform's 60 s / 90 s). A later, shorter cooldown
         never shortens one already running."""
+        require_finite(at=at, cooldown=cooldown)
         allowed = at + (COOLDOWN_SECONDS[kind] if cooldown is None else cooldown)
 
         async def record(conn: Connection) -> float:

@@ -1,0 +1,76 @@
+"""Plain SQL on a store's database, past the store: for tests that corrupt rows on purpose or
+put a database back to an older schema version."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import asyncpg
+
+#: the guards migration 4 added, per backend (see store/migrations/*/0004_finite_times.sql)
+TIME_TABLES = (
+    "messages",
+    "parts",
+    "attempts",
+    "receipts",
+    "unmatched_receipts",
+    "inbound",
+    "webhooks",
+    "session_slots",
+    "connect_cooldowns",
+)
+
+
+def _sqlite_path(store_url: str) -> str:
+    return store_url.removeprefix("sqlite://")
+
+
+async def raw_execute(store_url: str, *statements: str) -> None:
+    """Run each statement in one transaction. An infinite time is written ``{INF}`` here: the
+    SQLite literal 9e999 or PostgreSQL's 'Infinity'."""
+    if store_url.startswith("sqlite:"):
+        db = sqlite3.connect(_sqlite_path(store_url))
+        try:
+            with db:
+                for statement in statements:
+                    db.execute(statement.replace("{INF}", "9e999"))
+        finally:
+            db.close()
+        return
+    conn = await asyncpg.connect(store_url)
+    try:
+        async with conn.transaction():
+            for statement in statements:
+                await conn.execute(statement.replace("{INF}", "'Infinity'::double precision"))
+    finally:
+        await conn.close()
+
+
+async def raw_fetch(store_url: str, query: str) -> list[tuple[Any, ...]]:
+    if store_url.startswith("sqlite:"):
+        db = sqlite3.connect(_sqlite_path(store_url))
+        try:
+            return [tuple(row) for row in db.execute(query).fetchall()]
+        finally:
+            db.close()
+    conn = await asyncpg.connect(store_url)
+    try:
+        return [tuple(row) for row in await conn.fetch(query)]
+    finally:
+        await conn.close()
+
+
+def undo_finite_time_guards(store_url: str) -> list[str]:
+    """Statements that take a database back to schema version 3 (before the time guards)."""
+    if store_url.startswith("sqlite:"):
+        drops = [
+            f"DROP TRIGGER {table}_times_finite_{op}"
+            for table in TIME_TABLES
+            for op in ("insert", "update")
+        ]
+    else:
+        drops = [
+            f"ALTER TABLE {table} DROP CONSTRAINT {table}_times_finite" for table in TIME_TABLES
+        ]
+    return [*drops, "DELETE FROM schema_version WHERE version = 4"]
