@@ -109,7 +109,9 @@ class ClusterCoordinator:
         if allowed_at is None or allowed_at <= now:
             return None
         log.info(
-            "%s slot %d: %s cools down for %.0f s more (cluster-wide)",
+            "%s slot %d: not connecting to %s for %.0f s more: the platform's wait after a "
+            "session of the account ended or an attempt failed (kept in the store, so it holds "
+            "across restarts and nodes)",
             self.account.name,
             slot,
             host,
