@@ -26,7 +26,7 @@ from smppgate.store import (
     StoredMessage,
     StoredPart,
 )
-from smppgate.text import Encoding, ItsSessionInfo, Preview, SplitMethod
+from smppgate.text import DefaultAlphabet, Encoding, ItsSessionInfo, Preview, SplitMethod
 
 SPLITS = tuple(m.value for m in SplitMethod)
 ENCODINGS = ("auto", "gsm7", "latin1", "ucs2")
@@ -342,7 +342,9 @@ def inbound(m: InboundMessage) -> dict[str, Any]:
     }
 
 
-def preview(result: Preview, max_parts: int) -> dict[str, Any]:
+def preview(
+    result: Preview, max_parts: int, default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM7
+) -> dict[str, Any]:
     return {
         "encoding": result.encoding.value,
         "data_coding": result.data_coding,
@@ -353,4 +355,5 @@ def preview(result: Preview, max_parts: int) -> dict[str, Any]:
         "forcing_characters": list(result.forcing_characters),
         "max_parts": max_parts,
         "fits": result.parts <= max_parts,
+        "default_alphabet": default_alphabet.value,
     }
