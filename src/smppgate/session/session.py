@@ -229,7 +229,9 @@ class Session:
         if self.state is State.OPEN:
             candidates.append(self._opened_at + self.config.bind_timeout)
         elif self.role is Role.ESME and self.state.is_bound and self._enquire_seq is None:
-            candidates.append(max(self.last_received, self.last_sent) + self.config.enquire_link_idle)
+            candidates.append(
+                max(self.last_received, self.last_sent) + self.config.enquire_link_idle
+            )
         return min(candidates) if candidates else None
 
     # ------------------------------------------------------------------ sending
