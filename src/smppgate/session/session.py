@@ -229,9 +229,7 @@ class Session:
         if self.state is State.OPEN:
             candidates.append(self._opened_at + self.config.bind_timeout)
         elif self.role is Role.ESME and self.state.is_bound and self._enquire_seq is None:
-            candidates.append(
-                max(self.last_received, self.last_sent) + self.config.enquire_link_idle
-            )
+            candidates.append(self.last_received + self.config.enquire_link_idle)
         return min(candidates) if candidates else None
 
     # ------------------------------------------------------------------ sending
@@ -679,7 +677,7 @@ class Session:
             self.role is Role.ESME
             and self.state.is_bound
             and self._enquire_seq is None
-            and now - max(self.last_received, self.last_sent) >= self.config.enquire_link_idle
+            and now - self.last_received >= self.config.enquire_link_idle
         ):
             self._enquire_seq = self.send_request(EnquireLink(), now)
         return events
