@@ -49,6 +49,47 @@ def submit(destination: str = "79001234567", text: bytes = b"Hello", **fields: A
     return SubmitSm(**values)
 
 
+def _cstr(value: bytes) -> bytes:
+    return value + b"\x00"
+
+
+def submit_frame(
+    seq: int,
+    *,
+    service_type: bytes = b"",
+    source: tuple[int, int, bytes] = (5, 1, b"Devino"),
+    dest: tuple[int, int, bytes] = (1, 1, b"79001234567"),
+    esm_class: int = 0,
+    schedule: bytes = b"",
+    validity: bytes = b"",
+    registered: int = 1,
+    data_coding: int = 0,
+    short_message: bytes = b"hello",
+    tlvs: bytes = b"",
+) -> bytes:
+    """A submit_sm built byte by byte, so fields may break the codec's limits."""
+    body = (
+        _cstr(service_type)
+        + bytes(source[:2])
+        + _cstr(source[2])
+        + bytes(dest[:2])
+        + _cstr(dest[2])
+        + bytes((esm_class, 0, 0))
+        + _cstr(schedule)
+        + _cstr(validity)
+        + bytes((registered, 0, data_coding, 0, len(short_message)))
+        + short_message
+        + tlvs
+    )
+    return (
+        (16 + len(body)).to_bytes(4, "big")
+        + b"\x00\x00\x00\x04"
+        + bytes(4)
+        + seq.to_bytes(4, "big")
+        + body
+    )
+
+
 def config(**changes: Any) -> EmulatorConfig:
     """A test config: one loopback listener on a free port, account login/secret, receipts at
     once, ids from 1, and no reconnect waits unless a test sets them."""

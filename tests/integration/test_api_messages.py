@@ -292,6 +292,33 @@ async def test_preview(gate: Gate) -> None:
     assert (await gate.store.list_messages()).items == ()
 
 
+async def test_preview_and_planning_follow_the_account_alphabet(store: Store) -> None:
+    config = gateway_config()
+    ascii_tx = parse_config(
+        {"accounts": [{"name": "tx", "system_id": "tx", "password": "pw",
+                       "hosts": ["127.0.0.1:2776"], "default_alphabet": "ascii"}]},
+        environ={},
+    ).accounts[0]  # fmt: skip
+    config = replace(config, accounts=(config.accounts[0], ascii_tx))
+    async for gate in start(store, config):
+        text = {"text": "Héllo", "to": "+79001234567", "from": "Shop"}
+        # the promo account reads data_coding 0 as GSM 03.38: é fits
+        status, answer = await gate.post("/v1/messages/preview", {"text": "Héllo"})
+        assert (status, answer["encoding"], answer["default_alphabet"]) == (200, "gsm7", "gsm7")
+        # with ascii, anything outside ASCII goes UCS2
+        _, answer = await gate.post("/v1/messages/preview", {"text": "Héllo", "account": "tx"})
+        assert (answer["encoding"], answer["default_alphabet"]) == ("ucs2", "ascii")
+        assert answer["forcing_characters"] == ["é"]
+        _, answer = await gate.post("/v1/messages/preview", {"text": "Hello", "account": "tx"})
+        assert answer["encoding"] == "gsm7"
+        # what is stored is planned the same way
+        status, body = await gate.post("/v1/messages", {**text, "account": "tx"})
+        assert status == 202
+        detail = await store.get_message(body["id"])
+        assert detail.message.encoding == "ucs2"
+        assert detail.message.parts[0].data_coding == 8
+
+
 async def test_ussd_is_stored_with_its_op(gate: Gate) -> None:
     status, answer = await gate.post(
         "/v1/ussd",

@@ -60,6 +60,7 @@ def account(emu: Emulator, **kwargs: object) -> AccountConfig:
     base: dict[str, object] = {
         "profile": replace(DEVINO_PROMO, retry=RULES),
         "hosts": (HostAddress(host, port),),
+        "unsafe_below_platform_minimums": True,
         "reconnect_after_drop": 0.3,
         "reconnect_after_failure": 0.3,
     }

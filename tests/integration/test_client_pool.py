@@ -13,6 +13,7 @@ import pytest
 from smppgate.client import (
     AccountConfig,
     BindError,
+    ClientSession,
     ConnectError,
     DeliveryReport,
     MoMessage,
@@ -20,20 +21,30 @@ from smppgate.client import (
     Outcome,
     SessionPool,
     SlotState,
+    UnsupportedOperationError,
     send_message,
 )
 from smppgate.pdu import (
     BindTransceiver,
     CommandStatus,
+    DataSm,
     DeliverSm,
     DeliverSmResp,
     RetryClass,
+    SubmitMulti,
     SubmitSm,
     Tlv,
     TlvTag,
     make_tlv,
 )
-from smppgate.profiles import SMPP34, HostAddress, RetryRules
+from smppgate.profiles import (
+    DEVINO_ONLINE,
+    DEVINO_PROMO,
+    SMPP34,
+    HostAddress,
+    ProviderProfile,
+    RetryRules,
+)
 from smppgate.session import BindMode
 from smppgate.text import ReceiptState, UssdServiceOp, concatenation_udh
 
@@ -47,11 +58,14 @@ FAST_RULES = RetryRules(
     transient_max_retries=1,
 )
 PROFILE = replace(SMPP34, retry=FAST_RULES)
+DEVINO = replace(DEVINO_PROMO, retry=FAST_RULES)
 
 
 def account(smsc: FakeSmsc, **kwargs: object) -> AccountConfig:
     base: dict[str, object] = {
         "profile": PROFILE,
+        # a devino profile at test speed: its 60 / 90 s floors lifted, loudly
+        "unsafe_below_platform_minimums": True,
         "hosts": (HostAddress.parse(smsc.address),),
         "reconnect_after_drop": 0.3,
         "reconnect_after_failure": 0.4,
@@ -80,18 +94,67 @@ async def smsc() -> AsyncIterator[FakeSmsc]:
     await server.close()
 
 
-async def test_bind_parameters_and_addressing(smsc: FakeSmsc) -> None:
-    async with SessionPool(account(smsc)) as pool:
+#: Devino: the page's mandatory 5/1 for every sender; smpp34: the usual conventions
+_SOURCES = {
+    "devino-promo": {"Devino": (5, 1), "+79161234567": (5, 1), "900": (5, 1)},
+    "smpp34": {"Devino": (5, 0), "+79161234567": (1, 1), "900": (3, 0)},
+}
+
+
+@pytest.mark.parametrize("profile", [DEVINO, PROFILE], ids=lambda p: p.name)
+async def test_bind_parameters_and_addressing(smsc: FakeSmsc, profile: ProviderProfile) -> None:
+    async with SessionPool(account(smsc, profile=profile)) as pool:
         await pool.wait_ready(5)
-        result = await send_message(pool, OutboundMessage("Devino", "+79001234567", "hello"))
-    assert result.accepted
+        for sender in _SOURCES[profile.name]:
+            result = await send_message(pool, OutboundMessage(sender, "+79001234567", "hello"))
+            assert result.accepted
     (_, bind), *_ = smsc.binds
     assert isinstance(bind, BindTransceiver)
     assert (bind.system_id, bind.password, bind.system_type) == ("login", "secret", "")
     assert bind.interface_version == 0x34
+    wire = {s.pdu.source_addr: (s.pdu.source_addr_ton, s.pdu.source_addr_npi) for s in smsc.submits}
+    assert wire == {s.lstrip("+"): tonnpi for s, tonnpi in _SOURCES[profile.name].items()}
+    for s in smsc.submits:
+        assert (s.pdu.dest_addr_ton, s.pdu.dest_addr_npi, s.pdu.destination_addr) == (
+            1, 1, "79001234567",
+        )  # fmt: skip
+
+
+async def test_account_source_ton_npi_override_reaches_submit_and_query(smsc: FakeSmsc) -> None:
+    # a contract that says numeric senders go out 1/1: the account's profile says so
+    contract = replace(DEVINO, addresses=DEVINO.addresses.with_source(1, 1))
+    async with SessionPool(account(smsc, profile=contract)) as pool:
+        await pool.wait_ready(5)
+        assert (
+            await send_message(pool, OutboundMessage("79161234567", "79001234567", "x"))
+        ).accepted
+        await pool.query("id1", "79161234567")
     sent = smsc.submits[0].pdu
-    assert (sent.source_addr_ton, sent.source_addr_npi) == (5, 1)
-    assert (sent.dest_addr_ton, sent.dest_addr_npi, sent.destination_addr) == (1, 1, "79001234567")
+    assert (sent.source_addr_ton, sent.source_addr_npi) == (1, 1)
+    assert [(q.source_addr_ton, q.source_addr_npi) for q in smsc.queries] == [(1, 1)]
+
+
+async def test_devino_online_never_sends_what_it_lacks(smsc: FakeSmsc) -> None:
+    online = replace(DEVINO_ONLINE, retry=FAST_RULES)
+    async with SessionPool(account(smsc, profile=online)) as pool:
+        await pool.wait_ready(5)
+        with pytest.raises(UnsupportedOperationError, match="query_sm"):
+            await pool.query("id1", "Devino")
+        data_sm = DataSm(source_addr="Devino", destination_addr="79001234567")
+        with pytest.raises(UnsupportedOperationError, match="data_sm"):
+            pool.submit_batch([data_sm])  # type: ignore[list-item]
+        # submit_sm is what the platform takes
+        assert (await send_message(pool, OutboundMessage("Devino", "79001234567", "x"))).accepted
+    # one session on its own refuses too (the pool is not the only way in)
+    session = ClientSession(account(smsc, profile=online), BindMode.TRANSCEIVER)
+    await session.open(HostAddress.parse(smsc.address))
+    with pytest.raises(UnsupportedOperationError, match="data_sm"):
+        session.submit_nowait([data_sm])
+    with pytest.raises(UnsupportedOperationError, match="submit_multi"):
+        session.request_nowait(SubmitMulti(source_addr="Devino"))
+    await session.aclose()
+    assert smsc.queries == []
+    assert [type(s.pdu) for s in smsc.submits] == [SubmitSm]
 
 
 async def test_window_backpressure_and_out_of_order_responses(smsc: FakeSmsc) -> None:
@@ -402,7 +465,7 @@ async def test_failing_callback_does_not_change_the_answer(smsc: FakeSmsc) -> No
 
 
 async def test_query_sm_is_rate_limited(smsc: FakeSmsc) -> None:
-    async with SessionPool(account(smsc, query_rate=10.0)) as pool:
+    async with SessionPool(account(smsc, profile=DEVINO, query_rate=10.0)) as pool:
         await pool.wait_ready(5)
         loop = asyncio.get_running_loop()
         t0 = loop.time()

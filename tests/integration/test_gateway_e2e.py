@@ -41,6 +41,7 @@ def gateway_config(store_url: str, port: int, sessions: list[str], window: int =
             "accounts": [
                 {
                     "name": "demo",
+                    "profile": "devino-promo",  # the emulator plays the platform
                     "hosts": [f"127.0.0.1:{port}"],
                     "system_id": "demo",
                     "password": "demo",

@@ -24,7 +24,7 @@ from smppgate.client import (
 )
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
 from smppgate.pdu import CommandStatus, FrameReader, MessageState, RetryClass, SubmitSm, TlvTag
-from smppgate.profiles import DEVINO_PROMO, DEVINO_TRANSACTIONAL, SMPP34, HostAddress, RetryRules
+from smppgate.profiles import DEVINO_PROMO, DEVINO_TRANSACTIONAL, HostAddress, RetryRules
 from smppgate.session import BindMode, CloseReason
 from smppgate.text import ReceiptState, SplitMethod
 
@@ -157,8 +157,10 @@ class RawSmsc:
 
     def account(self, **kwargs: object) -> AccountConfig:
         base: dict[str, object] = {
-            "profile": replace(SMPP34, retry=FAST_RULES),
+            "profile": replace(DEVINO_PROMO, retry=FAST_RULES),
             "hosts": (HostAddress("127.0.0.1", self.port),),
+            # the platform's rules at test speed: the 60 / 90 s floors are lifted, loudly
+            "unsafe_below_platform_minimums": True,
             "reconnect_after_drop": 0.3,
             "reconnect_after_failure": 0.4,
             "reconnect_jitter": 0.0,
@@ -196,8 +198,9 @@ async def fake() -> AsyncIterator[FakeSmsc]:
 
 def fake_account(smsc: FakeSmsc, **kwargs: object) -> AccountConfig:
     base: dict[str, object] = {
-        "profile": replace(SMPP34, retry=FAST_RULES),
+        "profile": replace(DEVINO_PROMO, retry=FAST_RULES),
         "hosts": (HostAddress.parse(smsc.address),),
+        "unsafe_below_platform_minimums": True,
         "reconnect_after_drop": 0.3,
         "reconnect_after_failure": 0.4,
         "reconnect_jitter": 0.0,
@@ -224,6 +227,7 @@ def emulator_account(address: tuple[str, int], **kwargs: object) -> AccountConfi
     base: dict[str, object] = {
         "profile": replace(DEVINO_PROMO, retry=FAST_RULES),
         "hosts": (HostAddress(host, port),),
+        "unsafe_below_platform_minimums": True,
         "reconnect_after_drop": 0.3,
         "reconnect_after_failure": 0.3,
         "reconnect_jitter": 0.0,
@@ -704,6 +708,51 @@ async def test_d18_parts_of_each_message_under_one_system_id() -> None:
         for message in emu.assembled:
             owner = "alpha" if message.destination.startswith("791") else "beta"
             assert message.account == owner
+
+
+async def test_d18_parts_could_spread_over_accounts_and_sessions_and_do_not() -> None:
+    """D-18, built so that it can fail: two accounts send three-part messages to the same
+    destinations at the same time, each account with four sessions of window 1, so that
+    consecutive parts would land on different sessions unless the pool keeps a message's
+    parts together. Every message (sender, destination, reference) the emulator received
+    came whole (three parts), through one system_id and one session; the work did spread
+    over the sessions. (Parts sent unpinned, submit_batch(pinned=False), fail this test.)
+    Each account has its own sender: both accounts' reference allocators may pick the same
+    reference for a destination, which only the sender then tells apart."""
+    accounts = (Account("alpha", "secret"), Account("beta", "secret"))
+    async with Emulator(emulator_config(accounts=accounts)) as emu:
+        four = (BindMode.TRANSCEIVER,) * 4
+        pools = {
+            name: SessionPool(
+                emulator_account(emu.address, system_id=name, sessions=four, window=1)
+            )
+            for name in ("alpha", "beta")
+        }
+        text = "x" * 400  # three GSM parts
+        async with pools["alpha"] as pool_a, pools["beta"] as pool_b:
+            await until(lambda: len(pool_a.sessions) == 4 and len(pool_b.sessions) == 4)
+            results = await asyncio.gather(
+                *(
+                    send_message(pool, OutboundMessage(sender, f"7900000{i:04d}", text))
+                    for i in range(16)
+                    for pool, sender in ((pool_a, "Alpha"), (pool_b, "Beta"))
+                )
+            )
+        assert all(r.accepted for r in results)
+        groups: dict[tuple[str, str, int], list[tuple[str, int]]] = {}
+        for record in emu.records:
+            pdu = record.pdu
+            assert isinstance(pdu, SubmitSm)
+            key = (pdu.source_addr, pdu.destination_addr, pdu.short_message[3])
+            groups.setdefault(key, []).append((record.system_id, record.session))
+        assert len(groups) == 32
+        owner = {"Alpha": "alpha", "Beta": "beta"}
+        for (sender, _, _), places in groups.items():
+            assert len(places) == 3
+            assert len(set(places)) == 1, places  # one system_id and one session
+            assert places[0][0] == owner[sender]
+        assert len({session for places in groups.values() for _, session in places}) == 8
+        assert "D-18" not in emu.violations.rules()
 
 
 async def test_d18_reference_reuse_by_another_account_is_not_a_violation() -> None:

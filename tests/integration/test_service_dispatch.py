@@ -4,6 +4,7 @@ answers become store outcomes by its error rules — checked through a real SQLi
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from smppgate.client.results import Outcome as ResultOutcome
 from smppgate.client.results import SubmitResult, accepted, unknown
 from smppgate.pdu import CommandStatus, RetryClass, TlvTag
 from smppgate.profiles import DEVINO_PROMO
+from smppgate.service.config import parse_config
 from smppgate.service.dispatch import build_part_submits, outcomes_for
 from smppgate.store import MessageState, NewMessage, PlannedPart, Store, open_store
 from smppgate.text import SplitMethod, plan_split
@@ -20,6 +22,13 @@ from smppgate.text import SplitMethod, plan_split
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
     async with open_store(f"sqlite:///{tmp_path}/gw.db") as s:
+        yield s
+
+
+@pytest.fixture
+async def backend_store(store_url: str) -> AsyncIterator[Store]:
+    """The store on each backend (SQLite and PostgreSQL)."""
+    async with open_store(store_url) as s:
         yield s
 
 
@@ -69,6 +78,36 @@ async def test_submits_follow_platform_addressing(store: Store) -> None:
         assert pdu.esm_class == 0x40
         assert pdu.data_coding == 8
         assert pdu.short_message[:5] == bytes.fromhex("0500034203")
+
+
+@pytest.mark.parametrize(
+    ("sender", "account", "expected"),
+    [
+        ("Devino", {"profile": "devino-promo"}, (5, 1)),
+        ("79161234567", {"profile": "devino-promo"}, (5, 1)),  # the page's mandatory 5/1
+        ("900", {"profile": "devino-promo"}, (5, 1)),
+        ("79161234567", {"profile": "devino-promo", "source_ton": 1, "source_npi": 1}, (1, 1)),
+        ("Devino", {"profile": "smpp34"}, (5, 0)),
+        ("+79161234567", {"profile": "smpp34"}, (1, 1)),
+        ("900", {"profile": "smpp34"}, (3, 0)),
+    ],
+)
+async def test_stored_messages_go_out_with_the_accounts_source_ton_npi(
+    backend_store: Store, sender: str, account: dict[str, object], expected: tuple[int, int]
+) -> None:
+    (configured,) = parse_config(
+        {"accounts": [{"name": "promo", "system_id": "s", "password": "p",
+                       "hosts": ["127.0.0.1:2775"], **account}]},
+        environ={},
+    ).accounts  # fmt: skip
+    message = _message("hello")
+    await backend_store.insert_message(replace(message, source=sender), 0.0)
+    (claimed,) = await backend_store.claim("node", 10, 0.0, 60.0)
+    (submit,) = build_part_submits(claimed, configured.profile)
+    pdu = submit.pdu
+    assert (pdu.source_addr_ton, pdu.source_addr_npi) == expected
+    assert pdu.source_addr == sender.removeprefix("+")
+    assert (pdu.dest_addr_ton, pdu.dest_addr_npi) == (1, 1)
 
 
 async def test_sar_parts_carry_the_triplet(store: Store) -> None:

@@ -104,6 +104,7 @@ def account(port: int, **kwargs: Any) -> AccountConfig:
         hosts=(HostAddress("127.0.0.1", port),),
         reconnect_after_drop=0.2,
         reconnect_after_failure=0.2,
+        unsafe_below_platform_minimums=True,
         **kwargs,
     )
 

@@ -39,7 +39,14 @@ from smppgate.client import (
 )
 from smppgate.client.results import not_sent, unknown
 from smppgate.pdu import CommandStatus, DeliverSm, RetryClass, Tlv, TlvTag, make_tlv
-from smppgate.profiles import DEVINO_PROMO, DEVINO_TRANSACTIONAL, SMPP34, HostAddress, RetryRules
+from smppgate.profiles import (
+    DEVINO_ONLINE,
+    DEVINO_PROMO,
+    DEVINO_TRANSACTIONAL,
+    SMPP34,
+    HostAddress,
+    RetryRules,
+)
 from smppgate.session import BindMode
 from smppgate.text import (
     AssemblyStatus,
@@ -84,12 +91,38 @@ def test_consecutive_failures_keep_90s() -> None:
 
 
 def test_cooldowns_are_settings() -> None:
-    account = AccountConfig(
-        "login", "secret", reconnect_after_drop=0.1, reconnect_after_failure=0.2
-    )
-    assert (account.drop_cooldown, account.failure_cooldown) == (0.1, 0.2)
+    account = AccountConfig("login", "secret", reconnect_after_drop=61, reconnect_after_failure=95)
+    assert (account.drop_cooldown, account.failure_cooldown) == (61, 95)
+    plain = AccountConfig(
+        "login", "secret", profile=SMPP34, hosts=(HostAddress("h"),), reconnect_after_drop=0.1,
+        reconnect_after_failure=0.2,
+    )  # fmt: skip
+    assert (plain.drop_cooldown, plain.failure_cooldown) == (0.1, 0.2)
     with pytest.raises(ConfigError):
         AccountConfig("login", "secret", reconnect_jitter=-0.1)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "rule"),
+    [
+        ("reconnect_after_drop", 59.0, "page point 4"),
+        ("reconnect_after_failure", 89.0, "page point 4"),
+        ("enquire_link_idle", 30.0, "page point 6"),
+    ],
+)
+def test_devino_minimums_are_refused_unless_loudly_overridden(
+    key: str, value: float, rule: str
+) -> None:
+    for profile in (DEVINO_PROMO, DEVINO_TRANSACTIONAL, DEVINO_ONLINE):
+        with pytest.raises(ConfigError, match=f"{key} = {value:g} s .*{rule}"):
+            AccountConfig("login", "secret", profile=profile, **{key: value})  # type: ignore[arg-type]
+        unsafe = AccountConfig(
+            "login", "secret", profile=profile, unsafe_below_platform_minimums=True,
+            **{key: value},  # type: ignore[arg-type]
+        )  # fmt: skip
+        assert getattr(unsafe, key) == value
+    # the smpp34 profile has no floors
+    AccountConfig("login", "secret", profile=SMPP34, hosts=(HostAddress("h"),), **{key: value})  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ failover (D-02)
@@ -316,9 +349,12 @@ def test_addressing_alphanumeric_numeric_and_plus() -> None:
     assert (p.dest_addr_ton, p.dest_addr_npi, p.destination_addr) == (1, 1, "79001234567")
     assert p.registered_delivery == 1
     assert p.validity_period == ""
+    # the page's mandatory Src_Addr_TON 0x05 / NPI 0x01: numeric senders and short codes too
     numeric = build_submits(OutboundMessage("+79990001122", "79001234567", "hi"), DEVINO_PROMO)
     q = numeric.parts[0]
-    assert (q.source_addr_ton, q.source_addr_npi, q.source_addr) == (1, 1, "79990001122")
+    assert (q.source_addr_ton, q.source_addr_npi, q.source_addr) == (5, 1, "79990001122")
+    short = build_submits(OutboundMessage("900", "79001234567", "hi"), DEVINO_PROMO).parts[0]
+    assert (short.source_addr_ton, short.source_addr_npi, short.source_addr) == (5, 1, "900")
     assert normalize_destination(" +7 900-123-45-67 ") == "79001234567"
     with pytest.raises(AddressError):
         normalize_destination("+")

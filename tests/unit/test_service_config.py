@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from smppgate.pdu import CommandId, CommandStatus, RetryClass
 from smppgate.service.config import (
     _ACCOUNT_KEYS,
     ConfigError,
@@ -15,6 +16,7 @@ from smppgate.service.config import (
     parse_config,
 )
 from smppgate.session import BindMode
+from smppgate.text import DefaultAlphabet
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
@@ -129,7 +131,9 @@ def test_every_key_is_documented() -> None:
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", doc, re.MULTILINE))
     for key in _ACCOUNT_KEYS | {"url", "lease_seconds", "listen", "api_keys", "max_batch",
                                 "secret", "timeout", "max_attempts", "format", "level",
-                                "enabled", "dlr_delay", "node_id", "shutdown_timeout"}:  # fmt: skip
+                                "enabled", "dlr_delay", "node_id", "shutdown_timeout",
+                                "base", "unsupported", "generic_nack", "addresses",
+                                "retry"}:  # fmt: skip
         assert key in documented, f"{key} is missing from docs/configuration.md"
 
 
@@ -137,10 +141,137 @@ def test_account_timers_reach_the_client() -> None:
     from smppgate.service.runtime import client_account
 
     (acc,) = parse_config(
-        account(profile="devino-promo", reconnect_after_drop=2, reconnect_after_failure=3),
+        account(profile="devino-promo", reconnect_after_drop=61, reconnect_after_failure=93),
         environ={},
     ).accounts
     client = client_account(acc)
-    assert (client.drop_cooldown, client.failure_cooldown) == (2, 3)
+    assert (client.drop_cooldown, client.failure_cooldown) == (61, 93)
+    (fast,) = parse_config(
+        account(
+            profile="devino-promo",
+            reconnect_after_drop=2,
+            reconnect_after_failure=3,
+            unsafe_below_platform_minimums=True,
+        ),
+        environ={},
+    ).accounts
+    assert (client_account(fast).drop_cooldown, client_account(fast).failure_cooldown) == (2, 3)
     (plain,) = parse_config(account(profile="devino-promo"), environ={}).accounts
     assert (client_account(plain).drop_cooldown, client_account(plain).failure_cooldown) == (60, 90)
+
+
+@pytest.mark.parametrize("profile", ["devino-promo", "devino-transactional", "devino-online"])
+@pytest.mark.parametrize(
+    ("key", "value", "rule"),
+    [
+        ("reconnect_after_drop", 59, "page point 4: wait at least 60 s after a session drop"),
+        ("reconnect_after_failure", 60, "page point 4: wait at least 90 s after a failed"),
+        ("enquire_link_idle", 1, "page point 6: enquire_link only after 60 s"),
+    ],
+)
+def test_devino_floors_refused_at_start_naming_key_and_rule(
+    profile: str, key: str, value: float, rule: str
+) -> None:
+    with pytest.raises(ConfigError, match=rule) as caught:
+        parse_config(account(profile=profile, **{key: value}), environ={})
+    assert caught.value.key == f"accounts[0].{key}"
+    # the smpp34 profile has no floors; a Devino one takes them with the loud override
+    parse_config(account(profile="smpp34", **{key: value}), environ={})
+    parse_config(
+        account(profile=profile, unsafe_below_platform_minimums=True, **{key: value}), environ={}
+    )
+
+
+def test_devino_online_refuses_query_after_and_lists_its_host() -> None:
+    data = account(profile="devino-online", query_after=600)
+    del data["accounts"][0]["hosts"]  # type: ignore[index]
+    with pytest.raises(ConfigError, match="no query_sm") as caught:
+        parse_config(data, environ={})
+    assert caught.value.key == "accounts[0].query_after"
+    del data["accounts"][0]["query_after"]  # type: ignore[index]
+    (acc,) = parse_config(data, environ={}).accounts
+    assert [str(h) for h in acc.hosts] == ["smpp.devino.online:2775"]
+    # query_after stays fine where query_sm exists
+    parse_config(account(profile="devino-promo", query_after=600), environ={})
+
+
+def test_source_ton_npi_and_default_alphabet_per_account() -> None:
+    (acc,) = parse_config(account(profile="devino-promo"), environ={}).accounts
+    assert acc.profile.addresses.source("79161234567") == (5, 1)
+    assert acc.default_alphabet is DefaultAlphabet.GSM7
+    (acc,) = parse_config(
+        account(profile="devino-promo", source_ton=1, source_npi=1, default_alphabet="ascii"),
+        environ={},
+    ).accounts
+    assert acc.profile.addresses.source("79161234567") == (1, 1)
+    assert acc.profile.addresses.source("Devino") == (1, 1)
+    assert acc.default_alphabet is DefaultAlphabet.ASCII
+    assert acc.profile.min_validity == 60  # the rest of the profile is untouched
+    with pytest.raises(ConfigError, match="set together") as caught:
+        parse_config(account(source_ton=1), environ={})
+    assert caught.value.key == "accounts[0].source_npi"
+    with pytest.raises(ConfigError, match="gsm7, latin1, ascii") as caught:
+        parse_config(account(default_alphabet="ebcdic"), environ={})
+    assert caught.value.key == "accounts[0].default_alphabet"
+
+
+def test_profiles_declared_in_toml_on_top_of_the_builtins() -> None:
+    data = {
+        "profiles": [
+            {
+                "name": "acme",
+                "hosts": ["smsc.acme.example:2776"],
+                "reconnect_after_drop": 5,
+                "unsupported": ["submit_multi", "query_sm"],
+                "default_alphabet": "latin1",
+                "generic_nack": False,
+                "addresses": {"alphanumeric": [5, 0], "short_code": [3, 1]},
+                "retry": {
+                    "queue_full_max_retries": 2,
+                    "statuses": {"ESME_RSYSERR": "permanent", "0x45": "transient"},
+                },
+            },
+            {"name": "acme-2", "base": "acme", "max_sessions": 2},
+        ],
+        "accounts": [
+            {"name": "a", "profile": "acme-2", "system_id": "s", "password": "p"},
+        ],
+    }
+    (acc,) = parse_config(data, environ={}).accounts
+    p = acc.profile
+    assert (p.name, p.max_sessions) == ("acme-2", 2)
+    assert [str(h) for h in acc.hosts] == ["smsc.acme.example:2776"]
+    assert (p.reconnect_after_drop, p.minimums) == (5, ())
+    assert (p.supports(CommandId.QUERY_SM), p.supports(CommandId.DATA_SM)) == (False, True)
+    assert acc.default_alphabet is DefaultAlphabet.LATIN1
+    assert p.session_policy().answer_errors is False
+    assert p.addresses.source("900") == (3, 1)
+    assert p.retry.queue_full_max_retries == 2
+    assert p.retry.classify(CommandStatus.ESME_RSYSERR) is RetryClass.PERMANENT
+    assert p.retry.classify(0x45) is RetryClass.TRANSIENT
+
+
+@pytest.mark.parametrize(
+    ("profile", "key", "fragment"),
+    [
+        ({"base": "devino-promo", "reconnect_after_drop": 10}, "profiles[0].reconnect_after_drop",
+         "page point 4"),
+        ({"base": "devino-promo", "retry": {"queue_full_max_retries": 2}},
+         "profiles[0].retry.queue_full_max_retries", "3..5"),
+        ({"base": "nope"}, "profiles[0].base", "known profiles"),
+        ({"unsupported": ["bind"]}, "profiles[0].unsupported[0]", "query_sm"),
+        ({"retry": {"statuses": {"ESME_NOPE": "transient"}}},
+         "profiles[0].retry.statuses.ESME_NOPE", "command_status"),
+        ({"retry": {"statuses": {"ESME_RSYSERR": "later"}}},
+         "profiles[0].retry.statuses.ESME_RSYSERR", "transient"),
+        ({"addresses": {"source": [5]}}, "profiles[0].addresses.source", "[TON, NPI]"),
+        ({"colour": "red"}, "profiles[0].colour", "unknown key"),
+    ],
+)  # fmt: skip
+def test_declared_profile_errors_name_the_key(
+    profile: dict[str, object], key: str, fragment: str
+) -> None:
+    data = {"profiles": [{"name": "x", **profile}], **account(profile="x")}
+    with pytest.raises(ConfigError, match=re.escape(fragment)) as caught:
+        parse_config(data, environ={})
+    assert caught.value.key == key

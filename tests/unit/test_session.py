@@ -25,6 +25,7 @@ from smppgate.pdu import (
     decode,
     encode,
 )
+from smppgate.profiles import DEVINO_PROMO, SMPP34
 from smppgate.session import (
     BindFailed,
     BindMode,
@@ -42,6 +43,7 @@ from smppgate.session import (
     SendResult,
     Session,
     SessionConfig,
+    SessionPolicy,
     State,
     UnexpectedResponse,
     WindowFullError,
@@ -495,3 +497,79 @@ def test_next_deadline_counts_fast_requests_sent_before_a_general_one() -> None:
     assert esme.next_deadline() == 30.0
     esme.send_from(_queue(SubmitSm(), EnquireLink()), 0.0)
     assert esme.next_deadline() == 5.0
+
+
+# ------------------------------------------------------------------ policy from the profile
+
+
+def _bound_esme(policy: SessionPolicy) -> Session:
+    esme = Session(Role.ESME, policy=policy)
+    smsc = Session(Role.SMSC)
+    esme.bind(BindMode.TRANSCEIVER, "login", "secret", 0.0)
+    (req,) = pump(esme, smsc)
+    smsc.accept_bind(req.pdu, "SMSC", 0.0)
+    pump(smsc, esme)
+    assert esme.state is State.BOUND_TRX
+    return esme
+
+
+def test_the_profile_decides_generic_nack_not_the_role() -> None:
+    unknown = bytes.fromhex("00000010000001990000000000000007")
+    # Devino (page point 5): silence, reported
+    devino = _bound_esme(DEVINO_PROMO.session_policy())
+    (violation,) = devino.receive_data(unknown, 1.0)
+    assert isinstance(violation, ProtocolViolation)
+    assert violation.answered_with is None
+    assert devino.data_to_send() == b""
+    # smpp34 (SMPP 3.4 §3.3): generic_nack with the same sequence number
+    plain = _bound_esme(SMPP34.session_policy())
+    (violation,) = plain.receive_data(unknown, 1.0)
+    assert violation.answered_with == CommandStatus.ESME_RINVCMDID
+    nack = decode(plain.data_to_send())
+    assert isinstance(nack, GenericNack)
+    assert (nack.sequence_number, nack.command_status) == (7, CommandStatus.ESME_RINVCMDID)
+    # a request the SMSC may not send (submit_sm) gets its response with ESME_RINVBNDSTS
+    wrong = encode(SubmitSm(destination_addr="1"), 8)
+    (violation,) = plain.receive_data(wrong, 2.0)
+    resp = decode(plain.data_to_send())
+    assert (resp.command_id, resp.command_status) == (
+        CommandId.SUBMIT_SM_RESP,
+        CommandStatus.ESME_RINVBNDSTS,
+    )
+    assert devino.receive_data(wrong, 2.0)[0].answered_with is None
+    assert devino.data_to_send() == b""
+    # both answer every deliver_sm with 0, even an unreadable one
+    for esme in (devino, plain):
+        bad = bytes.fromhex("00000011000000050000000000000009") + b"\x00"
+        (violation,) = esme.receive_data(bad, 3.0)
+        assert violation.answered_with == CommandStatus.ESME_ROK
+        assert decode(esme.data_to_send()).command_status == CommandStatus.ESME_ROK
+
+
+def test_an_smsc_policy_without_generic_nack_stays_silent() -> None:
+    smsc = Session(Role.SMSC, policy=SessionPolicy(answer_deliveries=False, answer_errors=False))
+    events = smsc.receive_data(bytes.fromhex("00000010000001990000000000000007"), 0.0)
+    assert isinstance(events[0], ProtocolViolation)
+    assert events[0].answered_with is None
+    assert smsc.data_to_send() == b""
+
+
+def test_enquire_link_idle_counts_only_what_the_smsc_sent() -> None:
+    """D-12 / page point 6: the client keeps sending and the SMSC answers nothing for 60 s;
+    the enquire_link is due 60 s after the last PDU *received*, however busy the sending side.
+    (A session counting both directions would wait until 60 s after its last submit.)"""
+    config = SessionConfig(window=100, enquire_link_idle=60.0, response_timeout=300.0)
+    esme, _ = bound_pair(config=config)  # bind_resp received at t=0
+    for t in range(5, 60, 5):
+        esme.send_request(SubmitSm(destination_addr="79001234567"), float(t))
+        esme.data_to_send()  # written; the SMSC answers nothing
+        assert esme.next_deadline() == 60.0
+        assert esme.tick(float(t)) == []
+        assert esme.data_to_send() == b""
+    assert esme.last_sent == 55.0
+    esme.send_request(SubmitSm(destination_addr="79001234567"), 59.9)
+    esme.data_to_send()
+    esme.tick(59.9)
+    assert esme.data_to_send() == b""
+    esme.tick(60.0)
+    assert decode(esme.data_to_send()).command_id == CommandId.ENQUIRE_LINK

@@ -232,6 +232,11 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
                 },
                 "max_parts": {"type": "integer"},
                 "fits": {"type": "boolean"},
+                "default_alphabet": {
+                    "type": "string",
+                    "enum": ["gsm7", "latin1", "ascii"],
+                    "description": "What data_coding 0 means on the account (its setting)",
+                },
             },
         },
         "Receipt": receipt,

@@ -80,7 +80,8 @@ async def post_preview(request: web.Request) -> web.Response:
     body = schemas.preview_request(await read_json(request))
     intake = request.app[INTAKE]
     result = intake.preview(body)
-    return _json(schemas.preview(result, intake.account_for(body.account).max_parts))
+    account = intake.account_for(body.account)
+    return _json(schemas.preview(result, account.max_parts, account.default_alphabet))
 
 
 async def get_message(request: web.Request) -> web.Response:

@@ -28,7 +28,7 @@ from smppgate.store import (
     StoredMessage,
     StoredPart,
 )
-from smppgate.text import Encoding, ItsSessionInfo, Preview, SplitMethod
+from smppgate.text import DefaultAlphabet, Encoding, ItsSessionInfo, Preview, SplitMethod
 
 log = logging.getLogger("smppgate.api")
 
@@ -398,7 +398,9 @@ def _inbound(m: InboundMessage) -> dict[str, Any]:
     }
 
 
-def preview(result: Preview, max_parts: int) -> dict[str, Any]:
+def preview(
+    result: Preview, max_parts: int, default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM7
+) -> dict[str, Any]:
     return {
         "encoding": result.encoding.value,
         "data_coding": result.data_coding,
@@ -409,4 +411,5 @@ def preview(result: Preview, max_parts: int) -> dict[str, Any]:
         "forcing_characters": list(result.forcing_characters),
         "max_parts": max_parts,
         "fits": result.parts <= max_parts,
+        "default_alphabet": default_alphabet.value,
     }

@@ -54,6 +54,7 @@ from smppgate.client.retry import Action, Attempts, Decision, decide
 from smppgate.client.routing import Candidate, select_session
 from smppgate.client.sender import MessageResult, send_message
 from smppgate.client.validity import check_validity, relative_validity
+from smppgate.profiles import UnsupportedOperationError
 
 __all__ = [
     "AccountConfig",
@@ -93,6 +94,7 @@ __all__ = [
     "TlsConfig",
     "TokenBucket",
     "UnreadablePdu",
+    "UnsupportedOperationError",
     "ValidityError",
     "build_submits",
     "check_validity",

@@ -10,8 +10,13 @@ import ssl
 from dataclasses import dataclass, field
 
 from smppgate.client.errors import ConfigError
-from smppgate.profiles import DEVINO_PROMO, HostAddress, ProviderProfile
-from smppgate.session import BindMode, SessionConfig
+from smppgate.profiles import (
+    DEVINO_PROMO,
+    BelowPlatformMinimumError,
+    HostAddress,
+    ProviderProfile,
+)
+from smppgate.session import BindMode, SessionConfig, SessionPolicy
 
 
 def parse_mode(text: str | BindMode) -> BindMode:
@@ -81,6 +86,9 @@ class AccountConfig:
     tls: TlsConfig | None = None
     name: str = field(default="")
     """Label for logs and metrics; defaults to the system_id."""
+    unsafe_below_platform_minimums: bool = False
+    """Tests only: accept timers below the profile's platform minimums (a Devino profile
+    refuses reconnect waits under 60 / 90 s and enquire_link_idle under 60 s otherwise)."""
 
     def __post_init__(self) -> None:
         p = self.profile
@@ -129,6 +137,17 @@ class AccountConfig:
         for name in ("bind_timeout", "connect_timeout", "unbind_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
+        if not self.unsafe_below_platform_minimums:
+            try:
+                p.check_minimums(
+                    {
+                        "reconnect_after_drop": self.reconnect_after_drop,
+                        "reconnect_after_failure": self.reconnect_after_failure,
+                        "enquire_link_idle": self.enquire_link_idle,
+                    }
+                )
+            except BelowPlatformMinimumError as exc:
+                raise ConfigError(str(exc)) from None
 
     # ------------------------------------------------------------ effective values
 
@@ -149,6 +168,10 @@ class AccountConfig:
     def failure_cooldown(self) -> float:
         v = self.reconnect_after_failure
         return self.profile.reconnect_after_failure if v is None else v
+
+    def session_policy(self) -> SessionPolicy:
+        """How this account's sessions answer the SMSC: the profile's policy."""
+        return self.profile.session_policy()
 
     def session_config(self) -> SessionConfig:
         p = self.profile

@@ -174,7 +174,7 @@ class ClientSession:
         if account.tls is not None:
             ssl_context = account.tls.context()
             server_hostname = account.tls.server_hostname or host.name or host.host
-        session = Session(Role.ESME, account.session_config())
+        session = Session(Role.ESME, account.session_config(), policy=account.session_policy())
         waiter: asyncio.Future[Event] = self._loop.create_future()
         self._bind_waiter = waiter
         try:
@@ -323,9 +323,15 @@ class ClientSession:
         self._fill()
 
     def submit_nowait(self, pdus: Sequence[Pdu]) -> asyncio.Future[list[SubmitResult]]:
-        """Queue ``pdus`` in order on this session; the future gets their results in order."""
+        """Queue ``pdus`` in order on this session; the future gets their results in order.
+        Raises UnsupportedOperationError, before queuing any, for an operation the profile's
+        platform lacks (data_sm, submit_multi on devino-online)."""
         if self.state is not SessionState.BOUND:
             raise NotBoundError(f"{self.name} is not bound")
+        profile = self.account.profile
+        if profile.unsupported:
+            for pdu in pdus:
+                profile.require(pdu.command_id)
         batch = Batch(len(pdus), self._loop.create_future())
         self.enqueue([(pdu, (batch, i)) for i, pdu in enumerate(pdus)])
         return batch.future
@@ -337,9 +343,11 @@ class ClientSession:
         return (await self.submit_nowait((pdu,)))[0]
 
     def request_nowait(self, pdu: Pdu) -> asyncio.Future[Pdu]:
-        """Queue any other request (query_sm...); the future gets the response PDU."""
+        """Queue any other request (query_sm...); the future gets the response PDU. Raises
+        UnsupportedOperationError for an operation the profile's platform lacks."""
         if self.state is not SessionState.BOUND:
             raise NotBoundError(f"{self.name} is not bound")
+        self.account.profile.require(pdu.command_id)
         fut: asyncio.Future[Pdu] = self._loop.create_future()
         self.enqueue(((pdu, fut),))
         return fut

@@ -1,7 +1,8 @@
 """From a message (sender, destination, text, options) to the submit_sm parts: pure.
 
-Addressing follows the profile (spec D-04): alphanumeric senders TON 5 / NPI 1, numeric ones
-1 / 1, destinations 1 / 1 with a leading ``+`` stripped. Splitting is the text layer's plan
+Addressing follows the profile (spec D-04): on Devino every sender goes TON 5 / NPI 1 (the
+page's mandatory values), under ``smpp34`` by its kind (name 5/0, international 1/1, short code
+3/0); destinations 1 / 1 with a leading ``+`` stripped. Splitting is the text layer's plan
 (UDH with a 6-octet header, SAR TLVs, or message_payload); the reference is an argument.
 validity_period is checked against the profile's minimum and written in relative form.
 """

@@ -41,7 +41,7 @@ from smppgate.client.message import (
 from smppgate.client.ratelimit import TokenBucket
 from smppgate.client.results import QueryResult, SubmitResult, not_sent
 from smppgate.client.routing import select_session
-from smppgate.pdu import DataSm, DeliverSm, MessageState, QuerySm, QuerySmResp, SubmitSm
+from smppgate.pdu import CommandId, DataSm, DeliverSm, MessageState, QuerySm, QuerySmResp, SubmitSm
 from smppgate.session import BindMode, CloseReason, ProtocolViolation
 from smppgate.text import ReferenceAllocator, SplitMethod
 
@@ -479,6 +479,9 @@ class SessionPool:
             raise NotBoundError("the pool is closed")
         if not any(m.can_submit for m in self.account.sessions):
             raise NotBoundError(f"account {self.account.label} has no tx or trx session")
+        if self.profile.unsupported:  # (data_sm / submit_multi where the platform lacks it)
+            for pdu in pdus:
+                self.profile.require(pdu.command_id)
         batch = Batch(len(pdus), self._loop.create_future())
         if pdus:
             self._backlog.append(_Work([(pdu, (batch, i)) for i, pdu in enumerate(pdus)], pinned))
@@ -535,7 +538,9 @@ class SessionPool:
     async def query(self, message_id: str, sender: str) -> QueryResult:
         """query_sm for a message this account sent from ``sender`` (spec D-23), within the
         account's query rate and query window. Raises QueryError when the SMSC refuses it and
-        OutcomeUnknown when no response comes."""
+        OutcomeUnknown when no response comes, UnsupportedOperationError (at once) when the
+        profile's platform has no query_sm (devino-online)."""
+        self.profile.require(CommandId.QUERY_SM)
         async with self._query_slots:
             while (wait := self._bucket.take(self._loop.time())) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)  # the rate limit's own wait, not a poll

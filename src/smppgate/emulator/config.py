@@ -19,6 +19,7 @@ from smppgate.emulator.errors import ConfigError
 from smppgate.emulator.faults import make_policy
 from smppgate.emulator.outcomes import OutcomeMix
 from smppgate.pdu import CommandStatus, Npi, Ton
+from smppgate.text import DefaultAlphabet
 
 DEMO_ACCOUNT = ("demo", "demo")
 DEFAULT_PORT = 2775
@@ -61,6 +62,9 @@ class Account:
     system_id: str
     password: str = field(repr=False)
     max_sessions: int | None = None  # None: EmulatorConfig.max_sessions
+    default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM7
+    """What data_coding 0 means on this account when the emulator decodes (reassembly,
+    receipt text, payload billing) and encodes (MO): as the client's account is set."""
 
     def __post_init__(self) -> None:
         if not self.system_id or len(self.system_id) > 15:
@@ -71,6 +75,14 @@ class Account:
             )
         if self.max_sessions is not None and self.max_sessions < 1:
             raise ConfigError(f"accounts.{self.system_id}.max_sessions", "must be at least 1")
+        try:
+            object.__setattr__(self, "default_alphabet", DefaultAlphabet(self.default_alphabet))
+        except ValueError:
+            names = "|".join(a.value for a in DefaultAlphabet)
+            raise ConfigError(
+                f"accounts.{self.system_id}.default_alphabet",
+                f"{self.default_alphabet!r} is not one of {names}",
+            ) from None
 
     @classmethod
     def parse(cls, text: str) -> Account:
@@ -198,6 +210,9 @@ class EmulatorConfig:
     deliver_timeout: float = 30.0
     unbind_timeout: float = 5.0
     deliver_window: int = 100
+    fast_path: bool = True
+    """Answer plain submit_sm straight from their bytes (the benchmark path); False sends
+    every frame through the session's full decode (the same answers: a property test says so)."""
 
     # security
     failed_binds_before_delay: int = 3
@@ -336,10 +351,17 @@ def _listener(index: int, item: Mapping[str, Any]) -> ListenerConfig:
 
 
 def _account(index: int, item: Mapping[str, Any]) -> Account:
-    _check_keys(f"accounts[{index}]", item, {"system_id", "password", "max_sessions"})
+    _check_keys(
+        f"accounts[{index}]", item, {"system_id", "password", "max_sessions", "default_alphabet"}
+    )
     if "system_id" not in item or "password" not in item:
         raise ConfigError(f"accounts[{index}]", "system_id and password are required")
-    return Account(str(item["system_id"]), str(item["password"]), item.get("max_sessions"))
+    return Account(
+        str(item["system_id"]),
+        str(item["password"]),
+        item.get("max_sessions"),
+        item.get("default_alphabet", DefaultAlphabet.GSM7),
+    )
 
 
 def _fault(index: int, item: Mapping[str, Any]) -> FaultSpec:

@@ -4,6 +4,7 @@ it and steer it while it runs.
     GET    /stats                       counters, sessions, pending receipts, faults
     GET    /sessions                    open connections
     GET    /violations?since=N          the violation log (entries N.. of what is kept)
+    GET    /assembled                   split messages reassembled from accepted parts
     GET    /faults                      the fault rules in force
     POST   /faults                      {"fault": "throttle", "account": "demo", "rate": 5}
     DELETE /faults/{id}                 remove one rule; DELETE /faults removes all
@@ -54,6 +55,10 @@ async def stats(request: web.Request) -> web.Response:
 
 async def sessions(request: web.Request) -> web.Response:
     return web.json_response(_emulator(request).stats()["sessions"])
+
+
+async def assembled(request: web.Request) -> web.Response:
+    return web.json_response(_emulator(request).assembled_messages())
 
 
 async def violations(request: web.Request) -> web.Response:
@@ -147,6 +152,7 @@ def control_app(emulator: Emulator) -> web.Application:
     app.router.add_get("/stats", stats)
     app.router.add_get("/sessions", sessions)
     app.router.add_get("/violations", violations)
+    app.router.add_get("/assembled", assembled)
     app.router.add_get("/faults", list_faults)
     app.router.add_post("/faults", add_fault)
     app.router.add_delete("/faults", clear_faults)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from smppgate.pdu import DeliverSm, EsmClass, Npi, Tlv, TlvTag, Ton, make_tlv
+from smppgate.profiles import AddressPolicy, SenderKind
 from smppgate.text import (
+    DefaultAlphabet,
     Encoding,
     ReceiptState,
     SplitMethod,
@@ -18,16 +20,28 @@ from smppgate.text import (
     preview,
 )
 
+#: how an MO's destination (the account's number) is typed: SMPP 3.4's usual conventions, so
+#: a short code such as 5500 goes as 3/0, not as an international number
+_MO_DESTINATION = AddressPolicy()
 
-def message_text(short_message: bytes, data_coding: int, udh_length: int = 0) -> str:
-    """The text of a submitted message, as well as it can be read (for the receipt's text:)."""
+
+def message_text(
+    short_message: bytes,
+    data_coding: int,
+    udh_length: int = 0,
+    default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM7,
+) -> str:
+    """The text of a submitted message, as well as it can be read (for the receipt's text:);
+    data_coding 0 is read with the account's ``default_alphabet``."""
     try:
-        return decode(short_message[udh_length:], data_coding)
+        return decode(short_message[udh_length:], data_coding, default_alphabet)
     except UnsupportedDataCodingError:
         return ""
 
 
-def billed_segments(payload: bytes, data_coding: int) -> int:
+def billed_segments(
+    payload: bytes, data_coding: int, default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM7
+) -> int:
     """Segments the platform would bill for a message_payload (D-15): the parts it would make."""
     if not payload:
         return 1
@@ -35,11 +49,12 @@ def billed_segments(payload: bytes, data_coding: int) -> int:
         text: str | bytes = message_text(payload, 8)
         encoding = Encoding.UCS2
     elif data_coding == 0:
-        text, encoding = message_text(payload, 0), Encoding.GSM7
+        text = message_text(payload, 0, default_alphabet=default_alphabet)
+        encoding = Encoding.GSM7
     else:
         text, encoding = payload, Encoding.BINARY
     try:
-        return preview(text, encoding).parts
+        return preview(text, encoding, default_alphabet).parts
     except TextError:
         return max(1, -(-len(payload) // 134))
 
@@ -85,21 +100,31 @@ def mo_pdus(
     concatenated: bool = False,
     reference: int = 0,
     ussd_service_op: int | None = None,
-    destination_ton: int = Ton.ALPHANUMERIC,
+    default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM7,
 ) -> list[DeliverSm]:
     """MO (or USSD) deliver_sm PDUs for ``text``: one when it fits or ``concatenated`` is
     False and it fits, else one per part with the 6-octet UDH (esm_class 0x40).
 
     ``concatenated`` forces the UDH form even for a short text split in two, so tests can
-    exercise reassembly with any text of two characters or more."""
+    exercise reassembly with any text of two characters or more. The destination's TON/NPI
+    follow its kind: a short code 3/0, an international number 1/1, a name 5/0."""
     plan = plan_split(
-        text, Encoding.AUTO, SplitMethod.UDH, reference=reference & 0xFF, max_parts=255
+        text,
+        Encoding.AUTO,
+        SplitMethod.UDH,
+        reference=reference & 0xFF,
+        max_parts=255,
+        default_alphabet=default_alphabet,
     )
     parts: list[tuple[bytes, int]] = [(p.short_message, p.esm_class) for p in plan.parts]
     if concatenated and len(parts) == 1 and len(text) >= 2:
         half = len(text) // 2
-        first = plan_split(text[:half], plan.encoding, reference=0).parts[0].short_message
-        second = plan_split(text[half:], plan.encoding, reference=0).parts[0].short_message
+        first, second = (
+            plan_split(piece, plan.encoding, reference=0, default_alphabet=default_alphabet)
+            .parts[0]
+            .short_message
+            for piece in (text[:half], text[half:])
+        )
         ref = reference & 0xFF
         parts = [
             (bytes((5, 0, 3, ref, 2, 1)) + first, EsmClass.UDHI),
@@ -110,14 +135,17 @@ def mo_pdus(
     if ussd_service_op is not None:
         tlvs = (make_tlv(TlvTag.USSD_SERVICE_OP, ussd_service_op),)
         service_type = "USSD"
+    dest_ton, dest_npi = _MO_DESTINATION.source(destination)
+    if _MO_DESTINATION.kind(destination) is SenderKind.INTERNATIONAL:
+        destination = destination.removeprefix("+")
     return [
         DeliverSm(
             service_type=service_type,
             source_addr_ton=Ton.INTERNATIONAL,
             source_addr_npi=Npi.ISDN,
             source_addr=source,
-            dest_addr_ton=destination_ton if not destination.isdigit() else Ton.INTERNATIONAL,
-            dest_addr_npi=Npi.ISDN,
+            dest_addr_ton=dest_ton,
+            dest_addr_npi=dest_npi,
             destination_addr=destination,
             esm_class=esm_class,
             data_coding=plan.data_coding,

@@ -128,6 +128,7 @@ class Counters:
         "deliver_errors",
         "disconnects",
         "mo_sent",
+        "protocol_errors",
         "queries",
         "receipts_dropped",
         "receipts_queued",
@@ -146,6 +147,9 @@ class Counters:
         self.deliver_errors = 0
         self.disconnects = 0
         self.mo_sent = 0
+        self.protocol_errors = 0
+        """Requests answered with generic_nack or an error status before any platform check:
+        undecodable, unknown, or not allowed in the session's state."""
         self.queries = 0
         self.receipts_dropped = 0
         self.receipts_queued = 0

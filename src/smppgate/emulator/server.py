@@ -106,7 +106,13 @@ from smppgate.session import (
     UnexpectedResponse,
     WindowFullError,
 )
-from smppgate.text import AssembledMessage, Reassembler, ReceiptState
+from smppgate.text import (
+    AssembledMessage,
+    DefaultAlphabet,
+    Reassembler,
+    ReceiptState,
+    TextError,
+)
 from smppgate.transport import SessionConnection, serve
 
 log = logging.getLogger("smppgate.emulator")
@@ -198,7 +204,7 @@ class SmscConnection(SessionConnection):
         self._fault_version = -1
         self._faults = NO_CONNECTION_FAULTS
         self._rx = b""
-        self._slow = False
+        self._slow = not emulator.config.fast_path
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -536,8 +542,38 @@ class Emulator:
             "pending_deliveries": {k: len(v) for k, v in self._pending.items() if v},
             "receipts_scheduled": len(self._due),
             "violations": len(self.violations),
+            "assembled": len(self.assembled),
             "faults": self.faults.describe(),
         }
+
+    def assembled_messages(self) -> list[dict[str, object]]:
+        """The split messages the emulator reassembled from accepted parts (or gave up on:
+        ``complete`` false, ``missing`` parts), oldest first; texts read with the account's
+        alphabet. A tester sees from outside whether a client's concatenation was valid."""
+        listed: list[dict[str, object]] = []
+        for message in self.assembled:
+            try:
+                text: str | None = message.text(self._alphabet(message.account))
+            except TextError:
+                text = None
+            listed.append(
+                {
+                    "system_id": message.account,
+                    "source": message.source,
+                    "destination": message.destination,
+                    "reference": message.reference,
+                    "total": message.total,
+                    "complete": message.complete,
+                    "missing": list(message.missing),
+                    "data_coding": message.data_coding,
+                    "text": text,
+                }
+            )
+        return listed
+
+    def _alphabet(self, system_id: str | None) -> DefaultAlphabet:
+        account = self.accounts.get(system_id or "")
+        return account.default_alphabet if account is not None else DefaultAlphabet.GSM7
 
     async def inject_mo(
         self,
@@ -565,6 +601,7 @@ class Emulator:
             concatenated=concatenated,
             reference=self._mo_reference,
             ussd_service_op=ussd_service_op,
+            default_alphabet=self._alphabet(system_id),
         )
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[CommandStatus]] = []
@@ -588,6 +625,18 @@ class Emulator:
     def _event(self, connection: SmscConnection, kind: str, detail: str = "") -> None:
         self.events.append(
             SessionEvent(self.now(), connection.id, kind, connection.system_id, detail)
+        )
+
+    def _protocol_error(self, connection: SmscConnection, detail: str) -> None:
+        """A request answered with generic_nack or an error before any platform check: logged,
+        counted (``protocol_errors`` in the stats) and kept in the session events."""
+        self.counters.protocol_errors += 1
+        self._event(connection, "protocol_error", detail)
+        log.warning(
+            "protocol error session=%s system_id=%s: %s",
+            connection.id,
+            connection.system_id,
+            detail,
         )
 
     def violation(self, rule: str, connection: SmscConnection | None, detail: str) -> None:
@@ -675,7 +724,7 @@ class Emulator:
             elif kind is ProtocolViolation:
                 violation = cast(ProtocolViolation, event)
                 answered = violation.answered_with.name if violation.answered_with else "nothing"
-                self._event(connection, "protocol_error", f"{violation.detail} -> {answered}")
+                self._protocol_error(connection, f"{violation.detail} -> {answered}")
             elif kind is CloseRequested:
                 reason = cast(CloseRequested, event).reason
                 if reason is CloseReason.PEER_UNBOUND:
@@ -707,6 +756,7 @@ class Emulator:
             self._on_replace(connection, cast(ReplaceSm, pdu))
         else:  # nothing else reaches us (the session's table), but never leave one unanswered
             connection.send_response(pdu, GenericNack(command_status=CommandStatus.ESME_RINVCMDID))
+            self._protocol_error(connection, f"{type(pdu).__name__} -> generic_nack")
 
     def _respond(
         self, connection: SmscConnection, request: Pdu, response: Pdu, delay: float
@@ -972,7 +1022,6 @@ class Emulator:
             and pdu.short_message[:3] != b"\x05\x00\x03"
         ):
             status = _OK  # the common case: nothing to check further
-            counters.billed_segments += 1
         else:
             findings = check_addresses(
                 rules,
@@ -1000,8 +1049,6 @@ class Emulator:
                 else:
                     findings += found
             status = self._apply(connection, findings)
-            if status is _OK:
-                self._note_content(connection, system_id, pdu, content, now)
         delay = 0.0
         if status is _OK and (
             self.faults.has_submit_rules
@@ -1017,6 +1064,11 @@ class Emulator:
                 now,
             )
         if status is _OK:
+            # only an accepted part is billed and counted toward reassembling its message
+            if content is None:
+                counters.billed_segments += 1
+            else:
+                self._note_content(connection, system_id, pdu, content, now)
             number, message_id = self._ids.next()
             record = SubmitRecord(
                 now,
@@ -1064,7 +1116,9 @@ class Emulator:
         if content is None:
             return
         if content.payload:
-            self.counters.billed_segments += billed_segments(content.text, pdu.data_coding)
+            self.counters.billed_segments += billed_segments(
+                content.text, pdu.data_coding, self._alphabet(system_id)
+            )
             return
         self.counters.billed_segments += 1
         if content.reference is None:
@@ -1323,7 +1377,8 @@ class Emulator:
             for tlv in pdu.tlvs:
                 if tlv.tag == TlvTag.MESSAGE_PAYLOAD:
                     short_message = tlv.value
-        text = message_text(short_message[:200], pdu.data_coding, udh)[:20]
+        alphabet = self._alphabet(record.system_id)
+        text = message_text(short_message[:200], pdu.data_coding, udh, alphabet)[:20]
         receipt = receipt_pdu(
             receipt_id=self._ids.for_receipt(
                 record.number, item.message_id, cast(Any, self.config.receipt_id_format)

@@ -1,12 +1,17 @@
-"""The provider profile model and the built-in profiles (Devino promo / transactional, and a
-plain SMPP 3.4 one). Source of the Devino values: shared/seed/devino-smpp-en.md."""
+"""The provider profile model and the built-in profiles (Devino promo / transactional / online,
+and a plain SMPP 3.4 one). Source of the Devino values: shared/seed/devino-smpp-en.md."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from types import MappingProxyType
+from typing import NamedTuple
 
-from smppgate.pdu import CommandStatus, Npi, RetryClass, Ton
+from smppgate.pdu import CommandId, CommandStatus, Npi, RetryClass, Ton
+from smppgate.session import SessionPolicy
+from smppgate.text import DefaultAlphabet
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,23 +40,67 @@ class HostAddress:
         return cls(host, port)
 
 
+class SenderKind(StrEnum):
+    """What a sender is, for choosing its TON/NPI."""
+
+    ALPHANUMERIC = "alphanumeric"  # letters in it: a name such as "Devino"
+    INTERNATIONAL = "international"  # digits, with a leading + or longer than a short code
+    SHORT_CODE = "short_code"  # a few digits without +, such as "900"
+
+
 @dataclass(frozen=True, slots=True)
 class AddressPolicy:
-    """TON/NPI for sender and destination (Devino: alphanumeric 5/1, numeric 1/1, dest 1/1)."""
+    """TON/NPI for each kind of sender, and for destinations.
+
+    The defaults are SMPP 3.4's usual conventions (alphanumeric 5/0, international 1/1, short
+    code 3/0 network specific, destination 1/1); Devino's page makes source 5/1 mandatory for
+    every sender (``DEVINO_ADDRESSES``)."""
 
     alphanumeric_source_ton: int = Ton.ALPHANUMERIC
-    alphanumeric_source_npi: int = Npi.ISDN
+    alphanumeric_source_npi: int = Npi.UNKNOWN
     numeric_source_ton: int = Ton.INTERNATIONAL
+    """A numeric sender in international format (``+79161234567`` or ``79161234567``)."""
     numeric_source_npi: int = Npi.ISDN
+    short_code_source_ton: int = Ton.NETWORK_SPECIFIC
+    short_code_source_npi: int = Npi.UNKNOWN
+    short_code_max_digits: int = 8
+    """Digits without ``+`` up to this many are a short code; more are international."""
     dest_ton: int = Ton.INTERNATIONAL
     dest_npi: int = Npi.ISDN
 
-    def source(self, sender: str) -> tuple[int, int]:
-        """(ton, npi) for a sender: digits (optionally with +) are numeric, else alphanumeric."""
+    def kind(self, sender: str) -> SenderKind:
         digits = sender[1:] if sender.startswith("+") else sender
-        if digits.isdigit():
+        if not (digits.isascii() and digits.isdigit()):
+            return SenderKind.ALPHANUMERIC
+        if sender.startswith("+") or len(digits) > self.short_code_max_digits:
+            return SenderKind.INTERNATIONAL
+        return SenderKind.SHORT_CODE
+
+    def source(self, sender: str) -> tuple[int, int]:
+        """(ton, npi) for a sender, by its kind."""
+        kind = self.kind(sender)
+        if kind is SenderKind.ALPHANUMERIC:
+            return self.alphanumeric_source_ton, self.alphanumeric_source_npi
+        if kind is SenderKind.INTERNATIONAL:
             return self.numeric_source_ton, self.numeric_source_npi
-        return self.alphanumeric_source_ton, self.alphanumeric_source_npi
+        return self.short_code_source_ton, self.short_code_source_npi
+
+    def with_source(self, ton: int, npi: int) -> AddressPolicy:
+        """Every sender, whatever its kind, goes out as ``ton``/``npi`` (a contract's choice)."""
+        return replace(
+            self,
+            alphanumeric_source_ton=ton,
+            alphanumeric_source_npi=npi,
+            numeric_source_ton=ton,
+            numeric_source_npi=npi,
+            short_code_source_ton=ton,
+            short_code_source_npi=npi,
+        )
+
+
+#: The page's mandatory parameters: Src_Addr_TON 0x05 / NPI 0x01, Dest 0x01 / 0x01, for every
+#: sender (a numeric sender or a short code too, unless the account's contract says otherwise)
+DEVINO_ADDRESSES = AddressPolicy().with_source(Ton.ALPHANUMERIC, Npi.ISDN)
 
 
 _DEFAULT_OVERRIDES: dict[int, RetryClass] = {}
@@ -66,7 +115,7 @@ class RetryRules:
     queue_full_delays: tuple[float, ...] = (5.0, 15.0, 45.0, 135.0, 405.0)
     """ESME_RMSGQFUL: the pause before the k-th resend (5 s, 15 s, 45 s, ...)."""
     queue_full_max_retries: int = 5
-    """ESME_RMSGQFUL: resends before the message fails (the platform says 3 to 5)."""
+    """ESME_RMSGQFUL: resends before the message fails (a profile may bound it: Devino 3..5)."""
     transient_delays: tuple[float, ...] = (10.0, 30.0, 90.0, 270.0)
     transient_max_retries: int = 4
     overrides: MappingProxyType[int, RetryClass] = field(
@@ -75,11 +124,10 @@ class RetryRules:
     """command_status -> retry class, where the provider differs from the SMPP default."""
 
     def __post_init__(self) -> None:
-        if not 3 <= self.queue_full_max_retries <= 5:
-            raise ValueError(
-                "queue_full_max_retries must be 3..5 (platform rule 14), "
-                f"got {self.queue_full_max_retries}"
-            )
+        if self.queue_full_max_retries < 0 or self.transient_max_retries < 0:
+            raise ValueError("retry counts cannot be negative")
+        if not self.transient_delays:
+            raise ValueError("transient_delays needs at least one delay")
         if len(self.queue_full_delays) < self.queue_full_max_retries:
             raise ValueError("queue_full_delays needs one delay per allowed retry")
 
@@ -101,6 +149,58 @@ class RetryRules:
             return None
         delays = self.transient_delays
         return delays[min(retry_number, len(delays)) - 1]
+
+
+class PlatformMinimum(NamedTuple):
+    """A value the platform's page sets a floor on: ``key`` (as in the config) >= ``seconds``."""
+
+    key: str
+    seconds: float
+    rule: str
+    """The page's words, for the error that refuses a lower value."""
+
+
+class BelowPlatformMinimumError(ValueError):
+    """A configured value under a minimum of the profile's platform."""
+
+    def __init__(self, key: str, value: float, minimum: PlatformMinimum, profile: str) -> None:
+        self.key = key
+        self.value = value
+        self.minimum = minimum
+        super().__init__(
+            f"{key} = {value:g} s is below the {profile} platform's minimum of "
+            f"{minimum.seconds:g} s ({minimum.rule}); a test that needs short timers uses the "
+            "smpp34 profile or sets unsafe_below_platform_minimums"
+        )
+
+
+class UnsupportedOperationError(ValueError):
+    """The profile's platform does not support this operation: it is never sent."""
+
+    def __init__(self, command_id: int, profile: str) -> None:
+        self.command_id = command_id
+        self.profile = profile
+        name = CommandId(command_id).name.lower()
+        super().__init__(f"{profile} does not support {name}: not sent")
+
+
+#: Devino's page: the waits and the validity floor a client may lengthen, never shorten
+DEVINO_MINIMUMS = (
+    PlatformMinimum(
+        "reconnect_after_drop", 60.0, "page point 4: wait at least 60 s after a session drop"
+    ),
+    PlatformMinimum(
+        "reconnect_after_failure",
+        90.0,
+        "page point 4: wait at least 90 s after a failed connection attempt",
+    ),
+    PlatformMinimum(
+        "enquire_link_idle",
+        60.0,
+        "page point 6: enquire_link only after 60 s with no PDU from the SMSC",
+    ),
+    PlatformMinimum("min_validity", 60.0, "page point 15: validity_period at least 60 s"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,10 +229,66 @@ class ProviderProfile:
     payload_receipt_first_part_only: bool = True
     """Platform rule 8: with message_payload the SMSC sends one receipt, for the first part."""
     retry: RetryRules = RetryRules()
+    queue_full_retries: tuple[int, int] | None = None
+    """(fewest, most) resends after ESME_RMSGQFUL the platform wants (Devino point 14: 3..5);
+    None: any count the retry rules set."""
+    minimums: tuple[PlatformMinimum, ...] = ()
+    """Floors on configured values (Devino: 60 / 90 / 60 / 60 s); refused at start below them."""
+    unsupported: frozenset[CommandId] = frozenset()
+    """Operations the platform lacks: the client never sends them (a typed error instead)."""
+    default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM7
+    """What data_coding 0 means to this SMSC (the page does not say; GSM 03.38 unpacked)."""
+    answer_deliveries: bool = True
+    """The session answers every deliver_sm / data_sm with 0 at once (Devino point 5)."""
+    answer_errors: bool = False
+    """The session answers bad requests with generic_nack (SMPP 3.4); Devino forbids it."""
     description: str = ""
+
+    def __post_init__(self) -> None:
+        own = {"reconnect_after_drop": self.reconnect_after_drop,
+               "reconnect_after_failure": self.reconnect_after_failure,
+               "enquire_link_idle": self.enquire_link_idle,
+               "min_validity": self.min_validity}  # fmt: skip
+        for key, value in own.items():
+            self.check_minimum(key, value)
+        if self.queue_full_retries is not None:
+            fewest, most = self.queue_full_retries
+            got = self.retry.queue_full_max_retries
+            if not fewest <= got <= most:
+                raise ValueError(
+                    f"queue_full_max_retries must be {fewest}..{most} on {self.name} "
+                    f"(page point 14: 3-5 more attempts), got {got}"
+                )
 
     def with_hosts(self, hosts: tuple[HostAddress, ...]) -> ProviderProfile:
         return replace(self, hosts=hosts)
+
+    def check_minimum(self, key: str, value: float | None) -> None:
+        """Raise BelowPlatformMinimumError when ``value`` for ``key`` is under the platform's
+        floor (None: the profile's own value, which is checked at construction)."""
+        if value is None:
+            return
+        for minimum in self.minimums:
+            if minimum.key == key and value < minimum.seconds:
+                raise BelowPlatformMinimumError(key, value, minimum, self.name)
+
+    def check_minimums(self, values: Mapping[str, float | None]) -> None:
+        for key, value in values.items():
+            self.check_minimum(key, value)
+
+    def supports(self, command_id: int) -> bool:
+        return command_id not in self.unsupported
+
+    def require(self, command_id: int) -> None:
+        """Raise UnsupportedOperationError when the platform lacks ``command_id``."""
+        if command_id in self.unsupported:
+            raise UnsupportedOperationError(command_id, self.name)
+
+    def session_policy(self) -> SessionPolicy:
+        """How this platform's sessions answer what the SMSC sends (handed to each session)."""
+        return SessionPolicy(
+            answer_deliveries=self.answer_deliveries, answer_errors=self.answer_errors
+        )
 
 
 DEVINO_PROMO = ProviderProfile(
@@ -141,9 +297,13 @@ DEVINO_PROMO = ProviderProfile(
         HostAddress("194.226.179.12", 2775, "smpp01.integrationapi.net"),
         HostAddress("194.226.179.13", 2775, "smpp02.integrationapi.net"),
     ),
+    addresses=DEVINO_ADDRESSES,
+    queue_full_retries=(3, 5),
+    minimums=DEVINO_MINIMUMS,
     description="Devino Telecom, advertising (promo) traffic: smpp01 primary, smpp02 backup",
 )
-DEVINO_TRANSACTIONAL = ProviderProfile(
+DEVINO_TRANSACTIONAL = replace(
+    DEVINO_PROMO,
     name="devino-transactional",
     hosts=(
         HostAddress("194.226.179.10", 2775, "smpp03.integrationapi.net"),
@@ -151,20 +311,33 @@ DEVINO_TRANSACTIONAL = ProviderProfile(
     ),
     description="Devino Telecom, transactional traffic: smpp03 primary, smpp04 backup",
 )
+DEVINO_ONLINE = replace(
+    DEVINO_PROMO,
+    name="devino-online",
+    hosts=(HostAddress("smpp.devino.online", 2775, "smpp.devino.online"),),
+    unsupported=frozenset({CommandId.QUERY_SM, CommandId.DATA_SM, CommandId.SUBMIT_MULTI}),
+    description="Devino's newer single-host service: no query_sm, data_sm or submit_multi",
+)
 SMPP34 = ProviderProfile(
     name="smpp34",
     hosts=(),
-    description="Any SMPP 3.4 SMSC: Devino's conservative timers, hosts from the config",
+    answer_errors=True,
+    description="Any SMPP 3.4 SMSC: Devino's conservative timers as defaults (no floors), "
+    "the usual TON/NPI conventions, generic_nack for bad requests; hosts from the config",
 )
 
 PROFILES: MappingProxyType[str, ProviderProfile] = MappingProxyType(
-    {p.name: p for p in (DEVINO_PROMO, DEVINO_TRANSACTIONAL, SMPP34)}
+    {p.name: p for p in (DEVINO_PROMO, DEVINO_TRANSACTIONAL, DEVINO_ONLINE, SMPP34)}
 )
 
 
-def get_profile(name: str) -> ProviderProfile:
+def get_profile(
+    name: str, declared: Mapping[str, ProviderProfile] | None = None
+) -> ProviderProfile:
+    """A built-in profile, or one ``declared`` (in the config) by that name."""
+    known_profiles = {**PROFILES, **(declared or {})}
     try:
-        return PROFILES[name]
+        return known_profiles[name]
     except KeyError:
-        known = ", ".join(sorted(PROFILES))
+        known = ", ".join(sorted(known_profiles))
         raise ValueError(f"unknown profile {name!r}; known profiles: {known}") from None

@@ -18,10 +18,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from smppgate.profiles import HostAddress, ProviderProfile, get_profile
+from smppgate.pdu import CommandId
+from smppgate.profiles import (
+    BelowPlatformMinimumError,
+    HostAddress,
+    ProfileError,
+    ProviderProfile,
+    declare_profile,
+    get_profile,
+)
 from smppgate.service.logs import parse_level
 from smppgate.session import BindMode
-from smppgate.text import Encoding, SplitMethod
+from smppgate.text import DefaultAlphabet, Encoding, SplitMethod
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_STORE_URL = f"sqlite:{DEFAULT_DATA_DIR}/smppgate.db"  # relative to the working directory
@@ -91,10 +99,18 @@ class AccountConfig:
     password_source: str = field(default="password", compare=False)
     """Where the password came from (``password``, ``env:NAME``): logged at start, never the
     value, so a stale variable that overrides the file can be seen."""
+    unsafe_below_platform_minimums: bool = False
+    """Tests only: timers below the profile's platform minimums are accepted."""
 
     @property
     def receives(self) -> bool:
         return any(mode.can_receive for mode in self.sessions)
+
+    @property
+    def default_alphabet(self) -> DefaultAlphabet:
+        """What data_coding 0 means on this account (``default_alphabet``, else the
+        profile's): how texts are planned, previewed and costed."""
+        return self.profile.default_alphabet
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +167,7 @@ def _replace_source(config: GatewayConfig, path: str) -> GatewayConfig:
 
 DEMO_ACCOUNT = {
     "name": "demo",
+    "profile": "devino-promo",  # the in-process emulator plays the platform
     "system_id": "demo",
     "password": "demo",
     "hosts": ["127.0.0.1:2775"],
@@ -173,14 +190,17 @@ def parse_config(
 ) -> GatewayConfig:
     env = os.environ if environ is None else environ
     _known(data, "", {"node_id", "store", "http", "webhooks", "accounts", "emulator", "log",
-                      "shutdown_timeout"})  # fmt: skip
+                      "shutdown_timeout", "profiles"})  # fmt: skip
     store = _store(_table(data, "store"))
     http = _http(_table(data, "http"), env)
     webhooks = _webhooks(_table(data, "webhooks"), env)
     raw_accounts = data.get("accounts", [])
     if not isinstance(raw_accounts, list) or not raw_accounts:
         raise ConfigError("accounts", "at least one [[accounts]] table is needed")
-    accounts = tuple(_account(a, f"accounts[{i}]", env) for i, a in enumerate(raw_accounts))
+    declared = _profiles(data.get("profiles", []))
+    accounts = tuple(
+        _account(a, f"accounts[{i}]", env, declared) for i, a in enumerate(raw_accounts)
+    )
     names = [a.name for a in accounts]
     for name in names:
         if names.count(name) > 1:
@@ -351,18 +371,38 @@ def _emulator(data: Mapping[str, Any]) -> EmulatorConfig:
     )
 
 
+def _profiles(raw: object) -> dict[str, ProviderProfile]:
+    """``[[profiles]]``: provider profiles declared on top of the built-ins, in order (a
+    profile's ``base`` may name an earlier one)."""
+    if not isinstance(raw, list) or not all(isinstance(p, Mapping) for p in raw):
+        raise ConfigError("profiles", "must be an array of tables ([[profiles]])")
+    declared: dict[str, ProviderProfile] = {}
+    for i, item in enumerate(raw):
+        try:
+            profile = declare_profile(item, f"profiles[{i}]", declared)
+        except ProfileError as exc:
+            raise ConfigError(exc.key, exc.message) from None
+        if profile.name in declared:
+            raise ConfigError(f"profiles[{i}].name", f"profile {profile.name!r} is declared twice")
+        declared[profile.name] = profile
+    return declared
+
+
 _ACCOUNT_KEYS = {
     "name", "profile", "hosts", "system_id", "password", "password_env", "sessions", "window",
     "split", "encoding", "max_parts", "default_callback_url", "default_sender", "tls",
     "ca_file", "tls_verify", "query_after", "query_rate", "reconnect_after_drop",
-    "reconnect_after_failure", "response_timeout", "enquire_link_idle",
+    "reconnect_after_failure", "response_timeout", "enquire_link_idle", "source_ton",
+    "source_npi", "default_alphabet", "unsafe_below_platform_minimums",
 }  # fmt: skip
 #: timers an account may set; None keeps the profile's (the platform's) value
 _TIMER_KEYS = ("reconnect_after_drop", "reconnect_after_failure", "response_timeout",
                "enquire_link_idle")  # fmt: skip
 
 
-def _account(data: object, key: str, env: Mapping[str, str]) -> AccountConfig:
+def _account(
+    data: object, key: str, env: Mapping[str, str], declared: Mapping[str, ProviderProfile]
+) -> AccountConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(key, "must be a table ([[accounts]])")
     _known(data, key, _ACCOUNT_KEYS)
@@ -371,9 +411,10 @@ def _account(data: object, key: str, env: Mapping[str, str]) -> AccountConfig:
         raise ConfigError(f"{key}.name", "letters, digits, '_', '.', '-' (1..64), e.g. 'promo'")
     profile_name = _str(data, key, "profile", "smpp34")
     try:
-        profile = get_profile(profile_name)
+        profile = get_profile(profile_name, declared)
     except ValueError as exc:
         raise ConfigError(f"{key}.profile", str(exc)) from None
+    profile = _account_profile(data, key, profile)
     raw_hosts = data.get("hosts")
     if raw_hosts is None:
         hosts = profile.hosts
@@ -426,6 +467,18 @@ def _account(data: object, key: str, env: Mapping[str, str]) -> AccountConfig:
     for timer in ("response_timeout", "enquire_link_idle"):
         if timers[timer] == 0:
             raise ConfigError(f"{key}.{timer}", "must be more than 0 seconds")
+    unsafe = _bool(data, key, "unsafe_below_platform_minimums", False)
+    if not unsafe:
+        for timer, value in timers.items():
+            try:
+                profile.check_minimum(timer, value)
+            except BelowPlatformMinimumError as exc:
+                raise ConfigError(f"{key}.{timer}", str(exc)) from None
+    if query_after is not None and not profile.supports(CommandId.QUERY_SM):
+        raise ConfigError(
+            f"{key}.query_after",
+            f"profile {profile.name!r} has no query_sm: remove query_after (receipts only)",
+        )
     return AccountConfig(
         name=name,
         system_id=system_id,
@@ -447,8 +500,32 @@ def _account(data: object, key: str, env: Mapping[str, str]) -> AccountConfig:
         else _number(data, key, "query_after", 0.0, minimum=1.0),
         query_rate=_number(data, key, "query_rate", 10.0, minimum=0.1),
         password_source=password_source,
+        unsafe_below_platform_minimums=unsafe,
         **timers,
     )
+
+
+def _account_profile(
+    data: Mapping[str, Any], key: str, profile: ProviderProfile
+) -> ProviderProfile:
+    """The profile as this account's contract changes it: ``source_ton`` / ``source_npi``
+    (every sender goes out with them) and ``default_alphabet``."""
+    has_ton, has_npi = "source_ton" in data, "source_npi" in data
+    if has_ton != has_npi:
+        missing = "source_npi" if has_ton else "source_ton"
+        raise ConfigError(f"{key}.{missing}", "source_ton and source_npi are set together")
+    if has_ton:
+        ton = _int(data, key, "source_ton", 0, minimum=0, maximum=6)
+        npi = _int(data, key, "source_npi", 0, minimum=0, maximum=18)
+        profile = replace(profile, addresses=profile.addresses.with_source(ton, npi))
+    if "default_alphabet" in data:
+        try:
+            alphabet = DefaultAlphabet(_str(data, key, "default_alphabet", ""))
+        except ValueError:
+            names = ", ".join(a.value for a in DefaultAlphabet)
+            raise ConfigError(f"{key}.default_alphabet", f"must be one of {names}") from None
+        profile = replace(profile, default_alphabet=alphabet)
+    return profile
 
 
 def password_variable(account: str) -> str:

@@ -272,11 +272,18 @@ class Intake:
         reference = _reference(request.reference)
         _check_text(request.text)
         try:
-            plan = plan_split(request.text, encoding, SplitMethod.UDH, reference=0, max_parts=1)
+            plan = plan_split(
+                request.text,
+                encoding,
+                SplitMethod.UDH,
+                reference=0,
+                max_parts=1,
+                default_alphabet=account.default_alphabet,
+            )
         except UnencodableTextError as exc:
             raise _unencodable(exc) from None
         except TooManyPartsError:
-            cost = preview(request.text, encoding)
+            cost = preview(request.text, encoding, account.default_alphabet)
             room = capacity(cost.encoding).single
             raise ValidationError(
                 "text",
@@ -349,7 +356,7 @@ class Intake:
         encoding = self._encoding(request.encoding, account)
         _check_text(request.text)
         try:
-            return preview(request.text, encoding)
+            return preview(request.text, encoding, account.default_alphabet)
         except UnencodableTextError as exc:
             raise _unencodable(exc) from None
 
@@ -422,14 +429,19 @@ class Intake:
         reference = self._allocate(split, account.name, destination)
         try:
             plan = plan_split(
-                text, encoding, split, reference=reference, max_parts=account.max_parts
+                text,
+                encoding,
+                split,
+                reference=reference,
+                max_parts=account.max_parts,
+                default_alphabet=account.default_alphabet,
             )
         except UnencodableTextError as exc:
             self._release(split, account.name, destination, reference)
             raise _unencodable(exc) from None
         except TooManyPartsError as exc:
             self._release(split, account.name, destination, reference)
-            cost = preview(text, encoding)
+            cost = preview(text, encoding, account.default_alphabet)
             raise ValidationError(
                 "text",
                 f"too long: needs {exc.parts} parts in {cost.encoding.value}, account "

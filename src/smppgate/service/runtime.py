@@ -97,6 +97,7 @@ def client_account(account: AccountConfig) -> ClientAccount:
         reconnect_after_failure=account.reconnect_after_failure,
         response_timeout=account.response_timeout,
         enquire_link_idle=account.enquire_link_idle,
+        unsafe_below_platform_minimums=account.unsafe_below_platform_minimums,
     )
 
 

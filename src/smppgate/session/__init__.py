@@ -22,6 +22,7 @@ from smppgate.session.events import (
     ResponseReceived,
     UnexpectedResponse,
 )
+from smppgate.session.policy import SessionPolicy
 from smppgate.session.session import SendResult, Session
 from smppgate.session.states import REQUEST_RULES, BindMode, Role, State, may_send
 
@@ -46,6 +47,7 @@ __all__ = [
     "Session",
     "SessionConfig",
     "SessionError",
+    "SessionPolicy",
     "State",
     "UnexpectedResponse",
     "WindowFullError",

@@ -4,11 +4,13 @@ One ``Session`` owns one connection's protocol state: bind state, sequence numbe
 window of requests waiting for responses, and the timers, which are deadlines compared with
 the ``now`` the driver passes in. It never reads a clock and never touches a socket.
 
-Two roles share the core. The ESME role follows the Devino platform's rules: every
-deliver_sm/data_sm is answered with status 0 before the application sees it (D-10); it
-never sends generic_nack (D-11); it sends enquire_link only after 60 s with nothing received
-(D-12) and unbinds when that is not answered (D-13). The SMSC role follows SMPP 3.4 to the
-letter: wrong-state requests get ESME_RINVBNDSTS, unknown commands get generic_nack.
+Two roles share the core; what each may send is the state table (``states``). How the
+session answers what the peer sends, where providers differ, is the ``SessionPolicy`` the
+profile hands over: whether every deliver_sm/data_sm is answered with status 0 before the
+application sees it (Devino D-10), and whether unknown, unreadable or wrong-state requests
+get generic_nack / an error status (SMPP 3.4) or silence (Devino D-11). The ESME sends
+enquire_link only after ``enquire_link_idle`` with nothing received (D-12) and unbinds when
+that is not answered (D-13).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from smppgate.session.events import (
     ResponseReceived,
     UnexpectedResponse,
 )
+from smppgate.session.policy import SessionPolicy
 from smppgate.session.states import NO_RESPONSE, REQUEST_RULES, BindMode, Role, State, may_send
 
 _ENQUIRE_LINK = CommandId.ENQUIRE_LINK
@@ -114,9 +117,16 @@ class SendResult(NamedTuple):
 class Session:
     """One SMPP connection's protocol state machine (sans-IO)."""
 
-    def __init__(self, role: Role, config: SessionConfig | None = None, now: float = 0.0) -> None:
+    def __init__(
+        self,
+        role: Role,
+        config: SessionConfig | None = None,
+        now: float = 0.0,
+        policy: SessionPolicy | None = None,
+    ) -> None:
         self.role = role
         self.config = config or SessionConfig()
+        self.policy = policy or SessionPolicy.for_role(role)
         self._state = State.OPEN
         self._timeouts = {
             CommandId.ENQUIRE_LINK: self.config.enquire_link_timeout,
@@ -431,17 +441,16 @@ class Session:
         try:
             frames = reader.read_frames()
         except PduError as exc:
-            # the stream cannot be delimited: process nothing more, answer and close
-            if self.role is Role.SMSC:
+            # the stream cannot be delimited: process nothing more, answer (by policy) and close
+            nack = self.policy.answer_errors
+            if nack:
                 self._write(
                     GenericNack(command_status=exc.command_status),
                     exc.sequence_number or 0,
                     now,
                 )
             events.append(
-                ProtocolViolation(
-                    exc, str(exc), b"", exc.command_status if self.role is Role.SMSC else None
-                )
+                ProtocolViolation(exc, str(exc), b"", exc.command_status if nack else None)
             )
             events.extend(self._close(CloseReason.UNFRAMEABLE))
             return events
@@ -490,9 +499,9 @@ class Session:
         except PduError as exc:
             self._handle_bad_request(frame, cid, exc, now, events)
             return
-        if self.role is Role.ESME and cid in (_DELIVER_SM, _DATA_SM):
-            # D-10: the answer goes out before the application sees the PDU, always 0, in
-            # whatever state the SMSC chose to send it
+        if self.policy.answer_deliveries and cid in (_DELIVER_SM, _DATA_SM):
+            # (Devino D-10) the answer goes out before the application sees the PDU, always 0,
+            # in whatever state the SMSC chose to send it
             resp = DeliverSmResp() if cid == _DELIVER_SM else DataSmResp()
             self._write(resp, pdu.sequence_number, now)
             events.append(RequestReceived(pdu, answered=True))
@@ -529,7 +538,7 @@ class Session:
             f"in state {self.state.value}"
         )
         answered: CommandStatus | None = None
-        if self.role is Role.SMSC:
+        if self.policy.answer_errors:
             if BindMode.for_bind(cid) is not None and self.state.is_bound:
                 answered = CommandStatus.ESME_RALYBND
             else:
@@ -547,24 +556,24 @@ class Session:
     ) -> None:
         seq = int.from_bytes(frame[12:16], "big")
         answered: CommandStatus | None = None
-        if self.role is Role.ESME:
-            if cid in (_DELIVER_SM, _DATA_SM):
-                # D-10: even a deliver_sm we cannot read is acknowledged with 0; the raw bytes
-                # travel in the event so nothing is lost
-                resp = DeliverSmResp() if cid == _DELIVER_SM else DataSmResp()
-                self._write(resp, seq, now)
-                answered = CommandStatus.ESME_ROK
-            elif cid == _ENQUIRE_LINK:
-                self._write(EnquireLinkResp(), seq, now)
-                answered = CommandStatus.ESME_ROK
-            # anything else: D-11 forbids generic_nack, so the ESME stays silent and reports
-        else:
+        policy = self.policy
+        if policy.answer_deliveries and cid in (_DELIVER_SM, _DATA_SM):
+            # (Devino D-10) even a deliver_sm we cannot read is acknowledged with 0; the raw
+            # bytes travel in the event so nothing is lost
+            resp = DeliverSmResp() if cid == _DELIVER_SM else DataSmResp()
+            self._write(resp, seq, now)
+            answered = CommandStatus.ESME_ROK
+        elif policy.answer_errors:
             status = exc.command_status
             if isinstance(exc, UnknownCommandIdError) or cid not in BODIES:
                 self._write(GenericNack(command_status=status), seq, now)
             else:
                 self._write(BODIES[cid | RESPONSE_BIT].cls(command_status=status), seq, now)
             answered = status
+        elif cid == _ENQUIRE_LINK:
+            self._write(EnquireLinkResp(), seq, now)
+            answered = CommandStatus.ESME_ROK
+        # anything else: no answer (Devino D-11 forbids generic_nack); reported below
         events.append(ProtocolViolation(exc, str(exc), frame, answered))
 
     def _handle_response(self, frame: bytes, cid: int, now: float, events: list[Event]) -> None:
@@ -573,7 +582,7 @@ class Session:
         except PduError as exc:
             seq = int.from_bytes(frame[12:16], "big")
             answered: CommandStatus | None = None
-            if self.role is Role.SMSC and isinstance(exc, UnknownCommandIdError):
+            if self.policy.answer_errors and isinstance(exc, UnknownCommandIdError):
                 answered = exc.command_status
                 self._write(GenericNack(command_status=answered), seq, now)
             events.append(ProtocolViolation(exc, str(exc), frame, answered))
