@@ -384,6 +384,13 @@ def test_toml_config_and_errors_name_the_key(
     unknown.write_text("no_such_key = 1\n")
     assert main(["smsc", "--config", str(unknown)]) == 2
     assert "no_such_key" in capsys.readouterr().err
+    # an unknown fault was a traceback (exit 1): now a configuration error naming the key
+    no_fault = tmp_path / "no_fault.toml"
+    no_fault.write_text('[[faults]]\nfault = "nope"\n')
+    assert main(["smsc", "--config", str(no_fault)]) == 2
+    err = capsys.readouterr().err
+    assert "faults[0].fault: unknown fault 'nope' (known: delay," in err
+    assert "Traceback" not in err
     assert main(["smsc", "--account", "nocolon"]) == 2
     assert main(["smsc", "--control", "10.0.0.1:80"]) == 2
 

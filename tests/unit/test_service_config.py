@@ -63,6 +63,11 @@ def test_devino_profile_gives_hosts() -> None:
         ({**BASE, "log": {"level": "LOUD"}}, "log.level", "DEBUG, INFO"),
         # a bare host used to listen on 2775, the SMPP port
         ({**BASE, "http": {"listen": "127.0.0.1"}}, "http.listen", "HOST:PORT"),
+        # each of these started and then failed every request (or every connect)
+        (account(default_sender="S" * 16), "accounts[0].default_sender", "at most 11"),
+        (account(default_sender="Шоп"), "accounts[0].default_sender", "printable ASCII"),
+        (account(encoding="binary"), "accounts[0].encoding", "got 'binary'"),
+        (account(ca_file="/nonexistent/ca.pem"), "accounts[0].ca_file", "no readable file"),
         (account(reconnect_after_drop=-1), "accounts[0].reconnect_after_drop", "at least 0"),
         (account(reconnect_after_failure="90"), "accounts[0].reconnect_after_failure", "number"),
         (account(response_timeout=0), "accounts[0].response_timeout", "more than 0"),

@@ -165,3 +165,29 @@ def international_number(destination: str) -> str:
     if not low <= len(value) <= high:
         raise AddressError(f"{low} to {high} digits (E.164), got {len(value)} in {destination!r}")
     return value
+
+
+MAX_NUMERIC_SENDER = 15
+MAX_ALPHANUMERIC_SENDER = 11
+
+
+def gateway_sender(sender: str) -> str:
+    """A sender as the gateway accepts it: numeric (up to 15 digits, a leading ``+`` dropped)
+    or alphanumeric (up to 11 printable ASCII characters, what a handset shows)."""
+    digits = sender[1:] if sender.startswith("+") else sender
+    if digits.isascii() and digits.isdigit():
+        if len(digits) > MAX_NUMERIC_SENDER:
+            raise AddressError(
+                f"a numeric sender has at most {MAX_NUMERIC_SENDER} digits, got {sender!r}"
+            )
+        return digits
+    if not sender.strip():
+        raise AddressError("must not be empty")
+    if not (sender.isascii() and sender.isprintable()):
+        raise AddressError(f"an alphanumeric sender uses printable ASCII only, got {sender!r}")
+    if len(sender) > MAX_ALPHANUMERIC_SENDER:
+        raise AddressError(
+            f"an alphanumeric sender has at most {MAX_ALPHANUMERIC_SENDER} characters, "
+            f"got {len(sender)}"
+        )
+    return sender

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
-from smppgate.emulator.errors import ConfigError
-from smppgate.emulator.faults import make_policy
+from smppgate.emulator.errors import ConfigError, UnknownFaultError
+from smppgate.emulator.faults import POLICIES, make_policy
 from smppgate.emulator.outcomes import OutcomeMix
 from smppgate.pdu import CommandStatus, Npi, Ton
 from smppgate.text import DefaultAlphabet
@@ -368,7 +368,13 @@ def _fault(index: int, item: Mapping[str, Any]) -> FaultSpec:
     if "fault" not in item:
         raise ConfigError(f"faults[{index}].fault", "missing (the behaviour's name)")
     params = {k: v for k, v in item.items() if k not in ("fault", "account", "prefix")}
-    return FaultSpec(str(item["fault"]), item.get("account"), item.get("prefix"), params)
+    try:
+        return FaultSpec(str(item["fault"]), item.get("account"), item.get("prefix"), params)
+    except UnknownFaultError as exc:
+        known = ", ".join(sorted(POLICIES))
+        raise ConfigError(
+            f"faults[{index}].fault", f"unknown fault {exc.name!r} (known: {known})"
+        ) from None
 
 
 def _command_status(key: str, value: object) -> CommandStatus:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from smppgate.client import AddressError, gateway_sender
 from smppgate.pdu import CommandId
 from smppgate.profiles import (
     BelowPlatformMinimumError,
@@ -454,11 +455,24 @@ def _account(
         split = SplitMethod(_str(data, key, "split", "udh"))
     except ValueError:
         raise ConfigError(f"{key}.split", "must be udh, sar or payload") from None
-    try:
-        encoding = Encoding(_str(data, key, "encoding", "auto"))
-    except ValueError:
-        names = ", ".join(e.value for e in Encoding)
-        raise ConfigError(f"{key}.encoding", f"must be one of {names}") from None
+    text_encodings = [e.value for e in Encoding if e is not Encoding.BINARY]
+    encoding_name = _str(data, key, "encoding", "auto")
+    if encoding_name not in text_encodings:
+        # binary would pass here and then refuse every text message with a 422
+        raise ConfigError(
+            f"{key}.encoding", f"must be one of {', '.join(text_encodings)}, got {encoding_name!r}"
+        )
+    encoding = Encoding(encoding_name)
+    default_sender = _opt_str(data, key, "default_sender")
+    if default_sender is not None:
+        try:
+            gateway_sender(default_sender)
+        except AddressError as exc:
+            # found now, not as a 422 on every request that leaves `from` out
+            raise ConfigError(f"{key}.default_sender", str(exc)) from None
+    ca_file = _opt_str(data, key, "ca_file")
+    if ca_file is not None and not (Path(ca_file).is_file() and os.access(ca_file, os.R_OK)):
+        raise ConfigError(f"{key}.ca_file", f"no readable file at {ca_file!r}")
     query_after = data.get("query_after")
     timers = {
         name: None if data.get(name) is None else _number(data, key, name, 0.0, minimum=0.0)
@@ -491,9 +505,9 @@ def _account(
         encoding=encoding,
         max_parts=_int(data, key, "max_parts", 10, minimum=1, maximum=255),
         default_callback_url=_opt_str(data, key, "default_callback_url"),
-        default_sender=_opt_str(data, key, "default_sender"),
+        default_sender=default_sender,
         tls=_bool(data, key, "tls", False),
-        ca_file=_opt_str(data, key, "ca_file"),
+        ca_file=ca_file,
         tls_verify=_bool(data, key, "tls_verify", True),
         query_after=None
         if query_after is None

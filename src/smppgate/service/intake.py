@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from smppgate.client import AddressError, international_number
+from smppgate.client import AddressError, gateway_sender, international_number
 from smppgate.service.config import AccountConfig, GatewayConfig
 from smppgate.store import (
     MAX_PRIORITY,
@@ -487,22 +487,10 @@ def check_destination(to: str, field: str = "to") -> str:
 def check_sender(sender: str, field: str = "from") -> str:
     """A numeric sender (up to 15 digits, a leading ``+`` dropped) or an alphanumeric one (up
     to 11 printable ASCII characters)."""
-    digits = sender[1:] if sender.startswith("+") else sender
-    if digits.isascii() and digits.isdigit():
-        if len(digits) > 15:
-            raise ValidationError(field, f"a numeric sender has at most 15 digits, got {sender!r}")
-        return digits
-    if not sender.strip():
-        raise ValidationError(field, "must not be empty")
-    if not (sender.isascii() and sender.isprintable()):
-        raise ValidationError(
-            field, f"an alphanumeric sender uses printable ASCII only, got {sender!r}"
-        )
-    if len(sender) > 11:
-        raise ValidationError(
-            field, f"an alphanumeric sender has at most 11 characters, got {len(sender)}"
-        )
-    return sender
+    try:
+        return gateway_sender(sender)
+    except AddressError as exc:
+        raise ValidationError(field, str(exc)) from None
 
 
 def check_url(url: str, field: str) -> None:
