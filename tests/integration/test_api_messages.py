@@ -177,7 +177,9 @@ async def test_invalid_input_is_422_naming_the_field(
 
 
 async def test_malformed_json_is_400(gate: Gate) -> None:
-    async with gate.client.post("/v1/messages", data=b"{not json", headers=AUTH) as r:
+    async with gate.client.post(
+        "/v1/messages", data=b"{not json", headers={**AUTH, "Content-Type": "application/json"}
+    ) as r:
         assert r.status == 400
         assert (await r.json())["error"]["code"] == "malformed_json"
     status, answer = await gate.post("/v1/messages", ["a", "list"])

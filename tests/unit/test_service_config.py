@@ -94,7 +94,10 @@ def test_secrets_from_environment() -> None:
     del data["accounts"][0]["password"]  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match="SMPPGATE_PASSWORD_A"):
         parse_config(data, environ={})
-    env = {"SMPPGATE_PASSWORD_A": "envpw", "SMPPGATE_API_KEYS": "key-one-0123456789, key-two-0123456789"}
+    env = {
+        "SMPPGATE_PASSWORD_A": "envpw",
+        "SMPPGATE_API_KEYS": "key-one-0123456789, key-two-0123456789",
+    }
     config = parse_config({**data, "http": {"listen": "0.0.0.0:80"}}, environ=env)
     assert config.accounts[0].password == "envpw"
     assert config.http.api_keys == ("key-one-0123456789", "key-two-0123456789")

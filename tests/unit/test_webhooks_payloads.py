@@ -65,7 +65,5 @@ def test_headers_carry_event_delivery_and_signature() -> None:
     assert headers[DELIVERY_HEADER] == "42"
     assert headers["X-Smppgate-Event"] == "message.status"
     assert headers["X-Smppgate-Timestamp"] == "1800000000"
-    assert verify(
-        "s", "42", "1800000000", b"{}", headers[SIGNATURE_HEADER], now=1_800_000_000.0
-    )
+    assert verify("s", "42", "1800000000", b"{}", headers[SIGNATURE_HEADER], now=1_800_000_000.0)
     assert SIGNATURE_HEADER not in delivery_headers(job, b"{}", "", 0.0)

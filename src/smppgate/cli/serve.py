@@ -12,6 +12,7 @@ import sys
 from aiohttp import web
 
 from smppgate.api import create_app
+from smppgate.api.app import runner as http_runner
 from smppgate.cli.config_file import add_config_argument, config_path, read_config
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
 from smppgate.service.config import ConfigError, GatewayConfig
@@ -83,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
     for account in config.accounts:
         # the source, never the value: a stale variable overriding the file shows here
         log.info("account %s: password from %s", account.name, account.password_source)
+    for warning in config.warnings:
+        log.warning("%s", warning)
     if config_path(args) is None:
         # on stderr as well as in the log: a log level of ERROR must not hide it
         print(f"smppgate serve: WARNING: {DEMO_WARNING}", file=sys.stderr)
@@ -158,7 +161,7 @@ async def serve(
             readiness=gateway.ready,
             ops=ops,
         )
-        runner = web.AppRunner(app, access_log=None)
+        runner = http_runner(app, config)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         listen = config.http.listen

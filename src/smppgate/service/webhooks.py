@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import hashlib
 import hmac
@@ -326,9 +327,9 @@ class CheckedResolver(AbstractResolver):
     and the connect). A host that resolves to no allowed address fails like an unknown
     name (an OSError), and the job is retried later."""
 
-    def __init__(self, policy: EgressPolicy) -> None:
+    def __init__(self, policy: EgressPolicy, inner: AbstractResolver | None = None) -> None:
         self._policy = policy
-        self._inner = DefaultResolver()
+        self._inner = DefaultResolver() if inner is None else inner
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
@@ -340,8 +341,9 @@ class CheckedResolver(AbstractResolver):
         if not allowed:
             refused = ", ".join(sorted({r["host"] for r in found}))
             raise OSError(
+                errno.EACCES,
                 f"{host} resolves only to internal addresses ({refused}); list it in "
-                "[webhooks] allow_hosts if it is a receiver inside the network"
+                "[webhooks] allow_hosts if it is a receiver inside the network",
             )
         return allowed
 
@@ -374,6 +376,7 @@ class WebhookSender:
         batch_size: int = 32,
         close_timeout: float = 5.0,
         defer_delay: float | None = None,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self._settings = config.webhooks
         self._policy = config.webhooks.policy
@@ -386,6 +389,7 @@ class WebhookSender:
         self._close_timeout = close_timeout
         self._defer_delay = min(self._settings.timeout, 5.0) if defer_delay is None else defer_delay
         self._lease = self._settings.timeout + 30.0
+        self._resolver = resolver  # what names resolve with (None: the system's resolver)
         self._wake = asyncio.Event()
         self._closing = False
         self._session: aiohttp.ClientSession | None = None
@@ -409,7 +413,7 @@ class WebhookSender:
         if self._task is not None:
             raise RuntimeError("WebhookSender already started")
         connector = aiohttp.TCPConnector(
-            resolver=CheckedResolver(self._policy),
+            resolver=CheckedResolver(self._policy, self._resolver),
             limit=self._settings.workers,
             limit_per_host=self._settings.per_host,
         )
