@@ -44,7 +44,7 @@ def test_a_stale_or_malformed_timestamp_fails_verification() -> None:
     assert not verify("k", "7", "1800000000", body, signature, now=1_800_000_000.0 + 301)
     assert verify("k", "7", "1800000000", body, signature, now=1_800_000_000.0 + 299)
     assert not verify("k", "7", "+1800000000", body, signature, now=1_800_000_000.0)
-    assert not verify("k", "7", "１８", body, signature, now=18.0)
+    assert not verify("k", "7", "\uff11\uff18", body, signature, now=18.0)
 
 
 def test_inbound_payload_is_compact_utf8_json() -> None:
