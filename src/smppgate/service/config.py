@@ -83,7 +83,7 @@ class WebhookConfig:
     """Receivers inside the network: host names, addresses or networks (CIDR)."""
     workers: int = 32
     """Deliveries in progress at once on this node."""
-    per_host: int = 4
+    per_host: int = 8
     """Deliveries in progress at once to one receiver (host and port): a slow or hanging
     receiver holds at most this many workers."""
 
@@ -445,7 +445,7 @@ def _webhooks(data: Mapping[str, Any], env: Mapping[str, str]) -> WebhookConfig:
         allow_private=_bool(data, "webhooks", "allow_private", False),
         allow_hosts=allow_hosts,
         workers=workers,
-        per_host=_int(data, "webhooks", "per_host", 4, minimum=1, maximum=workers),
+        per_host=_int(data, "webhooks", "per_host", 8, minimum=1, maximum=workers),
     )
 
 

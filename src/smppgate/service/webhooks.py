@@ -29,6 +29,7 @@ workers, never the others' webhooks.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import errno
 import functools
@@ -361,8 +362,11 @@ class WebhookSender:
     enqueue for low latency; otherwise it polls every ``poll_interval`` seconds).
 
     Up to ``webhooks.workers`` deliveries run at once, at most ``webhooks.per_host`` of them to
-    one receiver (host and port); a claimed job whose receiver is at its limit goes back to
-    the outbox, due again after ``defer_delay`` seconds, without counting as an attempt."""
+    one receiver (host and port). A claimed job whose receiver is at its limit waits for a
+    slot of that receiver (at most ``per_host`` wait per receiver); beyond that it goes back to
+    the outbox, due again after ``defer_delay`` seconds, without counting as an attempt. So a
+    fast receiver keeps its slots busy, and a hanging one holds ``per_host`` workers and
+    nothing else."""
 
     def __init__(
         self,
@@ -388,7 +392,9 @@ class WebhookSender:
         self._batch_size = batch_size
         self._close_timeout = close_timeout
         self._defer_delay = min(self._settings.timeout, 5.0) if defer_delay is None else defer_delay
-        self._lease = self._settings.timeout + 30.0
+        # a job may wait for its receiver's slot (at most one delivery's timeout) before its
+        # own delivery: the lease covers both
+        self._lease = 2 * self._settings.timeout + 30.0
         self._resolver = resolver  # what names resolve with (None: the system's resolver)
         self._wake = asyncio.Event()
         self._closing = False
@@ -396,6 +402,7 @@ class WebhookSender:
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
         self._per_host: Counter[str] = Counter()
+        self._waiting: dict[str, collections.deque[WebhookJob]] = {}
 
     async def __aenter__(self) -> WebhookSender:
         await self.start()
@@ -437,6 +444,11 @@ class WebhookSender:
         if task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        waiting = [job.id for queue in self._waiting.values() for job in queue]
+        self._waiting.clear()
+        if waiting:
+            with contextlib.suppress(StoreError):  # else they are due when their lease ends
+                await self._store.webhooks_deferred(waiting, self._clock())
         if self._deliveries:
             _, pending = await asyncio.wait(set(self._deliveries), timeout=self._close_timeout)
             for delivery in pending:
@@ -459,7 +471,8 @@ class WebhookSender:
 
     async def _run(self) -> None:
         while not self._closing:
-            free = self._settings.workers - len(self._deliveries)
+            waiting = sum(len(queue) for queue in self._waiting.values())
+            free = self._settings.workers - len(self._deliveries) - waiting
             claimed = 0
             if free > 0:
                 try:
@@ -477,7 +490,7 @@ class WebhookSender:
 
     async def _claim(self, limit: int) -> int:
         """Claim up to ``limit`` due jobs and start a delivery for each one whose receiver
-        has room; the others go back to the outbox."""
+        has room; the others wait for their receiver, or go back to the outbox."""
         jobs = await self._store.claim_webhooks(self._node_id, limit, self._clock(), self._lease)
         deferred: list[int] = []
         for job in jobs:
@@ -487,16 +500,24 @@ class WebhookSender:
                 # queued before the policy refused it (an older version, a changed allowlist)
                 await self._failed(job, f"refused: {exc}", retry=None)
                 continue
-            if self._per_host[target.key] >= self._settings.per_host:
-                deferred.append(job.id)
+            cap = self._settings.per_host
+            if self._per_host[target.key] < cap:
+                self._start(job, target.key)
                 continue
-            self._per_host[target.key] += 1
-            task = asyncio.create_task(self._deliver(job), name=f"smppgate-webhook-{job.id}")
-            self._deliveries.add(task)
-            task.add_done_callback(functools.partial(self._finished, target.key))
+            queue = self._waiting.setdefault(target.key, collections.deque())
+            if len(queue) < cap:
+                queue.append(job)
+            else:
+                deferred.append(job.id)
         if deferred:
             await self._store.webhooks_deferred(deferred, self._clock() + self._defer_delay)
         return len(jobs)
+
+    def _start(self, job: WebhookJob, key: str) -> None:
+        self._per_host[key] += 1
+        task = asyncio.create_task(self._deliver(job), name=f"smppgate-webhook-{job.id}")
+        self._deliveries.add(task)
+        task.add_done_callback(functools.partial(self._finished, key))
 
     def _finished(self, key: str, task: asyncio.Task[None]) -> None:
         self._deliveries.discard(task)
@@ -505,6 +526,11 @@ class WebhookSender:
             del self._per_host[key]
         if not task.cancelled() and task.exception() is not None:
             log.error("webhook delivery failed unexpectedly", exc_info=task.exception())
+        queue = self._waiting.get(key)
+        if queue and not self._closing:
+            self._start(queue.popleft(), key)
+            if not queue:
+                del self._waiting[key]
         self._wake.set()
 
     async def _deliver(self, job: WebhookJob) -> None:
