@@ -37,7 +37,8 @@ starts the embedded DEMO configuration (and says so on every start): SQLite in
 "demo") bound to a platform emulator started in the same process on 127.0.0.1:2775, which
 "delivers" every message: nothing reaches a real phone. Try:
 
-  curl -s -XPOST localhost:8080/v1/messages -d '{"to":"79001234567","from":"Demo","text":"Hi"}'
+  curl -s localhost:8080/v1/messages -H 'Content-Type: application/json' \
+    -d '{"to":"79001234567","from":"Demo","text":"Hi"}'
 
 Every configuration key is in docs/configuration.md; the HTTP API is at /docs.
 SIGTERM or Ctrl-C stops gracefully: no new work, in-flight responses awaited, sessions unbound.
