@@ -7,10 +7,11 @@ PY="$VENV/bin/python"
 if [[ ! -x $PY ]]; then
   python3 -m venv "$VENV"
 fi
-STAMP="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+STAMP="$VENV/.installed-$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha256sum | cut -c1-16)"
 if [[ ! -f $STAMP ]]; then
   "$PY" -m pip install -q --disable-pip-version-check --upgrade pip
-  "$PY" -m pip install -q --disable-pip-version-check -e "$ROOT[test]"
+  # the exact versions CI tests with (constraints.txt), never whatever is newest today
+  "$PY" -m pip install -q --disable-pip-version-check -c "$ROOT/constraints.txt" -e "$ROOT[test]"
   touch "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"

@@ -17,6 +17,7 @@ source scripts/postgres.sh
 echo "== ruff" && ruff check src tests benchmarks scripts && ruff format --check src tests benchmarks scripts
 echo "== mypy --strict" && mypy
 echo "== import contracts" && lint-imports
+echo "== dependency audit" && bash scripts/audit.sh
 MARK=()
 if [[ "${1:-}" == "--slow" ]]; then shift; MARK=(-m slow); fi
 echo "== pytest"

@@ -30,7 +30,7 @@ from ..gateway_helpers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "ops-page"
-KEY = "ops-page-key"
+KEY = "ops-page-key-0123456789abcdef"
 MESSAGES = 400
 #: destinations with this prefix meet ESME_RMSGQFUL once (a 5 s pause on the page)
 QFULL_PREFIX = "7901"

@@ -18,7 +18,7 @@ from smppgate.service.intake import Intake
 from smppgate.service.metrics import Metrics
 from smppgate.store import Store
 
-KEY = "test-key-1"
+KEY = "test-key-1-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 NOW = 1_800_000_000.0
 
@@ -177,7 +177,9 @@ async def test_invalid_input_is_422_naming_the_field(
 
 
 async def test_malformed_json_is_400(gate: Gate) -> None:
-    async with gate.client.post("/v1/messages", data=b"{not json", headers=AUTH) as r:
+    async with gate.client.post(
+        "/v1/messages", data=b"{not json", headers={**AUTH, "Content-Type": "application/json"}
+    ) as r:
         assert r.status == 400
         assert (await r.json())["error"]["code"] == "malformed_json"
     status, answer = await gate.post("/v1/messages", ["a", "list"])
@@ -224,13 +226,13 @@ async def test_idempotency_key_reused_for_another_text_is_409(gate: Gate) -> Non
 
 
 async def test_idempotency_scope_is_per_api_key(store: Store) -> None:
-    config = gateway_config(api_keys=(KEY, "second-key"))
+    config = gateway_config(api_keys=(KEY, "second-key-0123456789abcdef"))
     async for gate in start(store, config):
         _, first = await gate.post("/v1/messages", SMS, **{"Idempotency-Key": "same"})
         async with gate.client.post(
             "/v1/messages",
             json=SMS,
-            headers={"X-API-Key": "second-key", "Idempotency-Key": "same"},
+            headers={"X-API-Key": "second-key-0123456789abcdef", "Idempotency-Key": "same"},
         ) as r:
             assert r.status == 202
             second = await r.json()

@@ -62,6 +62,9 @@ lease_seconds = {LEASE}
 [http]
 listen = "127.0.0.1:{http_port}"
 
+[webhooks]
+allow_hosts = ["127.0.0.1"]
+
 [[accounts]]
 name = "demo"
 hosts = ["127.0.0.1:{smsc_port}"]

@@ -73,6 +73,9 @@ url = "{store_url}"
 [http]
 listen = "127.0.0.1:{http_port}"
 
+[webhooks]
+allow_hosts = ["127.0.0.1"]  # the test's receiver; webhooks go to loopback only when listed
+
 [[accounts]]
 name = "demo"
 hosts = ["127.0.0.1:{smsc_port}"]

@@ -16,7 +16,7 @@ import pytest
 
 from smppgate.cli import smsc as smsc_cli
 from smppgate.cli.main import build_parser, main
-from smppgate.emulator import ConfigError, EmulatorConfig, ListenerConfig
+from smppgate.emulator import Account, ConfigError, EmulatorConfig, ListenerConfig
 from smppgate.emulator.control import ControlServer
 from smppgate.pdu import (
     CommandStatus,
@@ -25,7 +25,7 @@ from smppgate.pdu import (
     EnquireLinkResp,
     SubmitSmResp,
 )
-from tests.esme_helpers import LOGIN, RawEsme, bound, config, esme, running, submit
+from tests.esme_helpers import LOGIN, SECRET, RawEsme, bound, config, esme, running, submit
 
 # ---------------------------------------------------------------------- submit faults
 
@@ -421,3 +421,50 @@ async def test_submit_records_are_bounded() -> None:
         assert len(emu.records) == 5
         assert emu.records.dropped == 15
         await client.close()
+
+
+async def test_control_token_is_required_when_set() -> None:
+    async with running() as emu, ControlServer(emu, token="control-secret") as control:
+        base = f"http://{control.address[0]}:{control.address[1]}"
+        async with aiohttp.ClientSession() as http:
+            for headers in ({}, {"Authorization": "Bearer wrong"},
+                            {"Authorization": "Bearer control-secret\u00e9"}):  # fmt: skip
+                async with http.get(f"{base}/stats", headers=headers) as r:
+                    assert r.status == 401
+                async with http.post(f"{base}/sessions/{LOGIN}/drop", headers=headers) as r:
+                    assert r.status == 401
+            good = {"Authorization": "Bearer control-secret"}
+            async with http.get(f"{base}/stats", headers=good) as r:
+                assert r.status == 200
+
+
+async def test_control_mo_with_an_address_too_long_for_smpp_is_400() -> None:
+    async with running() as emu, ControlServer(emu) as control:
+        base = f"http://{control.address[0]}:{control.address[1]}"
+        client = await bound(emu.address)
+        async with aiohttp.ClientSession() as http:
+            for field in ("source", "destination"):
+                body = {"system_id": LOGIN, "source": "79001234567", "destination": "1234",
+                        "text": "x", field: "7" * 28}  # fmt: skip
+                async with http.post(f"{base}/mo", json=body) as r:
+                    assert r.status == 400
+                    assert field + "_addr" in (await r.json())["error"]
+        await client.close()
+
+
+async def test_a_password_guess_locks_out_that_account_not_the_address() -> None:
+    accounts = (Account(LOGIN, SECRET), Account("other", "other-pw"))
+    async with running(
+        accounts=accounts, failed_binds_before_delay=10, failed_binds_before_lockout=2,
+        lockout_seconds=60.0,
+    ) as emu:  # fmt: skip
+        for _ in range(2):
+            async with esme(emu.address) as client:
+                response = await client.bind(system_id="other", password="guess")
+                assert response.command_status == CommandStatus.ESME_RINVPASWD
+        async with esme(emu.address) as client:  # "other" from 127.0.0.1 is locked out
+            response = await client.bind(system_id="other", password="other-pw")
+            assert response.command_status == CommandStatus.ESME_RBINDFAIL
+        # the legitimate gateway on the same address still binds
+        good = await bound(emu.address)
+        await good.close()

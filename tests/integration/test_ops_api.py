@@ -22,7 +22,7 @@ from smppgate.service.metrics import Metrics
 from smppgate.service.ops import OpsView
 from smppgate.service.runtime import Gateway
 
-KEY = "ops-key-1"
+KEY = "ops-key-1-0123456789abcdef"
 AUTH = {"X-API-Key": KEY}
 
 

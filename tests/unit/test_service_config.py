@@ -99,10 +99,13 @@ def test_secrets_from_environment() -> None:
     del data["accounts"][0]["password"]  # type: ignore[attr-defined]
     with pytest.raises(ConfigError, match="SMPPGATE_PASSWORD_A"):
         parse_config(data, environ={})
-    env = {"SMPPGATE_PASSWORD_A": "envpw", "SMPPGATE_API_KEYS": "k1, k2"}
+    env = {
+        "SMPPGATE_PASSWORD_A": "envpw",
+        "SMPPGATE_API_KEYS": "key-one-0123456789, key-two-0123456789",
+    }
     config = parse_config({**data, "http": {"listen": "0.0.0.0:80"}}, environ=env)
     assert config.accounts[0].password == "envpw"
-    assert config.http.api_keys == ("k1", "k2")
+    assert config.http.api_keys == ("key-one-0123456789", "key-two-0123456789")
 
 
 def test_the_environment_overrides_the_file_and_the_source_is_known() -> None:

@@ -1,11 +1,20 @@
-"""The HTTP app factory: routes, API-key auth, and one error format for every failure."""
+"""The HTTP app factory: routes, API-key auth, and one error format for every failure.
+
+Before a handler runs, a request must name an allowed host (``Host`` and, from a browser,
+``Origin``: the listen address, an IP literal, ``localhost``, or ``[http] allowed_hosts``;
+otherwise 403, which defeats DNS rebinding and cross-site use of a key-less loopback API) and
+send a JSON body as ``application/json`` (otherwise 415: a cross-site form or ``text/plain``
+POST never reaches a handler). Every answer carries security headers and no version banner.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -32,7 +41,7 @@ from smppgate.service.metrics import Metrics
 from smppgate.service.ops import OpsView
 from smppgate.store import NotFound, Store, StoreUnavailable
 
-__all__ = ["MAX_BODY", "OPEN_PATHS", "OPEN_PREFIXES", "create_app"]
+__all__ = ["MAX_BODY", "OPEN_PATHS", "OPEN_PREFIXES", "SECURITY_HEADERS", "create_app", "runner"]
 
 log = logging.getLogger("smppgate.api")
 
@@ -44,6 +53,21 @@ OPEN_PREFIXES = ("/ui/static/",)
 MAX_BODY = 8 * 1024 * 1024
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: on every answer: nothing may frame the page or load from elsewhere; no MIME sniffing
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Server": "smppgate",
+}
+#: methods whose body must be JSON
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def create_app(
@@ -59,8 +83,10 @@ def create_app(
     store, intake, metrics and ops view it is given (without ``ops`` the ops routes answer
     503)."""
     app = web.Application(
-        middlewares=[_errors, _auth(config.http.api_keys)], client_max_size=MAX_BODY
+        middlewares=[_errors, _origin(config), _auth(config.http.api_keys), _json_body],
+        client_max_size=MAX_BODY,
     )
+    app.on_response_prepare.append(_security_headers)
     app[CONFIG] = config
     app[STORE] = store
     app[INTAKE] = intake
@@ -77,6 +103,72 @@ def create_app(
     routes.add_routes(app)
     app[OPENAPI] = build_document(config)
     return app
+
+
+def runner(app: web.Application, config: GatewayConfig) -> web.AppRunner:
+    """The runner to serve ``app`` with: a client has ``http.header_timeout`` seconds to send
+    a request's headers (and an idle connection is closed after as long)."""
+    return web.AppRunner(app, access_log=None, keepalive_timeout=config.http.header_timeout)
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(SECURITY_HEADERS)
+
+
+def _hostname(value: str) -> str | None:
+    """The host name of a ``Host`` value (``name``, ``name:port``, ``[v6]:port``)."""
+    try:
+        return urlsplit("//" + value).hostname
+    except ValueError:
+        return None
+
+
+def _origin(config: GatewayConfig) -> Middleware:
+    listen = config.http.listen.host.lower()
+    named = {listen, "localhost", *config.http.allowed_hosts}
+
+    def allowed(host: str | None) -> bool:
+        if host is None:
+            return False
+        host = host.lower().rstrip(".")
+        if host in named:
+            return True
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return True  # an address literal is never a rebinding target
+
+    @web.middleware
+    async def origin(request: web.Request, handler: Handler) -> web.StreamResponse:
+        host = request.headers.get("Host")
+        if host is not None and not allowed(_hostname(host)):
+            raise ApiError(
+                403,
+                "host_not_allowed",
+                "this Host is not one the gateway answers to; add it to [http] allowed_hosts",
+            )
+        origin = request.headers.get("Origin")
+        if origin is not None and not allowed(_hostname(origin.partition("://")[2])):
+            raise ApiError(
+                403,
+                "origin_not_allowed",
+                "cross-site requests are refused; add the page's host to [http] allowed_hosts",
+            )
+        return await handler(request)
+
+    return origin
+
+
+@web.middleware
+async def _json_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method in _BODY_METHODS and request.content_type != "application/json":
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send the body as 'Content-Type: application/json', not {request.content_type!r}",
+        )
+    return await handler(request)
 
 
 def _error_response(error: ApiError) -> web.Response:
@@ -112,9 +204,12 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            exc.status, "http_error"
-        )
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            408: "request_timeout",
+            413: "body_too_large",
+        }.get(exc.status, "http_error")
         message = exc.reason if exc.status != 404 else f"no route for {request.path}"
         return _error_response(ApiError(exc.status, code, message))
     except Exception:

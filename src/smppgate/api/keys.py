@@ -44,11 +44,17 @@ def presented_key(request: web.Request) -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
+def _octets(key: str) -> bytes:
+    """A header value as sent: aiohttp keeps octets that are not UTF-8 as lone surrogates,
+    which ``str.encode`` refuses."""
+    return key.encode("utf-8", "surrogateescape")
+
+
 def key_matches(presented: str | None, keys: tuple[str, ...]) -> bool:
     """Constant-time comparison with every configured key (no early exit on a match)."""
     if presented is None:
         return False
-    given = presented.encode()
+    given = _octets(presented)
     found = False
     for key in keys:
         found |= hmac.compare_digest(given, key.encode())
@@ -59,4 +65,4 @@ def scope_of(request: web.Request) -> str:
     key = presented_key(request)
     if key is None:
         return ""
-    return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return "key:" + hashlib.sha256(_octets(key)).hexdigest()[:16]

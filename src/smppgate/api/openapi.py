@@ -48,12 +48,15 @@ def _errors(*statuses: int) -> dict[str, Any]:
         400: "Malformed JSON or a bad header",
         401: "Missing or wrong API key",
         404: "No such message",
-        409: "The Idempotency-Key was used for a different message",
+        403: "A Host or Origin the gateway does not answer to (cross-site, DNS rebinding)",
+        408: "The body did not arrive in time",
+        409: "The Idempotency-Key was used for a different request",
         413: "Too many messages in one batch (or a body over 8 MiB)",
+        415: "The body was not sent as application/json",
         422: "A field is invalid: `error.field` names it, `error.message` says what to fix",
         503: "The store is unavailable; retry",
     }
-    return {str(s): _answer(text[s], "Error") for s in statuses}
+    return {str(s): _answer(text[s], "Error") for s in sorted(statuses)}
 
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -346,7 +349,7 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
                 "responses": {
                     "202": _answer("Queued", "Accepted"),
                     "200": _answer("Idempotent replay: the first result", "Accepted"),
-                    **_errors(400, 401, 409, 422, 503),
+                    **_errors(400, 401, 403, 408, 415, 409, 422, 503),
                 },
             },
             "get": {
@@ -377,7 +380,7 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
                 "responses": {
                     "202": _answer("Queued", "BatchAccepted"),
                     "200": _answer("Idempotent replay", "BatchAccepted"),
-                    **_errors(400, 401, 409, 413, 422, 503),
+                    **_errors(400, 401, 403, 408, 415, 409, 413, 422, 503),
                 },
             }
         },
@@ -386,7 +389,10 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
                 "operationId": "previewMessage",
                 "summary": "Encoding, parts and room left, without sending",
                 "requestBody": _body("PreviewRequest", {"text": "Привет!"}),
-                "responses": {"200": _answer("The cost", "Preview"), **_errors(400, 401, 422)},
+                "responses": {
+                    "200": _answer("The cost", "Preview"),
+                    **_errors(400, 401, 403, 408, 415, 422),
+                },
             }
         },
         "/v1/messages/{id}": {
@@ -416,7 +422,7 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
                 "responses": {
                     "202": _answer("Queued", "Accepted"),
                     "200": _answer("Idempotent replay", "Accepted"),
-                    **_errors(400, 401, 409, 422, 503),
+                    **_errors(400, 401, 403, 408, 415, 409, 422, 503),
                 },
             }
         },

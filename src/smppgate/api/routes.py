@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -17,17 +18,47 @@ from smppgate.service.metrics import CONTENT_TYPE
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_IDEMPOTENCY_KEY = 200
+#: the deepest JSON a request may nest (the deepest valid request nests 3: batch, list, object)
+MAX_JSON_DEPTH = 32
+#: inbound ids are PostgreSQL BIGINTs
+MAX_INBOUND_ID = 2**63 - 1
 
 
 async def read_json(request: web.Request) -> Any:
-    """The body as JSON; 400 when it is not JSON at all."""
-    raw = await request.read()
+    """The body as JSON; 400 when it is not JSON at all (or absurdly deep, or a number too
+    long to convert), 408 when it does not arrive within ``http.body_timeout`` seconds."""
+    timeout = request.app[CONFIG].http.body_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            raw = await request.read()
+    except TimeoutError:
+        raise ApiError(
+            408, "request_timeout", f"the body did not arrive within {timeout:g} s"
+        ) from None
     if not raw:
         raise ApiError(400, "malformed_json", "the request body is empty; send a JSON object")
+    if _depth(raw) > MAX_JSON_DEPTH:
+        raise ApiError(400, "malformed_json", f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        # a number of more than 4,300 digits (int conversion limit), say
+        raise ApiError(400, "malformed_json", f"the body cannot be read: {exc}") from None
+
+
+def _depth(raw: bytes) -> int:
+    """An upper bound of the nesting of ``raw`` (brackets inside strings count too: a cheap
+    guard before parsing, never below the real depth)."""
+    depth = deepest = 0
+    for octet in raw.translate(None, delete=_NOT_BRACKETS):
+        depth += 1 if octet in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def idempotency_key(request: web.Request) -> str | None:
@@ -85,7 +116,8 @@ async def post_preview(request: web.Request) -> web.Response:
 
 
 async def get_message(request: web.Request) -> web.Response:
-    detail = await request.app[STORE].get_message(request.match_info["id"])
+    message_id = schemas.query_text(request.match_info["id"], "id") or ""
+    detail = await request.app[STORE].get_message(message_id)
     return _json(schemas.message_detail(detail))
 
 
@@ -93,9 +125,9 @@ async def list_messages(request: web.Request) -> web.Response:
     q = request.query
     page = await request.app[STORE].list_messages(
         state=schemas.parse_state(q.get("status")),
-        account=q.get("account") or None,
+        account=schemas.query_text(q.get("account"), "account"),
         since=schemas.parse_time(q.get("since"), "since"),
-        after=q.get("after") or None,
+        after=schemas.query_text(q.get("after"), "after"),
         limit=schemas.parse_limit(q.get("limit")),
     )
     return _json(
@@ -117,13 +149,17 @@ async def post_ussd(request: web.Request) -> web.Response:
 async def list_inbound(request: web.Request) -> web.Response:
     q = request.query
     after = q.get("after") or "0"
-    if not after.isdigit():
-        raise ApiError(422, "validation_error", "the id of the last item seen", field="after")
+    if not (after.isascii() and after.isdecimal() and len(after) <= 19) or (
+        int(after) > MAX_INBOUND_ID
+    ):
+        raise ApiError(
+            422, "validation_error", "the id of the last item seen (0..2^63-1)", field="after"
+        )
     limit = schemas.parse_limit(q.get("limit"))
     items = await request.app[STORE].list_inbound(
         since=schemas.parse_time(q.get("since"), "since"),
         after_id=int(after),
-        account=q.get("account") or None,
+        account=schemas.query_text(q.get("account"), "account"),
         limit=limit,
     )
     next_cursor = str(items[-1].id) if len(items) == limit else None

@@ -5,6 +5,7 @@ change when a column does."""
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -72,7 +73,7 @@ class Fields:
             return None
         if not isinstance(value, str):
             raise invalid(self.name(key), f"must be a string, got {_kind(value)}")
-        return value
+        return clean_text(value, self.name(key))
 
     def required_str(self, key: str) -> str:
         value = self.text(key, required=True)
@@ -98,6 +99,27 @@ class Fields:
         if value is not None and value not in choices:
             raise invalid(self.name(key), f"must be one of {', '.join(choices)}; got {value!r}")
         return value
+
+
+def clean_text(value: str, field: str) -> str:
+    """A string the store can keep: no NUL (PostgreSQL TEXT refuses it) and no lone
+    surrogate (not UTF-8 at all, from a JSON ``\\ud800`` or an undecodable query)."""
+    if "\x00" in value:
+        raise invalid(field, "must not contain NUL characters (U+0000)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise invalid(
+            field, f"not valid Unicode: a lone surrogate U+{ord(value[exc.start]):04X}"
+        ) from None
+    return value
+
+
+def query_text(value: str | None, field: str) -> str | None:
+    """A query or path value (None or empty: not given), checked like a body string."""
+    if not value:
+        return None
+    return clean_text(value, field)
 
 
 def _kind(value: object) -> str:
@@ -161,7 +183,9 @@ def ussd_request(data: object) -> UssdRequest:
         raise invalid("op", "required: the ussd_service_op, e.g. 'pssr_response' or 17")
     if isinstance(op, bool) or not isinstance(op, str | int):
         raise invalid("op", "a name such as 'pssr_response' or a number 0..255")
-    service_op = ussd_service_op(str(op))
+    if isinstance(op, int) and not 0 <= op <= 0xFF:
+        raise invalid("op", f"a number is 0..255; got {op if abs(op) < 10**6 else 'more'}")
+    service_op = ussd_service_op(clean_text(str(op), "op"))
     encoding = f.choice("encoding", ENCODINGS)
     return UssdRequest(
         to=f.required_str("to"),
@@ -196,10 +220,15 @@ def parse_time(value: str | None, field: str) -> float | None:
     """Epoch seconds or an ISO 8601 time (UTC when no offset is given)."""
     if value is None or value == "":
         return None
+    clean_text(value, field)
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         pass
+    else:
+        if not math.isfinite(number) or abs(number) > 1e12:
+            raise invalid(field, f"epoch seconds within reach, got {value[:40]!r}")
+        return number
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -208,14 +237,19 @@ def parse_time(value: str | None, field: str) -> float | None:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.timestamp()
+    try:
+        return parsed.timestamp()
+    except (OverflowError, ValueError):
+        raise invalid(field, f"a time within reach, got {value[:40]!r}") from None
 
 
 def parse_limit(value: str | None, default: int = 100, maximum: int = 1000) -> int:
     if value is None or value == "":
         return default
-    if not value.isdigit() or not 1 <= int(value) <= maximum:
-        raise invalid("limit", f"a whole number 1..{maximum}; got {value!r}")
+    if not (value.isascii() and value.isdecimal() and len(value) <= 6) or not (
+        1 <= int(value) <= maximum
+    ):
+        raise invalid("limit", f"a whole number 1..{maximum}; got {value[:40]!r}")
     return int(value)
 
 
@@ -226,7 +260,7 @@ def parse_state(value: str | None) -> MessageState | None:
         return MessageState(value)
     except ValueError:
         names = ", ".join(s.value for s in MessageState)
-        raise invalid("status", f"one of {names}; got {value!r}") from None
+        raise invalid("status", f"one of {names}; got {value[:40]!r}") from None
 
 
 # ------------------------------------------------------------------------- writing

@@ -12,6 +12,7 @@ import sys
 from aiohttp import web
 
 from smppgate.api import create_app
+from smppgate.api.app import runner as http_runner
 from smppgate.cli.config_file import add_config_argument, config_path, read_config
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
 from smppgate.service.config import ConfigError, GatewayConfig
@@ -36,7 +37,8 @@ starts the embedded DEMO configuration (and says so on every start): SQLite in
 "demo") bound to a platform emulator started in the same process on 127.0.0.1:2775, which
 "delivers" every message: nothing reaches a real phone. Try:
 
-  curl -s -XPOST localhost:8080/v1/messages -d '{"to":"79001234567","from":"Demo","text":"Hi"}'
+  curl -s localhost:8080/v1/messages -H 'Content-Type: application/json' \
+    -d '{"to":"79001234567","from":"Demo","text":"Hi"}'
 
 Every configuration key is in docs/configuration.md; the HTTP API is at /docs.
 SIGTERM or Ctrl-C stops gracefully: no new work, in-flight responses awaited, sessions unbound.
@@ -83,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
     for account in config.accounts:
         # the source, never the value: a stale variable overriding the file shows here
         log.info("account %s: password from %s", account.name, account.password_source)
+    for warning in config.warnings:
+        log.warning("%s", warning)
     if config_path(args) is None:
         # on stderr as well as in the log: a log level of ERROR must not hide it
         print(f"smppgate serve: WARNING: {DEMO_WARNING}", file=sys.stderr)
@@ -158,7 +162,7 @@ async def serve(
             readiness=gateway.ready,
             ops=ops,
         )
-        runner = web.AppRunner(app, access_log=None)
+        runner = http_runner(app, config)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
         listen = config.http.listen

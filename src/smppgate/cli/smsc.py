@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import importlib.util
 import logging
+import os
 import signal
 import sys
 import tomllib
@@ -112,6 +113,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, help="seed of the outcome mix")
     parser.add_argument(
         "--control", metavar="HOST:PORT", help="HTTP control API on this loopback address"
+    )
+    parser.add_argument(
+        "--control-token",
+        metavar="TOKEN",
+        default=os.environ.get("SMPPGATE_CONTROL_TOKEN"),
+        help="require 'Authorization: Bearer TOKEN' on the control API "
+        "(default: $SMPPGATE_CONTROL_TOKEN; none: open to local users)",
     )
     parser.add_argument(
         "--stats-interval",
@@ -220,6 +228,7 @@ async def serve(
     control: tuple[str, int] | None,
     stats_interval: float,
     stop: asyncio.Event | None = None,
+    control_token: str | None = None,
 ) -> None:
     """Run until ``stop`` is set (or SIGINT / SIGTERM)."""
     stop = stop or asyncio.Event()
@@ -238,7 +247,9 @@ async def serve(
             # aiohttp comes with the gateway extra: the emulator alone runs without it
             from smppgate.emulator.control import ControlServer
 
-            server = await stack.enter_async_context(ControlServer(emulator, *control))
+            server = await stack.enter_async_context(
+                ControlServer(emulator, *control, token=control_token)
+            )
             log.info("control API on http://%s:%d", *server.address)
         ticker = asyncio.create_task(_report(emulator, stats_interval)) if stats_interval else None
         try:
@@ -298,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"smppgate smsc: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(config, control, args.stats_interval))
+        asyncio.run(serve(config, control, args.stats_interval, control_token=args.control_token))
     except ConfigError as exc:
         print(f"smppgate smsc: configuration error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,5 @@
-"""Who may bind and when: failed-bind slowdown and lockout per address (security), and the
+"""Who may bind and when: failed-bind slowdown and lockout per system_id and address
+(security; the caller passes ``system_id@address`` as the key), and the
 platform's reconnect waits per system_id and address (D-08, D-09). Pure state, time as an
 argument."""
 

@@ -12,17 +12,26 @@ it and steer it while it runs.
                                          "concatenated": false, "ussd_service_op": null}
     POST   /sessions/{system_id}/drop   close the account's TCP connections
     POST   /sessions/{system_id}/unbind send unbind on them
+
+It listens on loopback only. With a token (``smppgate smsc --control-token`` or
+``SMPPGATE_CONTROL_TOKEN``), every request must present it as ``Authorization: Bearer TOKEN``
+(else 401): other local users, or a local process tricked into a request (an SSRF), cannot
+steer the emulator.
 """
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from smppgate.emulator.config import is_loopback
+from smppgate.emulator.deliveries import mo_pdus
 from smppgate.emulator.errors import ConfigError, NoReceiverError, UnknownFaultError
 from smppgate.emulator.server import Emulator
+from smppgate.pdu import PduError, encode
 
 EMULATOR: web.AppKey[Emulator] = web.AppKey("emulator", Emulator)
 
@@ -120,13 +129,29 @@ async def inject_mo(request: web.Request) -> web.Response:
     ussd = body.get("ussd_service_op")
     if ussd is not None and (not isinstance(ussd, int) or not 0 <= ussd <= 255):
         return _error(400, "ussd_service_op must be 0..255")
+    concatenated = bool(body.get("concatenated", False))
+    try:
+        # what the deliver_sm PDUs would be: an address too long for SMPP, say, is the
+        # caller's mistake (400), not a failure inside the emulator
+        pdus = mo_pdus(
+            source=source,
+            destination=destination,
+            text=text,
+            concatenated=concatenated,
+            reference=0,
+            ussd_service_op=ussd,
+        )
+        for pdu in pdus:
+            encode(pdu, 1)
+    except (PduError, ValueError) as exc:
+        return _error(400, f"cannot be sent as deliver_sm: {exc}")
     try:
         statuses = await _emulator(request).inject_mo(
             system_id,
             source,
             destination,
             text,
-            concatenated=bool(body.get("concatenated", False)),
+            concatenated=concatenated,
             ussd_service_op=ussd,
         )
     except NoReceiverError as exc:
@@ -146,8 +171,28 @@ async def unbind(request: web.Request) -> web.Response:
     return web.json_response({"unbound": count})
 
 
-def control_app(emulator: Emulator) -> web.Application:
-    app = web.Application()
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _token_check(token: str) -> Any:
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, expected):
+            return web.json_response(
+                {"error": "send the control token: 'Authorization: Bearer TOKEN'"},
+                status=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return await handler(request)
+
+    return check
+
+
+def control_app(emulator: Emulator, token: str | None = None) -> web.Application:
+    app = web.Application(middlewares=[_token_check(token)] if token else [])
     app[EMULATOR] = emulator
     app.router.add_get("/stats", stats)
     app.router.add_get("/sessions", sessions)
@@ -166,10 +211,18 @@ def control_app(emulator: Emulator) -> web.Application:
 class ControlServer:
     """The control API on ``host:port`` (loopback only); an async context manager."""
 
-    def __init__(self, emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        emulator: Emulator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        token: str | None = None,
+    ) -> None:
         if not is_loopback(host):
             raise ConfigError("control", f"{host} is not a loopback address")
         self.emulator = emulator
+        self.token = token or None
         self.host = host
         self.port = port
         self._runner: web.AppRunner | None = None
@@ -183,7 +236,7 @@ class ControlServer:
         await self.aclose()
 
     async def start(self) -> None:
-        runner = web.AppRunner(control_app(self.emulator), access_log=None)
+        runner = web.AppRunner(control_app(self.emulator, self.token), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         await site.start()

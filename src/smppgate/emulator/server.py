@@ -779,10 +779,13 @@ class Emulator:
     def _on_bind(self, connection: SmscConnection, event: BindRequested) -> None:
         address = connection.peer[0] if connection.peer else "?"
         now = self.now()
-        if self._guard.locked(address, now):
+        # failed binds count per system_id and address, as the platform does: guessing one
+        # account's password from an address does not lock other accounts out of it
+        guard_key = _guard_key(event, address)
+        if self._guard.locked(guard_key, now):
             self._reject_bind(connection, event, CommandStatus.ESME_RBINDFAIL, "address locked out")
             return
-        delay = self._guard.answer_delay(address, now)
+        delay = self._guard.answer_delay(guard_key, now)
         if delay:
             self._later(delay, lambda: self._decide_bind(connection, event))
         else:
@@ -806,9 +809,9 @@ class Emulator:
             failure = (CommandStatus.ESME_RINVPASWD, "wrong password")
         if failure is not None:
             self._watch.failed((system_id, f"address:{address}"), now)
-            if self._guard.failed(address, now):
-                self._event(connection, "lockout", f"{address} locked out")
-                log.warning("address %s locked out after failed binds", address)
+            if self._guard.failed(_guard_key(event, address), now):
+                self._event(connection, "lockout", f"{system_id!r} from {address} locked out")
+                log.warning("%r from address %s locked out after failed binds", system_id, address)
             self._reject_bind(connection, event, *failure)
             return
         assert account is not None
@@ -845,7 +848,7 @@ class Emulator:
             self._watch.failed((system_id, f"address:{address}"), now)
             self._reject_bind(connection, event, refuse, reason)
             return
-        self._guard.succeeded(address)
+        self._guard.succeeded(_guard_key(event, address))
         connection.run(lambda session, at: session.accept_bind(pdu, cfg.system_id, at))
         connection.bound_at = now
         connection._fault_version = -1  # the account is known now: re-read connection faults
@@ -1488,3 +1491,8 @@ class Emulator:
                 f"enquire_link {idle:.1f} s after our last PDU "
                 f"(only after {self.config.enquire_link_idle:g} s of silence)",
             )
+
+
+def _guard_key(event: BindRequested, address: str) -> str:
+    """What failed binds are counted by: the system_id asked for, at the peer's address."""
+    return f"{getattr(event.pdu, 'system_id', '')}@{address}"

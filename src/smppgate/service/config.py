@@ -28,8 +28,10 @@ from smppgate.profiles import (
     declare_profile,
     get_profile,
 )
+from smppgate.service.egress import EgressPolicy, UrlRefusedError
 from smppgate.service.logs import parse_level
 from smppgate.session import BindMode
+from smppgate.store import redacted_url
 from smppgate.text import DefaultAlphabet, Encoding, SplitMethod
 
 DEFAULT_DATA_DIR = Path("data")
@@ -38,6 +40,8 @@ DEFAULT_HTTP_LISTEN = HostAddress("127.0.0.1", 8080)
 DEFAULT_EMULATOR_LISTEN = HostAddress("127.0.0.1", 2775)
 _MODES = {"tx": BindMode.TRANSMITTER, "rx": BindMode.RECEIVER, "trx": BindMode.TRANSCEIVER}
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+#: an API key shorter than this is refused: keys are bearer secrets, guessable ones are none
+MIN_API_KEY_LENGTH = 16
 
 
 class ConfigError(ValueError):
@@ -59,6 +63,13 @@ class HttpConfig:
     listen: HostAddress = DEFAULT_HTTP_LISTEN
     api_keys: tuple[str, ...] = ()
     max_batch: int = 1000
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names (besides the listen address, IP literals and localhost) requests may name
+    in ``Host`` and ``Origin``; anything else is refused (DNS rebinding, cross-site)."""
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's headers."""
+    body_timeout: float = 30.0
+    """Seconds a client has to send a request's body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +78,19 @@ class WebhookConfig:
     timeout: float = 10.0
     max_attempts: int = 12
     backoff: tuple[float, ...] = (5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
+    allow_private: bool = False
+    """Let webhooks go to loopback/private/link-local addresses (labs and tests only)."""
+    allow_hosts: tuple[str, ...] = ()
+    """Receivers inside the network: host names, addresses or networks (CIDR)."""
+    workers: int = 32
+    """Deliveries in progress at once on this node."""
+    per_host: int = 8
+    """Deliveries in progress at once to one receiver (host and port): a slow or hanging
+    receiver holds at most this many workers."""
+
+    @property
+    def policy(self) -> EgressPolicy:
+        return EgressPolicy(allow_private=self.allow_private, allow_hosts=self.allow_hosts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +159,8 @@ class GatewayConfig:
     log_level: str = "INFO"
     shutdown_timeout: float = 10.0
     source_path: str | None = field(default=None, compare=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+    """Things to log once logging is set up (a secrets file others can read, say)."""
 
     def account(self, name: str | None) -> AccountConfig:
         """The named account, or the first one when ``name`` is None."""
@@ -159,11 +185,32 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> G
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), f"not valid TOML: {exc}") from exc
     config = parse_config(data, environ)
-    return _replace_source(config, str(path))
+    return replace(config, source_path=str(path), warnings=_file_warnings(Path(path), data))
 
 
-def _replace_source(config: GatewayConfig, path: str) -> GatewayConfig:
-    return replace(config, source_path=path)
+def _file_warnings(path: Path, data: Mapping[str, Any]) -> tuple[str, ...]:
+    """A file holding secrets (API keys, the webhook secret, passwords) that users other than
+    its owner may read is worth a warning."""
+    holds = []
+    if _table(data, "http").get("api_keys"):
+        holds.append("http.api_keys")
+    if _table(data, "webhooks").get("secret"):
+        holds.append("webhooks.secret")
+    accounts = data.get("accounts")
+    if isinstance(accounts, list) and any(
+        isinstance(a, Mapping) and a.get("password") for a in accounts
+    ):
+        holds.append("accounts[].password")
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return ()
+    if not holds or not mode & 0o044:
+        return ()
+    return (
+        f"{path} holds secrets ({', '.join(holds)}) and is readable by other users "
+        f"(mode {mode & 0o777:o}): chmod 600 it, or pass the secrets in the environment",
+    )
 
 
 DEMO_ACCOUNT = {
@@ -216,6 +263,13 @@ def parse_config(
     except ValueError as exc:
         raise ConfigError("log.level", str(exc)) from None
     emulator = _emulator(_table(data, "emulator"))
+    policy = webhooks.policy
+    for i, account in enumerate(accounts):
+        if account.default_callback_url is not None:
+            try:
+                policy.check_url(account.default_callback_url)
+            except UrlRefusedError as exc:
+                raise ConfigError(f"accounts[{i}].default_callback_url", str(exc)) from None
     return GatewayConfig(
         node_id=_str(data, "", "node_id", ""),
         store=store,
@@ -317,7 +371,7 @@ def _store(data: Mapping[str, Any]) -> StoreConfig:
         raise ConfigError(
             "store.url",
             f"must be sqlite:///ABSOLUTE/PATH, sqlite:RELATIVE/PATH or postgresql://..., "
-            f"got {url!r}",
+            f"got {redacted_url(url)!r}",
         )
     if url.startswith("sqlite:") and ":memory:" in url:
         raise ConfigError("store.url", "an in-memory SQLite store would lose every message")
@@ -335,7 +389,8 @@ def _is_loopback(host: str) -> bool:
 
 
 def _http(data: Mapping[str, Any], env: Mapping[str, str]) -> HttpConfig:
-    _known(data, "http", {"listen", "api_keys", "max_batch"})
+    _known(data, "http", {"listen", "api_keys", "max_batch", "allowed_hosts", "header_timeout",
+                          "body_timeout"})  # fmt: skip
     # no default port: a bare host used to listen on 2775, the SMPP port
     listen = _host(data.get("listen", "127.0.0.1:8080"), "http.listen", default_port=0)
     keys = data.get("api_keys", [])
@@ -343,6 +398,14 @@ def _http(data: Mapping[str, Any], env: Mapping[str, str]) -> HttpConfig:
         raise ConfigError("http.api_keys", "must be a list of non-empty strings")
     from_env = [k.strip() for k in env.get("SMPPGATE_API_KEYS", "").split(",") if k.strip()]
     api_keys = tuple(dict.fromkeys([*keys, *from_env]))
+    for i, key in enumerate(api_keys):
+        if len(key) < MIN_API_KEY_LENGTH or not (key.isascii() and key.isprintable()):
+            where = "SMPPGATE_API_KEYS" if key in from_env and key not in keys else "http.api_keys"
+            raise ConfigError(
+                f"{where}[{i}]",
+                f"an API key is at least {MIN_API_KEY_LENGTH} printable ASCII characters, "
+                f"this one has {len(key)}: generate one, e.g. `openssl rand -hex 24`",
+            )
     if not api_keys and not _is_loopback(listen.host):
         raise ConfigError(
             "http.api_keys",
@@ -350,16 +413,40 @@ def _http(data: Mapping[str, Any], env: Mapping[str, str]) -> HttpConfig:
             "(or SMPPGATE_API_KEYS) so that requests must present a key",
         )
     max_batch = _int(data, "http", "max_batch", 1000, minimum=1, maximum=1000)
-    return HttpConfig(listen=listen, api_keys=api_keys, max_batch=max_batch)
+    return HttpConfig(
+        listen=listen,
+        api_keys=api_keys,
+        max_batch=max_batch,
+        allowed_hosts=tuple(h.lower() for h in _str_list(data, "http", "allowed_hosts")),
+        header_timeout=_number(data, "http", "header_timeout", 10.0, minimum=0.1),
+        body_timeout=_number(data, "http", "body_timeout", 30.0, minimum=0.1),
+    )
+
+
+def _str_list(data: Mapping[str, Any], prefix: str, name: str) -> list[str]:
+    value = data.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(_key(prefix, name), "must be a list of non-empty strings")
+    return value
 
 
 def _webhooks(data: Mapping[str, Any], env: Mapping[str, str]) -> WebhookConfig:
-    _known(data, "webhooks", {"secret", "timeout", "max_attempts"})
+    _known(data, "webhooks", {"secret", "timeout", "max_attempts", "allow_private",
+                              "allow_hosts", "workers", "per_host"})  # fmt: skip
     secret = env.get("SMPPGATE_WEBHOOK_SECRET") or _str(data, "webhooks", "secret", "")
+    try:
+        allow_hosts = EgressPolicy.parse_hosts(_str_list(data, "webhooks", "allow_hosts"))
+    except ValueError as exc:
+        raise ConfigError("webhooks.allow_hosts", str(exc)) from None
+    workers = _int(data, "webhooks", "workers", 32, minimum=1, maximum=1000)
     return WebhookConfig(
         secret=secret,
         timeout=_number(data, "webhooks", "timeout", 10.0, minimum=0.1),
         max_attempts=_int(data, "webhooks", "max_attempts", 12, minimum=1, maximum=100),
+        allow_private=_bool(data, "webhooks", "allow_private", False),
+        allow_hosts=allow_hosts,
+        workers=workers,
+        per_host=_int(data, "webhooks", "per_host", 8, minimum=1, maximum=workers),
     )
 
 

@@ -15,10 +15,10 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from smppgate.client import AddressError, gateway_sender, international_number
 from smppgate.service.config import AccountConfig, GatewayConfig
+from smppgate.service.egress import EgressPolicy, UrlRefusedError
 from smppgate.store import (
     MAX_PRIORITY,
     InsertResult,
@@ -62,7 +62,9 @@ Clock = Callable[[], float]
 
 MAX_VALIDITY = 7 * 86400
 MAX_REFERENCE_LENGTH = 128
-MAX_URL_LENGTH = 2048
+#: the idempotency scope of batch keys is the caller's scope plus this: a batch key ``k`` is
+#: stored as ``k#0``, ``k#1``... and must not meet a single message's key ``k#0``
+BATCH_SCOPE_SUFFIX = "/batch"
 #: the most characters one SMS part can hold (GSM7 single part); a text longer than
 #: max_parts times this cannot fit whatever the encoding, and is refused before planning
 _MAX_CHARS_PER_PART = 160
@@ -87,15 +89,25 @@ class ValidationError(ValueError):
 
 
 class IdempotencyConflict(Exception):  # noqa: N818  (a conflict, not a crash)
-    """An idempotency key was used before for a different message."""
+    """An idempotency key was used before for a different request."""
 
     def __init__(self, key: str, message_id: str) -> None:
         super().__init__(
-            f"idempotency key {key!r} was used for message {message_id} with a different "
-            "destination, sender, account or text; use a new key for a new message"
+            f"idempotency key {key!r} was used before for another request (message "
+            f"{message_id}); a key may only be repeated with the very same request: use a new "
+            "key for a new request"
         )
         self.key = key
         self.message_id = message_id
+
+
+#: what a request decides about its message: a replay under the same key must match in every
+#: one of them (the whole request, after defaults), else it is a conflict
+_REQUEST_FIELDS = (
+    "account", "source", "destination", "text", "encoding", "split_method", "validity_seconds",
+    "callback_url", "client_reference", "resend_unknown", "priority", "traffic_class",
+    "ussd_service_op", "its_session_info",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +220,7 @@ class Intake:
         self._store = store
         self._clock = clock
         self._accounts = {a.name: a for a in config.accounts}
+        self._egress: EgressPolicy = config.webhooks.policy
         self._udh_refs = ReferenceAllocator(bits=8)
         self._sar_refs = ReferenceAllocator(bits=16)
         self._allocated = 0
@@ -309,14 +322,26 @@ class Intake:
             its_session_info=None if fields.session is None else fields.session.to_bytes(),
         )
 
-    async def commit(self, messages: Sequence[NewMessage]) -> list[Accepted]:
+    async def commit(
+        self, messages: Sequence[NewMessage], *, batch_key: str | None = None
+    ) -> list[Accepted]:
         """Insert prepared messages in ONE store transaction (all or none) and return after the
         commit. An idempotency key seen before returns the first message (`created` False),
-        or raises `IdempotencyConflict` when that message is a different one."""
+        or raises `IdempotencyConflict` (and stores nothing) when that message came from
+        another request, or when only part of a batch (``batch_key``) was seen before."""
         if not messages:
             return []
-        results = await self._store.insert_messages(messages, self._clock())
-        return [_accepted(m, r) for m, r in zip(messages, results, strict=True)]
+
+        def check(results: Sequence[InsertResult]) -> None:
+            for message, result in zip(messages, results, strict=True):
+                _check_replay(message, result, batch_key)
+            replayed = {r.created for r in results}
+            if batch_key is not None and len(replayed) > 1:
+                first = next(r.message.id for r in results if not r.created)
+                raise IdempotencyConflict(batch_key, first)
+
+        results = await self._store.insert_messages(messages, self._clock(), check)
+        return [_accepted(r) for r in results]
 
     async def accept(
         self, request: MessageRequest, *, idempotency_key: str | None = None, scope: str = ""
@@ -334,15 +359,18 @@ class Intake:
     ) -> list[Accepted]:
         """Every request valid, then all committed in one transaction; the first invalid one
         raises a `ValidationError` whose field is ``messages[i].<field>`` and nothing is stored.
-        With a key, message i gets the key ``<key>#<i>``."""
+        With a key, message i gets the key ``<key>#<i>`` in the caller's batch scope (apart
+        from single-message keys); a batch whose key was used for another batch (other
+        messages, another length) is an `IdempotencyConflict`."""
         prepared = []
+        batch_scope = scope + BATCH_SCOPE_SUFFIX
         for i, request in enumerate(requests):
             key = None if idempotency_key is None else f"{idempotency_key}#{i}"
             try:
-                prepared.append(self.prepare(request, idempotency_key=key, scope=scope))
+                prepared.append(self.prepare(request, idempotency_key=key, scope=batch_scope))
             except ValidationError as exc:
                 raise exc.within(f"messages[{i}]") from None
-        return await self.commit(prepared)
+        return await self.commit(prepared, batch_key=idempotency_key)
 
     async def accept_ussd(
         self, request: UssdRequest, *, idempotency_key: str | None = None, scope: str = ""
@@ -401,11 +429,13 @@ class Intake:
             )
         return validity
 
-    @staticmethod
-    def _callback_url(url: str | None) -> str | None:
+    def _callback_url(self, url: str | None) -> str | None:
         if url is None:
             return None
-        check_url(url, "callback_url")
+        try:
+            self._egress.check_url(url)
+        except UrlRefusedError as exc:
+            raise ValidationError("callback_url", f"{exc}; got {url!r}") from None
         return url
 
     # ------------------------------------------------------------------ planning
@@ -493,14 +523,6 @@ def check_sender(sender: str, field: str = "from") -> str:
         raise ValidationError(field, str(exc)) from None
 
 
-def check_url(url: str, field: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError(field, f"an http:// or https:// URL with a host, got {url!r}")
-    if len(url) > MAX_URL_LENGTH:
-        raise ValidationError(field, f"at most {MAX_URL_LENGTH} characters")
-
-
 def _check_text(text: str) -> None:
     if not text:
         raise ValidationError("text", "must not be empty")
@@ -537,26 +559,25 @@ def planned_parts(plan: SplitPlan) -> tuple[PlannedPart, ...]:
     )
 
 
-def _accepted(message: NewMessage, result: InsertResult) -> Accepted:
+def _check_replay(message: NewMessage, result: InsertResult, batch_key: str | None) -> None:
     stored = result.message
-    if not result.created and (
-        stored.account,
-        stored.source,
-        stored.destination,
-        stored.text,
-        stored.traffic_class,
-        stored.ussd_service_op,
-        stored.its_session_info,
-    ) != (message.account, message.source, message.destination, message.text,
-          message.traffic_class, message.ussd_service_op,
-          message.its_session_info):  # fmt: skip
-        raise IdempotencyConflict(message.idempotency_key or "", stored.id)
+    if result.created:
+        return
+    if any(getattr(stored, f) != getattr(message, f) for f in _REQUEST_FIELDS):
+        key = batch_key if batch_key is not None else message.idempotency_key
+        raise IdempotencyConflict(key or "", stored.id)
+
+
+def _accepted(result: InsertResult) -> Accepted:
+    stored = result.message
     return Accepted(stored.id, stored.part_count, stored.state, result.created, stored.account)
 
 
 def ussd_service_op(name: str) -> int:
     """A ussd_service_op from its name (``pssr_response``) or number (``17``)."""
-    if name.isdigit():
+    if name.isascii() and name.isdecimal():
+        if len(name) > 3 or int(name) > 0xFF:
+            raise ValidationError("op", f"a number is 0..255; got {name[:10]!r}")
         return int(name)
     try:
         return int(UssdServiceOp[name.upper()])

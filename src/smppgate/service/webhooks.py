@@ -13,28 +13,45 @@ Headers of every POST::
     X-Smppgate-Event: message.status | inbound.mo | inbound.ussd
     X-Smppgate-Delivery: <job id>
     X-Smppgate-Timestamp: <epoch seconds of this attempt>
-    X-Smppgate-Signature: sha256=<hex HMAC-SHA256 of the raw body with webhooks.secret>
+    X-Smppgate-Signature: v1=<hex HMAC-SHA256 of "<delivery>.<timestamp>.<raw body>">
 
-(the signature header is left out when no secret is configured).
+The signature (left out when no secret is configured) covers the delivery id and the
+timestamp as well as the body, as in the Standard Webhooks scheme: a receiver that checks the
+timestamp is recent and remembers delivery ids cannot be fooled by a replay.
+
+Where webhooks may go is `smppgate.service.egress`'s policy: checked when a URL is accepted,
+again for every job before it is sent, and for every address its host resolves to (the
+connection goes only to addresses that passed). Deliveries run on a bounded pool of workers
+with at most ``webhooks.per_host`` to one receiver: a receiver that hangs holds that many
+workers, never the others' webhooks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import errno
+import functools
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 
 from smppgate.service.config import AccountConfig, GatewayConfig
+from smppgate.service.egress import EgressPolicy, UrlRefusedError
 from smppgate.service.metrics import Metrics
 from smppgate.store import (
     InboundMessage,
@@ -56,6 +73,7 @@ __all__ = [
     "EVENT_MESSAGE_STATUS",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
+    "CheckedResolver",
     "WebhookOutbox",
     "WebhookSender",
     "inbound_payload",
@@ -159,26 +177,49 @@ def inbound_payload(inbound: InboundMessage, at: float) -> str:
     )
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The ``X-Smppgate-Signature`` value for ``body``."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+#: how old (or how far in the future) a timestamp `verify` accepts, in seconds
+TOLERANCE = 300
 
 
-def verify(secret: str, body: bytes, signature: str) -> bool:
-    """What a receiver does: compare in constant time."""
-    return hmac.compare_digest(sign(secret, body), signature)
+def sign(secret: str, delivery: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Smppgate-Signature`` value: ``v1=`` and the hex HMAC-SHA256, keyed with the
+    secret, of ``<delivery>.<timestamp>.<body>``."""
+    signed = f"{delivery}.{timestamp}.".encode() + body
+    return "v1=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def verify(
+    secret: str,
+    delivery: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    *,
+    now: float | None = None,
+    tolerance: float = TOLERANCE,
+) -> bool:
+    """What a receiver does: the timestamp within ``tolerance`` seconds of now, and the
+    signature equal (compared in constant time) to what the secret gives. A receiver should
+    also remember the delivery ids it handled (deliveries are at least once)."""
+    if not (timestamp.isascii() and timestamp.isdecimal()):
+        return False
+    current = time.time() if now is None else now
+    if abs(current - int(timestamp)) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, delivery, timestamp, body), signature)
 
 
 def delivery_headers(job: WebhookJob, body: bytes, secret: str, now: float) -> dict[str, str]:
+    timestamp = str(int(now))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         EVENT_HEADER: job.event,
         DELIVERY_HEADER: str(job.id),
-        TIMESTAMP_HEADER: str(int(now)),
+        TIMESTAMP_HEADER: timestamp,
     }
     if secret:
-        headers[SIGNATURE_HEADER] = sign(secret, body)
+        headers[SIGNATURE_HEADER] = sign(secret, str(job.id), timestamp, body)
     return headers
 
 
@@ -281,10 +322,51 @@ class WebhookOutbox:
 # ------------------------------------------------------------------------ sender
 
 
+class CheckedResolver(AbstractResolver):
+    """Resolves with the default resolver, then keeps only the addresses the policy allows:
+    the connection is made to an address that was checked (no DNS rebinding between a check
+    and the connect). A host that resolves to no allowed address fails like an unknown
+    name (an OSError), and the job is retried later."""
+
+    def __init__(self, policy: EgressPolicy, inner: AbstractResolver | None = None) -> None:
+        self._policy = policy
+        self._inner = DefaultResolver() if inner is None else inner
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        if self._policy.name_allowed(host):
+            return found
+        allowed = [r for r in found if self._policy.address_allowed(_address(r["host"]))]
+        if not allowed:
+            refused = ", ".join(sorted({r["host"] for r in found}))
+            raise OSError(
+                errno.EACCES,
+                f"{host} resolves only to internal addresses ({refused}); list it in "
+                "[webhooks] allow_hosts if it is a receiver inside the network",
+            )
+        return allowed
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_address(text.partition("%")[0])
+
+
 class WebhookSender:
     """Delivers due outbox jobs: ``async with WebhookSender(...) as sender:`` runs it until the
     block ends (or `aclose`, idempotent). `wake` makes it look for work now (call it after an
-    enqueue for low latency; otherwise it polls every ``poll_interval`` seconds)."""
+    enqueue for low latency; otherwise it polls every ``poll_interval`` seconds).
+
+    Up to ``webhooks.workers`` deliveries run at once, at most ``webhooks.per_host`` of them to
+    one receiver (host and port). A claimed job whose receiver is at its limit waits for a
+    slot of that receiver (at most ``per_host`` wait per receiver); beyond that it goes back to
+    the outbox, due again after ``defer_delay`` seconds, without counting as an attempt. So a
+    fast receiver keeps its slots busy, and a hanging one holds ``per_host`` workers and
+    nothing else."""
 
     def __init__(
         self,
@@ -297,8 +379,11 @@ class WebhookSender:
         poll_interval: float = 1.0,
         batch_size: int = 32,
         close_timeout: float = 5.0,
+        defer_delay: float | None = None,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         self._settings = config.webhooks
+        self._policy = config.webhooks.policy
         self._store = store
         self._node_id = node_id or "node"
         self._metrics = metrics
@@ -306,11 +391,18 @@ class WebhookSender:
         self._poll_interval = poll_interval
         self._batch_size = batch_size
         self._close_timeout = close_timeout
-        self._lease = self._settings.timeout + 30.0
+        self._defer_delay = min(self._settings.timeout, 5.0) if defer_delay is None else defer_delay
+        # a job may wait for its receiver's slot (at most one delivery's timeout) before its
+        # own delivery: the lease covers both
+        self._lease = 2 * self._settings.timeout + 30.0
+        self._resolver = resolver  # what names resolve with (None: the system's resolver)
         self._wake = asyncio.Event()
         self._closing = False
         self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._per_host: Counter[str] = Counter()
+        self._waiting: dict[str, collections.deque[WebhookJob]] = {}
 
     async def __aenter__(self) -> WebhookSender:
         await self.start()
@@ -327,8 +419,15 @@ class WebhookSender:
     async def start(self) -> None:
         if self._task is not None:
             raise RuntimeError("WebhookSender already started")
+        connector = aiohttp.TCPConnector(
+            resolver=CheckedResolver(self._policy, self._resolver),
+            limit=self._settings.workers,
+            limit_per_host=self._settings.per_host,
+        )
         self._session = aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=self._settings.timeout)
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self._settings.timeout),
+            trust_env=False,  # never through a proxy from the environment
         )
         self._task = asyncio.create_task(self._run(), name="smppgate-webhooks")
 
@@ -343,41 +442,96 @@ class WebhookSender:
         self._wake.set()
         task, self._task = self._task, None
         if task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(task), self._close_timeout)
-            except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        waiting = [job.id for queue in self._waiting.values() for job in queue]
+        self._waiting.clear()
+        if waiting:
+            with contextlib.suppress(StoreError):  # else they are due when their lease ends
+                await self._store.webhooks_deferred(waiting, self._clock())
+        if self._deliveries:
+            _, pending = await asyncio.wait(set(self._deliveries), timeout=self._close_timeout)
+            for delivery in pending:
+                delivery.cancel()
+            if pending:
+                await asyncio.wait(pending)
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     async def run_once(self) -> int:
-        """Claim one batch of due jobs and deliver them; return how many were claimed."""
-        jobs = await self._store.claim_webhooks(
-            self._node_id, self._batch_size, self._clock(), self._lease
-        )
-        if jobs:
-            async with asyncio.TaskGroup() as group:
-                for job in jobs:
-                    group.create_task(self._deliver(job))
-        return len(jobs)
+        """Claim one batch of due jobs, start their deliveries and wait for them; return how
+        many were claimed."""
+        started = set(self._deliveries)
+        claimed = await self._claim(self._batch_size)
+        new = self._deliveries - started
+        if new:
+            await asyncio.wait(new)
+        return claimed
 
     async def _run(self) -> None:
         while not self._closing:
-            try:
-                claimed = await self.run_once()
-            except StoreError as exc:
-                log.warning("webhook outbox unavailable: %s", exc)
-                claimed = 0
-            except Exception:  # the worker outlives one bad batch
-                log.exception("webhook sender: unexpected error")
-                claimed = 0
-            if claimed < self._batch_size and not self._closing:
+            waiting = sum(len(queue) for queue in self._waiting.values())
+            free = self._settings.workers - len(self._deliveries) - waiting
+            claimed = 0
+            if free > 0:
+                try:
+                    claimed = await self._claim(min(self._batch_size, free))
+                except StoreError as exc:
+                    log.warning("webhook outbox unavailable: %s", exc)
+                except Exception:  # the worker outlives one bad batch
+                    log.exception("webhook sender: unexpected error")
+            if (free <= 0 or claimed < min(self._batch_size, free)) and not self._closing:
+                # nothing more due, or every worker busy: until an enqueue, a finished
+                # delivery, or the poll interval
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
                 self._wake.clear()
+
+    async def _claim(self, limit: int) -> int:
+        """Claim up to ``limit`` due jobs and start a delivery for each one whose receiver
+        has room; the others wait for their receiver, or go back to the outbox."""
+        jobs = await self._store.claim_webhooks(self._node_id, limit, self._clock(), self._lease)
+        deferred: list[int] = []
+        for job in jobs:
+            try:
+                target = self._policy.check_url(job.url)
+            except UrlRefusedError as exc:
+                # queued before the policy refused it (an older version, a changed allowlist)
+                await self._failed(job, f"refused: {exc}", retry=None)
+                continue
+            cap = self._settings.per_host
+            if self._per_host[target.key] < cap:
+                self._start(job, target.key)
+                continue
+            queue = self._waiting.setdefault(target.key, collections.deque())
+            if len(queue) < cap:
+                queue.append(job)
+            else:
+                deferred.append(job.id)
+        if deferred:
+            await self._store.webhooks_deferred(deferred, self._clock() + self._defer_delay)
+        return len(jobs)
+
+    def _start(self, job: WebhookJob, key: str) -> None:
+        self._per_host[key] += 1
+        task = asyncio.create_task(self._deliver(job), name=f"smppgate-webhook-{job.id}")
+        self._deliveries.add(task)
+        task.add_done_callback(functools.partial(self._finished, key))
+
+    def _finished(self, key: str, task: asyncio.Task[None]) -> None:
+        self._deliveries.discard(task)
+        self._per_host[key] -= 1
+        if self._per_host[key] <= 0:
+            del self._per_host[key]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("webhook delivery failed unexpectedly", exc_info=task.exception())
+        queue = self._waiting.get(key)
+        if queue and not self._closing:
+            self._start(queue.popleft(), key)
+            if not queue:
+                del self._waiting[key]
+        self._wake.set()
 
     async def _deliver(self, job: WebhookJob) -> None:
         assert self._session is not None
@@ -407,9 +561,10 @@ class WebhookSender:
             # the lease runs out and the job is claimed again: at least once
             log.warning("webhook %s: could not record the outcome: %s", job.id, exc)
 
-    async def _failed(self, job: WebhookJob, error: str, retry: float) -> None:
+    async def _failed(self, job: WebhookJob, error: str, retry: float | None) -> None:
+        retry_at = None if retry is None else self._clock() + retry
         state = await self._store.webhook_failed(
-            job.id, self._clock(), error, self._clock() + retry, self._settings.max_attempts
+            job.id, self._clock(), error, retry_at, self._settings.max_attempts
         )
         if state is WebhookState.GAVE_UP:
             log.warning(

@@ -12,7 +12,7 @@ from smppgate.store.errors import (
     StoreUnavailable,
     UnsupportedUrl,
 )
-from smppgate.store.factory import migrate, open_store
+from smppgate.store.factory import migrate, open_store, redacted_url
 from smppgate.store.ids import new_message_id
 from smppgate.store.lifecycle import derive_state
 from smppgate.store.models import (
@@ -101,4 +101,5 @@ __all__ = [
     "migrate",
     "new_message_id",
     "open_store",
+    "redacted_url",
 ]

@@ -26,7 +26,45 @@ from smppgate.store.protocol import Store
 from smppgate.store.sql_store import SqlStore
 
 
+def redacted_url(url: str) -> str:
+    """The URL with its password (and any user:password@) replaced by ``***``: what errors
+    and logs may show."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+    except ValueError:
+        return "<an unreadable URL>"
+    if "@" not in netloc:
+        return url
+    user_info, _, host = netloc.rpartition("@")
+    if ":" not in user_info:
+        return url
+    user = user_info.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _without_secret(message: str, url: str) -> str:
+    """An error message with the URL's password taken out (drivers may quote their DSN)."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    if password:
+        message = message.replace(unquote(password), "***").replace(password, "***")
+    return message.replace(url, redacted_url(url))
+
+
 async def _connect(url: str) -> Backend:
+    try:
+        return await _connect_to(url)
+    except StoreError as exc:
+        text = _without_secret(str(exc), url)
+        if text == str(exc):
+            raise
+        raise type(exc)(text) from None
+
+
+async def _connect_to(url: str) -> Backend:
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     if parts.scheme == "sqlite":
@@ -51,7 +89,7 @@ async def _connect(url: str) -> Backend:
         dsn = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(query)))
         return await PostgresBackend.connect(dsn, min_size=pool_min, max_size=pool_max)
     raise UnsupportedUrl(
-        f"no store backend for {parts.scheme or url!r}: use sqlite: or postgresql:"
+        f"no store backend for {parts.scheme or redacted_url(url)!r}: use sqlite: or postgresql:"
     )
 
 

@@ -9,7 +9,7 @@ paths.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
@@ -79,11 +79,16 @@ class Store(Protocol):
         ...
 
     async def insert_messages(
-        self, messages: Sequence[NewMessage], now: float
+        self,
+        messages: Sequence[NewMessage],
+        now: float,
+        check: Callable[[Sequence[InsertResult]], None] | None = None,
     ) -> list[InsertResult]:
         """Up to 1,000 messages in one transaction: all are committed, or none (the error is
         raised). Results are in input order; a repeated key within the batch returns the
-        first message of the batch with `created=False`."""
+        first message of the batch with `created=False`. `check`, when given, sees the
+        results before anything is written and may raise to insert nothing (idempotency
+        conflicts are decided there, inside the transaction)."""
         ...
 
     async def get_message(self, message_id: str) -> MessageDetail:
@@ -203,6 +208,11 @@ class Store(Protocol):
         ...
 
     async def webhook_delivered(self, job_id: int, at: float) -> None: ...
+
+    async def webhooks_deferred(self, job_ids: Sequence[int], due_at: float) -> None:
+        """Claimed jobs handed back unsent (their receiver was busy): pending again, due at
+        `due_at`, the claim not counted as an attempt."""
+        ...
 
     async def webhook_failed(
         self, job_id: int, at: float, error: str, retry_at: float | None, max_attempts: int

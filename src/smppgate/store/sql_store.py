@@ -10,7 +10,7 @@ state from its parts with `derive_state` and stores what `settle` allows.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, NamedTuple, cast
 
@@ -167,7 +167,10 @@ class SqlStore:
         return (await self.insert_messages([message], now))[0]
 
     async def insert_messages(
-        self, messages: Sequence[NewMessage], now: float
+        self,
+        messages: Sequence[NewMessage],
+        now: float,
+        check: Callable[[Sequence[InsertResult]], None] | None = None,
     ) -> list[InsertResult]:
         if len(messages) > MAX_BATCH:
             raise StoreError(f"at most {MAX_BATCH} messages per batch, got {len(messages)}")
@@ -176,7 +179,7 @@ class SqlStore:
         prepared = [(m, m.id or new_message_id(now)) for m in messages]
 
         async def insert(conn: Connection) -> list[InsertResult]:
-            return await self._insert(conn, prepared, now)
+            return await self._insert(conn, prepared, now, check)
 
         try:
             return await self._backend.run(insert)
@@ -187,7 +190,11 @@ class SqlStore:
             return await self._backend.run(insert)
 
     async def _insert(
-        self, conn: Connection, prepared: list[tuple[NewMessage, str]], now: float
+        self,
+        conn: Connection,
+        prepared: list[tuple[NewMessage, str]],
+        now: float,
+        check: Callable[[Sequence[InsertResult]], None] | None,
     ) -> list[InsertResult]:
         existing: dict[tuple[str, str], StoredMessage] = {}
         scoped: dict[str, set[str]] = {}
@@ -234,6 +241,8 @@ class SqlStore:
                 for p in message.parts
             )
             results.append(InsertResult(stored, True))
+        if check is not None:
+            check(results)  # raising here rolls the transaction back: nothing is inserted
         await conn.executemany(_INSERT_MESSAGE, message_rows)
         await conn.executemany(_INSERT_PART, part_rows)
         return results
@@ -1174,6 +1183,19 @@ class SqlStore:
                 raise NotFound("webhook", job_id)
 
         await self._backend.run(done)
+
+    async def webhooks_deferred(self, job_ids: Sequence[int], due_at: float) -> None:
+        async def defer(conn: Connection) -> None:
+            for chunk in _chunks(sorted(job_ids)):
+                await conn.execute(
+                    "UPDATE webhooks SET leased_by = NULL, lease_until = NULL,"
+                    " attempts = attempts - 1, next_attempt_at = ?"
+                    f" WHERE state = 'pending' AND id IN ({placeholders(len(chunk))})",
+                    due_at,
+                    *chunk,
+                )
+
+        await self._backend.run(defer)
 
     async def webhook_failed(
         self, job_id: int, at: float, error: str, retry_at: float | None, max_attempts: int

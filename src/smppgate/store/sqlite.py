@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
@@ -126,7 +127,7 @@ class SqliteBackend:
             raise StoreError(f"synchronous must be one of {SYNCHRONOUS_MODES}, not {synchronous!r}")
         if path in ("", ":memory:"):
             raise StoreError("the store needs a database file; :memory: is not durable")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(path))
         loop = asyncio.get_running_loop()
         backend = cls(path)
         opened: asyncio.Future[None] = loop.create_future()
@@ -309,3 +310,15 @@ def _translate(exc: BaseException) -> BaseException:
         translated = StoreError(str(exc))
     translated.__cause__ = exc
     return translated
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file (and a missing directory) readable by its owner only: it
+    holds every message text and number. SQLite gives its -wal and -shm files the database
+    file's mode. An existing file keeps the mode it has."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
