@@ -134,6 +134,25 @@ def test_load_config_file_errors(tmp_path: Path) -> None:
         load_config(bad, environ={})
 
 
+def test_retention_settings() -> None:
+    config = parse_config(account(), environ={})
+    assert (config.store.retention_days, config.store.redact_text_after_days) == (30.0, 0.0)
+    config = parse_config(
+        {"store": {"retention_days": 0, "redact_text_after_days": 2, "retention_batch": 50},
+         **account()},
+        environ={},
+    )  # fmt: skip
+    assert (config.store.retention_days, config.store.redact_text_after_days) == (0.0, 2.0)
+    assert config.store.retention_batch == 50
+    with pytest.raises(ConfigError, match=r"store\.redact_text_after_days.*after retention_days"):
+        parse_config(
+            {"store": {"retention_days": 3, "redact_text_after_days": 5}, **account()},
+            environ={},
+        )
+    with pytest.raises(ConfigError, match=r"store\.webhook_days.*at least"):
+        parse_config({"store": {"webhook_days": -1}, **account()}, environ={})
+
+
 def test_every_key_is_documented() -> None:
     doc = DOC.read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", doc, re.MULTILINE))
@@ -141,7 +160,9 @@ def test_every_key_is_documented() -> None:
                                 "secret", "timeout", "max_attempts", "format", "level",
                                 "enabled", "dlr_delay", "node_id", "shutdown_timeout",
                                 "base", "unsupported", "generic_nack", "addresses",
-                                "retry"}:  # fmt: skip
+                                "retry", "retention_days", "unmatched_receipt_days",
+                                "webhook_days", "redact_text_after_days",
+                                "retention_batch"}:  # fmt: skip
         assert key in documented, f"{key} is missing from docs/configuration.md"
 
 

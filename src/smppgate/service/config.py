@@ -56,6 +56,14 @@ class ConfigError(ValueError):
 class StoreConfig:
     url: str = DEFAULT_STORE_URL
     lease_seconds: float = 60.0
+    retention_days: float = 30.0
+    """Final messages (with parts, attempts, receipts) and inbound kept this long (0: keep)."""
+    unmatched_receipt_days: float = 7.0
+    webhook_days: float = 7.0
+    """Delivered webhooks kept this long (0: keep); given-up ones follow retention_days."""
+    redact_text_after_days: float = 0.0
+    """Message texts replaced by "" after this long (0: never), e.g. for one-time codes."""
+    retention_batch: int = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +373,7 @@ def _host(text: object, key: str, default_port: int = 2775) -> HostAddress:
 
 
 def _store(data: Mapping[str, Any]) -> StoreConfig:
-    _known(data, "store", {"url", "lease_seconds"})
+    _known(data, "store", {"url", "lease_seconds", *_RETENTION_DAYS, "retention_batch"})
     url = _str(data, "store", "url", DEFAULT_STORE_URL)
     if not url.startswith(("sqlite:", "postgresql://", "postgres://")):
         raise ConfigError(
@@ -375,8 +383,32 @@ def _store(data: Mapping[str, Any]) -> StoreConfig:
         )
     if url.startswith("sqlite:") and ":memory:" in url:
         raise ConfigError("store.url", "an in-memory SQLite store would lose every message")
-    return StoreConfig(url=url, lease_seconds=_number(data, "store", "lease_seconds", 60.0,
-                                                      minimum=5.0))  # fmt: skip
+    days = {
+        name: _number(data, "store", name, default, minimum=0.0)
+        for name, default in _RETENTION_DAYS.items()
+    }
+    redact = days["redact_text_after_days"]
+    if redact and days["retention_days"] and redact > days["retention_days"]:
+        raise ConfigError(
+            "store.redact_text_after_days",
+            f"{redact:g} is after retention_days ({days['retention_days']:g}): messages are "
+            "deleted before their texts would be redacted; lower it or set it to 0",
+        )
+    return StoreConfig(
+        url=url,
+        lease_seconds=_number(data, "store", "lease_seconds", 60.0, minimum=5.0),
+        retention_batch=_int(data, "store", "retention_batch", 200, minimum=1, maximum=5000),
+        **days,
+    )
+
+
+#: retention ages in days and their defaults (0: keep forever / never redact)
+_RETENTION_DAYS = {
+    "retention_days": 30.0,
+    "unmatched_receipt_days": 7.0,
+    "webhook_days": 7.0,
+    "redact_text_after_days": 0.0,
+}
 
 
 def _is_loopback(host: str) -> bool:

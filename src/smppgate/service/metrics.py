@@ -187,6 +187,11 @@ class Metrics:
             "smppgate_unmatched_receipts", "Receipts kept without a matching message."
         )
         self.store_up = r.gauge("smppgate_store_up", "1 when the last store read succeeded.")
+        self.retention_total = r.counter(
+            "smppgate_retention_rows_total",
+            "Rows retention deleted (redact_texts: messages whose text it redacted), by kind.",
+            ("kind",),
+        )
 
     # ------------------------------------------------------------------ recording (hot path)
 
@@ -210,6 +215,9 @@ class Metrics:
 
     def webhook(self, outcome: str) -> None:
         self.webhooks_total.inc(outcome)
+
+    def retention(self, kind: str, count: int) -> None:
+        self.retention_total.inc(kind, amount=count)
 
     def session_state(self, account: str, host: str, session: str, bound: bool) -> None:
         """Session ``session`` (any stable id) to ``host`` is bound or not; idempotent."""

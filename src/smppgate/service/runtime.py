@@ -41,6 +41,7 @@ from smppgate.service.cluster import SPREAD, ClusterCoordinator
 from smppgate.service.config import AccountConfig, GatewayConfig
 from smppgate.service.dispatch import build_part_submits, outcomes_for
 from smppgate.service.incoming import record_for
+from smppgate.service.maintenance import Retention
 from smppgate.service.metrics import Metrics
 from smppgate.store import (
     MessageState,
@@ -491,6 +492,7 @@ class Gateway:
         clock: Clock = time.time,
         node_id: str | None = None,
         poll_interval: float = 0.05,
+        retention_interval: float = 60.0,
         metrics: Metrics | None = None,
         notifier: Callable[[Store], Notifier] | None = None,
     ) -> None:
@@ -503,6 +505,8 @@ class Gateway:
         self.clock = clock
         self.node_id = node_id or config.node_id or default_node_id()
         self.poll_interval = poll_interval
+        self.retention_interval = retention_interval
+        self.retention: Retention | None = None
         self.stopping = asyncio.Event()
         self._store: Store | None = None
         self.runners: dict[str, AccountRunner] = {}
@@ -549,6 +553,15 @@ class Gateway:
             if account.query_after is not None:
                 self._spawn(runner.run_query_sweeper(account.query_after), f"query-{account.name}")
         self._spawn(self._recover_leases(), "lease-recovery")
+        self.retention = Retention(
+            self.store,
+            lambda: self.config.store,
+            self.node_id,
+            clock=self.clock,
+            metrics=self.metrics,
+            interval=self.retention_interval,
+        )
+        self._spawn(self.retention.run(self.stopping), "retention")
         if self.metrics is not None:
             self._spawn(self._sample_pools(self.metrics), "pool-metrics")
         log.info(

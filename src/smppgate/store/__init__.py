@@ -52,6 +52,7 @@ from smppgate.store.models import (
     WebhookState,
 )
 from smppgate.store.protocol import Store
+from smppgate.store.retention import PurgeKind
 
 __all__ = [
     "COOLDOWN_SECONDS",
@@ -79,6 +80,7 @@ __all__ = [
     "PartFailed",
     "PartStatus",
     "PlannedPart",
+    "PurgeKind",
     "ReceiptMatch",
     "ReceiptRecord",
     "ReceiptState",

@@ -34,6 +34,7 @@ from smppgate.store.models import (
     WebhookJob,
     WebhookState,
 )
+from smppgate.store.retention import PurgeKind
 
 
 @runtime_checkable
@@ -226,6 +227,21 @@ class Store(Protocol):
     async def webhook_backlog(self) -> int:
         """Pending jobs (for /metrics)."""
         ...
+
+    # -- retention (store/retention.py)
+    async def purge(self, kind: PurgeKind, cutoff: float, limit: int) -> int:
+        """Delete (or, for `PurgeKind.REDACT_TEXTS`, redact) at most ``limit`` rows of
+        ``kind`` older than ``cutoff``; return how many. One small transaction."""
+        ...
+
+    async def take_maintenance_lease(
+        self, name: str, node_id: str, now: float, lease_seconds: float
+    ) -> bool:
+        """Take or renew the cluster-wide lease of background job ``name``; False while
+        another node holds it."""
+        ...
+
+    async def release_maintenance_lease(self, name: str, node_id: str) -> None: ...
 
     # -- cluster
     async def acquire_session_slot(

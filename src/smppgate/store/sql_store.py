@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, NamedTuple, cast
 
-from smppgate.store import lifecycle, schema
+from smppgate.store import lifecycle, retention, schema
 from smppgate.store.backend import Backend, Connection, Row, placeholders
 from smppgate.store.errors import DuplicateKey, NotFound, StoreError
 from smppgate.store.finite import require_finite, require_finite_fields
@@ -119,6 +119,19 @@ _QUEUED_PRIORITIES = (
     " AND priority < p.v) FROM p WHERE p.v IS NOT NULL)"
     " SELECT v FROM p"
 )
+
+
+async def _fold_counts(conn: Connection) -> None:
+    """Move the deltas the PostgreSQL triggers appended into the totals, in one statement.
+    Two nodes folding at once cannot count a delta twice: the second DELETE waits for the
+    first's row locks and then skips the rows it deleted; deltas committed meanwhile are
+    outside this statement's snapshot and wait for the next fold."""
+    await conn.execute(
+        "WITH moved AS (DELETE FROM message_count_deltas RETURNING account, state, n)"
+        " INSERT INTO message_counts (account, state, n)"
+        " SELECT account, state, SUM(n) FROM moved GROUP BY account, state"
+        " ON CONFLICT (account, state) DO UPDATE SET n = message_counts.n + excluded.n"
+    )
 
 
 class SqlStore:
@@ -285,20 +298,28 @@ class SqlStore:
         return await self._backend.run(page, write=False)
 
     async def count_by_state(self, account: str | None = None) -> dict[MessageState, int]:
+        """From the totals the store's triggers keep (migration 4), never by counting
+        messages: a few rows however long the history. On PostgreSQL the deltas written since
+        the last read are folded into the totals first (see `_fold_counts`)."""
+        where = "" if account is None else " WHERE account = ?"
+        args = () if account is None else (account, account)
+        sql = (
+            "SELECT state, SUM(n) AS n FROM (SELECT account, state, n FROM message_counts"
+            f"{where} UNION ALL SELECT account, state, n FROM message_count_deltas{where})"
+            " AS c GROUP BY state"
+        )
+        fold = self._backend.dialect == "postgresql"
+
         async def count(conn: Connection) -> dict[MessageState, int]:
-            if account is None:
-                rows = await conn.fetch("SELECT state, COUNT(*) AS n FROM messages GROUP BY state")
-            else:
-                rows = await conn.fetch(
-                    "SELECT state, COUNT(*) AS n FROM messages WHERE account = ? GROUP BY state",
-                    account,
-                )
+            if fold:
+                await _fold_counts(conn)
             counts = dict.fromkeys(MessageState, 0)
-            for row in rows:
+            for row in await conn.fetch(sql, *args):
                 counts[MessageState(row["state"])] = int(row["n"])
             return counts
 
-        return await self._backend.run(count, write=False)
+        # on SQLite a read: its triggers update the totals themselves, nothing to fold
+        return await self._backend.run(count, write=fold)
 
     async def _detail(self, conn: Connection, message_id: str) -> MessageDetail:
         found = await self._load_messages(conn, [message_id])
@@ -1237,6 +1258,28 @@ class SqlStore:
             return 0 if row is None else int(row["n"])
 
         return await self._backend.run(count, write=False)
+
+    # ----------------------------------------------------------------- retention
+
+    async def purge(self, kind: retention.PurgeKind, cutoff: float, limit: int) -> int:
+        async def purge(conn: Connection) -> int:
+            return await retention.purge(conn, kind, cutoff, limit)
+
+        return await self._backend.run(purge)
+
+    async def take_maintenance_lease(
+        self, name: str, node_id: str, now: float, lease_seconds: float
+    ) -> bool:
+        async def take(conn: Connection) -> bool:
+            return await retention.take_lease(conn, name, node_id, now, lease_seconds)
+
+        return await self._backend.run(take)
+
+    async def release_maintenance_lease(self, name: str, node_id: str) -> None:
+        async def release(conn: Connection) -> None:
+            await retention.release_lease(conn, name, node_id)
+
+        await self._backend.run(release)
 
     # ------------------------------------------------------------------- cluster
 

@@ -1,0 +1,184 @@
+# ruff: noqa: S608  (SQL text is built only from constants and `?` lists; values are bound)
+"""Retention: what the store deletes (and redacts) as history ages, one small batch per call.
+
+Each function is one transaction's work over a `Connection`, bounded by ``limit`` rows of its
+own table (a deleted message takes its parts, match keys, attempts and receipts with it, by
+the schema's cascades, each found through an index), so no call holds SQLite's write lock or
+PostgreSQL's row locks for long; the caller (service/maintenance.py) pauses between calls.
+
+- **messages**: final ones created *and* last changed before the cutoff. A message still in
+  the queue's hands (queued, sending, submitted) is never deleted, however old.
+- **inbound** (MO, USSD): by ``received_at``, with the messages' cutoff.
+- **unmatched receipts**: by ``received_at``, matched later or not, with their own cutoff.
+- **webhooks**: delivered ones by their last attempt, with their own cutoff; given-up ones with
+  the messages' cutoff (an operator may want to see why); pending ones never.
+- **redaction**: the texts of messages past their own, shorter cutoff are replaced by ``""``
+  (the message's ``text``, its parts' octets and the ``text:`` its receipts quote), so
+  one-time codes do not outlive their use.
+  A cursor (the last id done, in the `maintenance` row ``redact``) makes each call start where
+  the last one ended, instead of walking the redacted ones again; it stops before a message
+  the queue still holds (queued or sending), so that one is redacted once it is sent.
+
+Which node runs retention is decided by a lease in the same `maintenance` table
+(`take_lease`): every node runs the loop, one of them works at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from smppgate.store.backend import Connection, placeholders
+from smppgate.store.models import MessageState, WebhookState
+
+
+class PurgeKind(StrEnum):
+    """One kind of retention work; each is its own small transaction."""
+
+    MESSAGES = "messages"
+    INBOUND = "inbound"
+    UNMATCHED_RECEIPTS = "unmatched_receipts"
+    DELIVERED_WEBHOOKS = "delivered_webhooks"
+    ABANDONED_WEBHOOKS = "abandoned_webhooks"
+    REDACT_TEXTS = "redact_texts"
+
+
+_FINAL = tuple(s.value for s in MessageState if s.is_final)
+#: states whose texts are never needed again (submitted: every part accepted, nothing resent)
+_REDACTABLE = frozenset({*_FINAL, MessageState.SUBMITTED.value})
+REDACT_CURSOR = "redact"
+#: a receipt's ``text:`` field quotes the message's first characters (a one-time code, often)
+_RECEIPT_TEXT = re.compile(r"(\btext:).*", re.IGNORECASE | re.DOTALL)
+
+
+async def purge(conn: Connection, kind: PurgeKind, cutoff: float, limit: int) -> int:
+    """Delete (or redact) at most ``limit`` rows of ``kind`` older than ``cutoff``; return
+    how many."""
+    if kind is PurgeKind.MESSAGES:
+        return await _messages(conn, cutoff, limit)
+    if kind is PurgeKind.INBOUND:
+        return await _by_id(
+            conn,
+            "inbound",
+            "SELECT id FROM inbound WHERE received_at < ? ORDER BY received_at, id LIMIT ?",
+            cutoff,
+            limit,
+        )
+    if kind is PurgeKind.UNMATCHED_RECEIPTS:
+        return await _by_id(
+            conn,
+            "unmatched_receipts",
+            "SELECT id FROM unmatched_receipts WHERE received_at < ? ORDER BY received_at LIMIT ?",
+            cutoff,
+            limit,
+        )
+    if kind is PurgeKind.DELIVERED_WEBHOOKS or kind is PurgeKind.ABANDONED_WEBHOOKS:
+        state = (
+            WebhookState.DELIVERED if kind is PurgeKind.DELIVERED_WEBHOOKS else WebhookState.GAVE_UP
+        )
+        # the outbox index (state, next_attempt_at, id): next_attempt_at is the last attempt's
+        # time once a job is delivered or given up
+        return await _by_id(
+            conn,
+            "webhooks",
+            f"SELECT id FROM webhooks WHERE state = '{state.value}' AND next_attempt_at < ?"
+            " ORDER BY next_attempt_at, id LIMIT ?",
+            cutoff,
+            limit,
+        )
+    return await _redact(conn, cutoff, limit)
+
+
+async def _by_id(conn: Connection, table: str, select: str, cutoff: float, limit: int) -> int:
+    ids = [row["id"] for row in await conn.fetch(select, cutoff, limit)]
+    if ids:
+        await conn.execute(f"DELETE FROM {table} WHERE id IN ({placeholders(len(ids))})", *ids)
+    return len(ids)
+
+
+async def _messages(conn: Connection, cutoff: float, limit: int) -> int:
+    # the creation-time index, oldest first; the final state and the last change are checked
+    # on the rows it yields (the oldest messages are nearly all final)
+    rows = await conn.fetch(
+        "SELECT id FROM messages WHERE created_at < ?"
+        f" AND state IN ({placeholders(len(_FINAL))}) AND updated_at < ?"
+        " ORDER BY created_at LIMIT ?",
+        cutoff,
+        *_FINAL,
+        cutoff,
+        limit,
+    )
+    ids = [row["id"] for row in rows]
+    if ids:
+        # parts, match keys, attempts and receipts go by ON DELETE CASCADE
+        await conn.execute(f"DELETE FROM messages WHERE id IN ({placeholders(len(ids))})", *ids)
+    return len(ids)
+
+
+async def _redact(conn: Connection, cutoff: float, limit: int) -> int:
+    row = await conn.fetchrow("SELECT cursor FROM maintenance WHERE name = ?", REDACT_CURSOR)
+    after = "" if row is None else str(row["cursor"])
+    rows = await conn.fetch(
+        "SELECT id, state, created_at FROM messages WHERE id > ? ORDER BY id LIMIT ?",
+        after,
+        limit,
+    )
+    done: list[str] = []
+    for message in rows:
+        if float(message["created_at"]) >= cutoff or message["state"] not in _REDACTABLE:
+            break  # too young, or still to be sent: the cursor waits here
+        done.append(message["id"])
+    if not done:
+        return 0
+    marks = placeholders(len(done))
+    await conn.execute(f"UPDATE messages SET text = '' WHERE id IN ({marks})", *done)
+    await conn.execute(
+        f"UPDATE parts SET short_message = ?, message_payload = NULL WHERE message_id IN ({marks})",
+        b"",
+        *done,
+    )
+    receipts = await conn.fetch(
+        f"SELECT id, raw FROM receipts WHERE message_id IN ({marks})", *done
+    )
+    await conn.executemany(
+        "UPDATE receipts SET raw = ? WHERE id = ?",
+        [
+            (_RECEIPT_TEXT.sub(r"\1", r["raw"]), r["id"])
+            for r in receipts
+            if _RECEIPT_TEXT.search(r["raw"])
+        ],
+    )
+    await conn.execute(
+        "INSERT INTO maintenance (name, cursor) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor",
+        REDACT_CURSOR,
+        done[-1],
+    )
+    return len(done)
+
+
+async def take_lease(
+    conn: Connection, name: str, node_id: str, now: float, lease_seconds: float
+) -> bool:
+    """Take (or renew) the lease of job ``name`` for ``node_id``; False while another node
+    holds an unexpired one."""
+    row = await conn.fetchrow(
+        "INSERT INTO maintenance (name, node_id, lease_until) VALUES (?, ?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET node_id = excluded.node_id,"
+        " lease_until = excluded.lease_until"
+        " WHERE maintenance.node_id = excluded.node_id OR maintenance.node_id IS NULL"
+        " OR maintenance.lease_until <= ? RETURNING name",
+        name,
+        node_id,
+        now + lease_seconds,
+        now,
+    )
+    return row is not None
+
+
+async def release_lease(conn: Connection, name: str, node_id: str) -> None:
+    await conn.execute(
+        "UPDATE maintenance SET node_id = NULL, lease_until = 0 WHERE name = ? AND node_id = ?",
+        name,
+        node_id,
+    )

@@ -1,0 +1,287 @@
+"""Retention and the message counts, on SQLite and PostgreSQL (see conftest.py).
+
+Rows are counted straight in the database (sqlite3 / asyncpg on the same URL), not through
+the store: what retention must prove is that the rows are gone, children included.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
+
+import asyncpg
+import pytest
+
+from smppgate.store import (
+    MarkUnknown,
+    MessageState,
+    NewInbound,
+    NewReceipt,
+    NotFound,
+    PartFailed,
+    PurgeKind,
+    ReceiptState,
+    Requeue,
+    RequeueReason,
+    Store,
+    WebhookState,
+)
+
+from .test_store_contract import CTX, LEASE, T0, accepted, message, receipt
+
+DAY = 86_400.0
+OpenNode = Callable[[], AbstractAsyncContextManager[Store]]
+TABLES = (
+    "messages",
+    "parts",
+    "match_keys",
+    "attempts",
+    "receipts",
+    "unmatched_receipts",
+    "unmatched_receipt_keys",
+    "inbound",
+    "webhooks",
+)
+
+
+async def table_rows(url: str) -> dict[str, int]:
+    """Rows per table, counted in the database itself."""
+    if url.startswith("sqlite:"):
+        db = sqlite3.connect(url.removeprefix("sqlite://"))
+        try:
+            return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
+        finally:
+            db.close()
+    conn = await asyncpg.connect(url)
+    try:
+        return {t: await conn.fetchval(f"SELECT COUNT(*) FROM {t}") for t in TABLES}
+    finally:
+        await conn.close()
+
+
+async def full_count(url: str) -> dict[tuple[str, str], int]:
+    """COUNT(*) GROUP BY over all messages: what the kept counts must equal."""
+    sql = "SELECT account, state, COUNT(*) FROM messages GROUP BY account, state"
+    if url.startswith("sqlite:"):
+        db = sqlite3.connect(url.removeprefix("sqlite://"))
+        try:
+            return {(a, s): n for a, s, n in db.execute(sql)}
+        finally:
+            db.close()
+    conn = await asyncpg.connect(url)
+    try:
+        return {(r[0], r[1]): r[2] for r in await conn.fetch(sql)}
+    finally:
+        await conn.close()
+
+
+async def delivered_message(store: Store, at: float, smsc_id: str, text: str = "hello") -> str:
+    """A message created, sent, accepted and delivered at ``at``, with a receipt quoting it."""
+    inserted = await store.insert_message(replace(message(), text=text), at)
+    message_id = inserted.message.id
+    claimed = await store.claim("node-a", 1, at, LEASE)
+    assert [m.id for m in claimed] == [message_id]
+    await store.mark_parts_sent([(message_id, 1)], at)
+    await store.record_outcome(accepted(message_id, 1, smsc_id, at=at))
+    await store.record_receipt(
+        NewReceipt(
+            keys=frozenset({smsc_id}),
+            raw=f"id:{smsc_id} sub:001 dlvrd:001 stat:DELIVRD err:000 text:{text}",
+            state=ReceiptState.DELIVERED,
+            received_at=at,
+        )
+    )
+    return message_id
+
+
+async def purge_all(store: Store, kind: PurgeKind, cutoff: float, limit: int = 2) -> int:
+    """Batches of ``limit`` until one comes back short, as the retention loop runs them."""
+    total = 0
+    while True:
+        done = await store.purge(kind, cutoff, limit)
+        total += done
+        if done < limit:
+            return total
+
+
+async def test_final_messages_go_with_every_child_row(store: Store, store_url: str) -> None:
+    old = [await delivered_message(store, T0, f"OLD{i}") for i in range(5)]
+    young = await delivered_message(store, T0 + 40 * DAY, "YOUNG")
+    stuck = (await store.insert_message(message(), T0)).message.id  # still queued: kept
+    before = await table_rows(store_url)
+    assert before["match_keys"] == 6
+    assert before["receipts"] == 6
+
+    deleted = await purge_all(store, PurgeKind.MESSAGES, T0 + 30 * DAY)
+
+    assert deleted == 5
+    for message_id in old:
+        with pytest.raises(NotFound):
+            await store.get_message(message_id)
+    assert (await store.get_message(young)).message.state is MessageState.DELIVERED
+    assert (await store.get_message(stuck)).message.state is MessageState.QUEUED
+    after = await table_rows(store_url)
+    assert after["messages"] == 2
+    assert after["parts"] == 2
+    assert (after["match_keys"], after["attempts"], after["receipts"]) == (1, 1, 1)
+    counts = await store.count_by_state()
+    assert (counts[MessageState.DELIVERED], counts[MessageState.QUEUED]) == (1, 1)
+
+
+async def test_a_message_changed_recently_is_kept(store: Store) -> None:
+    """Created long ago but final only now (a late receipt): kept until it has been final
+    for the whole retention."""
+    message_id = (await store.insert_message(message(), T0)).message.id
+    await store.claim("node-a", 1, T0 + 31 * DAY, LEASE)
+    await store.mark_parts_sent([(message_id, 1)], T0 + 31 * DAY)
+    await store.record_outcome(
+        PartFailed(message_id, 1, 0x45, "ESME_RSUBMITFAIL", T0 + 31 * DAY, context=CTX)
+    )
+    assert await store.purge(PurgeKind.MESSAGES, T0 + 30 * DAY, 10) == 0
+    assert await store.purge(PurgeKind.MESSAGES, T0 + 32 * DAY, 10) == 1
+
+
+async def test_unmatched_receipts_inbound_and_webhooks_by_age(store: Store, store_url: str) -> None:
+    for i, at in enumerate((T0, T0, T0 + 10 * DAY)):
+        await store.record_receipt(receipt(f"LOST{i}", ReceiptState.DELIVERED, at=at))
+        await store.record_inbound(NewInbound("promo", "79990000001", "1234", f"mo {i}", 0, at))
+    delivered = await store.enqueue_webhook("https://h.test/a", "{}", "e", None, T0)
+    given_up = await store.enqueue_webhook("https://h.test/b", "{}", "e", None, T0)
+    pending = await store.enqueue_webhook("https://h.test/c", "{}", "e", None, T0)
+    jobs = await store.claim_webhooks("node-a", 3, T0, LEASE)
+    assert len(jobs) == 3
+    await store.webhook_delivered(delivered.id, T0)
+    await store.webhook_failed(given_up.id, T0, "boom", None, 12)
+    await store.webhook_failed(pending.id, T0, "boom", T0 + 60, 12)
+
+    cutoff = T0 + 5 * DAY
+    assert await purge_all(store, PurgeKind.UNMATCHED_RECEIPTS, cutoff) == 2
+    assert await purge_all(store, PurgeKind.INBOUND, cutoff) == 2
+    assert await purge_all(store, PurgeKind.DELIVERED_WEBHOOKS, cutoff) == 1
+    assert await purge_all(store, PurgeKind.ABANDONED_WEBHOOKS, cutoff) == 1
+
+    rows = await table_rows(store_url)
+    assert (rows["unmatched_receipts"], rows["unmatched_receipt_keys"], rows["inbound"]) == (
+        1,
+        1,
+        1,
+    )
+    assert rows["webhooks"] == 1
+    assert (await store.get_webhook(pending.id)).state is WebhookState.PENDING
+    assert await store.count_unmatched_receipts() == 1
+
+
+async def test_redaction_blanks_texts_and_stops_before_unsent_messages(store: Store) -> None:
+    first = await delivered_message(store, T0, "R1", text="code 4711")
+    # queued, due only later
+    waiting = (await store.insert_message(message(not_before=T0 + 3), T0 + 1)).message.id
+    later = await delivered_message(store, T0 + 2, "R2", text="code 9999")
+
+    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 1
+    detail = await store.get_message(first)
+    assert detail.message.text == ""
+    assert all(p.short_message == b"" for p in detail.message.parts)
+    assert "4711" not in detail.receipts[0].raw
+    assert detail.receipts[0].raw.endswith("text:")
+    # the queued message holds the cursor: the later one waits for it
+    assert (await store.get_message(later)).message.text == "code 9999"
+    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 0
+
+    claimed = await store.claim("node-a", 1, T0 + 3, LEASE)
+    assert [m.id for m in claimed] == [waiting]
+    await store.mark_parts_sent([(waiting, 1)], T0 + 3)
+    await store.record_outcome(accepted(waiting, 1, "R3", at=T0 + 3))
+    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 2
+    assert (await store.get_message(later)).message.text == ""
+    # a message created after the cutoff keeps its text
+    fresh = await delivered_message(store, T0 + 2 * DAY, "R4", text="new")
+    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 0
+    assert (await store.get_message(fresh)).message.text == "new"
+
+
+async def test_one_node_holds_the_retention_lease(store: Store, open_node: OpenNode) -> None:
+    async with open_node() as other:
+        assert await store.take_maintenance_lease("retention", "a", T0, 60)
+        assert not await other.take_maintenance_lease("retention", "b", T0 + 10, 60)
+        assert await store.take_maintenance_lease("retention", "a", T0 + 10, 60)  # renewed
+        assert not await other.take_maintenance_lease("retention", "b", T0 + 69, 60)
+        assert await other.take_maintenance_lease("retention", "b", T0 + 71, 60)  # expired
+        await other.release_maintenance_lease("retention", "b")
+        assert await store.take_maintenance_lease("retention", "a", T0 + 72, 60)
+
+
+async def test_counts_match_a_full_count_after_random_operations(
+    store: Store, store_url: str
+) -> None:
+    """A seeded mix of every operation that moves a message between states, checked against
+    COUNT(*) GROUP BY after each step."""
+    rng = random.Random(1717)
+    now = T0
+    smsc = 0
+    for step in range(120):
+        now += 1
+        op = rng.choice(
+            ("insert", "insert", "claim", "outcome", "receipt", "recover", "purge", "redact")
+        )
+        if op == "insert":
+            await store.insert_messages(
+                [
+                    message(account=rng.choice(("promo", "otp")), parts=rng.choice((1, 2)))
+                    for _ in range(rng.randint(1, 4))
+                ],
+                now,
+            )
+        elif op == "claim":
+            await store.claim("node-a", rng.randint(1, 3), now, LEASE)
+        elif op == "outcome":
+            page = await store.list_messages(state=MessageState.SENDING, limit=5)
+            for m in page.items:
+                choice = rng.randrange(4)
+                if choice == 0:
+                    await store.mark_parts_sent([(m.id, p.seq) for p in m.parts], now)
+                    for p in m.parts:
+                        smsc += 1
+                        await store.record_outcome(accepted(m.id, p.seq, f"S{smsc}", at=now))
+                elif choice == 1:
+                    await store.record_outcome(
+                        Requeue(
+                            m.id,
+                            now + 5,
+                            RequeueReason.QUEUE_FULL,
+                            now,
+                            seq=1,
+                            command_status=0x14,
+                            status_name="ESME_RMSGQFUL",
+                            context=CTX,
+                        )
+                    )
+                elif choice == 2:
+                    await store.record_outcome(
+                        PartFailed(m.id, 1, 0x45, "ESME_RSUBMITFAIL", now, context=CTX)
+                    )
+                else:
+                    await store.mark_parts_sent([(m.id, 1)], now)
+                    await store.record_outcome(MarkUnknown(m.id, (1,), now, context=CTX))
+        elif op == "receipt" and smsc:
+            state = rng.choice((ReceiptState.DELIVERED, ReceiptState.UNDELIVERABLE))
+            await store.record_receipt(receipt(f"S{rng.randint(1, smsc)}", state, at=now))
+        elif op == "recover":
+            await store.recover_expired_leases(now + rng.choice((0, 2 * LEASE)))
+        elif op == "purge":
+            await store.purge(PurgeKind.MESSAGES, now - rng.randint(0, 30), rng.randint(1, 5))
+        else:
+            await store.purge(PurgeKind.REDACT_TEXTS, now, 3)
+        kept = await store.count_by_state()
+        total = await full_count(store_url)
+        expected = dict.fromkeys(MessageState, 0)
+        for (_, state), n in total.items():
+            expected[MessageState(state)] += n
+        assert kept == expected, f"step {step} ({op})"
+        for account in ("promo", "otp"):
+            per_account = await store.count_by_state(account)
+            assert {s: n for s, n in per_account.items() if n} == {
+                MessageState(s): n for (a, s), n in total.items() if a == account
+            }, f"step {step} ({op}) account {account}"
