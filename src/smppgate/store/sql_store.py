@@ -286,7 +286,11 @@ class SqlStore:
             if value is not None:
                 where.append(clause)
                 args.append(value)
-        sql = f"SELECT id FROM messages WHERE {' AND '.join(where)} ORDER BY id LIMIT ?"
+        # with `since`, the creation-time index finds the window and its rows are sorted
+        # (`id || ''` keeps both planners from walking the whole history in id order instead,
+        # filtering out everything older); else an id-ordered index (by state, or the key)
+        order = "id" if since is None else "id || ''"
+        sql = f"SELECT id FROM messages WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?"
 
         async def page(conn: Connection) -> MessagePage:
             rows = await conn.fetch(sql, *args, limit + 1)

@@ -7,6 +7,8 @@
 -- 2. Indexes that retention's deletes need: a cascade from parts to match_keys and from
 --    unmatched_receipts to their keys looks the children up by the parent's key; without an
 --    index each deleted row would scan the whole child table.
+--    And messages by state in id order (the ops page's retry scan, the query_sm sweeper):
+--    without it a list of the few queued messages walked the whole table in id order.
 -- 3. maintenance: one row per background job shared by the nodes (a lease: one node works at
 --    a time) with its cursor (how far text redaction got).
 CREATE TABLE message_counts (
@@ -56,6 +58,8 @@ CREATE TRIGGER messages_count_delete AFTER DELETE ON messages
 ;
 INSERT INTO message_counts (account, state, n)
     SELECT account, state, COUNT(*) FROM messages GROUP BY account, state
+;
+CREATE INDEX messages_state ON messages (state, id)
 ;
 CREATE INDEX match_keys_part ON match_keys (message_id, seq)
 ;
