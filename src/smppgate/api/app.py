@@ -24,6 +24,7 @@ from smppgate.api.errors import ApiError
 from smppgate.api.keys import (
     CONFIG,
     INTAKE,
+    LIVE,
     METRICS,
     OPENAPI,
     OPS,
@@ -39,6 +40,7 @@ from smppgate.service.config import GatewayConfig
 from smppgate.service.intake import IdempotencyConflict, Intake, ValidationError
 from smppgate.service.metrics import Metrics
 from smppgate.service.ops import OpsView
+from smppgate.service.reload import LiveConfig
 from smppgate.store import NotFound, Store, StoreUnavailable
 
 __all__ = ["MAX_BODY", "OPEN_PATHS", "OPEN_PREFIXES", "SECURITY_HEADERS", "create_app", "runner"]
@@ -78,16 +80,20 @@ def create_app(
     metrics: Metrics,
     readiness: Readiness,
     ops: OpsView | None = None,
+    live: LiveConfig | None = None,
 ) -> web.Application:
     """The API as an aiohttp application; the caller runs it (AppRunner/TCPSite) and owns the
     store, intake, metrics and ops view it is given (without ``ops`` the ops routes answer
-    503)."""
+    503). ``live``: the configuration in force, which a reload replaces (service/reload.py);
+    the keys and limits are read from it per request."""
+    live = live or LiveConfig(config)
     app = web.Application(
-        middlewares=[_errors, _origin(config), _auth(config.http.api_keys), _json_body],
+        middlewares=[_errors, _origin(config), _auth(live), _json_body],
         client_max_size=MAX_BODY,
     )
     app.on_response_prepare.append(_security_headers)
     app[CONFIG] = config
+    app[LIVE] = live
     app[STORE] = store
     app[INTAKE] = intake
     app[METRICS] = metrics
@@ -225,9 +231,10 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
 
 
-def _auth(keys: tuple[str, ...]) -> Middleware:
+def _auth(live: LiveConfig) -> Middleware:
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+        keys = live.current.http.api_keys
         path = request.path
         if keys and path not in OPEN_PATHS and not path.startswith(OPEN_PREFIXES):
             presented = presented_key(request)

@@ -19,12 +19,15 @@ from smppgate.service.config import GatewayConfig
 from smppgate.service.intake import Intake
 from smppgate.service.metrics import Metrics
 from smppgate.service.ops import OpsView
+from smppgate.service.reload import LiveConfig
 from smppgate.store import Store
 
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 """Returns (ready, details): store reachable and a session bound per account, say."""
 
 CONFIG = web.AppKey("config", GatewayConfig)
+#: the configuration in force (a reload replaces it): read per request for keys and limits
+LIVE = web.AppKey("live", LiveConfig)
 STORE = web.AppKey("store", Store)
 INTAKE = web.AppKey("intake", Intake)
 METRICS = web.AppKey("metrics", Metrics)

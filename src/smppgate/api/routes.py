@@ -10,7 +10,7 @@ from aiohttp import web
 
 from smppgate.api import schemas
 from smppgate.api.errors import ApiError
-from smppgate.api.keys import CONFIG, INTAKE, METRICS, OPENAPI, READINESS, STORE, scope_of
+from smppgate.api.keys import CONFIG, INTAKE, LIVE, METRICS, OPENAPI, READINESS, STORE, scope_of
 from smppgate.api.ops import add_ops_routes
 from smppgate.api.reference import render_reference_page
 from smppgate.service.metrics import CONTENT_TYPE
@@ -93,7 +93,8 @@ async def post_message(request: web.Request) -> web.Response:
 
 
 async def post_batch(request: web.Request) -> web.Response:
-    requests = schemas.batch_requests(await read_json(request), request.app[CONFIG].http.max_batch)
+    limit = request.app[LIVE].current.http.max_batch  # a reload may change it
+    requests = schemas.batch_requests(await read_json(request), limit)
     results = await request.app[INTAKE].accept_batch(
         requests, idempotency_key=idempotency_key(request), scope=scope_of(request)
     )

@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "smsc",
     "migrate",
     "check_config",
+    "reload",
     "bench",
 )
 

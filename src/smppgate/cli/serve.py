@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
+import os
 import signal
 import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -15,12 +20,13 @@ from smppgate.api import create_app
 from smppgate.api.app import runner as http_runner
 from smppgate.cli.config_file import add_config_argument, config_path, read_config
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
-from smppgate.service.config import ConfigError, GatewayConfig
+from smppgate.service.config import ConfigError, GatewayConfig, load_config
 from smppgate.service.intake import Intake
-from smppgate.service.logs import LOG_LEVELS, configure_logging
+from smppgate.service.logs import LOG_LEVELS, configure_logging, set_level
 from smppgate.service.metrics import Metrics
 from smppgate.service.notify import notify
 from smppgate.service.ops import OpsView
+from smppgate.service.reload import LiveConfig, Reloader
 from smppgate.service.runtime import Gateway
 from smppgate.service.webhooks import WebhookOutbox, WebhookSender
 from smppgate.store import StoreError
@@ -42,6 +48,9 @@ starts the embedded DEMO configuration (and says so on every start): SQLite in
 
 Every configuration key is in docs/configuration.md; the HTTP API is at /docs.
 SIGTERM or Ctrl-C stops gracefully: no new work, in-flight responses awaited, sessions unbound.
+SIGHUP (or `smppgate reload`) reads the configuration file again and applies what needs no
+new SMPP session (API keys, webhooks, log level, limits, retention); a bad file is refused and
+the running configuration stays (docs/operations.md, "Reload").
 Under systemd with Type=notify it reports READY=1 once the API listens (deploy/systemd/).
 Check a configuration without starting anything: smppgate check-config --config FILE.
 """
@@ -72,6 +81,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"{', '.join(LOG_LEVELS)} (any case; default: [log] level, INFO)",
     )
     parser.add_argument("--node-id", metavar="ID", help="this node's name (default: host-pid)")
+    parser.add_argument(
+        "--pid-file",
+        metavar="FILE",
+        help="write this process's id there (removed at exit), for `smppgate reload`",
+    )
     parser.set_defaults(func=run)
 
 
@@ -91,15 +105,39 @@ def run(args: argparse.Namespace) -> int:
         # on stderr as well as in the log: a log level of ERROR must not hide it
         print(f"smppgate serve: WARNING: {DEMO_WARNING}", file=sys.stderr)
         log.warning(DEMO_WARNING)
+    pid_file = Path(args.pid_file) if args.pid_file else None
+    if pid_file is not None:
+        pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
     try:
-        asyncio.run(serve(config, node_id=args.node_id))
+        asyncio.run(serve(config, node_id=args.node_id, keep_log_level=args.log_level is not None))
     except StoreError as exc:
         print(f"smppgate serve: store error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"smppgate serve: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if pid_file is not None:
+            pid_file.unlink(missing_ok=True)
     return 0
+
+
+def _reload_source(config: GatewayConfig) -> GatewayConfig:
+    if config.source_path is None:
+        raise ConfigError("--config", "the demo configuration has no file to read again")
+    return load_config(config.source_path)
+
+
+def _on_sighup(reloader: Reloader) -> None:
+    log.info("SIGHUP: reloading the configuration")
+    notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
+    reloader.reload()
+    notify("READY=1")
+
+
+def _ignore_sighup(loop: asyncio.AbstractEventLoop) -> None:
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.remove_signal_handler(signal.SIGHUP)
 
 
 def _emulator_config(config: GatewayConfig) -> EmulatorConfig:
@@ -116,8 +154,11 @@ async def serve(
     *,
     node_id: str | None = None,
     stop: asyncio.Event | None = None,
+    keep_log_level: bool = False,
 ) -> None:
-    """Run until ``stop`` is set (by default: SIGTERM or SIGINT)."""
+    """Run until ``stop`` is set (by default: SIGTERM or SIGINT); SIGHUP reloads the
+    configuration from ``config.source_path`` (``keep_log_level``: the command line set the
+    level, a reload keeps it)."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -154,6 +195,7 @@ async def serve(
         gateway.inbound_listeners.append(wake)
         intake = Intake(config, gateway.store)
         ops = await stack.enter_async_context(OpsView(gateway, metrics))
+        live = LiveConfig(config)
         app = create_app(
             config=config,
             store=gateway.store,
@@ -161,7 +203,21 @@ async def serve(
             metrics=metrics,
             readiness=gateway.ready,
             ops=ops,
+            live=live,
         )
+        targets: list[Callable[[GatewayConfig], None]] = [
+            gateway.reconfigure,
+            intake.reconfigure,
+            sender.reconfigure,
+        ]
+        if isinstance(gateway.store.notifier, WebhookOutbox):
+            targets.append(gateway.store.notifier.reconfigure)
+        if not keep_log_level:
+            targets.append(lambda new: set_level(new.log_level))
+        reloader = Reloader(live, functools.partial(_reload_source, config), targets, metrics)
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, _on_sighup, reloader)
+        stack.callback(_ignore_sighup, loop)
         runner = http_runner(app, config)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

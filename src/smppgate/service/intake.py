@@ -226,6 +226,11 @@ class Intake:
         self._allocated = 0
         self._fallback = 0
 
+    def reconfigure(self, config: GatewayConfig) -> None:
+        """A reloaded configuration: the accounts' defaults and limits from now on."""
+        self._config = config
+        self._accounts = {a.name: a for a in config.accounts}
+
     # ------------------------------------------------------------------ public API
 
     def account_for(self, name: str | None, field: str = "account") -> AccountConfig:

@@ -66,10 +66,14 @@ def configure_logging(fmt: str = "text", level: str = "INFO") -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(TextFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
+    logging.getLogger().handlers[:] = [handler]
+    set_level(level)
+
+
+def set_level(level: str) -> None:
+    """The root logger's level (also on a configuration reload)."""
     level = parse_level(level)
-    root.setLevel(level)
+    logging.getLogger().setLevel(level)
     # aiohttp's access log is one line per request: keep it for DEBUG only
     logging.getLogger("aiohttp.access").setLevel(
         logging.DEBUG if level == "DEBUG" else logging.WARNING

@@ -187,6 +187,16 @@ class Metrics:
             "smppgate_unmatched_receipts", "Receipts kept without a matching message."
         )
         self.store_up = r.gauge("smppgate_store_up", "1 when the last store read succeeded.")
+        self.reloads_total = r.counter(
+            "smppgate_config_reloads_total",
+            "Configuration reloads (SIGHUP) by outcome: applied, or refused (a bad file).",
+            ("outcome",),
+        )
+        self.last_reload_ok = r.gauge(
+            "smppgate_config_last_reload_successful",
+            "1 when the last reload was applied (or none was asked), 0 when it was refused.",
+        )
+        self.last_reload_ok.set(value=1)
         self.retention_total = r.counter(
             "smppgate_retention_rows_total",
             "Rows retention deleted (redact_texts: messages whose text it redacted), by kind.",
@@ -215,6 +225,10 @@ class Metrics:
 
     def webhook(self, outcome: str) -> None:
         self.webhooks_total.inc(outcome)
+
+    def config_reload(self, outcome: str) -> None:
+        self.reloads_total.inc(outcome)
+        self.last_reload_ok.set(value=1 if outcome == "applied" else 0)
 
     def retention(self, kind: str, count: int) -> None:
         self.retention_total.inc(kind, amount=count)

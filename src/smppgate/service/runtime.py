@@ -653,6 +653,13 @@ class Gateway:
         assert self._tg is not None
         self._tasks.append(self._tg.create_task(coro, name=name))
 
+    def reconfigure(self, config: GatewayConfig) -> None:
+        """A reloaded configuration (service/reload.py): the runners' accounts differ from
+        the running ones only in settings no session is built from."""
+        self.config = config
+        for name, runner in self.runners.items():
+            runner.account = config.account(name)
+
     def wake(self, account: str | None = None) -> None:
         """New messages were queued: the dispatchers look at the queue now."""
         for name, runner in self.runners.items():

@@ -247,9 +247,13 @@ class WebhookOutbox:
     ) -> None:
         self._store = store
         self._clock = clock
+        self._on_enqueue = on_enqueue
+        self.reconfigure(config)
+
+    def reconfigure(self, config: GatewayConfig) -> None:
+        """A reloaded configuration: the accounts' default callback URLs from now on."""
         self._defaults = {a.name: a.default_callback_url for a in config.accounts}
         self._any_default = any(self._defaults.values())
-        self._on_enqueue = on_enqueue
 
     # -- the store's Notifier: decided inside the transaction that records the event
 
@@ -382,8 +386,6 @@ class WebhookSender:
         defer_delay: float | None = None,
         resolver: AbstractResolver | None = None,
     ) -> None:
-        self._settings = config.webhooks
-        self._policy = config.webhooks.policy
         self._store = store
         self._node_id = node_id or "node"
         self._metrics = metrics
@@ -391,11 +393,9 @@ class WebhookSender:
         self._poll_interval = poll_interval
         self._batch_size = batch_size
         self._close_timeout = close_timeout
-        self._defer_delay = min(self._settings.timeout, 5.0) if defer_delay is None else defer_delay
-        # a job may wait for its receiver's slot (at most one delivery's timeout) before its
-        # own delivery: the lease covers both
-        self._lease = 2 * self._settings.timeout + 30.0
+        self._defer_given = defer_delay
         self._resolver = resolver  # what names resolve with (None: the system's resolver)
+        self.reconfigure(config)
         self._wake = asyncio.Event()
         self._closing = False
         self._session: aiohttp.ClientSession | None = None
@@ -415,6 +415,18 @@ class WebhookSender:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+    def reconfigure(self, config: GatewayConfig) -> None:
+        """The settings (at start, and from a reload): the secret, attempts and back-off
+        apply to the next deliveries. The HTTP client (timeout, limits, the address policy of
+        its resolver) is built at start; a reload keeps those (service/reload.py)."""
+        self._settings = config.webhooks
+        self._policy = config.webhooks.policy
+        timeout = self._settings.timeout
+        self._defer_delay = min(timeout, 5.0) if self._defer_given is None else self._defer_given
+        # a job may wait for its receiver's slot (at most one delivery's timeout) before its
+        # own delivery: the lease covers both
+        self._lease = 2 * timeout + 30.0
 
     async def start(self) -> None:
         if self._task is not None:

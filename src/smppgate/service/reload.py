@@ -1,0 +1,179 @@
+"""Reloading the configuration without a restart (SIGHUP, `smppgate reload`).
+
+A restart costs at least 60 s without sessions (the platform's reconnect cooldown), so what can
+change under a running gateway does: API keys and batch limit, webhook settings, the default
+sender / callback URL / split / encoding / part limit of an account, retention, lease and
+shutdown timings, the log level. `plan_reload` compares the running configuration with the new
+one and says what it applies and what it keeps at its running value, with why:
+
+- **needs a restart**: ``node_id``, ``[store] url``, ``[http] listen``, ``[emulator]``, ``[log]
+  format``;
+- **needs the account's sessions rebuilt**: an account added or removed, or one whose SMPP
+  settings changed (system_id, password, hosts, sessions, profile, TLS, window, timers,
+  query_sm settings). Rebuilding one account's sessions while the others run, honouring the
+  cooldowns, is not done yet: such a change is reported and not applied; the rest of the file
+  is.
+
+A file that does not parse or validate is refused whole (`ConfigError`), and the running
+configuration stays. `LiveConfig` holds the configuration the parts read per use (the API's
+keys and limits); the others get it through their `reconfigure` methods.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
+
+from smppgate.service.config import AccountConfig, ConfigError, GatewayConfig
+from smppgate.service.metrics import Metrics
+
+log = logging.getLogger("smppgate.reload")
+
+#: account settings the SMPP sessions are built from: a change needs them rebuilt
+SESSION_FIELDS = (
+    "system_id", "password", "profile", "hosts", "sessions", "window", "tls", "ca_file",
+    "tls_verify", "query_after", "query_rate", "reconnect_after_drop",
+    "reconnect_after_failure", "response_timeout", "enquire_link_idle",
+)  # fmt: skip
+
+
+class LiveConfig:
+    """The configuration in force: replaced whole by a reload, read at each use."""
+
+    __slots__ = ("current",)
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.current = config
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadPlan:
+    #: what runs after the reload: the new file, less what `refused` lists
+    config: GatewayConfig
+    #: what changes, one line each ("http.api_keys", "accounts[promo].default_sender")
+    applied: tuple[str, ...]
+    #: what stays at its running value, and why
+    refused: tuple[str, ...]
+
+
+def plan_reload(running: GatewayConfig, new: GatewayConfig) -> ReloadPlan:
+    applied: list[str] = []
+    refused: list[str] = []
+    restart = "needs a restart"
+    kept = {
+        "node_id": running.node_id,
+        "store.url": running.store.url,
+        "http.listen": running.http.listen,
+        "emulator": running.emulator,
+        "log.format": running.log_format,
+    }
+    offered = {
+        "node_id": new.node_id,
+        "store.url": new.store.url,
+        "http.listen": new.http.listen,
+        "emulator": new.emulator,
+        "log.format": new.log_format,
+    }
+    for key, value in kept.items():
+        if offered[key] != value:
+            refused.append(f"{key}: {restart}")
+    config = replace(
+        new,
+        node_id=running.node_id,
+        store=replace(new.store, url=running.store.url),
+        http=replace(new.http, listen=running.http.listen),
+        emulator=running.emulator,
+        log_format=running.log_format,
+        accounts=_accounts(running, new, applied, refused),
+    )
+    for section in ("store", "http", "webhooks"):
+        before, after = getattr(running, section), getattr(config, section)
+        applied.extend(
+            f"{section}.{f.name}"
+            for f in fields(before)
+            if getattr(before, f.name) != getattr(after, f.name)
+        )
+    applied.extend(
+        name.replace("log_", "log.")
+        for name in ("log_level", "shutdown_timeout")
+        if getattr(running, name) != getattr(config, name)
+    )
+    return ReloadPlan(config, tuple(applied), tuple(refused))
+
+
+def _accounts(
+    running: GatewayConfig, new: GatewayConfig, applied: list[str], refused: list[str]
+) -> tuple[AccountConfig, ...]:
+    """The running accounts, each with the new file's settings that need no new session."""
+    offered = {a.name: a for a in new.accounts}
+    result = []
+    for old in running.accounts:
+        fresh = offered.pop(old.name, None)
+        if fresh is None:
+            refused.append(
+                f"accounts[{old.name}]: removed from the file; its sessions keep running "
+                "(removing an account needs a restart)"
+            )
+            result.append(old)
+            continue
+        changed = [f for f in SESSION_FIELDS if getattr(old, f) != getattr(fresh, f)]
+        if changed:
+            refused.append(
+                f"accounts[{old.name}]: {', '.join(changed)} changed: needs the account's "
+                "sessions rebuilt, not applied by a reload (restart to apply)"
+            )
+        merged = replace(fresh, **{f: getattr(old, f) for f in SESSION_FIELDS})
+        applied.extend(
+            f"accounts[{old.name}].{f.name}"
+            for f in fields(old)
+            if f.compare and getattr(old, f.name) != getattr(merged, f.name)
+        )
+        result.append(merged)
+    refused.extend(
+        f"accounts[{name}]: new account: needs sessions of its own (restart to add it)"
+        for name in offered
+    )
+    return tuple(result)
+
+
+class Reloader:
+    """Loads the file again and hands what `plan_reload` allows to each of ``targets`` (the
+    parts' `reconfigure` methods), then to ``live``. Never raises for a bad file: it logs the
+    error and keeps the running configuration."""
+
+    def __init__(
+        self,
+        live: LiveConfig,
+        load: Callable[[], GatewayConfig],
+        targets: Sequence[Callable[[GatewayConfig], None]],
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._live = live
+        self._load = load
+        self._targets = targets
+        self._metrics = metrics
+
+    def reload(self) -> ReloadPlan | None:
+        try:
+            new = self._load()
+        except ConfigError as exc:
+            log.error("configuration reload refused, the running configuration stays: %s", exc)
+            self._count("refused")
+            return None
+        plan = plan_reload(self._live.current, new)
+        for target in self._targets:
+            target(plan.config)
+        self._live.current = plan.config
+        for line in plan.refused:
+            log.warning("configuration reload: not applied: %s", line)
+        log.info(
+            "configuration reloaded: %s",
+            ", ".join(plan.applied) if plan.applied else "nothing changed that a reload applies",
+        )
+        self._count("applied")
+        return plan
+
+    def _count(self, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.config_reload(outcome)

@@ -1,0 +1,116 @@
+"""What a configuration reload applies and what it keeps (service/reload.py)."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import pytest
+
+from smppgate.service.config import ConfigError, GatewayConfig, parse_config
+from smppgate.service.metrics import Metrics
+from smppgate.service.reload import LiveConfig, Reloader, plan_reload
+
+BASE: dict[str, Any] = {
+    "http": {"api_keys": ["old-key"], "max_batch": 1000},
+    "webhooks": {"secret": "s1"},
+    "store": {"url": "sqlite:/tmp/x.db", "retention_days": 30},
+    "accounts": [
+        {"name": "promo", "system_id": "promo", "password": "pw", "hosts": ["127.0.0.1:2775"],
+         "default_sender": "Shop"},
+        {"name": "otp", "system_id": "otp", "password": "pw", "hosts": ["127.0.0.1:2775"]},
+    ],
+}  # fmt: skip
+
+
+def config(**changes: Any) -> GatewayConfig:
+    data = copy.deepcopy(BASE)
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        target = data
+        for key in parents:
+            target = target[int(key)] if isinstance(target, list) else target[key]
+        if isinstance(target, list):
+            target[int(last)] = value
+        else:
+            target[last] = value
+    return parse_config(data, environ={})
+
+
+def test_keys_webhooks_limits_retention_and_account_defaults_apply() -> None:
+    new = config(
+        http__api_keys=["new-key"],
+        http__max_batch=10,
+        webhooks__secret="s2",
+        store__retention_days=7,
+        accounts__0__default_sender="Store",
+    )
+    plan = plan_reload(config(), new)
+    assert plan.refused == ()
+    assert set(plan.applied) == {
+        "http.api_keys",
+        "http.max_batch",
+        "webhooks.secret",
+        "store.retention_days",
+        "accounts[promo].default_sender",
+    }
+    assert plan.config == new
+
+
+def test_session_settings_are_reported_and_kept() -> None:
+    running = config()
+    new = config(
+        accounts__1__hosts=["127.0.0.1:2776"],
+        accounts__1__default_sender="Codes",
+        http__api_keys=["new-key"],
+    )
+    plan = plan_reload(running, new)
+    assert len(plan.refused) == 1
+    assert "accounts[otp]: hosts changed: needs the account's sessions rebuilt" in plan.refused[0]
+    otp = plan.config.account("otp")
+    assert otp.hosts == running.account("otp").hosts  # the running sessions' hosts stay
+    assert otp.default_sender == "Codes"  # the rest of the account applies
+    assert plan.config.http.api_keys == ("new-key",)
+    assert "accounts[otp].default_sender" in plan.applied
+
+
+def test_restart_only_settings_and_account_set_changes_are_refused() -> None:
+    running = config()
+    data = copy.deepcopy(BASE)
+    data["store"]["url"] = "sqlite:/tmp/other.db"
+    data["accounts"] = [data["accounts"][0], {**data["accounts"][1], "name": "otp2"}]
+    plan = plan_reload(running, parse_config(data, environ={}))
+    refused = "\n".join(plan.refused)
+    assert "store.url: needs a restart" in refused
+    assert "accounts[otp]: removed from the file" in refused
+    assert "accounts[otp2]: new account" in refused
+    assert plan.config.store.url == running.store.url
+    assert [a.name for a in plan.config.accounts] == ["promo", "otp"]
+
+
+def test_reloader_keeps_the_running_config_when_the_file_is_bad(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    running = config()
+    live = LiveConfig(running)
+    seen: list[GatewayConfig] = []
+    metrics = Metrics()
+
+    def bad() -> GatewayConfig:
+        raise ConfigError("http.max_batch", "must be 1..1000, got 0")
+
+    with caplog.at_level(logging.ERROR, "smppgate.reload"):
+        assert Reloader(live, bad, [seen.append], metrics).reload() is None
+    assert live.current is running
+    assert seen == []
+    assert "reload refused, the running configuration stays: http.max_batch" in caplog.text
+    assert metrics.reloads_total.get("refused") == 1
+    assert metrics.last_reload_ok.get() == 0
+
+    good = config(http__api_keys=["k2"])
+    plan = Reloader(live, lambda: good, [seen.append], metrics).reload()
+    assert plan is not None
+    assert live.current == good
+    assert seen == [good]
+    assert metrics.last_reload_ok.get() == 1
