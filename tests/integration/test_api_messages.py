@@ -451,7 +451,7 @@ async def test_unexpected_error_is_500_with_correlation_id(
 async def test_metrics_parse_as_prometheus_text(gate: Gate) -> None:
     await gate.post("/v1/messages", SMS)
     gate.metrics.submitted("promo")
-    gate.metrics.response("ESME_ROK")
+    gate.metrics.response("promo", "ESME_ROK")
     gate.metrics.session_state("promo", 'host "a"\\b', "s1", bound=True)
     async with gate.client.get("/metrics", headers=AUTH) as r:
         assert r.status == 200

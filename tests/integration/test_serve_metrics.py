@@ -63,6 +63,10 @@ async def test_served_metrics_show_bound_sessions_and_queue(tmp_path: Path) -> N
                         break
                     await asyncio.sleep(0.1)
         assert all('account="demo"' in key for key in bound)
+        # the latency histograms saw the message: queued, answered, delivered
+        for histogram in ("queued", "response", "receipt"):
+            assert f'smppgate_{histogram}_seconds_count{{account="demo"}} 1' in text
+        assert 'smppgate_responses_total{account="demo",status="ESME_ROK"} 1' in text
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)

@@ -1,18 +1,29 @@
-"""Metrics: a tiny registry of counters and gauges, rendered as Prometheus text format 0.0.4.
+"""Metrics: a tiny registry of counters, gauges and histograms, rendered as Prometheus text
+format 0.0.4.
 
 Increments are one dict lookup and one addition (the dispatcher calls them on the hot path);
 gauges read from the store (queue depth, webhook backlog, unmatched receipts) are refreshed at
 most once per ``cache_seconds`` when /metrics or the ops page asks, never on the hot path.
+
+Why not ``prometheus-client``: this registry is about 200 lines the hot path can afford (no
+lock, no label-child objects), the ops page reads the same objects as plain data
+(`snapshot`), and `smppgate[gateway]` keeps one dependency fewer. The standard ``process_*``
+metrics are read from ``/proc/self`` at render time, as that library's process collector does
+(Linux only; elsewhere they are left out), and ``smppgate_build_info`` carries the version.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import platform
+import resource
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from smppgate import __version__
 from smppgate.store import MessageState, Store
 
 __all__ = ["CONTENT_TYPE", "Counter", "Gauge", "Metrics", "Registry", "escape_label_value"]
@@ -97,6 +108,72 @@ class Gauge(_Metric):
         self.values = dict(values)
 
 
+#: latency buckets (seconds): a submit_sm_resp in milliseconds, a receipt in minutes
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+                   300.0, 1800.0, 3600.0)  # fmt: skip
+
+
+class Histogram(_Metric):
+    """Observations counted into fixed buckets, rendered cumulatively (``_bucket{le=...}``,
+    ``_sum``, ``_count``). Observing is a short loop over the bucket bounds."""
+
+    kind = "histogram"
+
+    def __init__(
+        self,
+        name: str,
+        help_text: str,
+        labels: tuple[str, ...] = (),
+        buckets: tuple[float, ...] = LATENCY_BUCKETS,
+    ) -> None:
+        super().__init__(name, help_text, labels)
+        self.values.clear()
+        self.buckets = buckets
+        #: per label values: [count per bucket (last: above every bound)], sum
+        self.series: dict[LabelValues, tuple[list[int], list[float]]] = {}
+
+    def observe(self, *labels: str, value: float) -> None:
+        series = self.series.get(labels)
+        if series is None:
+            series = self.series[labels] = ([0] * (len(self.buckets) + 1), [0.0])
+        counts, total = series
+        index = 0
+        for bound in self.buckets:
+            if value <= bound:
+                break
+            index += 1
+        counts[index] += 1
+        total[0] += value
+
+    def count(self, *labels: str) -> int:
+        series = self.series.get(labels)
+        return 0 if series is None else sum(series[0])
+
+    def render(self) -> Iterable[str]:
+        yield f"# HELP {self.name} {_escape_help(self.help)}"
+        yield f"# TYPE {self.name} {self.kind}"
+        for key in sorted(self.series):
+            counts, total = self.series[key]
+            pairs = [
+                f'{label}="{escape_label_value(value)}"'
+                for label, value in zip(self.labels, key, strict=True)
+            ]
+            running = 0
+            for bound, count in zip((*self.buckets, math.inf), counts, strict=True):
+                running += count
+                le = ",".join([*pairs, f'le="{_number(bound)}"'])
+                yield f"{self.name}_bucket{{{le}}} {running}"
+            labels = "{" + ",".join(pairs) + "}" if pairs else ""
+            yield f"{self.name}_sum{labels} {_number(total[0])}"
+            yield f"{self.name}_count{labels} {running}"
+
+    def snapshot(self) -> Any:
+        return [
+            {**dict(zip(self.labels, key, strict=True)), "count": sum(c), "sum": t[0]}
+            for key, (c, t) in sorted(self.series.items())
+        ]
+
+
 _M = TypeVar("_M", bound=_Metric)
 
 
@@ -111,6 +188,9 @@ class Registry:
 
     def gauge(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> Gauge:
         return self._add(Gauge(name, help_text, labels))
+
+    def histogram(self, name: str, help_text: str, labels: tuple[str, ...] = ()) -> Histogram:
+        return self._add(Histogram(name, help_text, labels))
 
     def _add(self, metric: _M) -> _M:
         if metric.name in self._metrics:
@@ -153,7 +233,9 @@ class Metrics:
             "smppgate_submits_total", "submit_sm PDUs written, per account.", ("account",)
         )
         self.responses_total = r.counter(
-            "smppgate_responses_total", "submit_sm_resp by command_status.", ("status",)
+            "smppgate_responses_total",
+            "submit_sm_resp by account and command_status (NO_RESPONSE, NOT_SENT: none came).",
+            ("account", "status"),
         )
         self.receipts_total = r.counter(
             "smppgate_receipts_total", "Delivery receipts received, by state.", ("state",)
@@ -187,6 +269,31 @@ class Metrics:
             "smppgate_unmatched_receipts", "Receipts kept without a matching message."
         )
         self.store_up = r.gauge("smppgate_store_up", "1 when the last store read succeeded.")
+        self.build_info = r.gauge(
+            "smppgate_build_info", "Always 1; the labels say what runs.", ("version", "python")
+        )
+        self.build_info.set(__version__, platform.python_version(), value=1)
+        self.process = _ProcessMetrics(r)
+        self.queued_seconds = r.histogram(
+            "smppgate_queued_seconds",
+            "API accept to the first submit_sm of a message (waiting in the queue), per account.",
+            ("account",),
+        )
+        self.response_seconds = r.histogram(
+            "smppgate_response_seconds",
+            "submit_sm to its submit_sm_resp (all parts of a message), per account.",
+            ("account",),
+        )
+        self.receipt_seconds = r.histogram(
+            "smppgate_receipt_seconds",
+            "submit_sm_resp to the delivery receipt of a part, per account.",
+            ("account",),
+        )
+        self.webhook_seconds = r.histogram(
+            "smppgate_webhook_seconds",
+            "One webhook POST, from sending to its answer (or failure), by outcome.",
+            ("outcome",),
+        )
         self.reloads_total = r.counter(
             "smppgate_config_reloads_total",
             "Configuration reloads (SIGHUP) by outcome: applied, or refused (a bad file).",
@@ -211,8 +318,8 @@ class Metrics:
     def submitted(self, account: str, count: int = 1) -> None:
         self.submits_total.inc(account, amount=count)
 
-    def response(self, status_name: str) -> None:
-        self.responses_total.inc(status_name)
+    def response(self, account: str, status_name: str) -> None:
+        self.responses_total.inc(account, status_name)
 
     def receipt(self, state: str) -> None:
         self.receipts_total.inc(str(state))
@@ -296,6 +403,7 @@ class Metrics:
     async def render(self) -> str:
         """The Prometheus exposition text (content type `CONTENT_TYPE`)."""
         await self.refresh()
+        self.process.sample()
         return self.registry.render()
 
     def snapshot(self) -> dict[str, Any]:
@@ -305,3 +413,36 @@ class Metrics:
         data["submits_per_second"] = self.submits_per_second()
         data["bound_sessions_per_account"] = self.bound_per_account()
         return data
+
+
+class _ProcessMetrics:
+    """The conventional ``process_*`` metrics, from ``/proc/self`` (Linux)."""
+
+    def __init__(self, r: Registry) -> None:
+        self.cpu = r.counter("process_cpu_seconds_total", "User and system CPU time, seconds.")
+        self.rss = r.gauge("process_resident_memory_bytes", "Resident memory size in bytes.")
+        self.vsize = r.gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.")
+        self.start = r.gauge(
+            "process_start_time_seconds", "Start time of the process since the epoch, seconds."
+        )
+        self.fds = r.gauge("process_open_fds", "Open file descriptors.")
+        self.max_fds = r.gauge("process_max_fds", "Most open file descriptors allowed.")
+
+    def sample(self) -> None:
+        try:
+            with open("/proc/self/stat", encoding="ascii") as f:
+                # the fields after the command name, which may hold spaces and parentheses
+                fields = f.read().rsplit(")", 1)[1].split()
+            with open("/proc/stat", encoding="ascii") as f:
+                boot = next(float(line.split()[1]) for line in f if line.startswith("btime "))
+            fds = len(os.listdir("/proc/self/fd"))
+        except (OSError, StopIteration, IndexError, ValueError):
+            return  # not Linux: the process metrics stay at 0
+        ticks = os.sysconf("SC_CLK_TCK")
+        # proc(5): utime, stime are fields 14, 15; starttime 22; vsize 23; rss 24 (pages)
+        self.cpu.values[()] = (int(fields[11]) + int(fields[12])) / ticks
+        self.start.set(value=boot + int(fields[19]) / ticks)
+        self.vsize.set(value=float(fields[20]))
+        self.rss.set(value=float(int(fields[21]) * os.sysconf("SC_PAGE_SIZE")))
+        self.fds.set(value=fds)
+        self.max_fds.set(value=resource.getrlimit(resource.RLIMIT_NOFILE)[0])

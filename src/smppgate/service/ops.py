@@ -441,11 +441,13 @@ class OpsView:
         unmatched = sum(r.stats.receipts_unmatched for r in self.gateway.runners.values())
         submits_now, receipts_now = self.rates.recent_rates()
         webhooks = {row["outcome"]: row["value"] for row in m.webhooks_total.snapshot()}
+        per_status: dict[str, int] = {}
+        for row in m.responses_total.snapshot():  # per account and status: summed per status
+            per_status[row["status"]] = per_status.get(row["status"], 0) + int(row["value"])
         responses = [
-            {"status": row["status"], "count": int(row["value"])}
-            for row in m.responses_total.snapshot()
+            {"status": status, "count": n}
+            for status, n in sorted(per_status.items(), key=lambda sn: (-sn[1], sn[0]))
         ]
-        responses.sort(key=lambda r: (-r["count"], r["status"]))
         by_state = {row["state"]: int(row["value"]) for row in m.receipts_total.snapshot()}
         waiting = int(m.unmatched_receipts.get())
         rates = match_rates(received, unmatched, waiting)

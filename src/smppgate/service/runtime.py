@@ -231,6 +231,7 @@ class AccountRunner:
                 exc,
             )
             return
+        started = self.gateway.clock()
         for message, seqs, pdus in planned:
             try:
                 future = self.pool.submit_batch(pdus, pinned=True)  # type: ignore[arg-type]
@@ -243,12 +244,19 @@ class AccountRunner:
         self.stats.submitted_parts += len(sent_marks)
         if self.gateway.metrics is not None:
             self.gateway.metrics.submitted(self.account.name, len(sent_marks))
-        task = asyncio.get_running_loop().create_task(self._complete(batches))
+            for message, _, _ in planned:
+                if message.attempts == 1:  # its first claim: from when it was due to now
+                    self.gateway.metrics.queued_seconds.observe(
+                        self.account.name, value=max(0.0, now - message.next_attempt_at)
+                    )
+        task = asyncio.get_running_loop().create_task(self._complete(batches, started))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _complete(
-        self, batches: list[tuple[StoredMessage, list[int], asyncio.Future[list[SubmitResult]]]]
+        self,
+        batches: list[tuple[StoredMessage, list[int], asyncio.Future[list[SubmitResult]]]],
+        started: float,
     ) -> None:
         gw = self.gateway
         # when each message's responses came (not when the whole claim's did): its parts'
@@ -283,7 +291,11 @@ class AccountRunner:
                     )
                 if metrics is not None:
                     for result in results:
-                        metrics.response(_status_label(result))
+                        metrics.response(self.account.name, _status_label(result))
+                    if any(result.status is not None for result in results):
+                        metrics.response_seconds.observe(
+                            self.account.name, value=answered.get(index, now) - started
+                        )
                 outcomes.extend(
                     outcomes_for(
                         message,
@@ -366,6 +378,13 @@ class AccountRunner:
             )
             self.stats.receipts += len(receipts)
             self.stats.receipts_unmatched += sum(1 for m in matches if m is None)
+            if gw.metrics is not None:
+                for receipt, match in zip(receipts, matches, strict=True):
+                    if match is not None and match.submitted_at is not None:
+                        gw.metrics.receipt_seconds.observe(
+                            self.account.name,
+                            value=max(0.0, receipt.received_at - match.submitted_at),
+                        )
             await gw.after_receipts([m for m in matches if m is not None])
 
     async def run_query_sweeper(self, query_after: float) -> None:

@@ -550,6 +550,7 @@ class WebhookSender:
         body = job.payload.encode()
         headers = delivery_headers(job, body, self._settings.secret, self._clock())
         error: str | None
+        started = time.monotonic()
         try:
             async with self._session.post(
                 job.url, data=body, headers=headers, allow_redirects=False
@@ -563,6 +564,9 @@ class WebhookSender:
             # stopped mid-POST: due again now rather than after the lease
             await asyncio.shield(self._failed(job, "interrupted by shutdown", retry=0.0))
             raise
+        if self._metrics is not None:
+            outcome = "delivered" if error is None else "failed"
+            self._metrics.webhook_seconds.observe(outcome, value=time.monotonic() - started)
         try:
             if error is None:
                 await self._store.webhook_delivered(job.id, self._clock())

@@ -394,6 +394,8 @@ class ReceiptMatch:
     state_changed: bool
     callback_url: str | None
     client_reference: str | None
+    #: when the part's submit_sm_resp was recorded (None: unknown), for receipt latency
+    submitted_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

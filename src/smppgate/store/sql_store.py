@@ -536,6 +536,7 @@ class SqlStore:
                         states[outcome.message_id][0] is not states[outcome.message_id][1],
                         info[outcome.message_id].callback_url,
                         info[outcome.message_id].client_reference,
+                        outcome.at,
                     )
                     for _, seq, receipt_state in late.pop(outcome.message_id, [])
                 )
@@ -947,6 +948,7 @@ class SqlStore:
                         before is not after,
                         info[part[0]].callback_url,
                         info[part[0]].client_reference,
+                        part[2],
                     )
                 )
             return results
@@ -955,8 +957,9 @@ class SqlStore:
 
     async def _find_parts(
         self, conn: Connection, receipts: Sequence[NewReceipt]
-    ) -> list[tuple[str, int] | None]:
-        """The part each receipt is about (None: not found), one query per 500 keys: of the
+    ) -> list[tuple[str, int, float | None] | None]:
+        """The part each receipt is about, with its submit time (None: not found), one query
+        per 500 keys: of the
         parts whose match keys the receipt names (in its account, when it has one), the most
         recently submitted (the same SMSC id reused much later: the latest submit wins)."""
         # key -> [(submitted_at, message_id, seq, account)]
@@ -978,7 +981,7 @@ class SqlStore:
                         row["account"],
                     )
                 )
-        found: list[tuple[str, int] | None] = []
+        found: list[tuple[str, int, float | None] | None] = []
         for receipt in receipts:
             candidates = [
                 c
@@ -989,8 +992,8 @@ class SqlStore:
             if not candidates:
                 found.append(None)
                 continue
-            _, message_id, seq, _ = max(candidates, key=lambda c: (c[0], c[1], -c[2]))
-            found.append((message_id, seq))
+            submitted, message_id, seq, _ = max(candidates, key=lambda c: (c[0], c[1], -c[2]))
+            found.append((message_id, seq, None if submitted == float("-inf") else submitted))
         return found
 
     async def _apply_receipts(
