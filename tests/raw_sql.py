@@ -73,4 +73,28 @@ def undo_finite_time_guards(store_url: str) -> list[str]:
         drops = [
             f"ALTER TABLE {table} DROP CONSTRAINT {table}_times_finite" for table in TIME_TABLES
         ]
-    return [*drops, "DELETE FROM schema_version WHERE version = 4"]
+    return [
+        *undo_retention_counts(store_url),
+        *drops,
+        "DELETE FROM schema_version WHERE version = 4",
+    ]
+
+
+def undo_retention_counts(store_url: str) -> list[str]:
+    """Statements that take a database back to schema version 4 (before the message counts,
+    the retention indexes and the maintenance table of 0005_retention_counts.sql)."""
+    triggers = ("messages_count_insert", "messages_count_update", "messages_count_delete")
+    if store_url.startswith("sqlite:"):
+        drops = [f"DROP TRIGGER {name}" for name in triggers]
+    else:
+        drops = [f"DROP TRIGGER {name} ON messages" for name in triggers]
+        drops += ["DROP FUNCTION smppgate_count_row", "DROP FUNCTION smppgate_count_deleted"]
+    indexes = ("messages_state", "match_keys_part", "unmatched_receipt_keys_receipt",
+               "unmatched_receipts_received", "unmatched_receipts_waiting")  # fmt: skip
+    tables = ("message_counts", "message_count_deltas", "maintenance")
+    return [
+        *drops,
+        *(f"DROP INDEX {name}" for name in indexes),
+        *(f"DROP TABLE {name}" for name in tables),
+        "DELETE FROM schema_version WHERE version = 5",
+    ]

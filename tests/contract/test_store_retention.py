@@ -7,12 +7,10 @@ the store: what retention must prove is that the rows are gone, children include
 from __future__ import annotations
 
 import random
-import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 
-import asyncpg
 import pytest
 
 from smppgate.store import (
@@ -28,8 +26,10 @@ from smppgate.store import (
     RequeueReason,
     Store,
     WebhookState,
+    open_store,
 )
 
+from ..raw_sql import raw_execute, raw_fetch, undo_retention_counts
 from .test_store_contract import CTX, LEASE, T0, accepted, message, receipt
 
 DAY = 86_400.0
@@ -49,33 +49,13 @@ TABLES = (
 
 async def table_rows(url: str) -> dict[str, int]:
     """Rows per table, counted in the database itself."""
-    if url.startswith("sqlite:"):
-        db = sqlite3.connect(url.removeprefix("sqlite://"))
-        try:
-            return {t: db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in TABLES}
-        finally:
-            db.close()
-    conn = await asyncpg.connect(url)
-    try:
-        return {t: await conn.fetchval(f"SELECT COUNT(*) FROM {t}") for t in TABLES}
-    finally:
-        await conn.close()
+    return {t: (await raw_fetch(url, f"SELECT COUNT(*) FROM {t}"))[0][0] for t in TABLES}
 
 
 async def full_count(url: str) -> dict[tuple[str, str], int]:
     """COUNT(*) GROUP BY over all messages: what the kept counts must equal."""
-    sql = "SELECT account, state, COUNT(*) FROM messages GROUP BY account, state"
-    if url.startswith("sqlite:"):
-        db = sqlite3.connect(url.removeprefix("sqlite://"))
-        try:
-            return {(a, s): n for a, s, n in db.execute(sql)}
-        finally:
-            db.close()
-    conn = await asyncpg.connect(url)
-    try:
-        return {(r[0], r[1]): r[2] for r in await conn.fetch(sql)}
-    finally:
-        await conn.close()
+    rows = await raw_fetch(url, "SELECT account, state, COUNT(*) FROM messages GROUP BY 1, 2")
+    return {(account, state): n for account, state, n in rows}
 
 
 async def delivered_message(store: Store, at: float, smsc_id: str, text: str = "hello") -> str:
@@ -285,3 +265,21 @@ async def test_counts_match_a_full_count_after_random_operations(
             assert {s: n for s, n in per_account.items() if n} == {
                 MessageState(s): n for (a, s), n in total.items() if a == account
             }, f"step {step} ({op}) account {account}"
+
+
+async def test_the_migration_counts_the_messages_already_there(store_url: str) -> None:
+    """A store of version 4 with history: migration 5 starts the totals from a full count."""
+    async with open_store(store_url) as store:
+        await delivered_message(store, T0, "M1")
+        await store.insert_messages([message(account="otp") for _ in range(3)], T0)
+        await store.claim("node-a", 1, T0, LEASE, ["otp"])
+    await raw_execute(store_url, *undo_retention_counts(store_url))
+    async with open_store(store_url) as store:
+        assert await store.schema_version() == 5
+        counts = await store.count_by_state()
+        assert {s: n for s, n in counts.items() if n} == {
+            MessageState.DELIVERED: 1,
+            MessageState.QUEUED: 2,
+            MessageState.SENDING: 1,
+        }
+        assert (await store.count_by_state("otp"))[MessageState.QUEUED] == 2
