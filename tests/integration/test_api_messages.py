@@ -3,6 +3,7 @@ and a fresh PostgreSQL database where SMPPGATE_TEST_POSTGRES_URL names a server)
 
 from __future__ import annotations
 
+import platform
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -12,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from smppgate import __version__
 from smppgate.api import create_app
 from smppgate.service.config import GatewayConfig, parse_config
 from smppgate.service.intake import Intake
@@ -453,6 +455,7 @@ async def test_metrics_parse_as_prometheus_text(gate: Gate) -> None:
     gate.metrics.submitted("promo")
     gate.metrics.response("promo", "ESME_ROK")
     gate.metrics.session_state("promo", 'host "a"\\b', "s1", bound=True)
+    gate.metrics.response_seconds.observe("promo", value=0.02)
     async with gate.client.get("/metrics", headers=AUTH) as r:
         assert r.status == 200
         assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
@@ -464,6 +467,11 @@ async def test_metrics_parse_as_prometheus_text(gate: Gate) -> None:
     key = ("smppgate_bound_sessions", (("account", "promo"), ("host", 'host "a"\\b')))
     assert samples[key] == 1
     assert samples[("smppgate_webhook_backlog", ())] == 0
+    bucket = ("smppgate_response_seconds_bucket", (("account", "promo"), ("le", "0.025")))
+    assert samples[bucket] == 1
+    assert samples[("smppgate_response_seconds_count", (("account", "promo"),))] == 1
+    build = (("version", __version__), ("python", platform.python_version()))
+    assert samples[("smppgate_build_info", build)] == 1
 
 
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$")
@@ -478,8 +486,10 @@ def parse_prometheus(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]],
     for line in text.splitlines():
         if line.startswith("# TYPE "):
             _, _, name, kind = line.split(" ")
-            assert kind in ("counter", "gauge")
+            assert kind in ("counter", "gauge", "histogram")
             typed.add(name)
+            if kind == "histogram":
+                typed.update(f"{name}_{suffix}" for suffix in ("bucket", "sum", "count"))
             continue
         if line.startswith("# HELP "):
             continue

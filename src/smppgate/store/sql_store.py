@@ -302,7 +302,7 @@ class SqlStore:
         return await self._backend.run(page, write=False)
 
     async def count_by_state(self, account: str | None = None) -> dict[MessageState, int]:
-        """From the totals the store's triggers keep (migration 4), never by counting
+        """From the totals the store's triggers keep (migration 5), never by counting
         messages: a few rows however long the history. On PostgreSQL the deltas written since
         the last read are folded into the totals first (see `_fold_counts`)."""
         where = "" if account is None else " WHERE account = ?"
