@@ -128,16 +128,16 @@ def _reload_source(config: GatewayConfig) -> GatewayConfig:
     return load_config(config.source_path)
 
 
-def _on_sighup(reloader: Reloader) -> None:
+def _on_sighup(reloaders: list[Reloader]) -> None:
+    if not reloaders:
+        # (installed first thing: SIGHUP's default action would end the process)
+        log.warning("SIGHUP while starting: ignored, send it again once the gateway runs")
+        return
+    reloader = reloaders[0]
     log.info("SIGHUP: reloading the configuration")
     notify(f"RELOADING=1\nMONOTONIC_USEC={time.monotonic_ns() // 1000}")
     reloader.reload()
     notify("READY=1")
-
-
-def _ignore_sighup(loop: asyncio.AbstractEventLoop) -> None:
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        loop.remove_signal_handler(signal.SIGHUP)
 
 
 def _emulator_config(config: GatewayConfig) -> EmulatorConfig:
@@ -164,6 +164,9 @@ async def serve(
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
+    reloaders: list[Reloader] = []  # the one reloader, once everything it reconfigures runs
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGHUP, _on_sighup, reloaders)
     async with contextlib.AsyncExitStack() as stack:
         if config.emulator.enabled:
             emulator = await stack.enter_async_context(Emulator(_emulator_config(config)))
@@ -214,10 +217,9 @@ async def serve(
             targets.append(gateway.store.notifier.reconfigure)
         if not keep_log_level:
             targets.append(lambda new: set_level(new.log_level))
-        reloader = Reloader(live, functools.partial(_reload_source, config), targets, metrics)
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGHUP, _on_sighup, reloader)
-        stack.callback(_ignore_sighup, loop)
+        reloaders.append(
+            Reloader(live, functools.partial(_reload_source, config), targets, metrics)
+        )
         runner = http_runner(app, config)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)
