@@ -39,6 +39,10 @@ sessions = ["trx"]
 """
 
 
+KEY_1 = "reload-key-one-0123456789"
+KEY_2 = "reload-key-two-0123456789"
+
+
 def _metric(text: str, name: str) -> float:
     values = [
         float(line.rsplit(" ", 1)[1])
@@ -72,42 +76,42 @@ async def test_sighup_applies_keys_refuses_a_bad_file_and_keeps_sessions(
             CONFIG.format(tmp=tmp_path, http=port, smpp=smpp, key=key) + extra, encoding="utf-8"
         )
 
-    write("key-1")
+    write(KEY_1)
     stop = asyncio.Event()
     task = asyncio.create_task(serve(load_config(path), node_id="reload-test", stop=stop))
     base = f"http://127.0.0.1:{port}"
     metrics = f"{base}/metrics"
     try:
         async with aiohttp.ClientSession() as http:
-            await wait_ready(http, base, headers={"Authorization": "Bearer key-1"})
+            await wait_ready(http, base, headers={"Authorization": f"Bearer {KEY_1}"})
 
             async def bound() -> bool:
-                async with http.get(metrics, headers={"X-API-Key": "key-1"}) as r:
+                async with http.get(metrics, headers={"X-API-Key": KEY_1}) as r:
                     return _metric(await r.text(), "smppgate_bound_sessions{") == 1
 
             await _until(bound)
 
-            write("key-2", "window = 99\n")  # window: needs the session rebuilt
+            write(KEY_2, "window = 99\n")  # window: needs the session rebuilt
             os.kill(os.getpid(), signal.SIGHUP)
 
             async def key_2_works() -> bool:
-                return await _status(http, metrics, "key-2") == 200
+                return await _status(http, metrics, KEY_2) == 200
 
             await _until(key_2_works)
-            assert await _status(http, metrics, "key-1") == 401
+            assert await _status(http, metrics, KEY_1) == 401
             assert "accounts[demo]: window changed" in caplog.text
 
             path.write_text("[http\n", encoding="utf-8")
             os.kill(os.getpid(), signal.SIGHUP)
 
             async def refused() -> bool:
-                async with http.get(metrics, headers={"X-API-Key": "key-2"}) as r:
+                async with http.get(metrics, headers={"X-API-Key": KEY_2}) as r:
                     text = await r.text()
                 return _metric(text, 'smppgate_config_reloads_total{outcome="refused"}') == 1
 
             await _until(refused)
-            assert await _status(http, metrics, "key-2") == 200  # the running config stays
-            async with http.get(metrics, headers={"X-API-Key": "key-2"}) as r:
+            assert await _status(http, metrics, KEY_2) == 200  # the running config stays
+            async with http.get(metrics, headers={"X-API-Key": KEY_2}) as r:
                 text = await r.text()
             assert _metric(text, "smppgate_config_last_reload_successful") == 0
             assert _metric(text, "smppgate_bound_sessions{") == 1
@@ -140,7 +144,7 @@ def test_reload_command_checks_the_file_then_signals(tmp_path: Path) -> None:
         assert child.poll() is None  # not signalled
         good = tmp_path / "good.toml"
         good.write_text(
-            CONFIG.format(tmp=tmp_path, http=8080, smpp=2775, key="k"), encoding="utf-8"
+            CONFIG.format(tmp=tmp_path, http=8080, smpp=2775, key=KEY_1), encoding="utf-8"
         )
         assert main(["reload", "--config", str(good), "--pid-file", str(pid_file)]) == 0
         assert child.stdout.readline().strip() == "hup"

@@ -13,7 +13,7 @@ from smppgate.service.metrics import Metrics
 from smppgate.service.reload import LiveConfig, Reloader, plan_reload
 
 BASE: dict[str, Any] = {
-    "http": {"api_keys": ["old-key"], "max_batch": 1000},
+    "http": {"api_keys": ["old-key-0123456789"], "max_batch": 1000},
     "webhooks": {"secret": "s1"},
     "store": {"url": "sqlite:/tmp/x.db", "retention_days": 30},
     "accounts": [
@@ -40,7 +40,7 @@ def config(**changes: Any) -> GatewayConfig:
 
 def test_keys_webhooks_limits_retention_and_account_defaults_apply() -> None:
     new = config(
-        http__api_keys=["new-key"],
+        http__api_keys=["new-key-0123456789"],
         http__max_batch=10,
         webhooks__secret="s2",
         store__retention_days=7,
@@ -63,7 +63,7 @@ def test_session_settings_are_reported_and_kept() -> None:
     new = config(
         accounts__1__hosts=["127.0.0.1:2776"],
         accounts__1__default_sender="Codes",
-        http__api_keys=["new-key"],
+        http__api_keys=["new-key-0123456789"],
     )
     plan = plan_reload(running, new)
     assert len(plan.refused) == 1
@@ -71,7 +71,7 @@ def test_session_settings_are_reported_and_kept() -> None:
     otp = plan.config.account("otp")
     assert otp.hosts == running.account("otp").hosts  # the running sessions' hosts stay
     assert otp.default_sender == "Codes"  # the rest of the account applies
-    assert plan.config.http.api_keys == ("new-key",)
+    assert plan.config.http.api_keys == ("new-key-0123456789",)
     assert "accounts[otp].default_sender" in plan.applied
 
 
@@ -108,9 +108,19 @@ def test_reloader_keeps_the_running_config_when_the_file_is_bad(
     assert metrics.reloads_total.get("refused") == 1
     assert metrics.last_reload_ok.get() == 0
 
-    good = config(http__api_keys=["k2"])
+    good = config(http__api_keys=["k2-0123456789abcdef"])
     plan = Reloader(live, lambda: good, [seen.append], metrics).reload()
     assert plan is not None
     assert live.current == good
     assert seen == [good]
     assert metrics.last_reload_ok.get() == 1
+
+
+def test_server_and_client_settings_built_at_start_need_a_restart() -> None:
+    """Only the settings the running parts read at each use are applied: the webhook client's
+    timeout and pool, the HTTP server's timeouts are built at start."""
+    new = config(webhooks__timeout=3, webhooks__secret="s2")
+    plan = plan_reload(config(), new)
+    assert plan.refused == ("webhooks.timeout: needs a restart",)
+    assert plan.applied == ("webhooks.secret",)
+    assert plan.config.webhooks.timeout == config().webhooks.timeout

@@ -1,13 +1,15 @@
 """Reloading the configuration without a restart (SIGHUP, `smppgate reload`).
 
 A restart costs at least 60 s without sessions (the platform's reconnect cooldown), so what can
-change under a running gateway does: API keys and batch limit, webhook settings, the default
-sender / callback URL / split / encoding / part limit of an account, retention, lease and
-shutdown timings, the log level. `plan_reload` compares the running configuration with the new
-one and says what it applies and what it keeps at its running value, with why:
+change under a running gateway does: API keys and batch limit, the webhooks' secret and
+attempts, the default sender / callback URL / split / encoding / part limit of an account,
+retention, lease and shutdown timings, the log level. `plan_reload` compares the running
+configuration with the new one and says what it applies and what it keeps at its running
+value, with why:
 
-- **needs a restart**: ``node_id``, ``[store] url``, ``[http] listen``, ``[emulator]``, ``[log]
-  format``;
+- **needs a restart**: ``node_id``, ``[store] url``, ``[emulator]``, ``[log] format``, and every
+  ``[http]`` / ``[webhooks]`` setting but those in `LIVE_FIELDS` (the listen address, timeouts,
+  allowed hosts and pools are built into the HTTP server and the webhook client at start);
 - **needs the account's sessions rebuilt**: an account added or removed, or one whose SMPP
   settings changed (system_id, password, hosts, sessions, profile, TLS, window, timers,
   query_sm settings). Rebuilding one account's sessions while the others run, honouring the
@@ -24,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from smppgate.service.config import AccountConfig, ConfigError, GatewayConfig
 from smppgate.service.metrics import Metrics
@@ -61,28 +64,26 @@ def plan_reload(running: GatewayConfig, new: GatewayConfig) -> ReloadPlan:
     applied: list[str] = []
     refused: list[str] = []
     restart = "needs a restart"
-    kept = {
-        "node_id": running.node_id,
-        "store.url": running.store.url,
-        "http.listen": running.http.listen,
-        "emulator": running.emulator,
-        "log.format": running.log_format,
-    }
-    offered = {
-        "node_id": new.node_id,
-        "store.url": new.store.url,
-        "http.listen": new.http.listen,
-        "emulator": new.emulator,
-        "log.format": new.log_format,
-    }
-    for key, value in kept.items():
-        if offered[key] != value:
-            refused.append(f"{key}: {restart}")
+    refused.extend(
+        f"{key}: {restart}"
+        for key in ("node_id", "emulator", "log_format", "store.url")
+        if _get(new, key) != _get(running, key)
+    )
+    kept: dict[str, Any] = {}
+    for section, live in LIVE_FIELDS.items():
+        before, after = getattr(running, section), getattr(new, section)
+        frozen = {f.name: getattr(before, f.name) for f in fields(before) if f.name not in live}
+        refused.extend(
+            f"{section}.{name}: {restart}"
+            for name, value in frozen.items()
+            if getattr(after, name) != value
+        )
+        kept[section] = replace(after, **frozen)
     config = replace(
         new,
         node_id=running.node_id,
         store=replace(new.store, url=running.store.url),
-        http=replace(new.http, listen=running.http.listen),
+        **kept,
         emulator=running.emulator,
         log_format=running.log_format,
         accounts=_accounts(running, new, applied, refused),
@@ -100,6 +101,23 @@ def plan_reload(running: GatewayConfig, new: GatewayConfig) -> ReloadPlan:
         if getattr(running, name) != getattr(config, name)
     )
     return ReloadPlan(config, tuple(applied), tuple(refused))
+
+
+#: the settings of these sections a reload applies; the others are built into the HTTP server
+#: and the webhook sender's client at start (listen address, timeouts, allowed hosts, pools,
+#: the address policy of the resolver) and need a restart, as does any setting added later
+#: until it is listed here
+LIVE_FIELDS = {
+    "http": frozenset({"api_keys", "max_batch"}),
+    "webhooks": frozenset({"secret", "max_attempts", "backoff"}),
+}
+
+
+def _get(config: GatewayConfig, key: str) -> object:
+    value: object = config
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
 
 
 def _accounts(
