@@ -1,19 +1,16 @@
-"""The platform emulator: an SMPP 3.4 server on the sans-IO session (SMSC role) that behaves
-like the Devino platform and can be told to misbehave.
+"""The platform emulator: the platform's imitation on the SMPP server layer (``smppgate.smsc``)
+that behaves like the Devino platform and can be told to misbehave.
 
-One ``SmscConnection`` per TCP connection drives one ``Session``; the ``Emulator`` owns the
-listeners, the accounts' bound sessions, the message book, the receipt schedule, the fault
-rules and the logs. Decisions are the pure pieces of this package (``validation``, ``faults``,
-``admission``); this module carries them out.
-
-The submit path is kept lean for benchmarks: one decode (in the session), a few comparisons,
-an id from a counter, one response encode, one record appended to a bounded deque.
+The ``SmscServer`` owns the listeners, the connections, who is bound and the deliver_sm queue
+per account; the ``Emulator`` is its handler: bind rules, the message book, the receipt
+schedule, the fault rules and the logs. Decisions are the pure pieces of this package
+(``validation``, ``faults``, ``admission``); this module carries them out. A plain submit_sm
+is answered from its bytes by the fenced fast path in ``_fast``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 import random
@@ -22,13 +19,15 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple
 
-from smppgate.emulator.admission import BindGuard, ReconnectWatch
+from smppgate.emulator._fast import FastSubmit
+from smppgate.emulator.admission import ReconnectWatch
 from smppgate.emulator.config import (
     Account,
     EmulatorConfig,
     IdFormat,
+    ReceiptIdFormat,
     ShortValidity,
 )
 from smppgate.emulator.deliveries import (
@@ -64,19 +63,21 @@ from smppgate.emulator.validation import (
     check_destination,
     check_source,
     check_validity,
-    scan_plain_submit,
 )
 from smppgate.pdu import (
     CancelSm,
     CancelSmResp,
+    CommandId,
     CommandStatus,
     DataSm,
     DataSmResp,
     DeliverSm,
+    EsmClass,
     GenericNack,
     Pdu,
     QuerySm,
     QuerySmResp,
+    RegisteredDelivery,
     ReplaceSm,
     ReplaceSmResp,
     SubmitMulti,
@@ -91,20 +92,15 @@ from smppgate.session import (
     BindMode,
     BindRequested,
     CloseReason,
-    CloseRequested,
-    Event,
-    LocalProtocolError,
-    ProtocolViolation,
-    RequestAbandoned,
-    RequestReceived,
-    RequestTimedOut,
-    ResponseReceived,
-    Role,
-    Session,
     SessionConfig,
-    State,
-    UnexpectedResponse,
-    WindowFullError,
+)
+from smppgate.smsc import (
+    BindGuard,
+    Delivery,
+    ServerConnection,
+    SmscHandler,
+    SmscServer,
+    guard_key,
 )
 from smppgate.text import (
     AssembledMessage,
@@ -113,15 +109,14 @@ from smppgate.text import (
     ReceiptState,
     TextError,
 )
-from smppgate.transport import SessionConnection, serve
 
 log = logging.getLogger("smppgate.emulator")
 
 _OK = CommandStatus.ESME_ROK
-_ENQUIRE_LINK_RESP_ID = b"\x80\x00\x00\x15"
-_SUBMIT_SM_ID = b"\x00\x00\x00\x04"
-_CAN_SUBMIT = frozenset({State.BOUND_TX, State.BOUND_TRX})
-_SUBMIT_SM_RESP_OK = b"\x80\x00\x00\x04\x00\x00\x00\x00"  # command_id, status
+_ENQUIRE_LINK_RESP_ID = int(CommandId.ENQUIRE_LINK_RESP).to_bytes(4, "big")
+# plain ints: an IntFlag operand would cost a flag construction per submit
+_UDHI = int(EsmClass.UDHI)
+_RECEIPT_WANTED = int(RegisteredDelivery.RECEIPT_ALWAYS | RegisteredDelivery.RECEIPT_ON_FAILURE)
 _MAX_QFULL_RETRIES = 5
 _QFULL_TOLERANCE = 0.5
 
@@ -137,16 +132,16 @@ class SessionInfo(NamedTuple):
     bound_at: float | None
 
 
-class Delivery:
-    """A deliver_sm waiting for (or travelling to) a receiver; ``done`` gets the response
-    status when someone awaits it (MO injection)."""
+class PlatformDelivery(Delivery):
+    """A receipt or MO for a receiver of an account; ``done`` gets the response status when
+    someone awaits it (MO injection)."""
 
-    __slots__ = ("done", "kind", "pdu")
+    __slots__ = ("done", "kind")
 
     def __init__(
         self, pdu: DeliverSm, kind: str, done: asyncio.Future[CommandStatus] | None
     ) -> None:
-        self.pdu = pdu
+        super().__init__(pdu)
         self.kind = kind
         self.done = done
 
@@ -183,99 +178,27 @@ def _without(data: bytes, command_id: bytes) -> bytes:
     return b"".join(kept)
 
 
-class SmscConnection(SessionConnection):
-    """One client connection: a session in the SMSC role plus what the emulator tracks."""
+class SmscConnection(ServerConnection):
+    """A client's connection to the emulator, with what the platform imitation tracks per
+    session (listener class, requests, throttling, the faults in force)."""
 
     def __init__(self, emulator: Emulator, traffic_class: str) -> None:
-        super().__init__(
-            Session(Role.SMSC, emulator.session_config, emulator.now()),
-            emulator._on_events,
-            clock=emulator.now,
-        )
+        super().__init__(emulator.smsc)
         self.emulator = emulator
-        self.id = emulator._new_connection_id()
-        self.name = f"s{self.id}"
         self.traffic_class = traffic_class
-        self.system_id: str | None = None
-        self.bound_at: float | None = None
         self.requests = 0
         self.throttled_at: float | None = None
         self.last_write = emulator.now()
         self._fault_version = -1
         self._faults = NO_CONNECTION_FAULTS
-        self._rx = b""
-        self._slow = not emulator.config.fast_path
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
         self.last_write = self.now()
-        self.emulator._on_connect(self)
+        super().connection_made(transport)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        super().connection_lost(exc)
-        self.emulator._on_disconnect(self)
-
-    def data_received(self, data: bytes) -> None:
-        """Frames are cut here so that plain submit_sm are answered straight from their bytes
-        (``Emulator._fast_submit``); every other frame goes through the session, in order."""
-        if self._slow:
-            super().data_received(data)
-            return
-        buffer = self._rx + data if self._rx else data
-        end = len(buffer)
-        position = 0
-        out: list[bytes] = []
-        session = self.session
-        fast_submit = self.emulator._fast_submit
-        limit = session.config.max_command_length
-        while end - position >= 16:
-            length = int.from_bytes(buffer[position : position + 4], "big")
-            if length < 16 or length > limit:
-                # the stream cannot be delimited: the session answers and closes
-                self._slow = True
-                self._rx = b""
-                self._write(out)
-                super().data_received(buffer[position:])
-                return
-            if end - position < length:
-                break
-            frame = buffer[position : position + length]
-            position += length
-            if frame[4:8] == _SUBMIT_SM_ID:
-                response = fast_submit(self, frame)
-                if response is not None:
-                    out.append(response)
-                    continue
-            # the long way, still one write per chunk: whatever the session and the handler
-            # write joins ``out`` in order
-            events = session.receive_data(frame, self.now())
-            written = session.data_to_send()
-            if written:
-                out.append(written)
-            if events:
-                self.handler(self, events)
-                written = session.data_to_send()
-                if written:
-                    out.append(written)
-                for event in events:
-                    if isinstance(event, CloseRequested):
-                        self._rx = b""
-                        self._write(out)
-                        self.close(event.reason)
-                        return
-            if session.closed or not self.is_open:  # closed by the session or a fault
-                self._rx = b""
-                self._write(out)
-                return
-        self._rx = buffer[position:]
-        self._write(out)
-        self._arm_timer()
-
-    def _write(self, responses: list[bytes]) -> None:
-        if responses and self._transport is not None and not self._transport.is_closing():
-            data = self.filter_output(b"".join(responses))
-            if data:
-                self._transport.write(data)
+    def forget_faults(self) -> None:
+        """The account is known now (or changed): read the connection faults again."""
+        self._fault_version = -1
 
     @property
     def faults_in_force(self) -> ConnectionFaults:
@@ -287,13 +210,7 @@ class SmscConnection(SessionConnection):
 
     @property
     def can_receive(self) -> bool:
-        mode = self.session.mode
-        return (
-            mode is not None
-            and mode.can_receive
-            and self.session.state.is_bound
-            and not self.faults_in_force.silence
-        )
+        return super().can_receive and not self.faults_in_force.silence
 
     def info(self) -> SessionInfo:
         return SessionInfo(
@@ -317,8 +234,10 @@ class SmscConnection(SessionConnection):
         return data
 
 
-class Emulator:
-    """The platform emulator; an async context manager owning its listeners and sessions.
+class Emulator(SmscHandler):
+    """The platform emulator; an async context manager owning its server (listeners and
+    sessions). It is the server's handler: the methods of ``SmscHandler`` are its platform
+    rules.
 
     ``clock`` (seconds, any origin) is what every timing rule reads; it defaults to the event
     loop's clock."""
@@ -342,13 +261,9 @@ class Emulator:
         self.assembled: Log[AssembledMessage] = Log(config.record_limit or 1)
         self.accounts: dict[str, Account] = config.account_map
         self._record_submits = config.record_limit > 0
-        self._connections: dict[int, SmscConnection] = {}
-        self._bound: dict[str, list[SmscConnection]] = {}
-        self._pending: dict[str, deque[Delivery]] = {}
-        self._rr: dict[str, int] = {}
         self._due: deque[_Due] = deque()
         self._due_timer: asyncio.TimerHandle | None = None
-        self._messages: BoundedIndex[str, SubmitRecord] = BoundedIndex(config.message_limit)
+        self.book: BoundedIndex[str, SubmitRecord] = BoundedIndex(config.message_limit)
         self._states: BoundedIndex[str, MessageStatus] = BoundedIndex(config.message_limit)
         # open split messages: (source, destination, reference, total) -> (system_id, parts
         # seen); a group is forgotten once every part came, so a later message that happens to
@@ -360,16 +275,15 @@ class Emulator:
             20_000
         )
         # the fast path stands aside while retry checks are armed or any fault is in force
-        self._watching = False
+        self.watching = False
         self._qfull: OrderedDict[tuple[str, str, bytes], tuple[int, float]] = OrderedDict()
         self._reassembler = Reassembler(max_sets=10_000)
-        self._ids = MessageIds(
+        self.ids = MessageIds(
             config.message_id_start
             if config.message_id_start is not None
             else int(time.time() * 1_000_000),
-            cast(Any, config.message_id_format),
+            IdFormat(config.message_id_format),
         )
-        self._decimal_ids = config.message_id_format is IdFormat.DECIMAL
         self._rng = random.Random(config.seed)
         self._guard = BindGuard(
             delay_after=config.failed_binds_before_delay,
@@ -379,19 +293,25 @@ class Emulator:
             window=config.failed_bind_window,
         )
         self._watch = ReconnectWatch(config.reconnect_after_drop, config.reconnect_after_failure)
-        self._address_rules = AddressRules(
+        self.address_rules = AddressRules(
             config.source_ton, config.source_npi, config.dest_ton, config.dest_npi
         )
-        self._servers: list[asyncio.Server] = []
-        self.addresses: list[tuple[str, int]] = []
         self._handles: set[asyncio.TimerHandle] = set()
         self._waiting: set[asyncio.Future[CommandStatus]] = set()
-        self._next_connection = 1
         self._mo_reference = 0
         self._wall_offset = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
         self._closed = False
+        # last: the fast path holds on to the parts above
+        self.smsc = SmscServer(
+            self,
+            self.session_config,
+            clock=self.now,
+            fast_request=(CommandId.SUBMIT_SM, FastSubmit(self)) if config.fast_path else None,
+            queue_limit=config.receipt_queue_limit,
+        )
+        self.server = self.smsc
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -399,6 +319,11 @@ class Emulator:
         if self._clock is not None:
             return self._clock()
         return asyncio.get_running_loop().time()
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """(host, port) of every listener, in the configuration's order."""
+        return self.smsc.addresses
 
     def wall(self, at: float) -> datetime:
         """The UTC date of clock time ``at`` (for receipts and query_sm)."""
@@ -431,15 +356,12 @@ class Emulator:
             for listener in self.config.listeners:
                 context = listener.make_ssl_context()
                 klass = str(listener.traffic_class)
-                server = await serve(
-                    lambda klass=klass: SmscConnection(self, klass),  # type: ignore[misc]
+                host, port = await self.smsc.listen(
                     listener.host,
                     listener.port,
                     ssl_context=context,
+                    factory=lambda klass=klass: SmscConnection(self, klass),  # type: ignore[misc]
                 )
-                self._servers.append(server)
-                host, port = server.sockets[0].getsockname()[:2]
-                self.addresses.append((str(host), int(port)))
                 log.info(
                     "listening on %s:%d (%s%s)",
                     host,
@@ -456,15 +378,7 @@ class Emulator:
         if self._closed:
             return
         self._closed = True
-        for server in self._servers:
-            server.close()
-        connections = list(self._connections.values())
-        for connection in connections:
-            connection.abort()
-        if connections:
-            await asyncio.wait([c.closed for c in connections], timeout=5)
-        for server in self._servers:
-            await server.wait_closed()
+        await self.smsc.aclose()
         for handle in self._handles:
             handle.cancel()
         self._handles.clear()
@@ -483,13 +397,11 @@ class Emulator:
     # ------------------------------------------------------------------ public API
 
     def bound_sessions(self, system_id: str | None = None) -> list[SessionInfo]:
-        if system_id is None:
-            return [c.info() for conns in self._bound.values() for c in conns]
-        return [c.info() for c in self._bound.get(system_id, ())]
+        return [c.info() for c in self._targets(system_id)]
 
     def sessions(self) -> list[SessionInfo]:
         """Every open connection, bound or not."""
-        return [c.info() for c in self._connections.values()]
+        return [c.info() for c in self.smsc.connections.values() if isinstance(c, SmscConnection)]
 
     def drop_sessions(self, system_id: str | None = None) -> int:
         """Close the TCP connection of the account's bound sessions (all when None) without an
@@ -503,25 +415,20 @@ class Emulator:
     def unbind_sessions(self, system_id: str | None = None) -> int:
         """Send unbind on the account's bound sessions (all when None); they close on the
         client's unbind_resp or after unbind_timeout. Returns how many."""
-        targets = self._targets(system_id)
-        for connection in targets:
+        for connection in self._targets(system_id):
             self._event(connection, "unbind_sent", "unbind sent by the emulator")
-            connection.run(lambda session, now: session.unbind(now))
-        return len(targets)
+        return self.smsc.unbind(system_id)
 
     def _targets(self, system_id: str | None) -> list[SmscConnection]:
-        if system_id is None:
-            return [c for conns in self._bound.values() for c in conns]
-        return list(self._bound.get(system_id, ()))
+        return [c for c in self.smsc.bound(system_id) if isinstance(c, SmscConnection)]
 
     def pending_deliveries(self, system_id: str) -> int:
         """Receipts and MO waiting for a receiver of the account."""
-        queue = self._pending.get(system_id)
-        return len(queue) if queue else 0
+        return self.smsc.pending(system_id)
 
     def message_state(self, message_id: str) -> MessageStatus | None:
         """The state a query_sm would report now (None for an unknown id)."""
-        record = self._messages.get(message_id)
+        record = self.book.get(message_id)
         if record is None:
             return None
         return self._current_state(message_id, record, self.now())
@@ -539,7 +446,7 @@ class Emulator:
                 }
                 for info in self.sessions()
             ],
-            "pending_deliveries": {k: len(v) for k, v in self._pending.items() if v},
+            "pending_deliveries": self.smsc.pending_by_system_id(),
             "receipts_scheduled": len(self._due),
             "violations": len(self.violations),
             "assembled": len(self.assembled),
@@ -591,7 +498,7 @@ class Emulator:
 
         Raises NoReceiverError when no rx/trx session of the account is bound, TimeoutError
         when the client does not answer within ``answer_within`` seconds."""
-        if not any(c.can_receive for c in self._bound.get(system_id, ())):
+        if not self.smsc.can_deliver(system_id):
             raise NoReceiverError(system_id)
         self._mo_reference = (self._mo_reference + 1) & 0xFF
         pdus = mo_pdus(
@@ -610,24 +517,19 @@ class Emulator:
             futures.append(future)
             self._waiting.add(future)
             future.add_done_callback(self._waiting.discard)
-            self._deliver(system_id, Delivery(pdu, "mo", future))
+            self.smsc.deliver(system_id, PlatformDelivery(pdu, "mo", future))
         self.counters.mo_sent += len(pdus)
         async with asyncio.timeout(answer_within):
             return list(await asyncio.gather(*futures))
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _new_connection_id(self) -> int:
-        number = self._next_connection
-        self._next_connection += 1
-        return number
-
-    def _event(self, connection: SmscConnection, kind: str, detail: str = "") -> None:
+    def _event(self, connection: ServerConnection, kind: str, detail: str = "") -> None:
         self.events.append(
             SessionEvent(self.now(), connection.id, kind, connection.system_id, detail)
         )
 
-    def _protocol_error(self, connection: SmscConnection, detail: str) -> None:
+    def protocol_error(self, connection: ServerConnection, detail: str) -> None:
         """A request answered with generic_nack or an error before any platform check: logged,
         counted (``protocol_errors`` in the stats) and kept in the session events."""
         self.counters.protocol_errors += 1
@@ -639,7 +541,7 @@ class Emulator:
             detail,
         )
 
-    def violation(self, rule: str, connection: SmscConnection | None, detail: str) -> None:
+    def violation(self, rule: str, connection: ServerConnection | None, detail: str) -> None:
         """Record that a client broke platform rule ``rule`` (logged at WARNING)."""
         self.counters.violations += 1
         session = connection.id if connection else None
@@ -649,88 +551,51 @@ class Emulator:
 
     def _later(self, delay: float, action: Callable[[], None]) -> None:
         assert self._loop is not None
-        handle: asyncio.TimerHandle | None = None
+        handles: list[asyncio.TimerHandle] = []
 
         def run() -> None:
-            self._handles.discard(cast(asyncio.TimerHandle, handle))
+            self._handles.difference_update(handles)
             action()
 
-        handle = self._loop.call_later(delay, run)
-        self._handles.add(handle)
+        handles.append(self._loop.call_later(delay, run))
+        self._handles.update(handles)
 
     # ------------------------------------------------------------------ connections
 
-    def _on_connect(self, connection: SmscConnection) -> None:
+    def connection_made(self, connection: ServerConnection) -> bool:
         now = self.now()
         self.counters.connections += 1
         peer = f"{connection.peer[0]}:{connection.peer[1]}" if connection.peer else "?"
-        if self.faults.refusing(now) or len(self._connections) >= self.config.max_connections:
+        refusing = self.faults.refusing(now)
+        if refusing or len(self.smsc.connections) >= self.config.max_connections:
             self.counters.refused_connections += 1
-            reason = "refused (fault)" if self.faults.refusing(now) else "refused (too many)"
+            reason = "refused (fault)" if refusing else "refused (too many)"
             if connection.peer:
                 self._watch.failed((f"address:{connection.peer[0]}",), now)
             self._event(connection, "refused", f"{peer} {reason}")
             log.info("session %d from %s %s", connection.id, peer, reason)
-            connection.abort(CloseReason.POLICY)
-            return
-        self._connections[connection.id] = connection
+            return False
         self._event(connection, "connect", peer)
-        log.info("session %d connected from %s (%s)", connection.id, peer, connection.traffic_class)
+        log.info("session %d connected from %s (%s)", connection.id, peer, _class_of(connection))
+        return True
 
-    def _on_disconnect(self, connection: SmscConnection) -> None:
-        if self._connections.pop(connection.id, None) is None:
-            return
+    def connection_lost(self, connection: ServerConnection) -> None:
         now = self.now()
         self.counters.disconnects += 1
         reason = connection.close_reason.value if connection.close_reason else "closed"
         system_id = connection.system_id
         if system_id is not None:
-            bound = self._bound.get(system_id)
-            if bound and connection in bound:
-                bound.remove(connection)
             self._watch.dropped(system_id, now)
         self._event(connection, "disconnect", reason)
         log.info("session %d (%s) closed: %s", connection.id, system_id or "not bound", reason)
 
-    # ------------------------------------------------------------------ events
+    def peer_unbound(self, connection: ServerConnection) -> None:
+        self._event(connection, "unbind", "client unbound")
 
-    def _on_events(self, connection: SessionConnection, events: list[Event]) -> None:
-        connection = cast(SmscConnection, connection)
-        for event in events:
-            kind = type(event)
-            if kind is RequestReceived:
-                self._on_request(connection, cast(RequestReceived, event).pdu)
-            elif kind is ResponseReceived:
-                self._on_response(connection, cast(ResponseReceived, event))
-            elif kind is BindRequested:
-                self._on_bind(connection, cast(BindRequested, event))
-            elif kind is UnexpectedResponse:
-                self._on_unexpected(connection, cast(UnexpectedResponse, event).pdu)
-            elif kind is RequestTimedOut:
-                timed_out = cast(RequestTimedOut, event)
-                if isinstance(timed_out.context, Delivery):
-                    self.violation(
-                        "D-10",
-                        connection,
-                        f"no deliver_sm_resp for seq {timed_out.sequence_number} within "
-                        f"{self.config.deliver_timeout:g} s",
-                    )
-                    self._finish(timed_out.context, CommandStatus.ESME_RUNKNOWNERR)
-            elif kind is RequestAbandoned:
-                abandoned = cast(RequestAbandoned, event)
-                if isinstance(abandoned.context, Delivery) and connection.system_id:
-                    queue = self._queue(connection.system_id)
-                    queue.appendleft(abandoned.context)
-            elif kind is ProtocolViolation:
-                violation = cast(ProtocolViolation, event)
-                answered = violation.answered_with.name if violation.answered_with else "nothing"
-                self._protocol_error(connection, f"{violation.detail} -> {answered}")
-            elif kind is CloseRequested:
-                reason = cast(CloseRequested, event).reason
-                if reason is CloseReason.PEER_UNBOUND:
-                    self._event(connection, "unbind", "client unbound")
+    # ------------------------------------------------------------------ requests
 
-    def _on_request(self, connection: SmscConnection, pdu: Pdu) -> None:
+    def request(self, connection: ServerConnection, pdu: Pdu) -> None:
+        assert isinstance(connection, SmscConnection)
         connection.requests += 1
         faults = connection.faults_in_force
         if (
@@ -741,22 +606,24 @@ class Emulator:
             self._event(connection, "drop", f"drop_after {faults.drop_after} requests")
             connection.abort(CloseReason.POLICY)
             return
-        kind = type(pdu)
-        if kind is SubmitSm:
-            self._on_submit(connection, cast(SubmitSm, pdu))
-        elif kind is QuerySm:
-            self._on_query(connection, cast(QuerySm, pdu))
-        elif kind is DataSm:
-            self._on_data_sm(connection, cast(DataSm, pdu))
-        elif kind is SubmitMulti:
-            self._on_submit_multi(connection, cast(SubmitMulti, pdu))
-        elif kind is CancelSm:
-            self._on_cancel(connection, cast(CancelSm, pdu))
-        elif kind is ReplaceSm:
-            self._on_replace(connection, cast(ReplaceSm, pdu))
-        else:  # nothing else reaches us (the session's table), but never leave one unanswered
-            connection.send_response(pdu, GenericNack(command_status=CommandStatus.ESME_RINVCMDID))
-            self._protocol_error(connection, f"{type(pdu).__name__} -> generic_nack")
+        match pdu:
+            case SubmitSm():
+                self._on_submit(connection, pdu)
+            case QuerySm():
+                self._on_query(connection, pdu)
+            case DataSm():
+                self._on_data_sm(connection, pdu)
+            case SubmitMulti():
+                self._on_submit_multi(connection, pdu)
+            case CancelSm():
+                self._on_cancel(connection, pdu)
+            case ReplaceSm():
+                self._on_replace(connection, pdu)
+            case _:  # nothing else reaches us (the session's table), but answer every one
+                connection.send_response(
+                    pdu, GenericNack(command_status=CommandStatus.ESME_RINVCMDID)
+                )
+                self.protocol_error(connection, f"{type(pdu).__name__} -> generic_nack")
 
     def _respond(
         self, connection: SmscConnection, request: Pdu, response: Pdu, delay: float
@@ -765,33 +632,27 @@ class Emulator:
             connection.send_response(request, response)
             return
 
-        def later() -> None:
-            if connection.session.closed or not connection.is_open:
-                return
-            # the session may have ended (unbind) while the answer was held
-            with contextlib.suppress(LocalProtocolError):
-                connection.send_response(request, response)
-
-        self._later(delay, later)
+        # the session may have ended (unbind) while the answer was held: then none is sent
+        self._later(delay, lambda: self.smsc.answer(connection, request, response))
 
     # ------------------------------------------------------------------ binds
 
-    def _on_bind(self, connection: SmscConnection, event: BindRequested) -> None:
+    def bind(self, connection: ServerConnection, event: BindRequested) -> None:
         address = connection.peer[0] if connection.peer else "?"
         now = self.now()
         # failed binds count per system_id and address, as the platform does: guessing one
         # account's password from an address does not lock other accounts out of it
-        guard_key = _guard_key(event, address)
-        if self._guard.locked(guard_key, now):
+        key = _guard_key(event, address)
+        if self._guard.locked(key, now):
             self._reject_bind(connection, event, CommandStatus.ESME_RBINDFAIL, "address locked out")
             return
-        delay = self._guard.answer_delay(guard_key, now)
+        delay = self._guard.answer_delay(key, now)
         if delay:
             self._later(delay, lambda: self._decide_bind(connection, event))
         else:
             self._decide_bind(connection, event)
 
-    def _decide_bind(self, connection: SmscConnection, event: BindRequested) -> None:
+    def _decide_bind(self, connection: ServerConnection, event: BindRequested) -> None:
         if connection.session.closed or not connection.is_open:
             return
         cfg = self.config
@@ -835,13 +696,13 @@ class Emulator:
         fault_status = self.faults.bind_status(system_id)
         if refuse is None and fault_status is not None:
             refuse, reason = fault_status, "reject_bind fault"
-        bound = self._bound.setdefault(system_id, [])
+        bound = self.smsc.bound_count(system_id)
         limit = account.max_sessions or cfg.max_sessions
-        if refuse is None and len(bound) >= limit:
+        if refuse is None and bound >= limit:
             self.violation(
                 "D-06",
                 connection,
-                f"bind {len(bound) + 1} while {len(bound)} are bound (max {limit})",
+                f"bind {bound + 1} while {bound} are bound (max {limit})",
             )
             refuse, reason = cfg.session_limit_status, "session limit"
         if refuse is not None:
@@ -849,10 +710,8 @@ class Emulator:
             self._reject_bind(connection, event, refuse, reason)
             return
         self._guard.succeeded(_guard_key(event, address))
-        connection.run(lambda session, at: session.accept_bind(pdu, cfg.system_id, at))
-        connection.bound_at = now
-        connection._fault_version = -1  # the account is known now: re-read connection faults
-        bound.append(connection)
+        if isinstance(connection, SmscConnection):
+            connection.forget_faults()  # the account is known now
         self.counters.binds += 1
         self._event(connection, "bind", event.mode.value)
         log.info(
@@ -860,14 +719,13 @@ class Emulator:
             connection.id,
             system_id,
             event.mode.value,
-            len(bound),
+            bound + 1,
             limit,
         )
-        if event.mode.can_receive:
-            self._drain(system_id)
+        self.smsc.accept_bind(connection, event, system_id, cfg.system_id)
 
     def _reject_bind(
-        self, connection: SmscConnection, event: BindRequested, status: CommandStatus, why: str
+        self, connection: ServerConnection, event: BindRequested, status: CommandStatus, why: str
     ) -> None:
         self.counters.bind_failures += 1
         self._event(connection, "bind_failed", f"{status.name}: {why}")
@@ -878,8 +736,7 @@ class Emulator:
             status.name,
             why,
         )
-        connection.system_id = None  # never counted as a bound session of that account
-        connection.run(lambda session, now: session.reject_bind(event.pdu, status, now))
+        self.smsc.reject_bind(connection, event, status)
 
     # ------------------------------------------------------------------ submits
 
@@ -939,12 +796,12 @@ class Emulator:
         elif status is CommandStatus.ESME_RMSGQFUL:
             count = self._qfull.pop(key, (0, 0.0))[0] + 1
             self._qfull[key] = (count, now + delay)
-            self._watching = True
+            self.watching = True
             if len(self._qfull) > 10_000:
                 self._qfull.popitem(last=False)
         elif status is CommandStatus.ESME_RINVDSTADR:
             self._rejected_destinations[key] = now
-            self._watching = True
+            self.watching = True
         return status, delay
 
     def _apply(self, connection: SmscConnection, findings: list[Finding]) -> CommandStatus:
@@ -958,57 +815,13 @@ class Emulator:
                 status = finding.status
         return status
 
-    def _fast_submit(self, connection: SmscConnection, frame: bytes) -> bytes | None:
-        """Answer a plain submit_sm from its bytes (the benchmark path); None when it needs
-        the full treatment (faults in force, retry checks armed, anything unusual).
-
-        Same effects as the long way, written out flat: counters, id, message book, record,
-        receipt schedule."""
-        state = connection.session.state
-        if (
-            (state is not State.BOUND_TRX and state is not State.BOUND_TX)
-            or self._watching
-            or connection.throttled_at is not None
-            or self.faults.active
-        ):
-            return None
-        scanned = scan_plain_submit(frame, self._address_rules)
-        if scanned is None:
-            return None
-        now = self._clock()  # type: ignore[misc]
-        counters = self.counters
-        counters.submits += 1
-        counters.billed_segments += 1
-        connection.requests += 1
-        ids = self._ids
-        number = ids._next
-        ids._next = number + 1
-        message_id = str(number) if self._decimal_ids else format(number, "x")
-        record = SubmitRecord(
-            now,
-            cast(str, connection.system_id),
-            connection.id,
-            connection.traffic_class,
-            message_id,
-            _OK,
-            frame,
-            number,
-        )
-        self._messages[message_id] = record
-        if self._record_submits:
-            self.records.append(record)
-        if scanned[1] & 0x03 and self.config.dlr_enabled:
-            self._schedule(now, message_id, scanned[0], None)
-        body = message_id.encode() + b"\x00"
-        return (16 + len(body)).to_bytes(4, "big") + _SUBMIT_SM_RESP_OK + frame[12:16] + body
-
     def _on_submit(self, connection: SmscConnection, pdu: SubmitSm) -> None:
         now = self.now()
         counters = self.counters
         counters.submits += 1
-        system_id = cast(str, connection.system_id)
+        system_id = _account_of(connection)
         destination = pdu.destination_addr
-        rules = self._address_rules
+        rules = self.address_rules
         forced: ReceiptState | None = None
         content: Content | None = None
         if (
@@ -1019,7 +832,7 @@ class Emulator:
             and destination.isdigit()
             and destination.isascii()
             and not pdu.tlvs
-            and not pdu.esm_class & 0x40
+            and not pdu.esm_class & _UDHI
             and not pdu.validity_period
             and len(pdu.short_message) <= 140
             and pdu.short_message[:3] != b"\x05\x00\x03"
@@ -1072,7 +885,7 @@ class Emulator:
                 counters.billed_segments += 1
             else:
                 self._note_content(connection, system_id, pdu, content, now)
-            number, message_id = self._ids.next()
+            number, message_id = self.ids.next()
             record = SubmitRecord(
                 now,
                 system_id,
@@ -1083,11 +896,9 @@ class Emulator:
                 encode(pdu, pdu.sequence_number),
                 number,
             )
-            self._messages[message_id] = record
-            if self._record_submits:
-                self.records.append(record)
-            if pdu.registered_delivery & 0x03 and self.config.dlr_enabled:
-                self._schedule(now + delay, message_id, destination, forced)
+            self.accepted(record)
+            if pdu.registered_delivery & _RECEIPT_WANTED and self.config.dlr_enabled:
+                self.schedule(now + delay, message_id, destination, forced)
             elif forced is not None:
                 self._states[message_id] = MessageStatus(forced, now, ERROR_CODES[forced])
             self._respond(connection, pdu, SubmitSmResp(message_id=message_id), delay)
@@ -1159,9 +970,9 @@ class Emulator:
     def _on_data_sm(self, connection: SmscConnection, pdu: DataSm) -> None:
         now = self.now()
         self.counters.submits += 1
-        system_id = cast(str, connection.system_id)
+        system_id = _account_of(connection)
         findings = check_addresses(
-            self._address_rules,
+            self.address_rules,
             pdu.source_addr_ton,
             pdu.source_addr_npi,
             pdu.dest_addr_ton,
@@ -1180,7 +991,7 @@ class Emulator:
             self._respond(connection, pdu, DataSmResp(command_status=status), delay)
             return
         self._note_content(connection, system_id, pdu, content, now)
-        number, message_id = self._ids.next()
+        number, message_id = self.ids.next()
         record = SubmitRecord(
             now,
             system_id,
@@ -1191,18 +1002,16 @@ class Emulator:
             encode(pdu, pdu.sequence_number),
             number,
         )
-        self._messages[message_id] = record
-        if self._record_submits:
-            self.records.append(record)
-        if pdu.registered_delivery & 0x03 and self.config.dlr_enabled:
-            self._schedule(now + delay, message_id, pdu.destination_addr, None)
+        self.accepted(record)
+        if pdu.registered_delivery & _RECEIPT_WANTED and self.config.dlr_enabled:
+            self.schedule(now + delay, message_id, pdu.destination_addr, None)
         self._respond(connection, pdu, DataSmResp(message_id=message_id), delay)
 
     def _on_submit_multi(self, connection: SmscConnection, pdu: SubmitMulti) -> None:
         now = self.now()
         self.counters.submits += 1
-        system_id = cast(str, connection.system_id)
-        rules = self._address_rules
+        system_id = _account_of(connection)
+        rules = self.address_rules
         findings = check_source(rules, pdu.source_addr_ton, pdu.source_addr_npi)
         _, more = check_content(pdu.esm_class, pdu.data_coding, pdu.short_message, pdu.tlvs)
         status = self._apply(connection, findings + more)
@@ -1242,7 +1051,7 @@ class Emulator:
             status = CommandStatus(failed[0].error_status_code) if failed else _OK
             self._respond(connection, pdu, SubmitMultiResp(command_status=status), delay)
             return
-        number, message_id = self._ids.next()
+        number, message_id = self.ids.next()
         record = SubmitRecord(
             now,
             system_id,
@@ -1253,12 +1062,10 @@ class Emulator:
             encode(pdu, pdu.sequence_number),
             number,
         )
-        self._messages[message_id] = record
-        if self._record_submits:
-            self.records.append(record)
-        if pdu.registered_delivery & 0x03 and self.config.dlr_enabled:
+        self.accepted(record)
+        if pdu.registered_delivery & _RECEIPT_WANTED and self.config.dlr_enabled:
             for destination in accepted:
-                self._schedule(now + delay, message_id, destination, None)
+                self.schedule(now + delay, message_id, destination, None)
         self._respond(
             connection,
             pdu,
@@ -1280,7 +1087,7 @@ class Emulator:
         return status
 
     def _own(self, connection: SmscConnection, message_id: str) -> SubmitRecord | None:
-        record = self._messages.get(message_id)
+        record = self.book.get(message_id)
         if record is None or record.system_id != connection.system_id:
             return None
         return record
@@ -1331,16 +1138,23 @@ class Emulator:
             )
             return
         replaced = record.pdu._replace(short_message=pdu.short_message)
-        self._messages[pdu.message_id] = record._replace(
+        self.book[pdu.message_id] = record._replace(
             frame=encode(replaced, replaced.sequence_number)
         )
         connection.send_response(pdu, ReplaceSmResp())
 
     # ------------------------------------------------------------------ receipts
 
-    def _schedule(
+    def accepted(self, record: SubmitRecord) -> None:
+        """An accepted submit goes into the message book (and the submit log)."""
+        self.book[record.message_id] = record
+        if self._record_submits:
+            self.records.append(record)
+
+    def schedule(
         self, at: float, message_id: str, destination: str, forced: ReceiptState | None
     ) -> None:
+        """A receipt for ``message_id`` to ``destination``, due ``dlr_delay`` after ``at``."""
         due = self._due
         due.append(_Due(at + self.config.dlr_delay, message_id, destination, forced))
         if self._due_timer is None:
@@ -1361,7 +1175,7 @@ class Emulator:
         self._arm_due(now)
 
     def _send_receipt(self, item: _Due, now: float) -> None:
-        record = self._messages.get(item.message_id)
+        record = self.book.get(item.message_id)
         if record is None:
             return  # forgotten (bounded book)
         status = self._states.get(item.message_id)
@@ -1371,11 +1185,16 @@ class Emulator:
             self._states[item.message_id] = status
         elif status.state is ReceiptState.DELETED:
             return  # cancelled: no receipt
-        pdu = cast(SubmitSm | DataSm | SubmitMulti, record.pdu)
-        if pdu.registered_delivery & 0x03 == 0x02 and (status.state is ReceiptState.DELIVERED):
+        pdu = record.pdu
+        if not isinstance(pdu, SubmitSm | DataSm | SubmitMulti):
+            return  # the book holds only these
+        if (
+            pdu.registered_delivery & _RECEIPT_WANTED == RegisteredDelivery.RECEIPT_ON_FAILURE
+            and status.state is ReceiptState.DELIVERED
+        ):
             return  # receipt on failure only
-        short_message: bytes = getattr(pdu, "short_message", b"")
-        udh = short_message[0] + 1 if getattr(pdu, "esm_class", 0) & 0x40 and short_message else 0
+        short_message = b"" if isinstance(pdu, DataSm) else pdu.short_message
+        udh = short_message[0] + 1 if pdu.esm_class & _UDHI and short_message else 0
         if not short_message:
             for tlv in pdu.tlvs:
                 if tlv.tag == TlvTag.MESSAGE_PAYLOAD:
@@ -1383,8 +1202,8 @@ class Emulator:
         alphabet = self._alphabet(record.system_id)
         text = message_text(short_message[:200], pdu.data_coding, udh, alphabet)[:20]
         receipt = receipt_pdu(
-            receipt_id=self._ids.for_receipt(
-                record.number, item.message_id, cast(Any, self.config.receipt_id_format)
+            receipt_id=self.ids.for_receipt(
+                record.number, item.message_id, ReceiptIdFormat(self.config.receipt_id_format)
             ),
             state=status.state,
             error=status.error,
@@ -1396,78 +1215,49 @@ class Emulator:
             source=pdu.source_addr,
             destination=item.destination,
         )
-        self._deliver(record.system_id, Delivery(receipt, "receipt", None))
+        self.smsc.deliver(record.system_id, PlatformDelivery(receipt, "receipt", None))
 
     # ------------------------------------------------------------------ delivery to receivers
 
-    def _queue(self, system_id: str) -> deque[Delivery]:
-        queue = self._pending.get(system_id)
-        if queue is None:
-            queue = self._pending[system_id] = deque()
-        return queue
+    def delivery_queued(self, system_id: str, delivery: Delivery) -> None:
+        self.counters.receipts_queued += 1
 
-    def _deliver(self, system_id: str, delivery: Delivery) -> None:
-        queue = self._pending.get(system_id)
-        if queue or not self._send_to_receiver(system_id, delivery):
-            queue = self._queue(system_id)
-            if len(queue) >= self.config.receipt_queue_limit:
-                dropped = queue.popleft()
-                self.counters.receipts_dropped += 1
-                self._finish(dropped, CommandStatus.ESME_RMSGQFUL)
-            queue.append(delivery)
-            self.counters.receipts_queued += 1
-            self._drain(system_id)
+    def delivery_sent(self, connection: ServerConnection, delivery: Delivery) -> None:
+        if isinstance(delivery, PlatformDelivery) and delivery.kind == "receipt":
+            self.counters.receipts_sent += 1
 
-    def _send_to_receiver(self, system_id: str, delivery: Delivery) -> bool:
-        receivers = [c for c in self._bound.get(system_id, ()) if c.can_receive]
-        if not receivers:
-            return False
-        start = self._rr.get(system_id, 0)
-        for offset in range(len(receivers)):
-            connection = receivers[(start + offset) % len(receivers)]
-            if not connection.session.window_free:
-                continue
-            try:
-                connection.send_request(delivery.pdu, context=delivery)
-            except (WindowFullError, LocalProtocolError):
-                continue
-            self._rr[system_id] = start + offset + 1
-            if delivery.kind == "receipt":
-                self.counters.receipts_sent += 1
-            return True
-        return False
+    def delivery_dropped(self, system_id: str, delivery: Delivery) -> None:
+        self.counters.receipts_dropped += 1
+        _finish(delivery, CommandStatus.ESME_RMSGQFUL)
 
-    def _drain(self, system_id: str) -> None:
-        queue = self._pending.get(system_id)
-        while queue:
-            if not self._send_to_receiver(system_id, queue[0]):
-                return
-            queue.popleft()
-
-    def _finish(self, delivery: Delivery, status: CommandStatus) -> None:
-        if delivery.done is not None and not delivery.done.done():
-            delivery.done.set_result(status)
-
-    def _on_response(self, connection: SmscConnection, event: ResponseReceived) -> None:
-        response = event.response
+    def delivery_answered(
+        self, connection: ServerConnection, delivery: Delivery, response: Pdu
+    ) -> None:
         if isinstance(response, GenericNack):
-            self._on_unexpected(connection, response)
+            self.unexpected_response(connection, response)
             return
         status = CommandStatus(response.command_status)
-        if isinstance(event.context, Delivery):
-            if status is not _OK:
-                self.counters.deliver_errors += 1
-                self.violation(
-                    "D-10",
-                    connection,
-                    f"{type(response).__name__} with status {status.name} "
-                    f"(must always be ESME_ROK)",
-                )
-            self._finish(event.context, status)
-        if connection.system_id:
-            self._drain(connection.system_id)
+        if status is not _OK:
+            self.counters.deliver_errors += 1
+            self.violation(
+                "D-10",
+                connection,
+                f"{type(response).__name__} with status {status.name} (must always be ESME_ROK)",
+            )
+        _finish(delivery, status)
 
-    def _on_unexpected(self, connection: SmscConnection, pdu: Pdu) -> None:
+    def delivery_timed_out(
+        self, connection: ServerConnection, delivery: Delivery, sequence_number: int
+    ) -> None:
+        self.violation(
+            "D-10",
+            connection,
+            f"no deliver_sm_resp for seq {sequence_number} within "
+            f"{self.config.deliver_timeout:g} s",
+        )
+        _finish(delivery, CommandStatus.ESME_RUNKNOWNERR)
+
+    def unexpected_response(self, connection: ServerConnection, pdu: Pdu) -> None:
         if not isinstance(pdu, GenericNack):
             self._event(connection, "unexpected_response", type(pdu).__name__)
             return
@@ -1493,6 +1283,24 @@ class Emulator:
             )
 
 
+def _finish(delivery: Delivery, status: CommandStatus) -> None:
+    """Tell whoever awaits the delivery (an injected MO) how it was answered."""
+    done = delivery.done if isinstance(delivery, PlatformDelivery) else None
+    if done is not None and not done.done():
+        done.set_result(status)
+
+
+def _account_of(connection: SmscConnection) -> str:
+    """The account a request came on (the session's table admits requests only once bound)."""
+    system_id = connection.system_id
+    assert system_id is not None
+    return system_id
+
+
+def _class_of(connection: ServerConnection) -> str:
+    return connection.traffic_class if isinstance(connection, SmscConnection) else "?"
+
+
 def _guard_key(event: BindRequested, address: str) -> str:
     """What failed binds are counted by: the system_id asked for, at the peer's address."""
-    return f"{getattr(event.pdu, 'system_id', '')}@{address}"
+    return guard_key(str(getattr(event.pdu, "system_id", "")), address)

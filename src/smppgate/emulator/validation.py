@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from smppgate.pdu import BODIES, CommandId, CommandStatus, Tlv, TlvTag
+from smppgate.pdu import CommandStatus, Tlv, TlvTag
 from smppgate.text import UdhError, split_udh
 
 ESM_UDHI = 0x40
@@ -310,58 +310,3 @@ def check_validity(value: str, wall_now: datetime, minimum: float) -> list[Findi
             )
         ]
     return []
-
-
-# ------------------------------------------------------------------ the common case, on bytes
-
-
-# The field limits of the codec (the general path's decode), read once: the scan below refuses
-# to answer anything the decode would refuse, so both paths keep one set of field rules.
-_SM_FIELDS = {field.name: field for field in BODIES[CommandId.SUBMIT_SM].fields}
-_SERVICE_TYPE_MAX = _SM_FIELDS["service_type"].max_length  # octets with the NUL
-_SOURCE_MAX = _SM_FIELDS["source_addr"].max_length
-_DESTINATION_MAX = _SM_FIELDS["destination_addr"].max_length
-_TIME_LENGTH = _SM_FIELDS["schedule_delivery_time"].max_length - 1  # a time is 16 or empty
-
-
-def scan_plain_submit(frame: bytes, rules: AddressRules) -> tuple[str, int] | None:
-    """(destination, registered_delivery) when the submit_sm ``frame`` needs no check beyond
-    what this scan does: every field within the codec's limits, addressing as the platform
-    asks, digits-only destination, no UDH, no TLVs, no validity_period, a single part within
-    capacity. None sends the frame the long way (full decode and every check); None is also
-    the answer for anything malformed or over-long, which the long way refuses."""
-    try:
-        p = frame.index(0, 16)  # end of service_type
-        if p - 16 >= _SERVICE_TYPE_MAX:
-            return None
-        if frame[p + 1] not in rules.source_ton or frame[p + 2] not in rules.source_npi:
-            return None
-        q = frame.index(0, p + 3)  # end of source_addr
-        if q - (p + 3) >= _SOURCE_MAX:
-            return None
-        if frame[q + 1] not in rules.dest_ton or frame[q + 2] not in rules.dest_npi:
-            return None
-        r = frame.index(0, q + 3)  # end of destination_addr
-        destination = frame[q + 3 : r]
-        if (
-            len(destination) >= _DESTINATION_MAX
-            or not destination.isdigit()
-            or frame[r + 1] & ESM_UDHI
-        ):
-            return None
-        s = frame.index(0, r + 4)  # end of schedule_delivery_time
-        if s != r + 4 and s - (r + 4) != _TIME_LENGTH:
-            return None
-        if frame[s + 1]:  # validity_period present
-            return None
-        sm_length = frame[s + 6]
-        if (
-            s + 7 + sm_length != len(frame)  # TLVs follow, or a malformed length
-            or sm_length > OCTETS_SINGLE
-            or frame[s + 7 : s + 10] == CONCAT_UDH_PREFIX
-            or len(frame) > 0xFFFF
-        ):
-            return None
-        return destination.decode("ascii"), frame[s + 2]
-    except (ValueError, IndexError):
-        return None
