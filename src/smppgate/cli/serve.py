@@ -21,6 +21,7 @@ from smppgate.api.app import runner as http_runner
 from smppgate.cli.config_file import add_config_argument, config_path, read_config
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
 from smppgate.service.config import ConfigError, GatewayConfig, load_config
+from smppgate.service.front_door import FrontDoor
 from smppgate.service.intake import Intake
 from smppgate.service.logs import LOG_LEVELS, configure_logging, set_level
 from smppgate.service.metrics import Metrics
@@ -196,6 +197,10 @@ async def serve(
         gateway.receipt_listeners.append(wake)
         gateway.outcome_listeners.append(wake)
         gateway.inbound_listeners.append(wake)
+        if config.smpp_server.enabled:
+            # entered after the gateway, so closed before it: applications are unbound and
+            # what they submitted is committed before the dispatchers stop
+            await stack.enter_async_context(FrontDoor(config, gateway))
         intake = Intake(config, gateway.store)
         ops = await stack.enter_async_context(OpsView(gateway, metrics))
         live = LiveConfig(config)

@@ -1,21 +1,16 @@
-"""The deliver_sm PDUs the emulator sends: delivery receipts (Appendix B text plus the
-receipted_message_id and message_state TLVs) and MO / USSD messages, plain or concatenated."""
+"""The MO / USSD deliver_sm PDUs the emulator sends, plain or concatenated, and the segments
+the platform bills. (Receipts are built by ``smsc.receipts``, shared with the front door.)"""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from smppgate.pdu import DeliverSm, EsmClass, Npi, Tlv, TlvTag, Ton, make_tlv
 from smppgate.profiles import AddressPolicy, SenderKind
+from smppgate.smsc.receipts import message_text
 from smppgate.text import (
     DefaultAlphabet,
     Encoding,
-    ReceiptState,
     SplitMethod,
     TextError,
-    UnsupportedDataCodingError,
-    decode,
-    format_receipt,
     plan_split,
     preview,
 )
@@ -23,20 +18,6 @@ from smppgate.text import (
 #: how an MO's destination (the account's number) is typed: SMPP 3.4's usual conventions, so
 #: a short code such as 5500 goes as 3/0, not as an international number
 _MO_DESTINATION = AddressPolicy()
-
-
-def message_text(
-    short_message: bytes,
-    data_coding: int,
-    udh_length: int = 0,
-    default_alphabet: DefaultAlphabet = DefaultAlphabet.GSM7,
-) -> str:
-    """The text of a submitted message, as well as it can be read (for the receipt's text:);
-    data_coding 0 is read with the account's ``default_alphabet``."""
-    try:
-        return decode(short_message[udh_length:], data_coding, default_alphabet)
-    except UnsupportedDataCodingError:
-        return ""
 
 
 def billed_segments(
@@ -57,39 +38,6 @@ def billed_segments(
         return preview(text, encoding, default_alphabet).parts
     except TextError:
         return max(1, -(-len(payload) // 134))
-
-
-def receipt_pdu(
-    *,
-    receipt_id: str,
-    state: ReceiptState,
-    error: int,
-    submitted: datetime,
-    done: datetime,
-    text: str,
-    source_ton: int,
-    source_npi: int,
-    source: str,
-    destination: str,
-) -> DeliverSm:
-    """A delivery receipt for one message (part): from the handset (the message's
-    destination) to the sender, esm_class 0x04."""
-    body = format_receipt(receipt_id, state, submitted, done, err=error, text=text)
-    return DeliverSm(
-        source_addr_ton=Ton.INTERNATIONAL,
-        source_addr_npi=Npi.ISDN,
-        source_addr=destination,
-        dest_addr_ton=source_ton,
-        dest_addr_npi=source_npi,
-        destination_addr=source,
-        esm_class=EsmClass.SMSC_DELIVERY_RECEIPT,
-        short_message=body.encode("ascii", "replace"),
-        tlvs=(
-            make_tlv(TlvTag.RECEIPTED_MESSAGE_ID, receipt_id),
-            make_tlv(TlvTag.MESSAGE_STATE, int(state)),
-            make_tlv(TlvTag.NETWORK_ERROR_CODE, b"\x03" + error.to_bytes(2, "big")),
-        ),
-    )
 
 
 def mo_pdus(

@@ -30,12 +30,7 @@ from smppgate.emulator.config import (
     ReceiptIdFormat,
     ShortValidity,
 )
-from smppgate.emulator.deliveries import (
-    billed_segments,
-    message_text,
-    mo_pdus,
-    receipt_pdu,
-)
+from smppgate.emulator.deliveries import billed_segments, mo_pdus
 from smppgate.emulator.errors import NoReceiverError
 from smppgate.emulator.faults import (
     NO_CONNECTION_FAULTS,
@@ -102,6 +97,7 @@ from smppgate.smsc import (
     SmscServer,
     guard_key,
 )
+from smppgate.smsc.receipts import message_text, receipt_pdu
 from smppgate.text import (
     AssembledMessage,
     DefaultAlphabet,

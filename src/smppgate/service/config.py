@@ -156,6 +156,44 @@ class EmulatorConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class SmppUserConfig:
+    """An application allowed to bind to the SMPP front door."""
+
+    system_id: str
+    password: str
+    account: str
+    """The upstream account its messages go out through."""
+    max_binds: int = 8
+    throughput: float | None = None
+    """submit_sm per second it may send (ESME_RTHROTTLED above); None: no limit."""
+    password_source: str = "password"  # noqa: S105 - where it came from, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class SmppServerConfig:
+    """``[smpp_server]``: the SMPP front door (off when ``listen`` is None)."""
+
+    listen: HostAddress | None = None
+    users: tuple[SmppUserConfig, ...] = ()
+    system_id: str = "smppgate"
+    """What bind_resp says the gateway is called."""
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    window: int = 10
+    """deliver_sm outstanding per bound receiver."""
+    response_timeout: float = 30.0
+    """Seconds to wait for a deliver_sm_resp (then it is sent again later)."""
+    receipt_keep: float = 3 * 86400.0
+    """Seconds a receipt waits for its application to bind before it is given up."""
+    failed_binds_before_lockout: int = 5
+    lockout_seconds: float = 300.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.listen is not None
+
+
+@dataclass(frozen=True, slots=True)
 class GatewayConfig:
     node_id: str = ""
     store: StoreConfig = StoreConfig()
@@ -163,6 +201,7 @@ class GatewayConfig:
     webhooks: WebhookConfig = WebhookConfig()
     accounts: tuple[AccountConfig, ...] = ()
     emulator: EmulatorConfig = EmulatorConfig()
+    smpp_server: SmppServerConfig = SmppServerConfig()
     log_format: str = "text"
     log_level: str = "INFO"
     shutdown_timeout: float = 10.0
@@ -246,7 +285,7 @@ def parse_config(
 ) -> GatewayConfig:
     env = os.environ if environ is None else environ
     _known(data, "", {"node_id", "store", "http", "webhooks", "accounts", "emulator", "log",
-                      "shutdown_timeout", "profiles"})  # fmt: skip
+                      "shutdown_timeout", "profiles", "smpp_server"})  # fmt: skip
     store = _store(_table(data, "store"))
     http = _http(_table(data, "http"), env)
     webhooks = _webhooks(_table(data, "webhooks"), env)
@@ -278,6 +317,7 @@ def parse_config(
                 policy.check_url(account.default_callback_url)
             except UrlRefusedError as exc:
                 raise ConfigError(f"accounts[{i}].default_callback_url", str(exc)) from None
+    smpp_server = _smpp_server(_table(data, "smpp_server"), env, set(names))
     return GatewayConfig(
         node_id=_str(data, "", "node_id", ""),
         store=store,
@@ -285,6 +325,7 @@ def parse_config(
         webhooks=webhooks,
         accounts=accounts,
         emulator=emulator,
+        smpp_server=smpp_server,
         log_format=log_format,
         log_level=log_level,
         shutdown_timeout=_number(data, "", "shutdown_timeout", 10.0, minimum=0.0),
@@ -488,6 +529,89 @@ def _emulator(data: Mapping[str, Any]) -> EmulatorConfig:
         enabled=_bool(data, "emulator", "enabled", False),
         listen=_host(data.get("listen", "127.0.0.1:2775"), "emulator.listen"),
         dlr_delay=_number(data, "emulator", "dlr_delay", 1.0, minimum=0.0),
+    )
+
+
+_SMPP_SERVER_KEYS = {"listen", "users", "system_id", "tls_cert", "tls_key", "window",
+                     "response_timeout", "receipt_keep", "failed_binds_before_lockout",
+                     "lockout_seconds"}  # fmt: skip
+_SMPP_USER_KEYS = {"system_id", "password", "password_env", "account", "max_binds", "throughput"}
+
+
+def _smpp_server(
+    data: Mapping[str, Any], env: Mapping[str, str], accounts: set[str]
+) -> SmppServerConfig:
+    _known(data, "smpp_server", _SMPP_SERVER_KEYS)
+    if not data:
+        return SmppServerConfig()
+    if "listen" not in data:
+        raise ConfigError("smpp_server.listen", "required: HOST:PORT the front door listens on")
+    listen = _host(data["listen"], "smpp_server.listen", default_port=0)
+    tls_cert = _opt_str(data, "smpp_server", "tls_cert")
+    tls_key = _opt_str(data, "smpp_server", "tls_key")
+    if (tls_cert is None) != (tls_key is None):
+        raise ConfigError("smpp_server.tls_cert", "tls_cert and tls_key are set together")
+    raw_users = data.get("users", [])
+    if not isinstance(raw_users, list) or not raw_users:
+        raise ConfigError("smpp_server.users", "at least one [[smpp_server.users]] table")
+    users = tuple(
+        _smpp_user(u, f"smpp_server.users[{i}]", env, accounts) for i, u in enumerate(raw_users)
+    )
+    ids = [u.system_id for u in users]
+    for system_id in ids:
+        if ids.count(system_id) > 1:
+            raise ConfigError("smpp_server.users", f"system_id {system_id!r} is used twice")
+    return SmppServerConfig(
+        listen=listen,
+        users=users,
+        system_id=_str(data, "smpp_server", "system_id", "smppgate")[:15],
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        window=_int(data, "smpp_server", "window", 10, minimum=1, maximum=1000),
+        response_timeout=_number(data, "smpp_server", "response_timeout", 30.0, minimum=0.1),
+        receipt_keep=_number(data, "smpp_server", "receipt_keep", 3 * 86400.0, minimum=1.0),
+        failed_binds_before_lockout=_int(
+            data, "smpp_server", "failed_binds_before_lockout", 5, minimum=1, maximum=1000
+        ),
+        lockout_seconds=_number(data, "smpp_server", "lockout_seconds", 300.0, minimum=0.0),
+    )
+
+
+def _smpp_user(
+    data: object, key: str, env: Mapping[str, str], accounts: set[str]
+) -> SmppUserConfig:
+    if not isinstance(data, Mapping):
+        raise ConfigError(key, "must be a table ([[smpp_server.users]])")
+    _known(data, key, _SMPP_USER_KEYS)
+    system_id = _str(data, key, "system_id", "")
+    if not 1 <= len(system_id) <= 15 or not system_id.isprintable():
+        raise ConfigError(f"{key}.system_id", "1..15 printable characters (SMPP's limit)")
+    if "password_env" in data:
+        env_name = _opt_str(data, key, "password_env")
+        assert env_name is not None
+        if env_name not in env:
+            raise ConfigError(f"{key}.password_env", f"environment variable {env_name} is unset")
+        password, source = env[env_name], f"env:{env_name}"
+    elif "password" in data:
+        password, source = _str(data, key, "password", ""), "password"
+    else:
+        raise ConfigError(f"{key}.password", "missing: set password or password_env")
+    if not 1 <= len(password) <= 8:
+        raise ConfigError(f"{key}.password", "1..8 characters (SMPP's limit)")
+    account = _str(data, key, "account", "")
+    if account not in accounts:
+        known = ", ".join(sorted(accounts))
+        raise ConfigError(f"{key}.account", f"unknown account {account!r}; known: {known}")
+    throughput = data.get("throughput")
+    return SmppUserConfig(
+        system_id=system_id,
+        password=password,
+        account=account,
+        max_binds=_int(data, key, "max_binds", 8, minimum=1, maximum=1000),
+        throughput=None
+        if throughput is None
+        else _number(data, key, "throughput", 0.0, minimum=0.1),
+        password_source=source,
     )
 
 

@@ -146,6 +146,15 @@ MAX_PRIORITY = 9
 
 
 @dataclass(frozen=True, slots=True)
+class SmppOrigin:
+    """A message an application submitted through the SMPP front door: its user, and the
+    registered_delivery it asked for (bits 0-1: 1 every final receipt, 2 on failure only)."""
+
+    system_id: str
+    registered_delivery: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     """A message accepted for sending.
 
@@ -178,6 +187,8 @@ class NewMessage:
     """USSD: the ussd_service_op TLV (None: an ordinary SMS)."""
     its_session_info: bytes | None = None
     """USSD: the its_session_info TLV, 2 octets."""
+    origin: SmppOrigin | None = None
+    """Submitted by an application over SMPP: its receipt goes to the front door's outbox."""
 
     def __post_init__(self) -> None:
         if not self.parts:
@@ -466,6 +477,22 @@ class SessionSlot:
     slot: int
     node_id: str
     lease_until: float
+
+
+@dataclass(frozen=True, slots=True)
+class SmppReceipt:
+    """A receipt waiting in the front door's outbox for its application (``system_id``)."""
+
+    id: int
+    system_id: str
+    message_id: str
+    state: ReceiptState
+    error_code: str | None
+    done_at: float
+    submitted_at: float
+    source: str
+    destination: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)

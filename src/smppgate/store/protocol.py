@@ -29,6 +29,7 @@ from smppgate.store.models import (
     ReceiptMatch,
     RecoveryReport,
     SessionSlot,
+    SmppReceipt,
     StoredMessage,
     UnmatchedReceipt,
     WebhookJob,
@@ -193,6 +194,29 @@ class Store(Protocol):
         account: str | None = None,
         limit: int = 100,
     ) -> list[InboundMessage]: ...
+
+    # -- SMPP front door outbox
+    async def smpp_outbox(
+        self, system_id: str, *, after_id: int = 0, limit: int = 100
+    ) -> list[SmppReceipt]:
+        """Receipts waiting for the application ``system_id`` (messages submitted with an
+        `SmppOrigin`), oldest first, with an id above ``after_id``. A receipt stays until
+        `smpp_outbox_done`; it was written in the transaction that recorded the upstream
+        receipt or the message's final state."""
+        ...
+
+    async def smpp_outbox_done(self, ids: Sequence[int]) -> None:
+        """The application answered these receipts' deliver_sm: forget them."""
+        ...
+
+    async def smpp_outbox_expire(self, before: float) -> int:
+        """Give up the receipts written before ``before`` (the application stayed away too
+        long); return how many."""
+        ...
+
+    async def smpp_outbox_backlog(self) -> dict[str, int]:
+        """Receipts waiting, per application (for the ops page and /metrics)."""
+        ...
 
     # -- webhook outbox
     async def enqueue_webhook(

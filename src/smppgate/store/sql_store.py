@@ -47,6 +47,7 @@ from smppgate.store.models import (
     Requeue,
     RequeueReason,
     SessionSlot,
+    SmppReceipt,
     StoredMessage,
     StoredPart,
     SubmitContext,
@@ -258,6 +259,17 @@ class SqlStore:
             check(results)  # raising here rolls the transaction back: nothing is inserted
         await conn.executemany(_INSERT_MESSAGE, message_rows)
         await conn.executemany(_INSERT_PART, part_rows)
+        origins = [
+            (result.message.id, m.origin.system_id, m.origin.registered_delivery)
+            for (m, _), result in zip(prepared, results, strict=True)
+            if m.origin is not None and result.created
+        ]
+        if origins:
+            await conn.executemany(
+                "INSERT INTO smpp_origins (message_id, system_id, registered_delivery)"
+                " VALUES (?, ?, ?)",
+                origins,
+            )
         return results
 
     async def get_message(self, message_id: str) -> MessageDetail:
@@ -1157,6 +1169,72 @@ class SqlStore:
         return await self._backend.run(fetch, write=False)
 
     # ------------------------------------------------------------------ webhooks
+
+    # ------------------------------------------------------------------ SMPP front door
+
+    async def smpp_outbox(
+        self, system_id: str, *, after_id: int = 0, limit: int = 100
+    ) -> list[SmppReceipt]:
+        async def fetch(conn: Connection) -> list[SmppReceipt]:
+            rows = await conn.fetch(
+                "SELECT o.id, o.system_id, o.message_id, o.state, o.error_code, o.done_at,"
+                " m.created_at, m.source, m.destination, m.text"
+                " FROM smpp_outbox o JOIN messages m ON m.id = o.message_id"
+                " WHERE o.system_id = ? AND o.id > ? ORDER BY o.id LIMIT ?",
+                system_id,
+                after_id,
+                limit,
+            )
+            return [
+                SmppReceipt(
+                    id=int(r["id"]),
+                    system_id=r["system_id"],
+                    message_id=r["message_id"],
+                    state=ReceiptState(r["state"]),
+                    error_code=r["error_code"],
+                    done_at=float(r["done_at"]),
+                    submitted_at=float(r["created_at"]),
+                    source=r["source"],
+                    destination=r["destination"],
+                    text=r["text"],
+                )
+                for r in rows
+            ]
+
+        return await self._backend.run(fetch)
+
+    async def smpp_outbox_done(self, ids: Sequence[int]) -> None:
+        if not ids:
+            return
+
+        async def done(conn: Connection) -> None:
+            for chunk in _chunks(sorted(ids)):
+                await conn.execute(
+                    f"DELETE FROM smpp_outbox WHERE id IN ({placeholders(len(chunk))})", *chunk
+                )
+
+        await self._backend.run(done)
+
+    async def smpp_outbox_expire(self, before: float) -> int:
+        require_finite(before=before)
+
+        async def expire(conn: Connection) -> int:
+            row = await conn.fetchrow(
+                "SELECT COUNT(*) AS n FROM smpp_outbox WHERE created_at < ?", before
+            )
+            await conn.execute("DELETE FROM smpp_outbox WHERE created_at < ?", before)
+            return int(row["n"]) if row is not None else 0
+
+        return await self._backend.run(expire)
+
+    async def smpp_outbox_backlog(self) -> dict[str, int]:
+        async def count(conn: Connection) -> dict[str, int]:
+            rows = await conn.fetch(
+                "SELECT system_id, COUNT(*) AS n FROM smpp_outbox GROUP BY system_id"
+            )
+            return {r["system_id"]: int(r["n"]) for r in rows}
+
+        return await self._backend.run(count)
 
     async def enqueue_webhook(
         self, url: str, payload: str, event: str, message_id: str | None, now: float

@@ -1,0 +1,184 @@
+"""What the SMPP front door accepts: a submit_sm or data_sm from an application, checked field
+by field and turned into the `NewMessage` the store commits (one part, sent as the
+application wrote it: its data_coding and octets are kept, never re-encoded). Pure: the time
+is an argument, nothing is stored here.
+
+A refusal is a `SubmitRefused` carrying the command_status the application gets (SMPP 3.4
+§5.1.3) and a detail for the log.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from smppgate.pdu import CommandStatus, DataSm, EsmClass, SubmitSm, TlvTag
+from smppgate.service.config import AccountConfig, SmppUserConfig
+from smppgate.service.intake import MAX_VALIDITY, ValidationError, check_destination, check_sender
+from smppgate.smsc.times import ValidityError, validity_seconds
+from smppgate.store import NewMessage, PlannedPart, SmppOrigin
+from smppgate.text import DefaultAlphabet, UnsupportedDataCodingError, decode
+
+#: data_coding values passed on: SMSC default alphabet, IA5/ASCII, Latin-1, 8-bit binary, UCS2
+_DATA_CODINGS = {0: "gsm7", 1: "ascii", 3: "latin1", 4: "binary", 8: "ucs2"}
+_SHORT_MESSAGE_MAX = 140  # octets of one SMS
+_PAYLOAD_PART = 134  # octets per part the SMSC makes of a message_payload
+_SAR_TAGS = frozenset(
+    {TlvTag.SAR_MSG_REF_NUM, TlvTag.SAR_TOTAL_SEGMENTS, TlvTag.SAR_SEGMENT_SEQNUM}
+)
+_UDHI = int(EsmClass.UDHI)
+_MAX_PRIORITY_FLAG = 3
+
+
+class SubmitRefused(Exception):  # noqa: N818 - an answer, not a crash
+    """The request is refused with ``status``; ``detail`` says why (logged, never sent)."""
+
+    def __init__(self, status: CommandStatus, detail: str) -> None:
+        super().__init__(f"{status.name}: {detail}")
+        self.status = status
+        self.detail = detail
+
+
+def smpp_message(
+    request: SubmitSm | DataSm, user: SmppUserConfig, account: AccountConfig, now: float
+) -> NewMessage:
+    """The message to commit for ``request`` from ``user`` at epoch ``now``; raises
+    `SubmitRefused`."""
+    destination = _destination(request.destination_addr)
+    source = _source(request.source_addr, account)
+    if request.service_type not in ("", "CMT"):
+        raise SubmitRefused(
+            CommandStatus.ESME_RINVSERTYP, f"service_type {request.service_type!r} (USSD and "
+            "others are not taken from applications yet)"
+        )  # fmt: skip
+    tags = {tlv.tag for tlv in request.tlvs}
+    if request.esm_class & _UDHI or tags & _SAR_TAGS:
+        raise SubmitRefused(
+            CommandStatus.ESME_RINVESMCLASS,
+            "a part of a message split by the application (UDH or SAR) is not taken yet",
+        )
+    data_coding = request.data_coding
+    encoding = _DATA_CODINGS.get(data_coding)
+    if encoding is None:
+        raise SubmitRefused(
+            CommandStatus.ESME_RSUBMITFAIL,
+            f"data_coding {data_coding} (taken: {', '.join(map(str, _DATA_CODINGS))})",
+        )
+    short_message, payload = _content(request, account)
+    wall = datetime.fromtimestamp(now, UTC)
+    validity = _validity(request, account, wall)
+    not_before = _schedule(request, wall, now)
+    priority = request.priority_flag if isinstance(request, SubmitSm) else 0
+    if priority > _MAX_PRIORITY_FLAG:
+        raise SubmitRefused(CommandStatus.ESME_RINVPRTFLG, f"priority_flag {priority} (0..3)")
+    return NewMessage(
+        account=account.name,
+        source=source,
+        destination=destination,
+        text=_text(payload if payload is not None else short_message, data_coding, account),
+        parts=(
+            PlannedPart(
+                seq=1,
+                short_message=short_message,
+                data_coding=data_coding,
+                message_payload=payload,
+            ),
+        ),
+        encoding=encoding,
+        split_method="payload" if payload is not None else "udh",
+        validity_seconds=validity,
+        priority=priority,
+        not_before=not_before,
+        origin=SmppOrigin(user.system_id, request.registered_delivery),
+    )
+
+
+def _destination(value: str) -> str:
+    try:
+        return check_destination(value, "destination_addr")
+    except ValidationError as exc:
+        raise SubmitRefused(CommandStatus.ESME_RINVDSTADR, exc.message) from None
+
+
+def _source(value: str, account: AccountConfig) -> str:
+    if not value:
+        if account.default_sender is None:
+            raise SubmitRefused(
+                CommandStatus.ESME_RINVSRCADR,
+                f"source_addr empty and account {account.name!r} has no default_sender",
+            )
+        value = account.default_sender
+    try:
+        return check_sender(value, "source_addr")
+    except ValidationError as exc:
+        raise SubmitRefused(CommandStatus.ESME_RINVSRCADR, exc.message) from None
+
+
+def _content(request: SubmitSm | DataSm, account: AccountConfig) -> tuple[bytes, bytes | None]:
+    """(short_message, message_payload or None)."""
+    payload = next((t.value for t in request.tlvs if t.tag == TlvTag.MESSAGE_PAYLOAD), None)
+    short_message = request.short_message if isinstance(request, SubmitSm) else b""
+    if payload is not None:
+        if short_message:
+            raise SubmitRefused(
+                CommandStatus.ESME_RINVMSGLEN, "message_payload with a non-empty short_message"
+            )
+        limit = account.max_parts * _PAYLOAD_PART
+        if not payload or len(payload) > limit:
+            raise SubmitRefused(
+                CommandStatus.ESME_RINVMSGLEN,
+                f"message_payload of {len(payload)} octets (1..{limit} on account "
+                f"{account.name!r}: max_parts {account.max_parts})",
+            )
+        return b"", payload
+    if not short_message:
+        raise SubmitRefused(CommandStatus.ESME_RINVMSGLEN, "empty message")
+    if len(short_message) > _SHORT_MESSAGE_MAX:
+        raise SubmitRefused(
+            CommandStatus.ESME_RINVMSGLEN,
+            f"short_message of {len(short_message)} octets (at most {_SHORT_MESSAGE_MAX}; "
+            "longer texts go in message_payload or split)",
+        )
+    return short_message, None
+
+
+def _validity(request: SubmitSm | DataSm, account: AccountConfig, wall: datetime) -> int | None:
+    value = request.validity_period if isinstance(request, SubmitSm) else ""
+    try:
+        seconds = validity_seconds(value, wall)
+    except ValidityError as exc:
+        raise SubmitRefused(CommandStatus.ESME_RINVEXPIRY, str(exc)) from None
+    if seconds is None:
+        return None
+    minimum = account.profile.min_validity
+    if seconds < minimum or seconds > MAX_VALIDITY:
+        raise SubmitRefused(
+            CommandStatus.ESME_RINVEXPIRY,
+            f"validity_period {value!r} is {seconds:.0f} s "
+            f"({minimum:.0f}..{MAX_VALIDITY} s on account {account.name!r})",
+        )
+    return math.ceil(seconds)
+
+
+def _schedule(request: SubmitSm | DataSm, wall: datetime, now: float) -> float | None:
+    value = request.schedule_delivery_time if isinstance(request, SubmitSm) else ""
+    try:
+        seconds = validity_seconds(value, wall)
+    except ValidityError as exc:
+        raise SubmitRefused(CommandStatus.ESME_RINVSCHED, str(exc)) from None
+    if seconds is None or seconds <= 0:
+        return None
+    if seconds > MAX_VALIDITY:
+        raise SubmitRefused(
+            CommandStatus.ESME_RINVSCHED, f"schedule_delivery_time {value!r} is over 7 days away"
+        )
+    return now + seconds
+
+
+def _text(octets: bytes, data_coding: int, account: AccountConfig) -> str:
+    """The text as the API and the ops page show it (the octets are sent as they came)."""
+    alphabet = account.default_alphabet if data_coding == 0 else DefaultAlphabet.GSM7
+    try:
+        return decode(octets, data_coding, alphabet)
+    except UnsupportedDataCodingError:
+        return octets.hex()
