@@ -35,6 +35,7 @@ from smppgate.store import (
     Requeue,
     RequeueReason,
     SchemaOutOfDate,
+    SmppOrigin,
     Store,
     StoreError,
     SubmitContext,
@@ -874,3 +875,92 @@ async def test_last_status_is_the_status_of_the_last_response(store: Store) -> N
     await store.record_outcome(accepted(mid, 1, "201", at=T0 + 5))
     got = (await store.get_message(mid)).message
     assert (got.last_status, got.last_status_name) == (0, "ESME_ROK")
+
+
+# ------------------------------------------------------------------ SMPP front door outbox
+
+
+def from_app(destination: str, registered_delivery: int = 1, system_id: str = "app1") -> NewMessage:
+    return replace(
+        message(destination, parts=1),
+        origin=SmppOrigin(system_id, registered_delivery),
+        source="Devino",
+        text="hello app",
+    )
+
+
+async def test_a_final_receipt_of_an_application_message_enters_its_outbox(store: Store) -> None:
+    mid = (await store.insert_message(from_app("79990000001"), T0)).message.id
+    plain = (await store.insert_message(message("79990000002"), T0)).message.id
+    claimed = await store.claim("n", 10, T0, LEASE)
+    assert {m.id for m in claimed} == {mid, plain}
+    await store.mark_parts_sent([(mid, 1), (plain, 1)], T0)
+    await store.record_outcomes(
+        [accepted(mid, 1, "1001", "1001"), accepted(plain, 1, "1002", "1002")]
+    )
+    await store.record_receipts([receipt("1001", ReceiptState.ENROUTE)])  # intermediate: not sent
+    assert await store.smpp_outbox("app1") == []
+    await store.record_receipts([receipt("1001"), receipt("1002")])
+    (row,) = await store.smpp_outbox("app1")
+    assert (row.system_id, row.message_id, row.state, row.error_code) == (
+        "app1",
+        mid,
+        ReceiptState.DELIVERED,
+        "000",
+    )
+    assert (row.source, row.destination, row.text, row.submitted_at) == (
+        "Devino",
+        "79990000001",
+        "hello app",
+        T0,
+    )
+    assert await store.smpp_outbox("app2") == []
+    assert await store.smpp_outbox("app1", after_id=row.id) == []
+    assert await store.smpp_outbox_backlog() == {"app1": 1}
+    await store.smpp_outbox_done([row.id])
+    assert await store.smpp_outbox("app1") == []
+    assert await store.smpp_outbox_backlog() == {}
+
+
+async def test_a_final_state_without_a_receipt_enters_the_outbox_once(store: Store) -> None:
+    failed = (await store.insert_message(from_app("79990000001"), T0)).message.id
+    await store.claim("n", 10, T0, LEASE)
+    await store.mark_parts_sent([(failed, 1)], T0)
+    await store.record_outcomes(
+        [PartFailed(failed, 1, 0x0B, "ESME_RINVDSTADR", T0 + 1, rejected=True, context=CTX)]
+    )
+    (row,) = await store.smpp_outbox("app1")
+    assert (row.message_id, row.state, row.error_code) == (failed, ReceiptState.REJECTED, "11")
+
+
+@pytest.mark.parametrize(
+    ("registered_delivery", "state", "kept"),
+    [
+        (0, ReceiptState.DELIVERED, False),
+        (0, ReceiptState.UNDELIVERABLE, False),
+        (2, ReceiptState.DELIVERED, False),
+        (2, ReceiptState.UNDELIVERABLE, True),
+        (1, ReceiptState.UNDELIVERABLE, True),
+    ],
+)
+async def test_the_outbox_follows_registered_delivery(
+    store: Store, registered_delivery: int, state: ReceiptState, kept: bool
+) -> None:
+    mid = (await store.insert_message(from_app("79990000001", registered_delivery), T0)).message.id
+    await store.claim("n", 10, T0, LEASE)
+    await store.mark_parts_sent([(mid, 1)], T0)
+    await store.record_outcomes([accepted(mid, 1, "1001", "1001")])
+    await store.record_receipts([receipt("1001", state)])
+    assert len(await store.smpp_outbox("app1")) == int(kept)
+
+
+async def test_outbox_receipts_nobody_came_for_expire(store: Store) -> None:
+    old = (await store.insert_message(from_app("79990000001"), T0)).message.id
+    new = (await store.insert_message(from_app("79990000002"), T0)).message.id
+    await store.claim("n", 10, T0, LEASE)
+    await store.mark_parts_sent([(old, 1), (new, 1)], T0)
+    await store.record_outcomes([accepted(old, 1, "1", "1"), accepted(new, 1, "2", "2")])
+    await store.record_receipts([receipt("1", at=T0 + 10)])
+    await store.record_receipts([receipt("2", at=T0 + 100)])
+    assert await store.smpp_outbox_expire(T0 + 50) == 1
+    assert [r.message_id for r in await store.smpp_outbox("app1")] == [new]
