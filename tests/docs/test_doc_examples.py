@@ -254,7 +254,9 @@ def run_sh(example: Example, request: pytest.FixtureRequest) -> None:
 
 def _password_env(data: Any) -> dict[str, str]:
     accounts = data.get("accounts", []) if isinstance(data, dict) else []
-    return {a["password_env"]: "pw" for a in accounts if "password_env" in a}
+    server = data.get("smpp_server", {}) if isinstance(data, dict) else {}
+    tables = [*accounts, *server.get("users", [])]
+    return {a["password_env"]: "pw" for a in tables if "password_env" in a}
 
 
 def run_toml(example: Example, tmp_path: Path) -> None:

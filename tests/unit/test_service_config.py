@@ -162,7 +162,10 @@ def test_every_key_is_documented() -> None:
                                 "base", "unsupported", "generic_nack", "addresses",
                                 "retry", "retention_days", "unmatched_receipt_days",
                                 "webhook_days", "redact_text_after_days",
-                                "retention_batch"}:  # fmt: skip
+                                "retention_batch", "users", "tls_cert", "tls_key",
+                                "receipt_keep", "failed_binds_before_lockout",
+                                "lockout_seconds", "account", "max_binds",
+                                "throughput"}:  # fmt: skip
         assert key in documented, f"{key} is missing from docs/configuration.md"
 
 
@@ -304,3 +307,52 @@ def test_declared_profile_errors_name_the_key(
     with pytest.raises(ConfigError, match=re.escape(fragment)) as caught:
         parse_config(data, environ={})
     assert caught.value.key == key
+
+
+def _server(**server: object) -> dict[str, object]:
+    user = {"system_id": "app1", "password": "pw", "account": "a"}
+    return {**BASE, "smpp_server": {"listen": "127.0.0.1:2776", "users": [user], **server}}
+
+
+def _user(**user: object) -> dict[str, object]:
+    return _server(users=[{"system_id": "app1", "password": "pw", "account": "a", **user}])
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "fragment"),
+    [
+        (_server(listen=None), "smpp_server.listen", "HOST:PORT"),
+        ({**BASE, "smpp_server": {"users": []}}, "smpp_server.listen", "required"),
+        (_server(users=[]), "smpp_server.users", "at least one"),
+        (_server(tls_cert="c.pem"), "smpp_server.tls_cert", "together"),
+        (_server(colour="red"), "smpp_server.colour", "unknown key"),
+        (_user(account="nope"), "smpp_server.users[0].account", "unknown account"),
+        (_user(password="123456789"), "smpp_server.users[0].password", "1..8"),
+        (_user(system_id="x" * 16), "smpp_server.users[0].system_id", "1..15"),
+        (_user(password_env="UNSET_VARIABLE"), "smpp_server.users[0].password_env", "unset"),
+        (_user(max_binds=0), "smpp_server.users[0].max_binds", "1..1000"),
+        (_user(throughput=0), "smpp_server.users[0].throughput", "at least"),
+        (
+            _server(users=[{"system_id": "a1", "password": "p", "account": "a"}] * 2),
+            "smpp_server.users",
+            "used twice",
+        ),
+    ],
+)
+def test_smpp_server_errors_name_the_key(data: dict[str, object], key: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, environ={})
+    assert info.value.key == key
+    assert fragment in str(info.value)
+
+
+def test_smpp_server_users_and_defaults() -> None:
+    config = parse_config(_user(password_env="APP1_PW", throughput=50), environ={"APP1_PW": "x"})
+    server = config.smpp_server
+    assert server.enabled
+    assert str(server.listen) == "127.0.0.1:2776"
+    (user,) = server.users
+    assert (user.system_id, user.password, user.password_source) == ("app1", "x", "env:APP1_PW")
+    assert (user.account, user.max_binds, user.throughput) == ("a", 8, 50.0)
+    assert (server.window, server.receipt_keep, server.system_id) == (10, 259200.0, "smppgate")
+    assert not parse_config(BASE, environ={}).smpp_server.enabled
