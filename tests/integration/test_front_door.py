@@ -15,6 +15,7 @@ import pytest
 
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
 from smppgate.pdu import (
+    CancelSm,
     CommandId,
     CommandStatus,
     DataSm,
@@ -341,10 +342,30 @@ async def test_receipts_go_to_a_receiver_of_the_same_user_only(store_url: str) -
             await client.close()
 
 
-async def test_requests_the_front_door_does_not_take_get_generic_nack(store_url: str) -> None:
-    async with running(store_url) as (_, _, door):
+async def test_query_sm_is_answered_from_the_store_for_the_user_own_messages(
+    store_url: str,
+) -> None:
+    async with running(store_url) as (_, gateway, door):
         client = await bound(door.address, "trx", system_id="app1", password="app1pw")
-        seq = await client.send(QuerySm(message_id="x", source_addr="Devino"))
+        message_id = (await client.submit(app_submit())).message_id
+        await client.expect(DeliverSm, within=15)  # delivered by now
+        await _until_final(gateway, [message_id])
+        seq = await client.send(QuerySm(message_id=message_id, source_addr="Devino"))
+        answer = await client.read()
+        assert answer.command_id == CommandId.QUERY_SM_RESP
+        assert answer.sequence_number == seq
+        assert (answer.command_status, answer.message_id) == (CommandStatus.ESME_ROK, message_id)
+        assert answer.message_state == 2  # DELIVERED
+        assert len(answer.final_date) == 16
+        # another user's message, or no such message: query_sm failed
+        other = await bound(door.address, "trx", system_id="app2", password="app2pw")
+        for asker, asked in ((other, message_id), (client, "nosuchid")):
+            await asker.send(QuerySm(message_id=asked, source_addr="Devino"))
+            answer = await asker.read()
+            assert answer.command_status == CommandStatus.ESME_RQUERYFAIL
+        await other.close()
+        # cancel_sm is not taken (yet): generic_nack
+        seq = await client.send(CancelSm(message_id=message_id, source_addr="Devino"))
         answer = await client.read()
         assert answer.command_id == CommandId.GENERIC_NACK
         assert answer.sequence_number == seq

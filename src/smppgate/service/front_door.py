@@ -43,6 +43,8 @@ from smppgate.pdu import (
     GenericNack,
     Npi,
     Pdu,
+    QuerySm,
+    QuerySmResp,
     SubmitSm,
     SubmitSmResp,
     Ton,
@@ -52,7 +54,7 @@ from smppgate.service.smpp_intake import SubmitRefused, smpp_message
 from smppgate.session import BindRequested, SessionConfig
 from smppgate.smsc import BindGuard, Delivery, ServerConnection, SmscHandler, SmscServer
 from smppgate.smsc.receipts import receipt_pdu
-from smppgate.store import NewMessage, SmppReceipt, Store, StoreError
+from smppgate.store import MessageState, NewMessage, SmppReceipt, Store, StoreError
 from smppgate.text import ReceiptState
 
 if TYPE_CHECKING:
@@ -314,9 +316,11 @@ class FrontDoor(SmscHandler):
         match pdu:
             case SubmitSm() | DataSm():
                 self._on_submit(connection, pdu)
+            case QuerySm() if self._tg is not None:
+                self._tg.create_task(self._on_query(connection, pdu))
             case _:
-                # the session's table let it through (query_sm, cancel_sm, replace_sm,
-                # submit_multi) but the front door does not take it (yet)
+                # the session's table let it through (cancel_sm, replace_sm, submit_multi)
+                # but the front door does not take it (yet)
                 self.server.answer(
                     connection, pdu, GenericNack(command_status=CommandStatus.ESME_RINVCMDID)
                 )
@@ -355,6 +359,34 @@ class FrontDoor(SmscHandler):
         else:
             response = DataSmResp(command_status=status, message_id=message_id)
         self.server.answer(connection, request, response)
+
+    async def _on_query(self, connection: ServerConnection, request: QuerySm) -> None:
+        """query_sm answered from the store: the state of a message this user submitted."""
+        failed = QuerySmResp(command_status=CommandStatus.ESME_RQUERYFAIL)
+        try:
+            message = await self.store.smpp_message(connection.system_id or "", request.message_id)
+        except StoreError as exc:
+            log.warning("front door: query_sm: store: %s", exc)
+            self.server.answer(connection, request, failed)
+            return
+        if message is None:
+            self.server.answer(connection, request, failed)
+            return
+        state = _QUERY_STATES[message.state]
+        final_date = ""
+        if message.state.is_final:
+            done = datetime.fromtimestamp(message.updated_at, UTC)
+            final_date = done.strftime("%y%m%d%H%M%S") + "000+"
+        self.server.answer(
+            connection,
+            request,
+            QuerySmResp(
+                message_id=request.message_id,
+                final_date=final_date,
+                message_state=int(state),
+                error_code=(message.last_status or 0) & 0xFF,
+            ),
+        )
 
     async def _commit_loop(self) -> None:
         while True:
@@ -531,6 +563,20 @@ class FrontDoor(SmscHandler):
             }
             for system_id, user in self.users.items()
         }
+
+
+#: a message's state as query_sm's message_state (the queue's open states are ENROUTE)
+_QUERY_STATES = {
+    MessageState.QUEUED: ReceiptState.ENROUTE,
+    MessageState.SENDING: ReceiptState.ENROUTE,
+    MessageState.SUBMITTED: ReceiptState.ENROUTE,
+    MessageState.DELIVERED: ReceiptState.DELIVERED,
+    MessageState.UNDELIVERABLE: ReceiptState.UNDELIVERABLE,
+    MessageState.EXPIRED: ReceiptState.EXPIRED,
+    MessageState.REJECTED: ReceiptState.REJECTED,
+    MessageState.FAILED: ReceiptState.UNDELIVERABLE,
+    MessageState.UNKNOWN: ReceiptState.UNKNOWN,
+}
 
 
 def _receipt(row: SmppReceipt) -> DeliverSm:

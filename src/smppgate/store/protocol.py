@@ -205,6 +205,11 @@ class Store(Protocol):
         receipt or the message's final state."""
         ...
 
+    async def smpp_message(self, system_id: str, message_id: str) -> StoredMessage | None:
+        """The message ``message_id`` if the application ``system_id`` submitted it (None
+        otherwise: another user's messages are not its to query)."""
+        ...
+
     async def smpp_outbox_done(self, ids: Sequence[int]) -> None:
         """The application answered these receipts' deliver_sm: forget them."""
         ...

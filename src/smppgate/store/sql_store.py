@@ -1203,6 +1203,20 @@ class SqlStore:
 
         return await self._backend.run(fetch)
 
+    async def smpp_message(self, system_id: str, message_id: str) -> StoredMessage | None:
+        async def get(conn: Connection) -> StoredMessage | None:
+            row = await conn.fetchrow(
+                "SELECT message_id FROM smpp_origins WHERE message_id = ? AND system_id = ?",
+                message_id,
+                system_id,
+            )
+            if row is None:
+                return None
+            found = await self._load_messages(conn, [message_id])
+            return found[0] if found else None
+
+        return await self._backend.run(get)
+
     async def smpp_outbox_done(self, ids: Sequence[int]) -> None:
         if not ids:
             return
