@@ -93,8 +93,29 @@ def undo_retention_counts(store_url: str) -> list[str]:
                "unmatched_receipts_received", "unmatched_receipts_waiting")  # fmt: skip
     tables = ("message_counts", "message_count_deltas", "maintenance")
     return [
+        *undo_smpp_front_door(store_url),
         *drops,
         *(f"DROP INDEX {name}" for name in indexes),
         *(f"DROP TABLE {name}" for name in tables),
         "DELETE FROM schema_version WHERE version = 5",
+    ]
+
+
+def undo_smpp_front_door(store_url: str) -> list[str]:
+    """Statements that take a database back to schema version 5 (before the SMPP front door's
+    origins, outbox and triggers of 0006_smpp_front_door.sql)."""
+    if store_url.startswith("sqlite:"):
+        triggers = ["DROP TRIGGER smpp_outbox_receipt", "DROP TRIGGER smpp_outbox_final"]
+    else:
+        triggers = [
+            "DROP TRIGGER smpp_outbox_receipt ON receipts",
+            "DROP TRIGGER smpp_outbox_final ON messages",
+            "DROP FUNCTION smpp_outbox_receipt()",
+            "DROP FUNCTION smpp_outbox_final()",
+        ]
+    return [
+        *triggers,
+        "DROP TABLE smpp_outbox",
+        "DROP TABLE smpp_origins",
+        "DELETE FROM schema_version WHERE version = 6",
     ]
