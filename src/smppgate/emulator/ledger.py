@@ -3,6 +3,7 @@ states, the submit record, the violation log and the counters."""
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from typing import Generic, NamedTuple, TypeVar
 
@@ -52,18 +53,22 @@ class BoundedIndex(Generic[K, V]):
 
 
 class MessageIds:
-    """Unique ids from a counter, written in decimal or hex."""
+    """Unique ids from a counter, written in decimal or hex. ``numbers`` is the counter
+    itself (the fast path draws from it and writes the id as ``text`` does)."""
 
-    __slots__ = ("_next", "format")
+    __slots__ = ("decimal", "format", "numbers")
 
     def __init__(self, start: int, fmt: IdFormat) -> None:
-        self._next = start
+        self.numbers = itertools.count(start)
         self.format = fmt
+        self.decimal = fmt is IdFormat.DECIMAL  # read per id: no enum lookup on the hot path
 
     def next(self) -> tuple[int, str]:
-        number = self._next
-        self._next = number + 1
-        return number, (str(number) if self.format is IdFormat.DECIMAL else format(number, "x"))
+        number = next(self.numbers)
+        return number, self.text(number)
+
+    def text(self, number: int) -> str:
+        return str(number) if self.decimal else format(number, "x")
 
     def for_receipt(self, number: int, message_id: str, fmt: ReceiptIdFormat) -> str:
         if fmt is ReceiptIdFormat.SAME:

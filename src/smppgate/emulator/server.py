@@ -299,13 +299,9 @@ class Emulator(SmscHandler):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._started = False
         self._closed = False
-        # last: the fast path holds on to the parts above
+        # the fast submit path is handed to the server at start, once the clock is known
         self.smsc = SmscServer(
-            self,
-            self.session_config,
-            clock=self.now,
-            fast_request=(CommandId.SUBMIT_SM, FastSubmit(self)) if config.fast_path else None,
-            queue_limit=config.receipt_queue_limit,
+            self, self.session_config, clock=self.now, queue_limit=config.receipt_queue_limit
         )
         self.server = self.smsc
 
@@ -345,6 +341,8 @@ class Emulator(SmscHandler):
         self._loop = loop = asyncio.get_running_loop()
         if self._clock is None:
             self._clock = loop.time
+        if self.config.fast_path:
+            self.smsc.fast_request = (CommandId.SUBMIT_SM, FastSubmit(self, self._clock).answer)
         self._wall_offset = time.time() - self.now()
         for spec in self.config.faults:
             self.faults.add(spec.fault, account=spec.account, prefix=spec.prefix, **spec.params)

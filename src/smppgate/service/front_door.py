@@ -72,7 +72,6 @@ OUTBOX_POLL = 1.0
 REDELIVER_AFTER = 5.0
 #: seconds between expiries of receipts nobody came for
 EXPIRE_EVERY = 600.0
-_WRITE_RETRY = 1.0
 
 
 @dataclass(slots=True)
@@ -142,7 +141,6 @@ class FrontDoor(SmscHandler):
         self._waiting: list[_Waiting] = []
         self._commit_wanted = asyncio.Event()
         self._outbox_wanted = asyncio.Event()
-        self._answered_wanted = asyncio.Event()
         self._tg: asyncio.TaskGroup | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
@@ -177,7 +175,6 @@ class FrontDoor(SmscHandler):
         for coro, name in (
             (self._commit_loop(), "front-door-commit"),
             (self._outbox_loop(), "front-door-outbox"),
-            (self._answered_loop(), "front-door-answered"),
             (self._expire_loop(), "front-door-expire"),
         ):
             self._tasks.append(self._tg.create_task(coro, name=name))
@@ -200,8 +197,8 @@ class FrontDoor(SmscHandler):
         return context
 
     async def aclose(self, grace: float = 2.0) -> None:
-        """Unbind every application (waiting up to ``grace`` for their unbind_resp), answer
-        what waits for a commit, stop. Idempotent."""
+        """Unbind every application (the commits under way still answer during ``grace``),
+        stop, forget the receipts that were answered. Idempotent."""
         if self._closed:
             return
         self._closed = True
@@ -211,13 +208,19 @@ class FrontDoor(SmscHandler):
                 async with asyncio.timeout(grace):
                     await asyncio.gather(*(c.closed for c in connections))
         await self.server.aclose()
-        await self._commit()  # whatever came in before the sessions ended
-        await self._delete_answered()
         if self._tg is not None:
             for task in self._tasks:
                 task.cancel()
             with contextlib.suppress(BaseExceptionGroup, asyncio.CancelledError):
                 await self._tg.__aexit__(None, None, None)
+        if self._waiting:
+            # never answered, so the application holds none of them as sent: storing them now
+            # would send what it will submit again
+            log.warning(
+                "front door closed with %d submit(s) unanswered: not stored", len(self._waiting)
+            )
+            self._waiting.clear()
+        await self._delete_answered()
 
     async def _receipts_recorded(self, *_: object) -> None:
         self._outbox_wanted.set()
@@ -428,11 +431,14 @@ class FrontDoor(SmscHandler):
     # ------------------------------------------------------------------ receipts
 
     async def _outbox_loop(self) -> None:
+        """One task forgets answered receipts and hands out the next ones, in that order: a
+        read of the outbox never overlaps the delete of a receipt it would send again."""
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._outbox_poll):
                     await self._outbox_wanted.wait()
             self._outbox_wanted.clear()
+            await self._delete_answered()
             for user in self.users.values():
                 if self.server.can_deliver(user.system_id):
                     try:
@@ -466,7 +472,7 @@ class FrontDoor(SmscHandler):
             return
         if not isinstance(response, GenericNack) and response.command_status == 0:
             user.answered.append(delivery.tag)
-            self._answered_wanted.set()
+            self._outbox_wanted.set()
             return
         log.info(
             "application %s answered receipt %d with %s: sent again in %g s",
@@ -499,14 +505,6 @@ class FrontDoor(SmscHandler):
 
         asyncio.get_running_loop().call_later(self._redeliver_after, release)
 
-    async def _answered_loop(self) -> None:
-        while True:
-            await self._answered_wanted.wait()
-            self._answered_wanted.clear()
-            if not await self._delete_answered():
-                await asyncio.sleep(_WRITE_RETRY)
-                self._answered_wanted.set()
-
     async def _delete_answered(self) -> bool:
         """Forget the receipts the applications answered; False when the store failed (they
         stay in flight, so none is sent twice meanwhile)."""
@@ -522,7 +520,6 @@ class FrontDoor(SmscHandler):
                 user.answered.extend(ids)
                 return False
             user.in_flight.difference_update(ids)
-        self._outbox_wanted.set()
         return True
 
     async def _expire_loop(self) -> None:
