@@ -165,6 +165,9 @@ async def test_max_binds_and_lockout(store_url: str) -> None:
             CommandStatus.ESME_RBINDFAIL
         )
         await client.close()
+        # counted per system_id and address: another user from the same address still binds
+        client = await bound(door.address, "tx", system_id="app1", password="app1pw")
+        await client.close()
 
 
 async def test_the_gateway_unbinds_applications_when_it_stops(store_url: str) -> None:

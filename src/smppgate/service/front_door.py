@@ -52,7 +52,14 @@ from smppgate.pdu import (
 from smppgate.service.config import AccountConfig, GatewayConfig, SmppUserConfig
 from smppgate.service.smpp_intake import SubmitRefused, smpp_message
 from smppgate.session import BindRequested, SessionConfig
-from smppgate.smsc import BindGuard, Delivery, ServerConnection, SmscHandler, SmscServer
+from smppgate.smsc import (
+    BindGuard,
+    Delivery,
+    ServerConnection,
+    SmscHandler,
+    SmscServer,
+    guard_key,
+)
 from smppgate.smsc.receipts import receipt_pdu
 from smppgate.store import MessageState, NewMessage, SmppReceipt, Store, StoreError
 from smppgate.text import ReceiptState
@@ -239,7 +246,10 @@ class FrontDoor(SmscHandler):
                 pass
             case _:  # the session raises BindRequested for these three only
                 return
-        if self._guard.locked(address, now):
+        # failed binds count per system_id and address (as the emulator does): guessing one
+        # user's password from an address does not lock the other users out of it
+        key = guard_key(system_id, address)
+        if self._guard.locked(key, now):
             self._refuse(connection, event, CommandStatus.ESME_RBINDFAIL, system_id, "locked out")
             return
         user = self.users.get(system_id)
@@ -249,8 +259,8 @@ class FrontDoor(SmscHandler):
         elif not hmac.compare_digest(user.config.password.encode(), password.encode()):
             failure = (CommandStatus.ESME_RINVPASWD, "wrong password")
         if failure is not None:
-            if self._guard.failed(address, now):
-                log.warning("address %s locked out after failed binds", address)
+            if self._guard.failed(key, now):
+                log.warning("%r from address %s locked out after failed binds", system_id, address)
             self._refuse(connection, event, *failure, system_id)
             return
         assert user is not None
@@ -264,7 +274,7 @@ class FrontDoor(SmscHandler):
                 f"max_binds {user.config.max_binds} reached",
             )
             return
-        self._guard.succeeded(address)
+        self._guard.succeeded(key)
         self.server.accept_bind(connection, event, system_id, self.config.system_id)
         log.info(
             "application %s bound as %s from %s (session %d, %d of %d)",
