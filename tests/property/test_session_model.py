@@ -25,10 +25,13 @@ from smppgate.pdu import (
     QuerySmResp,
     SubmitSm,
     SubmitSmResp,
+    Unbind,
+    UnbindResp,
     encode,
 )
 from smppgate.session import (
     BindMode,
+    RequestAbandoned,
     RequestTimedOut,
     ResponseReceived,
     Role,
@@ -64,11 +67,14 @@ class WindowModel(RuleBasedStateMachine):
         self.queue: deque[tuple[Any, Any]] = deque()
         self.counter = 0
         self.sent: set[int] = set()  # contexts written
-        self.reported: list[int] = []  # contexts reported answered / timed out
+        # contexts reported answered, timed out, or abandoned (the session closed: an
+        # unanswered enquire_link ends in unbind)
+        self.reported: list[int] = []
 
     def _events(self, events: list[Any]) -> None:
         for event in events:
-            if isinstance(event, ResponseReceived | RequestTimedOut) and event.context is not None:
+            reports = ResponseReceived | RequestTimedOut | RequestAbandoned
+            if isinstance(event, reports) and event.context is not None:
                 self.reported.append(event.context)
 
     @rule(kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=12))
@@ -118,6 +124,8 @@ class WindowModel(RuleBasedStateMachine):
                 response = SubmitSmResp(message_id="" if status else "id", command_status=status)
                 if request.request.command_id == EnquireLink().command_id:
                     frames.append(encode(EnquireLinkResp(), seq))
+                elif request.request.command_id == Unbind().command_id:
+                    frames.append(encode(UnbindResp(), seq))
                 else:
                     frames.append(encode(response, seq))
         stream = b"".join(frames)

@@ -138,6 +138,45 @@ def test_esme_answers_every_deliver_sm_with_zero_even_unreadable() -> None:
     assert esme.data_to_send().hex() == "0000001180000005000000000000004200"
 
 
+def test_deferred_deliver_sm_is_answered_zero_only_when_acknowledged() -> None:
+    """Issue 13: with defer_incoming_answers the application answers once it stored the PDU;
+    the answer is still status 0 with the same sequence number (D-10), readable or not."""
+    esme, smsc = bound_pair(config=SessionConfig(defer_incoming_answers=True))
+    seq = smsc.send_request(DeliverSm(short_message=b"hi"), 0.0)
+    (event,) = pump(smsc, esme)
+    assert isinstance(event, RequestReceived)
+    assert not event.answered
+    assert esme.data_to_send() == b""
+    assert esme.acknowledge(seq, 1.0)
+    assert (
+        esme.data_to_send()
+        == (17).to_bytes(4, "big")
+        + bytes.fromhex("8000000500000000")
+        + seq.to_bytes(4, "big")
+        + b"\x00"
+    )
+    assert not esme.acknowledge(seq, 1.0)  # once only
+    assert esme.data_to_send() == b""
+    # an unreadable one: nothing sent until acknowledged, then 0
+    bad = (
+        bytes.fromhex("00000020000000050000000000000042")
+        + b"\x00\x01\x01a\x00\x01\x01b\x00\x00\x00\x00"
+    )
+    bad = len(bad).to_bytes(4, "big") + bad[4:]
+    (violation,) = esme.receive_data(bad, 1.0)
+    assert isinstance(violation, ProtocolViolation)
+    assert violation.answered_with is None
+    assert esme.data_to_send() == b""
+    assert esme.acknowledge(0x42, 2.0)
+    assert esme.data_to_send().hex() == "0000001180000005000000000000004200"
+    # a number no deliver_sm waits under, and a closed session: nothing
+    assert not esme.acknowledge(7, 2.0)
+    smsc.send_request(DeliverSm(short_message=b"late"), 2.0)
+    pump(smsc, esme)
+    esme.connection_lost(3.0)
+    assert not esme.acknowledge(seq + 1, 3.0)
+
+
 def test_esme_never_sends_generic_nack() -> None:
     esme, _ = bound_pair()
     unknown = bytes.fromhex("00000010000001990000000000000007")

@@ -33,7 +33,9 @@ from smppgate.client.errors import (
 )
 from smppgate.client.failover import next_host, should_return_to_primary, slot_to_return
 from smppgate.client.incoming import (
+    Answer,
     DeliveryReport,
+    HeldEvent,
     IncomingDecoder,
     IncomingEvent,
     MoMessage,
@@ -56,11 +58,13 @@ from smppgate.client.routing import Candidate, select_session
 from smppgate.client.sender import MessageResult, send_message
 from smppgate.client.validity import check_validity, relative_validity
 from smppgate.profiles import UnsupportedOperationError
+from smppgate.transport import TcpOptions
 
 __all__ = [
     "AccountConfig",
     "Action",
     "AddressError",
+    "Answer",
     "AttemptEnd",
     "Attempts",
     "Batch",
@@ -73,6 +77,7 @@ __all__ = [
     "CooldownPolicy",
     "Decision",
     "DeliveryReport",
+    "HeldEvent",
     "IncomingDecoder",
     "IncomingEvent",
     "MessagePlan",
@@ -92,6 +97,7 @@ __all__ = [
     "SlotState",
     "SubmitError",
     "SubmitResult",
+    "TcpOptions",
     "TlsConfig",
     "TokenBucket",
     "UnreadablePdu",

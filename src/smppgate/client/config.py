@@ -17,6 +17,7 @@ from smppgate.profiles import (
     ProviderProfile,
 )
 from smppgate.session import BindMode, SessionConfig, SessionPolicy
+from smppgate.transport import TcpOptions
 
 
 def parse_mode(text: str | BindMode) -> BindMode:
@@ -83,6 +84,11 @@ class AccountConfig:
     """query_sm per second at most, for the whole account."""
     query_window: int = 2
     """query_sm outstanding at most, for the whole account (their share of the window)."""
+    tcp: TcpOptions = field(default_factory=TcpOptions)
+    """TCP_USER_TIMEOUT and keepalive of the SMPP sockets (issue 20)."""
+    write_stall_after: float = 5.0
+    """A session whose written bytes stay unacknowledged by the SMSC's TCP this long takes no
+    new submits (they go to other sessions or wait) until the SMSC acknowledges again; 0: off."""
     tls: TlsConfig | None = None
     name: str = field(default="")
     """Label for logs and metrics; defaults to the system_id."""

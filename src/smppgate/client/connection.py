@@ -2,10 +2,11 @@
 
 A thin loop around the core (architecture principle 7): the transport feeds bytes to the
 session and hands its events to :meth:`ClientSession._on_events`, which resolves the waiting
-results in bulk, passes deliver_sm / data_sm (already answered 0 by the session, rule D-10)
-to the pool, and refills the window from the local queue. Requests wait in that queue when
-the window is full (backpressure) or while the connection is paused after a throttle error
-(rule D-20); they are written straight into the session, many per loop iteration, one write.
+results in bulk, passes deliver_sm / data_sm (already answered 0 by the session, rule D-10;
+or, with ``held_limit``, answered 0 by :meth:`ClientSession.acknowledge` once the application
+stored them) to the pool, and refills the window from the local queue. Requests wait in that
+queue when the window is full (backpressure) or while the connection is paused after a throttle
+error (rule D-20); they are written straight into the session, many per loop iteration, one write.
 
 Results are values (:class:`SubmitResult`): accepted with the message_id, failed with the
 status and its retry class (from the profile), or unknown when no response came.
@@ -14,6 +15,7 @@ status and its retry class (from the profile), or unknown when no response came.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import ssl
 from collections import deque
@@ -23,7 +25,7 @@ from typing import Any, NamedTuple
 
 from smppgate.client.config import AccountConfig
 from smppgate.client.errors import BindError, ConnectError, NotBoundError, OutcomeUnknown
-from smppgate.client.results import Outcome, SubmitResult, not_sent, unknown
+from smppgate.client.results import Outcome, SubmitResult, not_received, not_sent, unknown
 from smppgate.client.routing import Candidate
 from smppgate.pdu import (
     CommandId,
@@ -61,6 +63,7 @@ _DATA_SM = CommandId.DATA_SM
 _ROK = CommandStatus.ESME_ROK
 _OK = RetryClass.OK
 _ACCEPTED = Outcome.ACCEPTED
+_NOT_RECEIVED = Outcome.NOT_RECEIVED
 _new_tuple: Any = tuple.__new__
 
 
@@ -138,6 +141,7 @@ class ClientSession:
         on_incoming: Callable[[ClientSession, DeliverSm | DataSm | ProtocolViolation], None]
         | None = None,
         on_room: Callable[[ClientSession], None] | None = None,
+        held_limit: int | None = None,
     ) -> None:
         self.account = account
         self.mode = mode
@@ -158,6 +162,16 @@ class ClientSession:
         self._resume: asyncio.TimerHandle | None = None
         self._filling = False
         self._closed: asyncio.Future[CloseReason] = self._loop.create_future()
+        #: with a limit, deliver_sm / data_sm are answered by `acknowledge` (after the
+        #: application stored them); at the limit of unanswered ones, reading stops until
+        #: half of them are answered (backpressure on the SMSC instead of memory)
+        self._held_limit = held_limit
+        self.held = 0
+        self._reading_paused = False
+        #: written bytes unacknowledged by the SMSC's TCP for write_stall_after: no new work
+        self.stalled = False
+        self._acked_seen = -1
+        self._acked_since = 0.0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -174,7 +188,10 @@ class ClientSession:
         if account.tls is not None:
             ssl_context = account.tls.context()
             server_hostname = account.tls.server_hostname or host.name or host.host
-        session = Session(Role.ESME, account.session_config(), policy=account.session_policy())
+        config = account.session_config()
+        if self._held_limit is not None:
+            config = dataclasses.replace(config, defer_incoming_answers=True)
+        session = Session(Role.ESME, config, policy=account.session_policy())
         waiter: asyncio.Future[Event] = self._loop.create_future()
         self._bind_waiter = waiter
         try:
@@ -187,6 +204,7 @@ class ClientSession:
                 server_hostname=server_hostname,
                 connect_timeout=account.connect_timeout,
                 name=self.name,
+                tcp=account.tcp,
             )
         except (OSError, TimeoutError, ssl.SSLError) as exc:
             self._finish(CloseReason.CONNECTION_LOST)
@@ -310,7 +328,12 @@ class ClientSession:
 
     def candidate(self, now: float) -> Candidate:
         s = self._session
-        if s is None or self.state is not SessionState.BOUND or not s.state.is_bound:
+        if (
+            s is None
+            or self.state is not SessionState.BOUND
+            or not s.state.is_bound
+            or self.stalled
+        ):
             # (the protocol session leaves the bound state before the connection is gone)
             return Candidate(False, False, 0.0, 0, 0)
         return Candidate(
@@ -357,7 +380,7 @@ class ClientSession:
         if self._filling:
             return
         conn = self._conn
-        if conn is None or self.state is not SessionState.BOUND:
+        if conn is None or self.state is not SessionState.BOUND or self.stalled:
             return
         self._filling = True
         try:
@@ -451,19 +474,38 @@ class ClientSession:
                     ctx.set_result(resp)
             elif cls is RequestReceived:
                 pdu = ev.pdu
-                if self._on_incoming is not None and pdu.command_id in (_DELIVER_SM, _DATA_SM):
-                    self._on_incoming(self, pdu)
+                if pdu.command_id in (_DELIVER_SM, _DATA_SM):
+                    if not ev.answered and self._held_limit is not None:
+                        self._held_one(conn, pdu.sequence_number)
+                    if self._on_incoming is not None:
+                        self._on_incoming(self, pdu)
             elif cls is RequestTimedOut:
-                _resolve(ev.context, unknown("no response in time", name))
+                # unacknowledged for a whole response timeout: the link is dead
+                result = self._lost(conn, ev.end, "no response in time", link_dead=True)
+                if result.outcome is _NOT_RECEIVED and conn.is_open:
+                    # it goes again elsewhere: this connection must never deliver it later
+                    log.warning("%s: writes unacknowledged by the SMSC; dropping it", name)
+                    conn.abort(CloseReason.LINK_STALLED)
+                _resolve(ev.context, result)
             elif cls is RequestAbandoned:
-                _resolve(ev.context, unknown("connection closed with the request in flight", name))
+                _resolve(
+                    ev.context,
+                    self._lost(
+                        conn,
+                        ev.end,
+                        "connection closed with the request in flight",
+                        link_dead=conn.link_dead,
+                    ),
+                )
             elif cls is ProtocolViolation:
                 raw = ev.raw
-                if (
-                    self._on_incoming is not None
-                    and len(raw) >= 8
-                    and int.from_bytes(raw[4:8], "big") in (_DELIVER_SM, _DATA_SM)
-                ):
+                incoming = len(raw) >= 16 and int.from_bytes(raw[4:8], "big") in (
+                    _DELIVER_SM,
+                    _DATA_SM,
+                )
+                if incoming and ev.answered_with is None and self._held_limit is not None:
+                    self._held_one(conn, int.from_bytes(raw[12:16], "big"))
+                if incoming and self._on_incoming is not None:
                     # an unreadable deliver_sm/data_sm (answered 0): the bytes go to the
                     # application, nothing is lost; other unreadable PDUs are only logged
                     self._on_incoming(self, ev)
@@ -475,6 +517,77 @@ class ClientSession:
                     waiter.set_result(ev)
             elif cls is CloseRequested and self.close_reason is None:
                 self.close_reason = ev.reason
+
+    def unacknowledged(self) -> int | None:
+        """Bytes written that the SMSC's TCP has not acknowledged (None: cannot be told)."""
+        conn = self._conn
+        acked = conn.peer_acknowledged() if conn is not None else None
+        if conn is None or acked is None:
+            return None
+        return max(0, conn.session.bytes_out - acked)
+
+    def check_link(self, now: float) -> None:
+        """Periodic (the pool's housekeeping): a session whose written bytes stay
+        unacknowledged by the SMSC's TCP for ``write_stall_after`` seconds takes no new submits
+        (a dark link: they would only wait there) until the SMSC acknowledges again."""
+        conn = self._conn
+        limit = self.account.write_stall_after
+        if conn is None or limit <= 0 or not conn.is_open:
+            return
+        acked = conn.peer_acknowledged()
+        if acked is None:
+            return  # TLS, or not Linux: nothing to go by
+        if acked >= conn.session.bytes_out or acked != self._acked_seen:
+            self._acked_seen = acked
+            self._acked_since = now
+            if self.stalled:
+                log.info("%s: the SMSC acknowledges again; taking submits", self.name)
+                self.stalled = False
+                self._fill()
+            return
+        if not self.stalled and now - self._acked_since >= limit:
+            log.warning(
+                "%s: %d written bytes unacknowledged for %.0f s; no new submits here",
+                self.name,
+                conn.session.bytes_out - acked,
+                now - self._acked_since,
+            )
+            self.stalled = True
+
+    def _lost(
+        self, conn: SessionConnection, end: int, reason: str, *, link_dead: bool
+    ) -> SubmitResult:
+        """No response to a request whose bytes end at ``end``: unknown if the SMSC's TCP
+        acknowledged them (it may have it), not received if it did not and the link is dead
+        (issue 20). When the SMSC itself closed or reset the connection it was there to read
+        them — its ACK may only have been delayed — so that stays unknown."""
+        acked = conn.peer_acknowledged()
+        if link_dead and acked is not None and end > acked:
+            return not_received(f"{reason}; the SMSC's TCP never acknowledged it", self.name)
+        return unknown(reason, self.name)
+
+    def _held_one(self, conn: SessionConnection, seq: int) -> None:
+        """A deliver_sm / data_sm left unanswered for the application."""
+        if self._on_incoming is None:
+            conn.acknowledge(seq)  # nobody to hand it to: answered at once (D-10)
+            return
+        self.held += 1
+        limit = self._held_limit
+        if limit is not None and self.held >= limit and not self._reading_paused:
+            self._reading_paused = True
+            log.warning("%s: %d receipts/MO not stored yet: reading paused", self.name, self.held)
+            conn.pause_reading()
+
+    def acknowledge(self, seq: int) -> None:
+        """Answer the held deliver_sm / data_sm ``seq`` (status 0, D-10): the application
+        has it safe. Nothing happens when the session has closed (the SMSC sends it again)."""
+        conn = self._conn
+        if conn is None or not conn.acknowledge(seq):
+            return
+        self.held -= 1
+        if self._reading_paused and self.held <= (self._held_limit or 0) // 2:
+            self._reading_paused = False
+            conn.resume_reading()
 
     def _maybe_unbind(self) -> None:
         conn = self._conn

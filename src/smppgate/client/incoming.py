@@ -1,10 +1,13 @@
 """What the SMSC sends us, for the application: delivery receipts, MO messages (reassembled,
-spec D-25), USSD (spec D-24) and PDUs that could not be read. Pure: the session has already
-answered every deliver_sm / data_sm with status 0 (D-10) before any of this runs.
+spec D-25), USSD (spec D-24) and PDUs that could not be read. Pure: by default the session has
+already answered every deliver_sm / data_sm with status 0 (D-10) before any of this runs; an
+application that answers only once it has stored them gets each event with its ``Answer``
+(:class:`HeldEvent`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from smppgate.pdu import ESM_CLASS_TYPE_MASK, DataSm, DeliverSm, Tlv, TlvTag, tlv_value
@@ -66,6 +69,48 @@ class UnreadablePdu(NamedTuple):
 
 
 IncomingEvent = DeliveryReport | MoMessage | UnreadablePdu
+
+
+class Answer:
+    """The deferred deliver_sm_resp (status 0, D-10) of one PDU, sent when every event made
+    of that PDU has been handled (``send`` called once per event). Sending after the session
+    closed does nothing: the SMSC delivers the PDU again."""
+
+    __slots__ = ("_acknowledge", "_left", "_seq")
+
+    def __init__(self, acknowledge: Callable[[int], object], seq: int, events: int = 1) -> None:
+        self._acknowledge = acknowledge
+        self._seq = seq
+        self._left = events
+
+    def send(self) -> None:
+        self._left -= 1
+        if self._left == 0:
+            self._acknowledge(self._seq)
+
+
+class _NoAnswer(Answer):
+    """For events no PDU waits on (a partial MO handed over when its reassembly timed out:
+    its parts were answered as they came)."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda _: None, 0, 0)
+
+    def send(self) -> None:
+        pass
+
+
+NO_ANSWER: Answer = _NoAnswer()
+
+
+class HeldEvent(NamedTuple):
+    """An incoming event whose deliver_sm is not answered yet: call ``answer.send()`` once
+    the event is safe (stored); until then the SMSC keeps it (and sends it again if the
+    session ends first)."""
+
+    event: IncomingEvent
+    answer: Answer
+
 
 _RECEIPT_TYPES = frozenset({0x04, 0x08, 0x10, 0x20})
 

@@ -30,7 +30,14 @@ from smppgate.client.cooldown import AttemptEnd, CooldownPolicy
 from smppgate.client.coordination import Coordinator
 from smppgate.client.errors import ClientError, NotBoundError, QueryError
 from smppgate.client.failover import next_host, slot_to_return
-from smppgate.client.incoming import IncomingDecoder, IncomingEvent, UnreadablePdu
+from smppgate.client.incoming import (
+    NO_ANSWER,
+    Answer,
+    HeldEvent,
+    IncomingDecoder,
+    IncomingEvent,
+    UnreadablePdu,
+)
 from smppgate.client.message import (
     MessagePlan,
     OutboundMessage,
@@ -158,6 +165,14 @@ class SessionPool:
     ``on_incoming``, when given, is called on the loop for each incoming event instead of
     queueing it for :meth:`incoming`; it must not block, and its errors are logged, never
     seen by the SMSC (the session has answered already).
+
+    ``on_held``, when given instead, receives each event as a :class:`HeldEvent` whose
+    deliver_sm is *not* answered yet: the application calls ``held.answer.send()`` once the
+    event is safe (stored), and only then does the SMSC get its deliver_sm_resp (status 0,
+    D-10). A session stops reading when ``held_limit`` of its deliver_sm wait for their
+    answers (the SMSC is held back, memory is not spent). The parts of a multi-part MO that
+    do not complete it are answered as they come (the SMSC may wait for each answer before it
+    sends the next part).
     """
 
     def __init__(
@@ -165,6 +180,8 @@ class SessionPool:
         account: AccountConfig,
         *,
         on_incoming: Callable[[IncomingEvent], None] | None = None,
+        on_held: Callable[[HeldEvent], None] | None = None,
+        held_limit: int = 1000,
         rng: random.Random | None = None,
         reassembly_timeout: float = 120.0,
         housekeeping_interval: float = 1.0,
@@ -178,7 +195,11 @@ class SessionPool:
             account.drop_cooldown, account.failure_cooldown, account.reconnect_jitter
         )
         self._rng = rng or random.Random()
+        if on_incoming is not None and on_held is not None:
+            raise ValueError("on_incoming and on_held exclude each other")
         self._on_incoming_cb = on_incoming
+        self._on_held = on_held
+        self._held_limit = held_limit if on_held is not None else None
         self._decoder = IncomingDecoder(account.label, reassembly_timeout)
         self._incoming: asyncio.Queue[IncomingEvent | _End] = asyncio.Queue()
         self._backlog: deque[_Work] = deque()
@@ -292,6 +313,7 @@ class SessionPool:
                 name=f"{self.account.label}#{slot.index}",
                 on_incoming=self._on_incoming,
                 on_room=self._on_room,
+                held_limit=self._held_limit,
             )
             slot.session = session
             self._changed.set()
@@ -398,6 +420,8 @@ class SessionPool:
     async def _housekeeping(self) -> None:
         while not await self._sleep(self._housekeeping_interval):
             now = self._loop.time()
+            for session in self._active:
+                session.check_link(now)
             for event in self._decoder.expire(now):
                 self._deliver(event)
             if not any(s.returning for s in self._slots):
@@ -576,17 +600,35 @@ class SessionPool:
         self, session: ClientSession, pdu: DeliverSm | DataSm | ProtocolViolation
     ) -> None:
         if isinstance(pdu, ProtocolViolation):
-            self._deliver(UnreadablePdu(self.account.label, pdu.raw, pdu.detail, session.name))
+            seq = int.from_bytes(pdu.raw[12:16], "big")
+            answer = NO_ANSWER if self._on_held is None else Answer(session.acknowledge, seq)
+            unreadable = UnreadablePdu(self.account.label, pdu.raw, pdu.detail, session.name)
+            self._deliver(unreadable, answer)
             return
         try:
             events = self._decoder.feed(pdu, self._loop.time(), session.name)
-        except Exception:  # the PDU is answered already; never let a bad one hurt the session
+        except Exception:
+            # never let a bad one hurt the session (answered: it is logged, it cannot be kept)
             log.exception("%s: cannot interpret an incoming PDU", session.name)
-            return
+            events = []
+        answer = NO_ANSWER
+        if self._on_held is not None:
+            # a part kept for reassembly (no event yet) is answered now
+            answer = Answer(session.acknowledge, pdu.sequence_number, len(events))
+            if not events:
+                session.acknowledge(pdu.sequence_number)
         for event in events:
-            self._deliver(event)
+            self._deliver(event, answer)
 
-    def _deliver(self, event: IncomingEvent) -> None:
+    def _deliver(self, event: IncomingEvent, answer: Answer = NO_ANSWER) -> None:
+        held = self._on_held
+        if held is not None:
+            try:
+                held(HeldEvent(event, answer))
+            except Exception:
+                # not answered: the SMSC delivers it again
+                log.exception("incoming-event callback failed")
+            return
         callback = self._on_incoming_cb
         if callback is None:
             self._incoming.put_nowait(event)

@@ -16,6 +16,9 @@ class Outcome(Enum):
     """The SMSC refused it (``status``, ``retry``), or it was never sent (``status`` None)."""
     UNKNOWN = "unknown"
     """No response (timeout, connection lost with it in flight): the SMSC may have it."""
+    NOT_RECEIVED = "not_received"
+    """Written, but the SMSC's TCP never acknowledged its bytes (a dark link), and they were
+    discarded with the connection: the SMSC cannot have it; safe to send again."""
 
 
 class SubmitResult(NamedTuple):
@@ -52,6 +55,12 @@ def accepted(message_id: str, session: str = "") -> SubmitResult:
 
 def unknown(reason: str, session: str = "") -> SubmitResult:
     return SubmitResult(Outcome.UNKNOWN, None, None, RetryClass.TRANSIENT, 0.0, reason, session)
+
+
+def not_received(reason: str, session: str = "") -> SubmitResult:
+    return SubmitResult(
+        Outcome.NOT_RECEIVED, None, None, RetryClass.TRANSIENT, 0.0, reason, session
+    )
 
 
 def not_sent(reason: str) -> SubmitResult:

@@ -255,6 +255,9 @@ class Emulator(SmscHandler):
         self.violations: Log[Violation] = Log(config.violation_limit)
         self.events: Log[SessionEvent] = Log(config.event_limit)
         self.assembled: Log[AssembledMessage] = Log(config.record_limit or 1)
+        #: deliver_sm (receipts, MO) the client answered with ESME_ROK, when records are kept:
+        #: what the client took responsibility for
+        self.answered: Log[DeliverSm] = Log(max(config.record_limit, 1))
         self.accounts: dict[str, Account] = config.account_map
         self._record_submits = config.record_limit > 0
         self._due: deque[_Due] = deque()
@@ -1231,6 +1234,8 @@ class Emulator(SmscHandler):
             self.unexpected_response(connection, response)
             return
         status = CommandStatus(response.command_status)
+        if status is _OK and self._record_submits:
+            self.answered.append(delivery.pdu)
         if status is not _OK:
             self.counters.deliver_errors += 1
             self.violation(

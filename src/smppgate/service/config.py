@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from smppgate.client import AddressError, gateway_sender
+from smppgate.client import AddressError, TcpOptions, gateway_sender
 from smppgate.pdu import CommandId
 from smppgate.profiles import (
     BelowPlatformMinimumError,
@@ -134,6 +134,10 @@ class AccountConfig:
     value, so a stale variable that overrides the file can be seen."""
     unsafe_below_platform_minimums: bool = False
     """Tests only: timers below the profile's platform minimums are accepted."""
+    tcp: TcpOptions = field(default_factory=TcpOptions)
+    """TCP_USER_TIMEOUT and keepalive of the SMPP sockets (a dark link found sooner)."""
+    write_stall_after: float = 5.0
+    """Seconds of unacknowledged writes after which a session takes no new submits."""
 
     @property
     def receives(self) -> bool:
@@ -638,6 +642,8 @@ _ACCOUNT_KEYS = {
     "ca_file", "tls_verify", "query_after", "query_rate", "reconnect_after_drop",
     "reconnect_after_failure", "response_timeout", "enquire_link_idle", "source_ton",
     "source_npi", "default_alphabet", "unsafe_below_platform_minimums",
+    "tcp_user_timeout",
+    "tcp_keepalive_idle", "tcp_keepalive_interval", "tcp_keepalive_count", "write_stall_after",
 }  # fmt: skip
 #: timers an account may set; None keeps the profile's (the platform's) value
 _TIMER_KEYS = ("reconnect_after_drop", "reconnect_after_failure", "response_timeout",
@@ -758,6 +764,8 @@ def _account(
         query_rate=_number(data, key, "query_rate", 10.0, minimum=0.1),
         password_source=password_source,
         unsafe_below_platform_minimums=unsafe,
+        tcp=_tcp_options(data, key),
+        write_stall_after=_number(data, key, "write_stall_after", 5.0, minimum=0.0),
         **timers,
     )
 
@@ -788,6 +796,22 @@ def _account_profile(
 def password_variable(account: str) -> str:
     """``SMPPGATE_PASSWORD_<ACCOUNT>``: the account name upper-cased, other characters ``_``."""
     return "SMPPGATE_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", account.upper())
+
+
+def _tcp_options(data: Mapping[str, Any], key: str) -> TcpOptions:
+    default = TcpOptions()
+    return TcpOptions(
+        user_timeout=_number(data, key, "tcp_user_timeout", default.user_timeout, minimum=0.0),
+        keepalive_idle=_number(
+            data, key, "tcp_keepalive_idle", default.keepalive_idle, minimum=0.0
+        ),
+        keepalive_interval=_number(
+            data, key, "tcp_keepalive_interval", default.keepalive_interval, minimum=1.0
+        ),
+        keepalive_count=_int(
+            data, key, "tcp_keepalive_count", default.keepalive_count, minimum=1, maximum=100
+        ),
+    )
 
 
 def _account_password(

@@ -182,7 +182,9 @@ def outcomes_for(
         seq, result, decision = requeue
         status = result.status
         reason = _REASONS.get(decision.retry, RequeueReason.TRANSIENT)
-        if status is None:
+        if result.outcome is ResultOutcome.NOT_RECEIVED:
+            reason = RequeueReason.NOT_RECEIVED
+        elif status is None:
             reason = RequeueReason.SESSION_LOST
         outcomes.append(
             Requeue(

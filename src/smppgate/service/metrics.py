@@ -265,6 +265,12 @@ class Metrics:
         self.webhook_backlog = r.gauge(
             "smppgate_webhook_backlog", "Webhook jobs pending delivery (store outbox)."
         )
+        self.no_response_total = r.counter(
+            "smppgate_no_response_total",
+            "Submits that got no response: 'unknown' when the SMSC's TCP acknowledged them (it"
+            " may have them), 'requeued_link_loss' when it never did (sent again).",
+            ("account", "outcome"),
+        )
         self.unmatched_receipts = r.gauge(
             "smppgate_unmatched_receipts", "Receipts kept without a matching message."
         )
@@ -326,6 +332,9 @@ class Metrics:
 
     def inbound(self, kind: str) -> None:
         self.inbound_total.inc(kind)
+
+    def no_response(self, account: str, *, received: bool) -> None:
+        self.no_response_total.inc(account, "unknown" if received else "requeued_link_loss")
 
     def reconnect(self, account: str, host: str) -> None:
         self.reconnects_total.inc(account, host)

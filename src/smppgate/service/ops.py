@@ -529,6 +529,8 @@ class OpsView:
                 "receipts_unmatched": stats.receipts_unmatched,
                 "inbound": stats.inbound,
                 "outcomes": dict(stats.outcomes),
+                "unknown": stats.unknown,
+                "requeued_link_loss": stats.requeued_link_loss,
             },
         }
 

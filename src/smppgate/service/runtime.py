@@ -1,11 +1,14 @@
 """The gateway at run time: store, one session pool per account, the dispatcher, incoming
 receipts and MO, lease recovery — owned by one async context manager.
 
-The dispatcher of an account is a loop of three steps, all decisions made elsewhere:
-claim due messages from the store (leased to this node), mark their parts ``sent`` *before*
-anything is written to a socket (so a crash leaves them ``unknown``, never silently resent),
-hand the parts to the pool (all parts of a message through one session, in order), and record
-the answers as outcomes by the platform's rules (``dispatch.outcomes_for``).
+The dispatcher of an account is three loops, all decisions made elsewhere: claim due
+messages from the store (leased to this node, their submits built: staged); as the windows
+have room, mark their parts ``sent`` *before* anything is written to a socket (so a crash
+leaves them ``unknown``, never silently resent) and hand them to the pool (all parts of a
+message through one session, in order); record the answers as outcomes by the platform's rules
+(``dispatch.outcomes_for``). Parts marked sent and not yet recorded never exceed the windows of
+the bound sessions: a crash makes at most those ``unknown``, the staged rest goes back to the
+queue (issue 13).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 import os
 import socket
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -26,6 +30,7 @@ from smppgate.client import AccountConfig as ClientAccount
 from smppgate.client import (
     AddressError,
     ClientError,
+    HeldEvent,
     IncomingEvent,
     NotBoundError,
     SessionPool,
@@ -37,6 +42,7 @@ from smppgate.client.pool import SlotState
 from smppgate.client.results import Outcome as ResultOutcome
 from smppgate.client.results import not_sent
 from smppgate.pdu import MessageState as PduMessageState
+from smppgate.pdu import SubmitSm
 from smppgate.service.cluster import SPREAD, ClusterCoordinator
 from smppgate.service.config import AccountConfig, GatewayConfig
 from smppgate.service.dispatch import build_part_submits, outcomes_for
@@ -44,6 +50,7 @@ from smppgate.service.incoming import record_for
 from smppgate.service.maintenance import Retention
 from smppgate.service.metrics import Metrics
 from smppgate.store import (
+    MarkUnknown,
     MessageState,
     NewInbound,
     NewReceipt,
@@ -54,6 +61,8 @@ from smppgate.store import (
     PartStatus,
     ReceiptMatch,
     ReceiptState,
+    Requeue,
+    RequeueReason,
     Store,
     StoredMessage,
     StoreError,
@@ -71,6 +80,9 @@ STORE_RETRY_FIRST = 0.05
 STORE_RETRY_MAX = 2.0
 #: how long a stopping node waits for the outcomes of its last batches to be recorded (seconds)
 RECORD_GRACE = 5.0
+#: receipts/MO per session received and not yet stored (so not yet answered): at this many
+#: the session stops reading until half of them are stored
+HELD_LIMIT = 1000
 
 Clock = Callable[[], float]
 
@@ -99,6 +111,8 @@ def client_account(account: AccountConfig) -> ClientAccount:
         response_timeout=account.response_timeout,
         enquire_link_idle=account.enquire_link_idle,
         unsafe_below_platform_minimums=account.unsafe_below_platform_minimums,
+        tcp=account.tcp,
+        write_stall_after=account.write_stall_after,
     )
 
 
@@ -112,6 +126,25 @@ class DispatchStats:
     receipts: int = 0
     receipts_unmatched: int = 0
     inbound: int = 0
+    #: no response, and the SMSC's TCP never acknowledged the submit: requeued (issue 20)
+    requeued_link_loss: int = 0
+    #: no response after the SMSC's TCP acknowledged the submit (or it could not be told)
+    unknown: int = 0
+
+
+@dataclass(slots=True, eq=False)
+class _Claimed:
+    """A claimed message on its way: its planned parts, then the pool's answer."""
+
+    message: StoredMessage
+    seqs: list[int]
+    pdus: list[SubmitSm]
+    future: asyncio.Future[list[SubmitResult]] | None = None
+    #: when it was handed to the pool (its submit_sm_resp latency counts from here)
+    sent_at: float = 0.0
+    #: when its last answer came: its parts' submitted_at, against which receipt latency is
+    #: measured
+    answered_at: float | None = None
 
 
 class AccountRunner:
@@ -132,29 +165,60 @@ class AccountRunner:
             # one process owns a SQLite store: nobody to share the slots with
             spread=0.0 if gateway.store.dialect == "sqlite" else SPREAD,
         )
-        self.pool = SessionPool(client, on_incoming=self.on_incoming, coordinator=self.coordinator)
+        self.pool = SessionPool(
+            client, on_held=self.on_held, held_limit=HELD_LIMIT, coordinator=self.coordinator
+        )
         self.stats = DispatchStats()
         self.wakeup = asyncio.Event()
+        #: claimed messages not yet recorded (staged or sent)
         self.inflight = 0
-        #: claimed messages handed to the pool and not yet recorded: their leases are renewed
-        #: while this node lives, however long they wait for a session
+        #: claimed messages not yet recorded: their leases are renewed while this node lives,
+        #: however long they wait for a session
         self.leased: set[str] = set()
         self._room = asyncio.Event()
-        self._incoming: asyncio.Queue[IncomingEvent] = asyncio.Queue()
-        self._tasks: set[asyncio.Task[None]] = set()
+        #: claimed, leased, not marked sent: waiting for room in the windows
+        self._staged: deque[_Claimed] = deque()
+        self._staged_ready = asyncio.Event()
+        #: parts marked sent whose outcomes are not recorded yet (at most window_budget)
+        self.unsettled_parts = 0
+        #: sent messages with all their answers in, for the recorder
+        self._answered: list[_Claimed] = []
+        self._answered_ready = asyncio.Event()
+        #: bounded by the sessions, not by a maxsize: each stops reading at HELD_LIMIT
+        #: unanswered events (plus what its last read held), and a full queue must never
+        #: refuse an event the session counted as held (it would never be answered)
+        self._incoming: asyncio.Queue[HeldEvent] = asyncio.Queue()
 
     @property
     def capacity(self) -> int:
-        """Messages this node keeps in flight for the account: every window slot, twice, so
-        that the next batch is ready when responses free the window."""
+        """Messages this node keeps claimed for the account: every window slot, twice, so
+        that the next messages are ready (leased, their submits built) when responses free
+        the window. Only the window's worth of them is ever marked sent (``window_budget``)."""
         senders = sum(1 for mode in self.account.sessions if mode.can_submit)
         return max(1, 2 * senders * self.account.window)
 
-    def on_incoming(self, event: IncomingEvent) -> None:
-        # the session already answered the SMSC (status 0); persisting happens off the reader
-        self._incoming.put_nowait(event)
+    @property
+    def window_budget(self) -> int:
+        """Parts that may be marked ``sent`` and not yet recorded: the windows of the sessions
+        bound right now. A crash makes at most these ``unknown`` (issue 13); whatever else is
+        claimed has no part sent and goes back to the queue."""
+        window = self.account.window
+        return sum(window for session in self.pool.sessions if session.mode.can_submit)
+
+    def on_held(self, held: HeldEvent) -> None:
+        # not answered yet: the SMSC gets its deliver_sm_resp once run_incoming stored it
+        self._incoming.put_nowait(held)
 
     async def run_dispatcher(self) -> None:
+        """Claim, send and record, as three loops joined by bounded hand-overs: claimed
+        messages wait (leased, not sent) until the windows have room; they are marked sent
+        just before the pool gets them; their outcomes free the room once recorded."""
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(self._run_claims(), name=f"claim-{self.account.name}")
+            tg.create_task(self._run_feeder(), name=f"feed-{self.account.name}")
+            tg.create_task(self._run_recorder(), name=f"record-{self.account.name}")
+
+    async def _run_claims(self) -> None:
         gw = self.gateway
         store = gw.store
         account = self.account
@@ -184,23 +248,21 @@ class AccountRunner:
                 continue
             self.stats.claimed += len(messages)
             try:
-                await self._send(messages, want_receipts, now)
+                await self._stage(messages, want_receipts, now)
             except StoreUnavailable as exc:  # persist gave up: the node is stopping
                 log.warning("%s: dispatcher stopping, store unavailable: %s", account.name, exc)
                 return
             except StoreError:
                 # not an outage (a bug, or data the database refuses): the node goes on; the
                 # claimed messages come back through lease recovery
-                log.exception("%s: dispatching a claimed batch failed", account.name)
+                log.exception("%s: recording a claimed batch failed", account.name)
                 await _wait_any(asyncio.Event(), gw.stopping, within=STORE_RETRY_MAX)
 
-    async def _send(self, messages: list[StoredMessage], want_receipts: bool, now: float) -> None:
-        store = self.gateway.store
+    async def _stage(self, messages: list[StoredMessage], want_receipts: bool, now: float) -> None:
+        """Build the submits of claimed messages and queue them for the feeder (leased, their
+        leases renewed while they wait; nothing is marked sent yet)."""
         profile = self.account.profile
         broken: list[Outcome] = []
-        batches: list[tuple[StoredMessage, list[int], asyncio.Future[list[SubmitResult]]]] = []
-        sent_marks: list[tuple[str, int]] = []
-        planned: list[tuple[StoredMessage, list[int], list[object]]] = []
         for message in messages:
             try:
                 submits = build_part_submits(message, profile, want_receipts=want_receipts)
@@ -210,113 +272,163 @@ class AccountRunner:
                     PartFailed(message.id, 1, None, f"invalid message: {exc}", now, rejected=True)
                 )
                 continue
-            seqs = [s.seq for s in submits]
-            sent_marks.extend((message.id, seq) for seq in seqs)
-            planned.append((message, seqs, [s.pdu for s in submits]))
+            pdus = [s.pdu for s in submits]
+            self._staged.append(_Claimed(message, [s.seq for s in submits], pdus))
+            self.leased.add(message.id)
+            self.inflight += 1
+        self._staged_ready.set()
         if broken:
             await self._record(broken)
-        if not planned:
-            return
-        # durability: parts are `sent` on disk before any byte of them can reach a socket
-        try:
-            await store.mark_parts_sent(sent_marks, now)
-        except StoreUnavailable as exc:
-            # not retried: nothing was sent, and these messages' leases are not renewed while
-            # waiting, so another claim may own them by the time the database answers; they
-            # go back to the queue when their leases run out (never sent twice)
-            log.warning(
-                "%s: %d claimed message(s) left to lease recovery: %s",
-                self.account.name,
-                len(planned),
-                exc,
-            )
-            return
-        started = self.gateway.clock()
-        for message, seqs, pdus in planned:
-            try:
-                future = self.pool.submit_batch(pdus, pinned=True)  # type: ignore[arg-type]
-            except NotBoundError as exc:
-                future = asyncio.get_running_loop().create_future()
-                future.set_result([not_sent(str(exc))] * len(pdus))
-            batches.append((message, seqs, future))
-            self.leased.add(message.id)
-        self.inflight += len(batches)
-        self.stats.submitted_parts += len(sent_marks)
-        if self.gateway.metrics is not None:
-            self.gateway.metrics.submitted(self.account.name, len(sent_marks))
-            for message, _, _ in planned:
-                if message.attempts == 1:  # its first claim: from when it was due to now
-                    self.gateway.metrics.queued_seconds.observe(
-                        self.account.name, value=max(0.0, now - message.next_attempt_at)
-                    )
-        task = asyncio.get_running_loop().create_task(self._complete(batches, started))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
-    async def _complete(
-        self,
-        batches: list[tuple[StoredMessage, list[int], asyncio.Future[list[SubmitResult]]]],
-        started: float,
-    ) -> None:
+    async def _run_feeder(self) -> None:
+        """Mark staged messages sent as the windows free up, and hand them to the pool.
+
+        Runs until the node's tasks are cancelled (after the drain): what is staged still goes
+        out while the node stops. One store call marks everything that fits at that moment (a
+        group commit: the more responses came while the last mark was committing, the more
+        this one carries)."""
         gw = self.gateway
-        # when each message's responses came (not when the whole claim's did): its parts'
-        # submitted_at, against which receipt latency is measured
-        answered: dict[int, float] = {}
-        clock = gw.clock
-
-        def stamp(index: int) -> Callable[[asyncio.Future[list[SubmitResult]]], None]:
-            return lambda _: answered.__setitem__(index, clock())
-
-        for index, (_, _, future) in enumerate(batches):
-            future.add_done_callback(stamp(index))
-        try:
-            await asyncio.gather(*(f for _, _, f in batches), return_exceptions=True)
+        staged = self._staged
+        while True:
+            budget = self.window_budget
+            room = budget - self.unsettled_parts
+            # a message with more parts than the windows hold goes alone, when nothing else is
+            # unsettled; with no session bound nothing is marked
+            if not staged or (len(staged[0].seqs) > room and (self.unsettled_parts or budget <= 0)):
+                self._staged_ready.clear()
+                with contextlib.suppress(TimeoutError):
+                    # (the timeout notices sessions bound meanwhile)
+                    await asyncio.wait_for(self._staged_ready.wait(), gw.poll_interval)
+                continue
+            batch: list[_Claimed] = []
+            parts = 0
+            while staged and (not batch or parts + len(staged[0].seqs) <= room):
+                claimed = staged.popleft()
+                batch.append(claimed)
+                parts += len(claimed.seqs)
+            self.unsettled_parts += parts
             now = gw.clock()
-            outcomes: list[Outcome] = []
-            # where each attempt happened: the session that answered (all parts of a message
-            # go through one) and the host it is bound to
-            hosts = {session.name: str(session.host or "") for session in self.pool.sessions}
-            contexts: dict[str, SubmitContext] = {}
-            metrics = gw.metrics
-            for index, (message, seqs, future) in enumerate(batches):
-                try:
-                    results = future.result()
-                except Exception as exc:  # noqa: BLE001 - any failure before the write
-                    results = [not_sent(f"not sent: {exc}")] * len(seqs)
-                session_name = results[0].session if results else ""
-                context = contexts.get(session_name)
-                if context is None:
-                    context = contexts[session_name] = SubmitContext(
-                        gw.node_id, session_name, hosts.get(session_name, "")
-                    )
-                if metrics is not None:
-                    for result in results:
-                        metrics.response(self.account.name, _status_label(result))
-                    if any(result.status is not None for result in results):
-                        metrics.response_seconds.observe(
-                            self.account.name, value=answered.get(index, now) - started
-                        )
-                outcomes.extend(
-                    outcomes_for(
-                        message,
-                        list(zip(seqs, results, strict=True)),
-                        self.account.profile,
-                        answered.get(index, now),
-                        context,
-                    )
+            marks = [(c.message.id, seq) for c in batch for seq in c.seqs]
+            # durability: parts are `sent` on disk before any byte of them can reach a socket
+            try:
+                await gw.store.mark_parts_sent(marks, now)
+            except StoreError as exc:
+                # not retried: nothing was sent; these messages leave the runner (their leases
+                # are no longer renewed) and come back through lease recovery (never sent
+                # twice: another claim may own them by the time the database answers)
+                log.warning(
+                    "%s: %d claimed message(s) left to lease recovery: %s",
+                    self.account.name,
+                    len(batch),
+                    exc,
                 )
-            await self._record(outcomes)
-        finally:
-            self.leased.difference_update(message.id for message, _, _ in batches)
-            self.inflight -= len(batches)
-            self._room.set()
+                self.unsettled_parts -= parts
+                self._settled(batch)
+                if isinstance(exc, StoreUnavailable):
+                    await gw.store_unavailable(f"mark sent for {self.account.name}", exc)
+                continue
+            loop = asyncio.get_running_loop()
+            for claimed in batch:
+                try:
+                    future = self.pool.submit_batch(claimed.pdus, pinned=True)
+                except NotBoundError as exc:
+                    future = loop.create_future()
+                    future.set_result([not_sent(str(exc))] * len(claimed.pdus))
+                claimed.future = future
+                claimed.sent_at = now
+                future.add_done_callback(functools.partial(self._answered_one, claimed))
+            self.stats.submitted_parts += parts
+            if gw.metrics is not None:
+                gw.metrics.submitted(self.account.name, parts)
+                for claimed in batch:
+                    message = claimed.message
+                    if message.attempts == 1:  # its first claim: from when it was due to now
+                        gw.metrics.queued_seconds.observe(
+                            self.account.name, value=max(0.0, now - message.next_attempt_at)
+                        )
+
+    def _answered_one(self, claimed: _Claimed, _: asyncio.Future[list[SubmitResult]]) -> None:
+        claimed.answered_at = self.gateway.clock()
+        self._answered.append(claimed)
+        self._answered_ready.set()
+
+    async def _run_recorder(self) -> None:
+        """Record the answers of sent messages as they come (a group commit per round); their
+        window budget is free again once they are stored."""
+        while True:
+            if not self._answered:
+                self._answered_ready.clear()
+                await self._answered_ready.wait()
+                continue
+            batch, self._answered = self._answered, []
+            try:
+                await self._record(self._outcomes(batch))
+            finally:
+                self.unsettled_parts -= sum(len(c.seqs) for c in batch)
+                self._settled(batch)
+                self._staged_ready.set()
+
+    def _outcomes(self, batch: list[_Claimed]) -> list[Outcome]:
+        gw = self.gateway
+        now = gw.clock()
+        outcomes: list[Outcome] = []
+        # where each attempt happened: the session that answered (all parts of a message go
+        # through one) and the host it is bound to
+        hosts = {session.name: str(session.host or "") for session in self.pool.sessions}
+        contexts: dict[str, SubmitContext] = {}
+        metrics = gw.metrics
+        for claimed in batch:
+            assert claimed.future is not None
+            try:
+                results = claimed.future.result()
+            except Exception as exc:  # noqa: BLE001 - any failure before the write
+                results = [not_sent(f"not sent: {exc}")] * len(claimed.seqs)
+            session_name = results[0].session if results else ""
+            context = contexts.get(session_name)
+            if context is None:
+                context = contexts[session_name] = SubmitContext(
+                    gw.node_id, session_name, hosts.get(session_name, "")
+                )
+            answered = claimed.answered_at if claimed.answered_at is not None else now
+            if metrics is not None:
+                for result in results:
+                    metrics.response(self.account.name, _status_label(result))
+                if any(result.status is not None for result in results):
+                    metrics.response_seconds.observe(
+                        self.account.name, value=answered - claimed.sent_at
+                    )
+            outcomes.extend(
+                outcomes_for(
+                    claimed.message,
+                    list(zip(claimed.seqs, results, strict=True)),
+                    self.account.profile,
+                    answered,
+                    context,
+                )
+            )
+        return outcomes
+
+    def _settled(self, batch: list[_Claimed]) -> None:
+        """These messages leave the runner: recorded, or left to lease recovery."""
+        self.leased.difference_update(c.message.id for c in batch)
+        self.inflight -= len(batch)
+        self._room.set()
 
     async def _record(self, outcomes: list[Outcome]) -> None:
         if not outcomes:
             return
+        metrics = self.gateway.metrics
         for outcome in outcomes:
             kind = type(outcome).__name__
             self.stats.outcomes[kind] = self.stats.outcomes.get(kind, 0) + 1
+            if isinstance(outcome, MarkUnknown):
+                self.stats.unknown += 1
+                if metrics is not None:
+                    metrics.no_response(self.account.name, received=True)
+            elif isinstance(outcome, Requeue) and outcome.reason is RequeueReason.NOT_RECEIVED:
+                self.stats.requeued_link_loss += 1
+                if metrics is not None:
+                    metrics.no_response(self.account.name, received=False)
         store = self.gateway.store
         # the responses exist nowhere else: retried until stored (the leases are renewed
         # meanwhile, so no other node recovers these messages)
@@ -326,41 +438,45 @@ class AccountRunner:
         await self.gateway.after_outcomes(results)
 
     async def run_incoming(self) -> None:
-        """Persist receipts and MO as they come, in batches."""
+        """Persist receipts and MO as they come, in batches (one commit for the receipts of a
+        batch), then answer their deliver_sm: the SMSC's answer means "stored" (issue 13)."""
         while True:
-            event = await self._incoming.get()
-            events = [event]
-            while not self._incoming.empty() and len(events) < 500:
-                events.append(self._incoming.get_nowait())
+            held = await self._incoming.get()
+            batch = [held]
+            while not self._incoming.empty() and len(batch) < 500:
+                batch.append(self._incoming.get_nowait())
             try:
-                await self._persist_incoming(events)
+                await self._persist_incoming([h.event for h in batch])
             except StoreUnavailable as exc:  # only while stopping: persist retries until then
                 log.error(
                     "%s: %d receipt/MO event(s) not stored, the store is unavailable while "
-                    "stopping (%s); with query_after set, query_sm asks about their messages",
+                    "stopping (%s); they stay unanswered: the SMSC delivers them again",
                     self.account.name,
-                    len(events),
+                    len(batch),
                     exc,
                 )
             except StoreError:
-                # not an outage: data the database refuses, or a bug; the node goes on
+                # not an outage: data the database refuses, or a bug; answered all the same
+                # (else the SMSC would send the same refused data again and again)
                 log.exception(
-                    "%s: %d receipt/MO event(s) could not be stored", self.account.name, len(events)
+                    "%s: %d receipt/MO event(s) could not be stored", self.account.name, len(batch)
                 )
+                _answer(batch)
+            else:
+                _answer(batch)
             finally:
-                for _ in events:
+                for _ in batch:
                     self._incoming.task_done()
 
     async def _persist_incoming(self, events: list[IncomingEvent]) -> None:
-        """Store one batch of receipts and MO, retried until stored (they were acknowledged to
-        the SMSC already, D-10); raises StoreUnavailable only while the node stops."""
+        """Store one batch of receipts and MO, retried until stored (the SMSC waits for their
+        answers meanwhile); raises StoreUnavailable only while the node stops."""
         gw = self.gateway
         now = gw.clock()
         receipts: list[NewReceipt] = []
         for e in events:
             record = record_for(e, now)
             if isinstance(record, NewInbound):
-                # acknowledged to the SMSC already (D-10): retried until stored
                 inbound = await gw.persist(
                     "record inbound", functools.partial(gw.store.record_inbound, record)
                 )
@@ -389,9 +505,8 @@ class AccountRunner:
 
     async def run_query_sweeper(self, query_after: float) -> None:
         """Ask query_sm about messages submitted ``query_after`` seconds ago that still have no
-        final receipt (D-23). A receipt can be lost for good: the session must acknowledge a
-        deliver_sm before the gateway has stored it (D-10), so a crash in between, or an SMSC
-        that never sends one, would otherwise leave the message ``submitted`` forever."""
+        final receipt (D-23): an SMSC that never sends a receipt (or one lost on its side) would
+        otherwise leave the message ``submitted`` forever."""
         gw = self.gateway
         every = max(0.5, query_after / 4)
         while not gw.stopping.is_set():
@@ -453,17 +568,21 @@ class AccountRunner:
         return self._incoming.qsize()
 
     async def settle(self, grace: float) -> None:
-        """After the pool closed: wait (at most ``grace`` s) until the answers of the batches
-        it had in flight — those a closed session left without one are ``unknown`` — are
-        recorded. What is not recorded by then is recovered at the next start."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=grace)
+        """After the pool closed: wait (at most ``grace`` s) until the answers of the messages
+        marked sent — those a closed session left without one are ``unknown`` — are recorded.
+        What is not recorded by then is recovered at the next start, as are the messages still
+        staged (nothing of them was sent: they go back to the queue)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                while self.unsettled_parts:
+                    self._room.clear()
+                    await self._room.wait()
 
     async def drain(self, grace: float) -> None:
         """Wait for in-flight submits and queued incoming events, at most ``grace`` s."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace):
-                while self.inflight or self._tasks:
+                while self.inflight:
                     self._room.clear()
                     await self._room.wait()
                 await self._incoming.join()
@@ -481,10 +600,19 @@ _QUERY_STATES: dict[object, ReceiptState] = {
 }
 
 
+def _answer(batch: list[HeldEvent]) -> None:
+    for held in batch:
+        held.answer.send()
+
+
 def _status_label(result: SubmitResult) -> str:
     if result.status is not None:
         return result.status.name
-    return "NO_RESPONSE" if result.outcome is ResultOutcome.UNKNOWN else "NOT_SENT"
+    if result.outcome is ResultOutcome.UNKNOWN:
+        return "NO_RESPONSE"
+    if result.outcome is ResultOutcome.NOT_RECEIVED:
+        return "NOT_RECEIVED"
+    return "NOT_SENT"
 
 
 async def _wait_any(event: asyncio.Event, stop: asyncio.Event, within: float) -> None:
@@ -688,8 +816,8 @@ class Gateway:
     async def persist(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run a store call until it succeeds. A ``StoreUnavailable`` (the database restarting,
         failing over, or busy; nothing was committed) is retried with a back-off for as long as
-        the node runs, because what the call carries (responses, receipts already acknowledged
-        to the SMSC) exists nowhere else. While stopping, the error is raised."""
+        the node runs, because what the call carries (responses; receipts and MO the SMSC waits
+        to have answered) exists nowhere else. While stopping, the error is raised."""
         delay = STORE_RETRY_FIRST
         while True:
             try:

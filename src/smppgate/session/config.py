@@ -23,6 +23,9 @@ class SessionConfig:
     bind_timeout: float = 30.0
     """ESME: wait this long for bind_resp. SMSC: close a connection not bound by then."""
     max_command_length: int = DEFAULT_MAX_COMMAND_LENGTH
+    defer_incoming_answers: bool = False
+    """ESME: deliver_sm / data_sm are answered (still status 0, D-10) when the application
+    calls ``Session.acknowledge`` — after it has stored them — instead of as they are read."""
 
     def __post_init__(self) -> None:
         if self.window < 1:

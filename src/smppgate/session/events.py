@@ -22,11 +22,15 @@ class CloseReason(Enum):
     UNFRAMEABLE = "unframeable"  # the byte stream cannot be delimited any more
     POLICY = "policy"  # the application decided to end the session
     CONNECTION_LOST = "connection_lost"
+    #: what we wrote stays unacknowledged by the peer's TCP (a dark link): dropped, and what
+    #: was never acknowledged is discarded, never sent later
+    LINK_STALLED = "link_stalled"
 
 
 class RequestReceived(NamedTuple):
     """The peer sent a request. In the ESME role deliver_sm and data_sm are already answered
-    (status 0, platform rule D-10) when this event is returned; ``answered`` says so."""
+    (status 0, platform rule D-10) when this event is returned, ``answered`` says so — unless
+    the session defers those answers (``Session.acknowledge``)."""
 
     pdu: Pdu
     answered: bool = False
@@ -42,19 +46,24 @@ class ResponseReceived(NamedTuple):
 
 
 class RequestTimedOut(NamedTuple):
-    """No response came within the response timeout: the outcome is unknown."""
+    """No response came within the response timeout: the outcome is unknown — unless the
+    peer's TCP never acknowledged the stream up to ``end`` (``Session.bytes_out`` when the
+    request was written): then the peer cannot have it."""
 
     request: Pdu
     sequence_number: int
     context: object
+    end: int = 0
 
 
 class RequestAbandoned(NamedTuple):
-    """The connection ended while this request waited for a response: outcome unknown."""
+    """The connection ended while this request waited for a response: outcome unknown (the
+    same rule on ``end`` as for RequestTimedOut)."""
 
     request: Pdu
     sequence_number: int
     context: object
+    end: int = 0
 
 
 class BindRequested(NamedTuple):

@@ -7,10 +7,11 @@ the ``now`` the driver passes in. It never reads a clock and never touches a soc
 Two roles share the core; what each may send is the state table (``states``). How the
 session answers what the peer sends, where providers differ, is the ``SessionPolicy`` the
 profile hands over: whether every deliver_sm/data_sm is answered with status 0 before the
-application sees it (Devino D-10), and whether unknown, unreadable or wrong-state requests
-get generic_nack / an error status (SMPP 3.4) or silence (Devino D-11). The ESME sends
-enquire_link only after ``enquire_link_idle`` with nothing received (D-12) and unbinds when
-that is not answered (D-13).
+application sees it (Devino D-10) — or, with ``SessionConfig.defer_incoming_answers``, when
+the application acknowledges it once stored (still 0) — and whether unknown, unreadable or
+wrong-state requests get generic_nack / an error status (SMPP 3.4) or silence (Devino D-11).
+The ESME sends enquire_link only after ``enquire_link_idle`` with nothing received (D-12) and
+unbinds when that is not answered (D-13).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class _Pending(NamedTuple):
     sent_at: float
     deadline: float
     counted: bool  # takes a window slot
+    end: int  # the request's bytes end at this offset of the outgoing stream (bytes_out)
 
 
 _new_tuple: Any = tuple.__new__
@@ -142,6 +144,10 @@ class Session:
         self.peer_system_id: str | None = None
         self._reader = FrameReader(self.config.max_command_length)
         self._out: list[bytes] = []
+        #: bytes written so far (the outgoing stream's length, from the first byte of the
+        #: bind): a request's end offset against what the peer's TCP acknowledged says whether
+        #: the peer can have it
+        self.bytes_out = 0
         self._next_seq = 1
         self._pending: dict[int, _Pending] = {}
         # a lower bound of the pending requests' deadlines, None when unknown (next_deadline
@@ -150,7 +156,8 @@ class Session:
         # read, need not scan the whole window
         self._deadline_floor: float | None = None
         self._in_window = 0
-        # SMSC role: requests received and not yet answered (seq -> command_id)
+        # requests received and not yet answered (seq -> command_id): the SMSC role's, and
+        # the ESME's deliver_sm / data_sm when their answers are deferred
         self._awaiting_answer: dict[int, int] = {}
         self._enquire_seq: int | None = None
         self._unbind_deadline: float | None = None
@@ -258,12 +265,14 @@ class Session:
         if counted and self._in_window >= self.config.window:
             raise WindowFullError(f"all {self.config.window} window slots are taken")
         seq = self._allocate_seq()
-        self._out.append(encode(pdu, seq))
+        frame = encode(pdu, seq)
+        self._out.append(frame)
+        self.bytes_out += len(frame)
         self.last_sent = now
         if cid in NO_RESPONSE:
             return seq
         deadline = now + self._timeouts.get(cid, self.config.response_timeout)
-        self._pending[seq] = _Pending(pdu, context, now, deadline, counted)
+        self._pending[seq] = _Pending(pdu, context, now, deadline, counted, self.bytes_out)
         if self._deadline_floor is not None and deadline < self._deadline_floor:
             self._deadline_floor = deadline
         if counted:
@@ -294,6 +303,7 @@ class Session:
         popleft = queue.popleft
         seq = self._next_seq
         sent = fast = 0  # fast: sent below, not yet counted in self._in_window
+        written = self.bytes_out
         # every plain request's timeout is the response timeout: one deadline for the batch
         deadline = now + self.config.response_timeout
         try:
@@ -305,12 +315,14 @@ class Session:
                     self._in_window += fast
                     sent += fast
                     fast = 0
+                    self.bytes_out = written
                     try:
                         self.send_request(pdu, now, context)
                     except (PduError, LocalProtocolError) as exc:
                         failed.append((context, exc))
                     else:
                         sent += 1
+                    written = self.bytes_out
                     seq = self._next_seq
                     if not self.state.is_bound:  # (send_request changed it: an unbind)
                         break  # what follows waits for another session
@@ -318,16 +330,19 @@ class Session:
                     plain = self._plain
                     continue
                 try:
-                    out.append(encoders.get(pdu.__class__, encode)(pdu, seq))
+                    frame = encoders.get(pdu.__class__, encode)(pdu, seq)
                 except PduError as exc:
                     failed.append((context, exc))
                     continue
-                pending[seq] = _new_tuple(_Pending, (pdu, context, now, deadline, True))
+                out.append(frame)
+                written += len(frame)
+                pending[seq] = _new_tuple(_Pending, (pdu, context, now, deadline, True, written))
                 seq += 1
                 free -= 1
                 fast += 1
         finally:
             # also when an encoder raised something unexpected: what went out is counted
+            self.bytes_out = written
             self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
             self._in_window += fast
             # (sent > 0 also counts fast requests flushed before a general-path one)
@@ -387,12 +402,28 @@ class Session:
             )
         self._write(response, seq, now)
 
+    def acknowledge(self, seq: int, now: float) -> bool:
+        """ESME with ``defer_incoming_answers``: answer the deliver_sm / data_sm ``seq`` (also
+        an unreadable one) with status 0 (D-10), now that the application has it safe. False
+        when none is waiting under that number (answered already) or the session is closed
+        (the SMSC sends it again)."""
+        if self.state is State.CLOSED:
+            return False
+        cid = self._awaiting_answer.get(seq)
+        if cid != _DELIVER_SM and cid != _DATA_SM:
+            return False
+        del self._awaiting_answer[seq]
+        self._write(DeliverSmResp() if cid == _DELIVER_SM else DataSmResp(), seq, now)
+        return True
+
     def pause(self, until: float) -> None:
         """Record that the driver must not send new submits before ``until`` (throttling)."""
         self.paused_until = max(self.paused_until, until)
 
     def _write(self, pdu: Pdu, seq: int, now: float) -> None:
-        self._out.append(encode(pdu, seq))
+        frame = encode(pdu, seq)
+        self._out.append(frame)
+        self.bytes_out += len(frame)
         self.last_sent = now
 
     def _enter_unbound(self, now: float) -> None:
@@ -500,6 +531,11 @@ class Session:
             self._handle_bad_request(frame, cid, exc, now, events)
             return
         if self.policy.answer_deliveries and cid in (_DELIVER_SM, _DATA_SM):
+            if self.config.defer_incoming_answers:
+                # answered (still 0) by acknowledge() once the application has it safe
+                self._awaiting_answer[pdu.sequence_number] = cid
+                events.append(RequestReceived(pdu))
+                return
             # (Devino D-10) the answer goes out before the application sees the PDU, always 0,
             # in whatever state the SMSC chose to send it
             resp = DeliverSmResp() if cid == _DELIVER_SM else DataSmResp()
@@ -558,11 +594,15 @@ class Session:
         answered: CommandStatus | None = None
         policy = self.policy
         if policy.answer_deliveries and cid in (_DELIVER_SM, _DATA_SM):
-            # (Devino D-10) even a deliver_sm we cannot read is acknowledged with 0; the raw
-            # bytes travel in the event so nothing is lost
-            resp = DeliverSmResp() if cid == _DELIVER_SM else DataSmResp()
-            self._write(resp, seq, now)
-            answered = CommandStatus.ESME_ROK
+            if self.config.defer_incoming_answers:
+                # the raw bytes go to the application, which acknowledges them once kept
+                self._awaiting_answer[seq] = cid
+            else:
+                # (Devino D-10) even a deliver_sm we cannot read is acknowledged with 0; the
+                # raw bytes travel in the event so nothing is lost
+                resp = DeliverSmResp() if cid == _DELIVER_SM else DataSmResp()
+                self._write(resp, seq, now)
+                answered = CommandStatus.ESME_ROK
         elif policy.answer_errors:
             status = exc.command_status
             if isinstance(exc, UnknownCommandIdError) or cid not in BODIES:
@@ -672,7 +712,7 @@ class Session:
                     return events
                 self._unbind_cause = CloseReason.ENQUIRE_LINK_TIMEOUT
             elif cid != _UNBIND:
-                events.append(RequestTimedOut(pending.request, seq, pending.context))
+                events.append(RequestTimedOut(pending.request, seq, pending.context, pending.end))
         if (
             self.role is Role.ESME
             and self.state.is_bound
@@ -699,7 +739,9 @@ class Session:
                 if pending.request.command_id not in _OUTSIDE_WINDOW and (
                     BindMode.for_bind(pending.request.command_id) is None
                 ):
-                    events.append(RequestAbandoned(pending.request, seq, pending.context))
+                    events.append(
+                        RequestAbandoned(pending.request, seq, pending.context, pending.end)
+                    )
             self._pending.clear()
             self._deadline_floor = None
             self._in_window = 0

@@ -94,6 +94,9 @@ class RequeueReason(StrEnum):
     TRANSIENT = "transient"
     SESSION_LOST = "session_lost"
     RELEASED = "released"
+    #: written, but the SMSC's TCP never acknowledged it (the link went dark): it cannot
+    #: have it (issue 20)
+    NOT_RECEIVED = "not_received"
 
 
 class WebhookState(StrEnum):

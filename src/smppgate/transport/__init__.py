@@ -4,8 +4,9 @@ TCP (or TLS) connection, client and server side, with the session's timers on th
 from smppgate.transport.connection import (
     EventHandler,
     SessionConnection,
+    TcpOptions,
     connect,
     serve,
 )
 
-__all__ = ["EventHandler", "SessionConnection", "connect", "serve"]
+__all__ = ["EventHandler", "SessionConnection", "TcpOptions", "connect", "serve"]

@@ -10,15 +10,71 @@ the events go to the handler. It makes no protocol decision of its own, except c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import ssl
+import struct
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol, cast
 
 from smppgate.pdu import Pdu
 from smppgate.session import CloseReason, CloseRequested, Event, Session
 
 log = logging.getLogger("smppgate.transport")
+
+#: Linux ``struct tcp_info``: tcpi_bytes_acked (u64) at offset 120 — data bytes the peer's TCP
+#: acknowledged, plus one for the SYN (kernel 4.1 and later)
+_TCP_INFO_LEN = 128
+_BYTES_ACKED = struct.Struct("=Q")
+_BYTES_ACKED_AT = 120
+
+
+@dataclass(frozen=True, slots=True)
+class TcpOptions:
+    """Socket options of an SMPP connection that find a dead link sooner than SMPP's own
+    timers (Linux; ignored elsewhere). Seconds; 0 turns one off."""
+
+    user_timeout: float = 20.0
+    """TCP_USER_TIMEOUT: data unacknowledged this long aborts the connection (a dark link
+    is dropped before the response timeout, and its unacknowledged submits are known)."""
+    keepalive_idle: float = 30.0
+    """SO_KEEPALIVE + TCP_KEEPIDLE: probe an idle connection after this long."""
+    keepalive_interval: float = 10.0
+    keepalive_count: int = 3
+
+    def apply(self, sock: socket.socket) -> None:
+        if not sys.platform.startswith("linux"):
+            return
+        with contextlib.suppress(OSError, AttributeError):
+            if self.user_timeout > 0:
+                ms = int(self.user_timeout * 1000)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, ms)
+            if self.keepalive_idle > 0:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                idle = max(1, int(self.keepalive_idle))
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+                interval = max(1, int(self.keepalive_interval))
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, interval)
+                count = max(1, self.keepalive_count)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, count)
+
+
+def peer_acknowledged(sock: socket.socket | None) -> int | None:
+    """How many bytes of what we wrote the peer's TCP acknowledged, from the kernel (Linux
+    TCP_INFO); None where that cannot be known (another OS, no socket, a closed one)."""
+    if sock is None or not sys.platform.startswith("linux"):
+        return None
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_LEN)
+    except (OSError, ValueError, AttributeError):
+        return None
+    if len(info) < _BYTES_ACKED_AT + 8:
+        return None  # a kernel older than tcpi_bytes_acked
+    acked: int = _BYTES_ACKED.unpack_from(info, _BYTES_ACKED_AT)[0]
+    return max(0, acked - 1)
 
 
 class EventHandler(Protocol):
@@ -37,8 +93,10 @@ class SessionConnection(asyncio.Protocol):
         *,
         clock: Callable[[], float] | None = None,
         name: str = "",
+        tcp: TcpOptions | None = None,
     ) -> None:
         self.session = session
+        self._tcp = tcp
         self.handler = handler
         self.name = name
         self._loop = asyncio.get_running_loop()
@@ -54,12 +112,27 @@ class SessionConnection(asyncio.Protocol):
         self.closed = self._loop.create_future()
         self.close_reason: CloseReason | None = None
         self.peer: tuple[str, int] | None = None
+        #: the plain TCP socket (None with TLS: its stream is records, not our bytes)
+        self._sock: socket.socket | None = None
+        self._acked_at_close: int | None = None
+        #: the link died under this connection (the kernel gave up on unacknowledged data or
+        #: unanswered keepalives, or we dropped it for a stalled link) — unlike a peer that
+        #: closed or reset it, which was there to receive what we sent (its ACK may just not
+        #: have been sent yet)
+        self.link_dead = False
 
     # -------------------------------------------------------------- asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # a stream transport (asyncio's, or uvloop's, which does not subclass asyncio.Transport)
         self._transport = cast(asyncio.Transport, transport)
+        raw = transport.get_extra_info("socket")
+        if self._tcp is not None and raw is not None and hasattr(raw, "setsockopt"):
+            self._tcp.apply(cast(socket.socket, raw))
+        if transport.get_extra_info("sslcontext") is None:
+            sock = transport.get_extra_info("socket")
+            if sock is not None and hasattr(sock, "getsockopt"):  # asyncio's, uvloop's
+                self._sock = cast(socket.socket, sock)
         peer = transport.get_extra_info("peername")
         self.peer = (str(peer[0]), int(peer[1])) if peer else None
         self.session.start(self._clock())
@@ -72,6 +145,15 @@ class SessionConnection(asyncio.Protocol):
         self._after(events)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        # (the socket is still open here: what the peer acknowledged is read before it closes)
+        if isinstance(exc, TimeoutError):  # ETIMEDOUT: TCP_USER_TIMEOUT, keepalive
+            self.link_dead = True
+        acked = self._acked_at_close = peer_acknowledged(self._sock)
+        if self.link_dead and acked is not None and acked < self.session.bytes_out:
+            # requests never acknowledged are treated as never received (and sent again
+            # elsewhere): the kernel must not deliver them later from an orphaned socket
+            _discard_unsent(self._sock)
+        self._sock = None
         self._transport = None
         if self._timer is not None:
             self._timer.cancel()
@@ -122,6 +204,30 @@ class SessionConnection(asyncio.Protocol):
         self.session.send_response(request, response, self._clock())
         self._schedule_flush()
 
+    def acknowledge(self, seq: int) -> bool:
+        """Answer a deliver_sm / data_sm whose answer the session deferred (status 0)."""
+        if not self.session.acknowledge(seq, self._clock()):
+            return False
+        self._schedule_flush()
+        return True
+
+    def peer_acknowledged(self) -> int | None:
+        """How many bytes of the session's outgoing stream (``Session.bytes_out``) the peer's
+        TCP acknowledged; None when unknown (TLS, not Linux): then nothing is concluded."""
+        if self._sock is None:
+            return self._acked_at_close
+        return peer_acknowledged(self._sock)
+
+    def pause_reading(self) -> None:
+        """Read nothing more until ``resume_reading`` (backpressure: TCP's window closes, the
+        peer stops sending)."""
+        if self._transport is not None and self._transport.is_reading():
+            self._transport.pause_reading()
+
+    def resume_reading(self) -> None:
+        if self._transport is not None and not self._transport.is_reading():
+            self._transport.resume_reading()
+
     def run(self, action: Callable[[Session, float], list[Event] | object]) -> None:
         """Apply a session command (bind, accept_bind, unbind...) and carry out its effects."""
         result = action(self.session, self._clock())
@@ -133,8 +239,12 @@ class SessionConnection(asyncio.Protocol):
         await self._writable.wait()
 
     def abort(self, reason: CloseReason = CloseReason.POLICY) -> None:
-        """Close now without unbinding (the session reports its pending requests)."""
+        """Close now without unbinding (the session reports its pending requests); bytes the
+        peer did not acknowledge yet are discarded (a reset), never sent after the close."""
         self.close_reason = self.close_reason or reason
+        if reason is CloseReason.LINK_STALLED:
+            self.link_dead = True
+        _discard_unsent(self._sock)
         if self._transport is not None:
             self._transport.abort()
 
@@ -210,6 +320,14 @@ class SessionConnection(asyncio.Protocol):
         self._after(events)
 
 
+def _discard_unsent(sock: socket.socket | None) -> None:
+    """SO_LINGER 0: closing the socket resets the connection and drops its send queue."""
+    if sock is None:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
 async def connect(
     host: str,
     port: int,
@@ -221,12 +339,13 @@ async def connect(
     connect_timeout: float = 30.0,
     clock: Callable[[], float] | None = None,
     name: str = "",
+    tcp: TcpOptions | None = None,
 ) -> SessionConnection:
-    """Open a TCP (or TLS) connection driven by ``session``."""
+    """Open a TCP (or TLS) connection driven by ``session`` (``tcp``: its socket options)."""
     loop = asyncio.get_running_loop()
     _, protocol = await asyncio.wait_for(
         loop.create_connection(
-            lambda: SessionConnection(session, handler, clock=clock, name=name),
+            lambda: SessionConnection(session, handler, clock=clock, name=name, tcp=tcp),
             host,
             port,
             ssl=ssl_context,

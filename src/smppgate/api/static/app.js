@@ -253,6 +253,8 @@ function renderAccounts(accounts) {
           el("span", {}, "bound ", el("b", {}, a.bound + " / " + a.sessions.length)),
           el("span", {}, "in flight ", el("b", {}, a.inflight)),
           el("span", {}, "backlog ", el("b", {}, a.backlog)),
+          el("span", { title: "no response, the SMSC's TCP had acknowledged the submit" }, "unknown ", el("b", {}, a.stats.unknown)),
+          el("span", { title: "no response, the SMSC's TCP never acknowledged the submit: sent again" }, "requeued after link loss ", el("b", {}, a.stats.requeued_link_loss)),
           el("span", { class: "muted" }, a.hosts.map((h) => h.address + " (" + h.role + ")").join(", ")),
         ),
         el(
