@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from smppgate.client.pool import PoolSnapshot, SlotSnapshot, SlotState
+from smppgate.pdu import CommandStatus
 from smppgate.profiles import HostAddress, ProviderProfile
 from smppgate.service.dispatch import attempts_of
 from smppgate.service.metrics import Metrics
@@ -43,8 +44,6 @@ __all__ = [
     "session_row",
 ]
 
-THROTTLED = "ESME_RTHROTTLED"
-QUEUE_FULL = "ESME_RMSGQFUL"
 _MESSAGE_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
 #: receipts enough for the last minute's median to stand for the current latency
@@ -204,10 +203,11 @@ def retry_row(message: StoredMessage, profile: ProviderProfile, now: float) -> d
     """A queued message that already met the SMSC: when it goes again, and why it waits."""
     rules = profile.retry
     status = message.last_status_name
-    if status == THROTTLED:
+    # by value, not by name: the name is display text the store keeps beside it
+    if message.last_status == CommandStatus.ESME_RTHROTTLED:
         reason = "throttled"
         detail = f"throttled ({message.throttled_retries}x)"
-    elif status == QUEUE_FULL:
+    elif message.last_status == CommandStatus.ESME_RMSGQFUL:
         reason = "queue_full"
         k = message.qfull_retries
         delay = rules.queue_full_delay(k) if k >= 1 else None
