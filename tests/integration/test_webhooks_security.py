@@ -113,6 +113,45 @@ async def test_a_hanging_receiver_does_not_delay_an_unrelated_webhook(store: Sto
             assert max(attempts) == 1
 
 
+async def test_a_busy_receiver_that_answers_gets_its_backlog_without_deferral(
+    store: Store,
+) -> None:
+    # 40 jobs for one prompt receiver, 2 slots: the first claim takes 32, starts 2 and lines
+    # up 2; the other 28 used to go back to the outbox for defer_delay (5 s by default: a
+    # webhook per message then ran at ~100/s behind a receiver that answers in a millisecond)
+    answered: set[str] = set()
+    most_open = open_ = 0
+    every = asyncio.Event()
+
+    async def handle(request: web.Request) -> web.Response:
+        nonlocal most_open, open_
+        open_ += 1
+        most_open = max(most_open, open_)
+        await asyncio.sleep(0)
+        open_ -= 1
+        answered.add(request.headers[DELIVERY_HEADER])
+        if len(answered) == 40:
+            every.set()
+        return web.Response(text="ok")
+
+    async for url in serve(handle):
+        settings = config(per_host=2, workers=32)
+        jobs = [
+            await store.enqueue_webhook(url, f'{{"n":{i}}}', "inbound.mo", None, 0.0)
+            for i in range(40)
+        ]
+        # a deferral (an hour) or a wait for the poll (an hour) would never end in this test
+        sender = WebhookSender(
+            settings, store, node_id="n1", poll_interval=3600.0, defer_delay=3600.0
+        )
+        async with sender:
+            await asyncio.wait_for(every.wait(), 20)
+        states = {(await store.get_webhook(j.id)).state for j in jobs}
+        assert states == {WebhookState.DELIVERED}
+        assert most_open <= 2  # the per-host cap still holds
+        assert max([(await store.get_webhook(j.id)).attempts for j in jobs]) == 1
+
+
 class PointsAtLoopback(AbstractResolver):
     """A DNS answer an attacker controls: every name resolves to 127.0.0.1."""
 

@@ -368,8 +368,10 @@ class WebhookSender:
     Up to ``webhooks.workers`` deliveries run at once, at most ``webhooks.per_host`` of them to
     one receiver (host and port). A claimed job whose receiver is at its limit waits for a
     slot of that receiver (at most ``per_host`` wait per receiver); beyond that it goes back to
-    the outbox, due again after ``defer_delay`` seconds, without counting as an attempt. So a
-    fast receiver keeps its slots busy, and a hanging one holds ``per_host`` workers and
+    the outbox without counting as an attempt: due again at once while the receiver answers
+    (the claims after it then take only what that receiver has room for), after
+    ``defer_delay`` seconds once every slot of it has been busy that long without an answer.
+    So a fast receiver keeps its slots busy, and a hanging one holds ``per_host`` workers and
     nothing else."""
 
     def __init__(
@@ -403,6 +405,10 @@ class WebhookSender:
         self._deliveries: set[asyncio.Task[None]] = set()
         self._per_host: Counter[str] = Counter()
         self._waiting: dict[str, collections.deque[WebhookJob]] = {}
+        #: a receiver whose slots and waiting line the last claim filled (None: none was)
+        self._full: str | None = None
+        #: since when each receiver has had every slot busy without one delivery finishing
+        self._busy_since: dict[str, float] = {}
 
     async def __aenter__(self) -> WebhookSender:
         await self.start()
@@ -482,22 +488,34 @@ class WebhookSender:
         return claimed
 
     async def _run(self) -> None:
+        polled = True  # the wait before this claim ran out (or there was none)
         while not self._closing:
             waiting = sum(len(queue) for queue in self._waiting.values())
             free = self._settings.workers - len(self._deliveries) - waiting
+            limit = min(self._batch_size, free)
+            if self._full is not None and not polled:
+                # the last claim filled a receiver's slots and line: woken by a delivery or
+                # an enqueue, claim only what that receiver has room for (the due jobs are
+                # most likely its own: more would go back to the outbox at once and be
+                # claimed again, a loop that keeps the store busy instead of the receiver);
+                # the poll claims in full, for the other receivers' sake when that one hangs
+                limit = min(limit, self._room(self._full))
             claimed = 0
-            if free > 0:
+            if limit > 0:
                 try:
-                    claimed = await self._claim(min(self._batch_size, free))
+                    claimed = await self._claim(limit)
                 except StoreError as exc:
                     log.warning("webhook outbox unavailable: %s", exc)
                 except Exception:  # the worker outlives one bad batch
                     log.exception("webhook sender: unexpected error")
-            if (free <= 0 or claimed < min(self._batch_size, free)) and not self._closing:
-                # nothing more due, or every worker busy: until an enqueue, a finished
-                # delivery, or the poll interval
-                with contextlib.suppress(TimeoutError):
+            polled = False
+            if (limit <= 0 or claimed < limit or self._full is not None) and not self._closing:
+                # nothing more due, every worker busy, or a receiver full: until an
+                # enqueue, a finished delivery, or the poll interval
+                try:
                     await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                except TimeoutError:
+                    polled = True
                 self._wake.clear()
 
     async def _claim(self, limit: int) -> int:
@@ -505,6 +523,8 @@ class WebhookSender:
         has room; the others wait for their receiver, or go back to the outbox."""
         jobs = await self._store.claim_webhooks(self._node_id, limit, self._clock(), self._lease)
         deferred: list[int] = []
+        released: list[int] = []
+        full: str | None = None
         for job in jobs:
             try:
                 target = self._policy.check_url(job.url)
@@ -519,14 +539,33 @@ class WebhookSender:
             queue = self._waiting.setdefault(target.key, collections.deque())
             if len(queue) < cap:
                 queue.append(job)
-            else:
+            elif self._hanging(target.key):
                 deferred.append(job.id)
+            else:
+                released.append(job.id)  # a busy receiver that answers: due again at once
+            if self._room(target.key) <= 0:
+                full = target.key
+        self._full = full
         if deferred:
             await self._store.webhooks_deferred(deferred, self._clock() + self._defer_delay)
+        if released:
+            await self._store.webhooks_deferred(released, self._clock())
         return len(jobs)
+
+    def _room(self, key: str) -> int:
+        """How many more jobs a receiver takes now: free slots and free places in its line."""
+        cap = self._settings.per_host
+        return 2 * cap - self._per_host[key] - len(self._waiting.get(key, ()))
+
+    def _hanging(self, key: str) -> bool:
+        """Every slot of this receiver has been busy, none answering, for ``defer_delay``."""
+        since = self._busy_since.get(key)
+        return since is not None and self._clock() - since >= self._defer_delay
 
     def _start(self, job: WebhookJob, key: str) -> None:
         self._per_host[key] += 1
+        if self._per_host[key] >= self._settings.per_host:
+            self._busy_since.setdefault(key, self._clock())
         task = asyncio.create_task(self._deliver(job), name=f"smppgate-webhook-{job.id}")
         self._deliveries.add(task)
         task.add_done_callback(functools.partial(self._finished, key))
@@ -534,6 +573,7 @@ class WebhookSender:
     def _finished(self, key: str, task: asyncio.Task[None]) -> None:
         self._deliveries.discard(task)
         self._per_host[key] -= 1
+        self._busy_since.pop(key, None)  # it answered (or failed): not hanging
         if self._per_host[key] <= 0:
             del self._per_host[key]
         if not task.cancelled() and task.exception() is not None:
