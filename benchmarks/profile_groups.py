@@ -21,7 +21,7 @@ from pathlib import Path
 #: (group, pattern on one frame); the first group with a matching frame, innermost frame
 #: first, takes the sample
 GROUPS: tuple[tuple[str, str], ...] = (
-    ("wait: event loop idle (epoll)", r"^(epoll_wait|select_epoll_poll) "),
+    ("wait: event loop idle (epoll)", r"^(epoll_wait|epoll_pwait|select_epoll_poll) "),
     ("wait: store thread idle", r"^_queue_SimpleQueue_get"),
     ("store: fsync (WAL commit)", r"^(fdatasync|fsync) "),
     (
@@ -47,7 +47,7 @@ GROUPS: tuple[tuple[str, str], ...] = (
     ("validation, splitting, intake", r"smppgate/service/intake\.py|smppgate/text/"),
     ("HTTP API: handlers, JSON", r"smppgate/api/|(^|/)json/|_json\.c"),
     ("aiohttp: HTTP parsing, server and client", r"aiohttp/|_http_parser|multidict|yarl/"),
-    ("asyncio event loop", r"asyncio/"),
+    ("event loop (asyncio or uvloop)", r"asyncio/|^uv_|^uv__|uvloop/"),
 )
 _COMPILED = [(name, re.compile(pattern)) for name, pattern in GROUPS]
 
@@ -57,7 +57,7 @@ GIL_WAIT = re.compile(r"^(pthread_cond_timedwait|take_gil) ")
 
 
 def group_of(frames: list[str]) -> str:
-    idle = ("select_epoll_poll", "_queue_SimpleQueue_get")
+    idle = ("select_epoll_poll", "uv__io_poll", "_queue_SimpleQueue_get")
     if any(GIL_WAIT.search(f) for f in frames[-2:]) and not any(f.startswith(idle) for f in frames):
         return "wait: for the GIL (the other thread holds it)"
     for name, pattern in _COMPILED:
