@@ -100,6 +100,23 @@ def test_consecutive_multipart_messages_to_one_destination_get_distinct_referenc
     assert len(refs) == 50
 
 
+def test_two_accounts_never_share_a_reference_in_flight_to_one_destination(
+    intake: Intake,
+) -> None:
+    """A handset reassembles by sender and reference, whichever account sent a part: a
+    reference still in flight to a person from one account is not handed to another account
+    for the same person, even after the rotating cursor came round to it."""
+
+    def reference(account: str, to: str) -> int:
+        request = MessageRequest(to=to, text="z" * 300, sender="Shop", account=account)
+        return intake.prepare(request).parts[0].short_message[3]
+
+    first = reference("promo", "79001234567")  # in flight: never released here
+    for i in range(255):  # other people: the cursor comes round to `first` again
+        reference("promo", f"7900200{i:04d}")
+    assert reference("tx", "79001234567") != first
+
+
 @pytest.mark.parametrize(
     ("request_", "field"),
     [

@@ -72,6 +72,9 @@ _MAX_CHARS_PER_PART = 160
 TEXT_ENCODINGS = (Encoding.AUTO, Encoding.GSM7, Encoding.LATIN1, Encoding.UCS2)
 #: forget the references handed out after this many, so memory stays bounded in a long run
 _ALLOCATOR_RESET = 50_000
+# References are kept apart per destination across every account: a handset reassembles by
+# sender and reference, whichever account (system_id) sent the parts
+_EVERY_ACCOUNT = ""
 
 
 class ValidationError(ValueError):
@@ -397,7 +400,7 @@ class Intake:
         """Give back a concatenation reference once its message is final (optional: without
         it references still rotate, see `_allocate`)."""
         allocator = self._sar_refs if method == SplitMethod.SAR.value else self._udh_refs
-        allocator.release(account, destination, ref)
+        allocator.release(_EVERY_ACCOUNT, destination, ref)
 
     # ------------------------------------------------------------------ validation
 
@@ -487,8 +490,9 @@ class Intake:
         return plan
 
     def _allocate(self, split: SplitMethod, account: str, destination: str) -> int:
-        """A reference not in flight to this destination from this process; when all are,
-        a rotating counter (the SMSC only needs consecutive messages to differ)."""
+        """A reference not in flight to this destination from this process, from any account
+        (``account`` is kept for the logs of the callers); when all are, a rotating counter
+        (the SMSC only needs consecutive messages to differ)."""
         if split is SplitMethod.PAYLOAD:
             return 0
         self._allocated += 1
@@ -498,7 +502,7 @@ class Intake:
             self._sar_refs = ReferenceAllocator(bits=16)
         allocator = self._sar_refs if split is SplitMethod.SAR else self._udh_refs
         try:
-            return allocator.allocate(account, destination)
+            return allocator.allocate(_EVERY_ACCOUNT, destination)
         except ReferencesExhaustedError:
             self._fallback = (self._fallback + 1) % allocator.modulus
             return self._fallback
