@@ -76,7 +76,7 @@ def undo_finite_time_guards(store_url: str) -> list[str]:
     return [
         *undo_retention_counts(store_url),
         *drops,
-        "DELETE FROM schema_version WHERE version = 4",
+        "DELETE FROM schema_version WHERE version >= 4",
     ]
 
 
@@ -97,7 +97,18 @@ def undo_retention_counts(store_url: str) -> list[str]:
         *drops,
         *(f"DROP INDEX {name}" for name in indexes),
         *(f"DROP TABLE {name}" for name in tables),
-        "DELETE FROM schema_version WHERE version = 5",
+        "DELETE FROM schema_version WHERE version >= 5",
+    ]
+
+
+def undo_clients() -> list[str]:
+    """Statements that take a database back to schema version 6 (before the message clients
+    and the quota counts of 0007_message_clients.sql)."""
+    return [
+        "DROP INDEX messages_client",
+        "ALTER TABLE messages DROP COLUMN client",
+        "DROP TABLE client_usage",
+        "DELETE FROM schema_version WHERE version >= 7",
     ]
 
 
@@ -114,8 +125,9 @@ def undo_smpp_front_door(store_url: str) -> list[str]:
             "DROP FUNCTION smpp_outbox_final()",
         ]
     return [
+        *undo_clients(),
         *triggers,
         "DROP TABLE smpp_outbox",
         "DROP TABLE smpp_origins",
-        "DELETE FROM schema_version WHERE version = 6",
+        "DELETE FROM schema_version WHERE version >= 6",
     ]

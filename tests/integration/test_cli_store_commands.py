@@ -128,6 +128,18 @@ def test_send_bulk_queues_at_the_given_priority(
     assert [m.priority for m in stored(config_file)] == [3]
 
 
+def test_send_bulk_records_the_class_and_its_client(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_file = tmp_path / "plain.csv"
+    csv_file.write_text("79001234567,hi\n", encoding="utf-8")
+    args = ["send-bulk", str(csv_file), "--account", "promo", "--config", str(config_file)]
+    assert main([*args, "--class", "spam"]) == 1  # the row is reported, nothing queued
+    assert "class: unknown class 'spam'" in capsys.readouterr().out
+    assert main([*args, "--class", "promo"]) == 0
+    assert [(m.traffic_class, m.client) for m in stored(config_file)] == [("promo", "cli")]
+
+
 def test_send_bulk_refuses_unknown_account(
     config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

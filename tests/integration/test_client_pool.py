@@ -497,3 +497,40 @@ async def test_aclose_is_idempotent_and_unbinds(smsc: FakeSmsc) -> None:
     await pool.aclose()
     assert smsc.live() == []
     assert pool.snapshot().slots[0].state is SlotState.STOPPED
+
+
+async def test_max_submit_rate_holds_across_all_sessions(smsc: FakeSmsc) -> None:
+    """The cap belongs to the account, not to a session: with 0.001 submits a second and a
+    budget of one, four sessions with room still send one submit_sm, and the rest wait."""
+    modes = (BindMode.TRANSCEIVER,) * 4
+    async with SessionPool(account(smsc, sessions=modes, max_submit_rate=0.001)) as pool:
+        await smsc.wait_for(lambda: len(smsc.live()) == 4)
+        await pool.wait_ready(5)
+        async with asyncio.timeout(5):
+            while len(pool.sessions) < 4:
+                await pool.wait_ready()
+                await asyncio.sleep(0)
+        waiting = pool.submit_batch([part(b"%d" % i) for i in range(5)])
+        first = pool.submit_batch([part(b"first")])  # queued behind them
+        await smsc.wait_for(lambda: len(smsc.submits) == 1)
+        for _ in range(20):
+            await asyncio.sleep(0)  # every session had its chance to send a second one
+        assert len(smsc.submits) == 1
+        assert not waiting.done()
+        assert not first.done()
+    # the pool closed: what the cap held back was never sent
+    assert len(smsc.submits) == 1
+
+
+async def test_a_long_message_leaves_whole_under_the_cap(smsc: FakeSmsc) -> None:
+    """The parts of one message go together even above the budget (a debt that holds back
+    what follows), so a concatenated message is never split across a wait."""
+    async with SessionPool(account(smsc, max_submit_rate=0.001)) as pool:
+        await pool.wait_ready(5)
+        results = await asyncio.wait_for(pool.submit([part(b"p%d" % i) for i in range(3)]), 5)
+        assert all(r.accepted for r in results)
+        later = pool.submit_batch([part(b"next")])
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert len(smsc.submits) == 3
+        assert not later.done()

@@ -24,6 +24,7 @@ from smppgate.service.runtime import Gateway
 
 KEY = "ops-key-1-0123456789abcdef"
 AUTH = {"X-API-Key": KEY}
+SHOP_KEY = "shop-key-0123456789abcdef"
 
 
 def _config(tmp_path: Path, port: int) -> GatewayConfig:
@@ -41,6 +42,7 @@ def _config(tmp_path: Path, port: int) -> GatewayConfig:
                     "window": 10,
                 }
             ],
+            "clients": [{"name": "shop", "api_keys": [SHOP_KEY], "rate": 100, "daily_quota": 1000}],
             "shutdown_timeout": 2,
         },
         environ={},
@@ -76,9 +78,10 @@ class Ops:
                     return snapshot
                 await asyncio.sleep(0.1)
 
-    async def send(self, to: str, text: str) -> str:
+    async def send(self, to: str, text: str, key: str = KEY) -> str:
         body = {"to": to, "from": "Demo", "text": text}
-        async with self.http.post(self.base + "/v1/messages", json=body, headers=AUTH) as r:
+        headers = {"X-API-Key": key}
+        async with self.http.post(self.base + "/v1/messages", json=body, headers=headers) as r:
             assert r.status in (200, 201, 202), await r.text()
             return str((await r.json())["id"])
 
@@ -183,6 +186,26 @@ async def test_the_snapshot_shows_sessions_queue_rates_and_receipts(tmp_path: Pa
         assert snapshot["webhooks"] == {"backlog": 0, "delivered": 0, "retry": 0, "gave_up": 0}
         assert snapshot["retries"]["items"] == []
         assert snapshot["retries"]["waiting"] == 0
+
+
+async def test_the_snapshot_shows_each_client_its_limits_and_todays_count(
+    tmp_path: Path,
+) -> None:
+    async with running(tmp_path) as ops:
+        for i in range(3):
+            await ops.send(f"7900000{i:04d}", "hello", key=SHOP_KEY)
+        await ops.send("79000009999", "hello")
+        snapshot = await ops.until(lambda s: s["clients"][0]["used_today"] == 3)
+        shop, default = snapshot["clients"]
+        assert shop == {
+            "name": "shop", "accounts": None, "default_class": None, "rate": 100.0,
+            "burst": 100, "daily_quota": 1000, "operator": False, "used_today": 3,
+            "accepted": 3, "limited": {"rate": 0, "daily_quota": 0},
+        }  # fmt: skip
+        assert (default["name"], default["operator"], default["accepted"]) == ("default", True, 1)
+        # a client that is no operator may not read it
+        status, body = await ops.get("/v1/ops", **{"X-API-Key": SHOP_KEY})
+        assert (status, body["error"]["code"]) == (403, "operator_only")
 
 
 async def test_a_queue_full_message_waits_in_the_retry_list(tmp_path: Path) -> None:

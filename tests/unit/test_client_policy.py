@@ -492,3 +492,14 @@ def test_token_bucket() -> None:
 def test_profile_is_the_only_source_of_defaults() -> None:
     slow = replace(DEVINO_PROMO, reconnect_after_drop=61.0)
     assert AccountConfig("login", "secret", profile=slow).drop_cooldown == 61.0
+
+
+def test_a_submit_budget_goes_into_debt_and_pays_it_back() -> None:
+    bucket = TokenBucket(rate=2.0, burst=2.0, now=0.0)
+    assert bucket.available(0.0) == 2
+    bucket.spend(5, 0.0)  # a five-part message leaves whole
+    assert bucket.available(0.0) == 0
+    assert bucket.delay(0.0) == 2.0  # three tokens owed, one needed: 4 tokens at 2/s
+    assert bucket.available(1.9) == 0
+    assert bucket.available(2.0) == 1
+    assert bucket.available(10.0) == 2  # never more than the burst

@@ -124,3 +124,26 @@ def test_server_and_client_settings_built_at_start_need_a_restart() -> None:
     assert plan.refused == ("webhooks.timeout: needs a restart",)
     assert plan.applied == ("webhooks.secret",)
     assert plan.config.webhooks.timeout == config().webhooks.timeout
+
+
+CLIENT = {"name": "shop", "api_keys": ["shop-key-0123456789"], "accounts": ["otp"]}
+
+
+def test_clients_and_routes_apply_from_the_next_request() -> None:
+    running = config()
+    new = config(clients=[CLIENT], routes=[{"class": "transactional", "account": "otp"}])
+    plan = plan_reload(running, new)
+    assert "clients" in plan.applied
+    assert "routes" in plan.applied
+    assert plan.config.routes == new.routes
+    assert [c.name for c in plan.config.api_clients] == ["shop", "default"]
+
+
+def test_clients_and_routes_naming_an_account_not_running_are_kept() -> None:
+    running = config()
+    extra = {"name": "kz", "system_id": "kz", "password": "pw", "hosts": ["127.0.0.1:2775"]}
+    new = config(accounts=[*BASE["accounts"], extra], routes=[{"prefix": "77", "account": "kz"}])
+    plan = plan_reload(running, new)
+    assert plan.config.routes == ()
+    assert "routes" not in plan.applied
+    assert any(line.startswith("routes: name account(s) not running (kz)") for line in plan.refused)

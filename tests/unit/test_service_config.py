@@ -10,6 +10,7 @@ import pytest
 from smppgate.pdu import CommandId, CommandStatus, RetryClass
 from smppgate.service.config import (
     _ACCOUNT_KEYS,
+    _CLIENT_KEYS,
     ConfigError,
     default_config,
     load_config,
@@ -156,7 +157,7 @@ def test_retention_settings() -> None:
 def test_every_key_is_documented() -> None:
     doc = DOC.read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", doc, re.MULTILINE))
-    for key in _ACCOUNT_KEYS | {"url", "lease_seconds", "listen", "api_keys", "max_batch",
+    for key in _ACCOUNT_KEYS | _CLIENT_KEYS | {"url", "lease_seconds", "listen", "max_batch",
                                 "secret", "timeout", "max_attempts", "format", "level",
                                 "enabled", "dlr_delay", "node_id", "shutdown_timeout",
                                 "base", "unsupported", "generic_nack", "addresses",
@@ -165,7 +166,7 @@ def test_every_key_is_documented() -> None:
                                 "retention_batch", "users", "tls_cert", "tls_key",
                                 "receipt_keep", "failed_binds_before_lockout",
                                 "lockout_seconds", "account", "max_binds",
-                                "throughput"}:  # fmt: skip
+                                "throughput", "class", "prefix"}:  # fmt: skip
         assert key in documented, f"{key} is missing from docs/configuration.md"
 
 
@@ -356,3 +357,89 @@ def test_smpp_server_users_and_defaults() -> None:
     assert (user.account, user.max_binds, user.throughput) == ("a", 8, 50.0)
     assert (server.window, server.receipt_keep, server.system_id) == (10, 259200.0, "smppgate")
     assert not parse_config(BASE, environ={}).smpp_server.enabled
+
+
+# ------------------------------------------------------------------------ API clients
+
+CLIENT_KEY = "client-key-0123456789"
+
+
+def clients(*entries: dict[str, object], **top: object) -> dict[str, object]:
+    return {**BASE, **top, "clients": list(entries)}
+
+
+def test_clients_are_read_with_their_limits_and_the_default_client_added() -> None:
+    config = parse_config(
+        clients(
+            {"name": "shop", "api_keys": [CLIENT_KEY], "accounts": ["a"], "rate": 50,
+             "daily_quota": 200000, "default_class": "transactional"},
+            http={"api_keys": ["http-key-0123456789"]},
+        ),
+        environ={},
+    )  # fmt: skip
+    shop, default = config.api_clients
+    assert (shop.name, shop.accounts, shop.rate, shop.burst, shop.daily_quota) == (
+        "shop", ("a",), 50.0, 50, 200000,
+    )  # fmt: skip
+    assert shop.default_class == "transactional"
+    assert not shop.operator
+    assert (default.name, default.api_keys, default.accounts, default.operator) == (
+        "default", ("http-key-0123456789",), None, True,
+    )  # fmt: skip
+
+
+def test_with_only_client_keys_there_is_no_default_client() -> None:
+    config = parse_config(clients({"name": "shop", "api_keys": [CLIENT_KEY]}), environ={})
+    assert [c.name for c in config.api_clients] == ["shop"]
+    # and a public listen address is allowed: requests must present a client's key
+    parse_config(
+        clients({"name": "shop", "api_keys": [CLIENT_KEY]}, http={"listen": "0.0.0.0:8080"}),
+        environ={},
+    )
+
+
+def test_client_keys_may_come_from_the_environment() -> None:
+    config = parse_config(
+        clients({"name": "shop", "api_keys_env": "SHOP_KEYS"}),
+        environ={"SHOP_KEYS": f"{CLIENT_KEY}, second-key-0123456789"},
+    )
+    assert config.api_clients[0].api_keys == (CLIENT_KEY, "second-key-0123456789")
+
+
+@pytest.mark.parametrize(
+    ("entries", "key", "fragment"),
+    [
+        ([{"name": "shop"}], "clients[0].api_keys", "at least one key"),
+        ([{"name": "shop", "api_keys": ["short"]}], "clients[0].api_keys[0]", "at least 16"),
+        ([{"name": "shop", "api_keys_env": "NOPE"}], "clients[0].api_keys_env", "unset"),
+        ([{"name": "default", "api_keys": [CLIENT_KEY]}], "clients[0].name", "reserved"),
+        ([{"name": "x y", "api_keys": [CLIENT_KEY]}], "clients[0].name", "letters"),
+        ([{"name": "s", "api_keys": [CLIENT_KEY], "accounts": ["b"]}],
+         "clients[0].accounts[0]", "no account 'b'"),
+        ([{"name": "s", "api_keys": [CLIENT_KEY], "accounts": []}],
+         "clients[0].accounts", "at least one"),
+        ([{"name": "s", "api_keys": [CLIENT_KEY], "rate": 0}], "clients[0].rate", "at least"),
+        ([{"name": "s", "api_keys": [CLIENT_KEY], "daily_quota": 0}],
+         "clients[0].daily_quota", "1.."),
+        ([{"name": "s", "api_keys": [CLIENT_KEY], "colour": "red"}],
+         "clients[0].colour", "unknown key"),
+        ([{"name": "s", "api_keys": [CLIENT_KEY]}, {"name": "s", "api_keys": ["o" * 16]}],
+         "clients[1].name", "used twice"),
+        ([{"name": "s", "api_keys": [CLIENT_KEY]}, {"name": "t", "api_keys": [CLIENT_KEY]}],
+         "clients[1].api_keys", "also a key of 's'"),
+    ],
+)  # fmt: skip
+def test_client_errors_name_the_key(entries: list[dict[str, object]], key: str,
+                                    fragment: str) -> None:  # fmt: skip
+    with pytest.raises(ConfigError) as raised:
+        parse_config(clients(*entries), environ={})
+    assert raised.value.key == key
+    assert fragment in str(raised.value)
+
+
+def test_a_key_of_http_and_of_a_client_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"http\.api_keys: a key here is also a key of client"):
+        parse_config(
+            clients({"name": "s", "api_keys": [CLIENT_KEY]}, http={"api_keys": [CLIENT_KEY]}),
+            environ={},
+        )

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import math
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
@@ -22,6 +24,7 @@ from aiohttp.typedefs import Middleware
 from smppgate.api import routes
 from smppgate.api.errors import ApiError
 from smppgate.api.keys import (
+    CLIENT,
     CONFIG,
     INTAKE,
     LIVE,
@@ -32,10 +35,15 @@ from smppgate.api.keys import (
     STORE,
     STREAMS_STOP,
     Readiness,
-    key_matches,
     presented_key,
 )
 from smppgate.api.openapi import build_document
+from smppgate.service.clients import (
+    AccountForbiddenError,
+    Clients,
+    QuotaExceededError,
+    RateLimitedError,
+)
 from smppgate.service.config import GatewayConfig
 from smppgate.service.intake import IdempotencyConflict, Intake, ValidationError
 from smppgate.service.metrics import Metrics
@@ -51,6 +59,10 @@ log = logging.getLogger("smppgate.api")
 #: ops page's HTML, CSS and JS (they hold no data; the page sends the key for /v1/ops)
 OPEN_PATHS = frozenset({"/healthz", "/", "/ui", "/ui/"})
 OPEN_PREFIXES = ("/ui/static/",)
+#: paths only an operator client may read (the default client of [http] api_keys, or a
+#: [[clients]] entry with operator = true): they show every account and client
+OPERATOR_PATHS = frozenset({"/metrics"})
+OPERATOR_PREFIXES = ("/v1/ops",)
 #: a full batch of 1,000 long messages fits comfortably
 MAX_BODY = 8 * 1024 * 1024
 
@@ -85,7 +97,7 @@ def create_app(
     """The API as an aiohttp application; the caller runs it (AppRunner/TCPSite) and owns the
     store, intake, metrics and ops view it is given (without ``ops`` the ops routes answer
     503). ``live``: the configuration in force, which a reload replaces (service/reload.py);
-    the keys and limits are read from it per request."""
+    the keys, clients and limits are read from it per request."""
     live = live or LiveConfig(config)
     app = web.Application(
         middlewares=[_errors, _origin(config), _auth(live), _json_body],
@@ -197,6 +209,31 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
     except NotFound as exc:
         return _error_response(ApiError(404, "not_found", f"no {exc.kind} with id {exc.key}"))
+    except AccountForbiddenError as exc:
+        return _error_response(ApiError(403, "account_forbidden", str(exc), field="account"))
+    except RateLimitedError as exc:
+        _limited(request, exc.client, "rate", str(exc))
+        return _error_response(
+            ApiError(
+                429,
+                "rate_limited",
+                str(exc),
+                extra={"retry_after": round(exc.retry_after, 3)},
+                headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))},
+            )
+        )
+    except QuotaExceededError as exc:
+        _limited(request, exc.client, "daily_quota", str(exc))
+        wait = max(1, math.ceil(exc.resets_at - time.time()))
+        return _error_response(
+            ApiError(
+                429,
+                "quota_exceeded",
+                str(exc),
+                extra={"limit": exc.limit, "used": exc.used, "resets_at": _utc(exc.resets_at)},
+                headers={"Retry-After": str(wait)},
+            )
+        )
     except StoreUnavailable as exc:
         log.warning("store unavailable for %s %s: %s", request.method, request.path, exc)
         return _error_response(
@@ -231,21 +268,48 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
 
 
+def _utc(at: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+
+
+def _limited(request: web.Request, client: str, limit: str, why: str) -> None:
+    request.app[METRICS].client_limited(client, limit)
+    log.debug("%s %s refused (429): %s", request.method, request.path, why)
+
+
 def _auth(live: LiveConfig) -> Middleware:
+    """Name the calling client (401 without a key that names one), hold it to its request
+    rate (429), and keep the operator paths to operators (403). The clients are those of the
+    configuration in force: a reload that changes them is seen by the next request."""
+    held = [Clients(live.current, clock=time.monotonic)]
+
     @web.middleware
     async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        keys = live.current.http.api_keys
+        if live.current is not held[0].config:
+            held[0] = Clients(live.current, time.monotonic, held[0])
+        clients = held[0]
         path = request.path
-        if keys and path not in OPEN_PATHS and not path.startswith(OPEN_PREFIXES):
-            presented = presented_key(request)
-            if not key_matches(presented, keys):
-                what = "missing" if presented is None else "not valid"
-                raise ApiError(
-                    401,
-                    "unauthorized",
-                    f"the API key is {what}: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
+        if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
+            return await handler(request)
+        presented = presented_key(request) if clients.keyed else None
+        client = clients.identify(presented)
+        if client is None:
+            what = "missing" if presented is None else "not valid"
+            raise ApiError(
+                401,
+                "unauthorized",
+                f"the API key is {what}: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if not client.operator and (path in OPERATOR_PATHS or path.startswith(OPERATOR_PREFIXES)):
+            raise ApiError(
+                403,
+                "operator_only",
+                f"client {client.name!r} is not an operator: the ops page and /metrics show "
+                "every client's traffic (set operator = true on the client to allow it)",
+            )
+        clients.admit(client)
+        request[CLIENT] = client
         return await handler(request)
 
     return auth

@@ -1,21 +1,22 @@
 """What the app holds (typed application keys) and who is calling (API keys).
 
-A request presents its key as ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``. The
-idempotency scope of a caller is derived from its key (``key:`` + the first 16 hex digits of
-its SHA-256), never the key itself; callers without a key share the empty scope.
+A request presents its key as ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``; the key
+names its client (`smppgate.service.clients`), which the auth middleware puts on the request
+(`client_of`). The idempotency scope of a caller is derived from its key (``key:`` + the first
+16 hex digits of its SHA-256), never the key itself; callers without a key share the empty
+scope.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from smppgate.service.config import GatewayConfig
+from smppgate.service.config import ClientConfig, GatewayConfig
 from smppgate.service.intake import Intake
 from smppgate.service.metrics import Metrics
 from smppgate.service.ops import OpsView
@@ -35,6 +36,8 @@ READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
 OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 OPS = web.AppKey("ops", OpsView)
 """The ops page's data; absent when the app was built without one (the routes answer 503)."""
+CLIENT = web.RequestKey("client", ClientConfig)
+"""The client the request's key names (set by the auth middleware on every keyed path)."""
 STREAMS_STOP = web.AppKey("streams_stop", asyncio.Event)
 """Set when the app shuts down: open event streams end instead of holding the shutdown."""
 
@@ -47,21 +50,15 @@ def presented_key(request: web.Request) -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
+def client_of(request: web.Request) -> ClientConfig:
+    """The calling client (the auth middleware has identified it for every non-open path)."""
+    return request[CLIENT]
+
+
 def _octets(key: str) -> bytes:
     """A header value as sent: aiohttp keeps octets that are not UTF-8 as lone surrogates,
     which ``str.encode`` refuses."""
     return key.encode("utf-8", "surrogateescape")
-
-
-def key_matches(presented: str | None, keys: tuple[str, ...]) -> bool:
-    """Constant-time comparison with every configured key (no early exit on a match)."""
-    if presented is None:
-        return False
-    given = _octets(presented)
-    found = False
-    for key in keys:
-        found |= hmac.compare_digest(given, key.encode())
-    return found
 
 
 def scope_of(request: web.Request) -> str:

@@ -48,12 +48,16 @@ def _errors(*statuses: int) -> dict[str, Any]:
         400: "Malformed JSON or a bad header",
         401: "Missing or wrong API key",
         404: "No such message",
-        403: "A Host or Origin the gateway does not answer to (cross-site, DNS rebinding)",
+        403: "A Host or Origin the gateway does not answer to (cross-site, DNS rebinding); "
+        "`account_forbidden`: an account the client may not use; `operator_only`: a path "
+        "only operator clients may read",
         408: "The body did not arrive in time",
         409: "The Idempotency-Key was used for a different request",
         413: "Too many messages in one batch (or a body over 8 MiB)",
         415: "The body was not sent as application/json",
         422: "A field is invalid: `error.field` names it, `error.message` says what to fix",
+        429: "`rate_limited`: the client's request rate (`Retry-After` seconds); "
+        "`quota_exceeded`: its daily quota (`error.resets_at`, the next UTC midnight)",
         503: "The store is unavailable; retry",
     }
     return {str(s): _answer(text[s], "Error") for s in sorted(statuses)}
@@ -84,6 +88,12 @@ _LIMIT = _query("limit", "Page size", {"type": "integer", "minimum": 1, "maximum
 
 def _schemas(config: GatewayConfig) -> dict[str, Any]:
     accounts = [a.name for a in config.accounts]
+    class_schema = {
+        "type": "string",
+        "enum": list(config.traffic_classes),
+        "description": "The traffic class (default: the client's default_class): routes "
+        "choose the account by it when `account` is not given",
+    }
     message_request = {
         "type": "object",
         "required": ["to", "text"],
@@ -95,7 +105,9 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
                      "ASCII characters; default: the account's default_sender"},
             "text": {"type": "string", "minLength": 1},
             "account": {"type": "string", "enum": accounts,
-                        "description": "Default: the first configured account"},
+                        "description": "Default: chosen by [[routes]] from `class` and `to`; "
+                        "without routes the first account the client may use"},
+            "class": class_schema,
             "split": {"type": "string", "enum": list(SPLITS),
                       "description": "How long texts are split; default: the account's"},
             "encoding": {"type": "string", "enum": list(ENCODINGS),
@@ -153,6 +165,12 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
     summary_props: dict[str, Any] = {
         "id": {"type": "string"},
         "account": {"type": "string"},
+        "class": {"type": ["string", "null"], "description": "The traffic class"},
+        "client": {
+            "type": ["string", "null"],
+            "description": "The API client that queued it (`default`: [http] api_keys; "
+            "`cli`: send-bulk; null: queued before clients were recorded)",
+        },
         "to": {"type": "string"},
         "from": {"type": "string"},
         "status": {"type": "string", "enum": [s.value for s in MessageState]},
@@ -285,6 +303,7 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
                 "callback_url": {"type": "string", "format": "uri"},
                 "reference": {"type": "string", "maxLength": 128},
                 "priority": _PRIORITY,
+                "class": class_schema,
             },
         },
         "Inbound": {
@@ -363,6 +382,11 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
                     ),
                     _SINCE,
                     _query("account", "Only this account", {"type": "string"}),
+                    _query(
+                        "client",
+                        "Only this client's (operators; any other client sees only its own)",
+                        {"type": "string"},
+                    ),
                     _query("after", "The `next` cursor of the previous page", {"type": "string"}),
                     _LIMIT,
                 ],
@@ -467,7 +491,7 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
                         "description": "Metrics",
                         "content": {"text/plain": {"schema": {"type": "string"}}},
                     },
-                    **_errors(401),
+                    **_errors(401, 403),
                 },
             }
         },
@@ -496,6 +520,11 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
         },
     }
     paths.update(ops_paths())
+    for path in paths.values():
+        for operation in path.values():
+            if operation.get("security") != []:
+                # every keyed request counts against its client's rate
+                operation["responses"].update(_errors(429))
     return {
         "openapi": "3.1.0",
         "info": {
@@ -513,5 +542,7 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
             },
         },
-        "security": [{"bearer": []}, {"apiKey": []}] if config.http.api_keys else [],
+        "security": [{"bearer": []}, {"apiKey": []}]
+        if any(c.api_keys for c in config.api_clients)
+        else [],
     }

@@ -138,7 +138,10 @@ def add_ops_routes(app: web.Application) -> None:
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 _NO_KEY: dict[str, Any] = {"security": []}
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-_KEY_ERROR = {"401": {"description": "Missing or wrong API key", "content": _ERROR}}
+_KEY_ERROR = {
+    "401": {"description": "Missing or wrong API key", "content": _ERROR},
+    "403": {"description": "`operator_only`: the client is not an operator", "content": _ERROR},
+}
 _NO_OPS = {"503": {"description": "Started without the ops view", "content": _ERROR}}
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
@@ -155,6 +158,14 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
                 "description": "Each account with its hosts (primary first) and sessions: "
                 "`state` is bound, connecting, cooling_down (with `cooldown_left` of "
                 "`cooldown_total` seconds), waiting, draining or stopped.",
+                "items": {"type": "object"},
+            },
+            "clients": {
+                "type": "array",
+                "description": "Each API client: name, accounts (null: all), default_class, "
+                "rate, burst, daily_quota, operator, used_today (messages queued this UTC day "
+                "on every node, as the quota counts them), accepted and limited (`rate`, "
+                "`daily_quota`: 429s) on this node",
                 "items": {"type": "object"},
             },
             "queue": {

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from aiohttp import web
 
 from smppgate.api import schemas
 from smppgate.api.errors import ApiError
-from smppgate.api.keys import CONFIG, INTAKE, LIVE, METRICS, OPENAPI, READINESS, STORE, scope_of
+from smppgate.api.keys import (
+    CONFIG,
+    INTAKE,
+    LIVE,
+    METRICS,
+    OPENAPI,
+    READINESS,
+    STORE,
+    client_of,
+    scope_of,
+)
 from smppgate.api.ops import add_ops_routes
 from smppgate.api.reference import render_reference_page
+from smppgate.service.intake import Accepted
 from smppgate.service.metrics import CONTENT_TYPE
+from smppgate.store import NotFound
+
+log = logging.getLogger("smppgate.api")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -81,13 +96,28 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 # ----------------------------------------------------------------------- messages
 
 
+def _count_accepted(request: web.Request, results: list[Accepted]) -> list[Accepted]:
+    """The results that created a message, counted per account and per client."""
+    metrics = request.app[METRICS]
+    client = client_of(request).name
+    created = [r for r in results if r.created]
+    for result in created:
+        metrics.accepted(result.account)
+    if created:
+        metrics.client_accepted(client, len(created))
+        log.debug("client %s queued %d message(s)", client, len(created))
+    return created
+
+
 async def post_message(request: web.Request) -> web.Response:
     body = schemas.message_request(await read_json(request))
     result = await request.app[INTAKE].accept(
-        body, idempotency_key=idempotency_key(request), scope=scope_of(request)
+        body,
+        idempotency_key=idempotency_key(request),
+        scope=scope_of(request),
+        client=client_of(request),
     )
-    if result.created:
-        request.app[METRICS].accepted(result.account)
+    if _count_accepted(request, [result]):
         return _json(schemas.accepted(result), 202)
     return _json(schemas.accepted(result), 200, {REPLAYED_HEADER: "true"})
 
@@ -96,12 +126,12 @@ async def post_batch(request: web.Request) -> web.Response:
     limit = request.app[LIVE].current.http.max_batch  # a reload may change it
     requests = schemas.batch_requests(await read_json(request), limit)
     results = await request.app[INTAKE].accept_batch(
-        requests, idempotency_key=idempotency_key(request), scope=scope_of(request)
+        requests,
+        idempotency_key=idempotency_key(request),
+        scope=scope_of(request),
+        client=client_of(request),
     )
-    metrics = request.app[METRICS]
-    created = [r for r in results if r.created]
-    for result in created:
-        metrics.accepted(result.account)
+    created = _count_accepted(request, results)
     body = {"messages": [schemas.accepted(r) for r in results]}
     if created:
         return _json(body, 202)
@@ -111,25 +141,33 @@ async def post_batch(request: web.Request) -> web.Response:
 async def post_preview(request: web.Request) -> web.Response:
     body = schemas.preview_request(await read_json(request))
     intake = request.app[INTAKE]
-    result = intake.preview(body)
-    account = intake.account_for(body.account)
+    client = client_of(request)
+    result = intake.preview(body, client)
+    account = intake.account_for(body.account, client=client)
     return _json(schemas.preview(result, account.max_parts, account.default_alphabet))
 
 
 async def get_message(request: web.Request) -> web.Response:
     message_id = schemas.query_text(request.match_info["id"], "id") or ""
     detail = await request.app[STORE].get_message(message_id)
+    client = client_of(request)
+    if not client.operator and detail.message.client != client.name:
+        # another client's message is as absent as one that never was
+        raise NotFound("message", message_id)
     return _json(schemas.message_detail(detail))
 
 
 async def list_messages(request: web.Request) -> web.Response:
     q = request.query
+    client = client_of(request)
+    asked = schemas.query_text(q.get("client"), "client")
     page = await request.app[STORE].list_messages(
         state=schemas.parse_state(q.get("status")),
         account=schemas.query_text(q.get("account"), "account"),
         since=schemas.parse_time(q.get("since"), "since"),
         after=schemas.query_text(q.get("after"), "after"),
         limit=schemas.parse_limit(q.get("limit")),
+        client=asked if client.operator else client.name,
     )
     return _json(
         {"items": [schemas.message_summary(m) for m in page.items], "next": page.next_cursor}
@@ -139,10 +177,12 @@ async def list_messages(request: web.Request) -> web.Response:
 async def post_ussd(request: web.Request) -> web.Response:
     body = schemas.ussd_request(await read_json(request))
     result = await request.app[INTAKE].accept_ussd(
-        body, idempotency_key=idempotency_key(request), scope=scope_of(request)
+        body,
+        idempotency_key=idempotency_key(request),
+        scope=scope_of(request),
+        client=client_of(request),
     )
-    if result.created:
-        request.app[METRICS].accepted(result.account)
+    if _count_accepted(request, [result]):
         return _json(schemas.accepted(result), 202)
     return _json(schemas.accepted(result), 200, {REPLAYED_HEADER: "true"})
 
@@ -157,11 +197,14 @@ async def list_inbound(request: web.Request) -> web.Response:
             422, "validation_error", "the id of the last item seen (0..2^63-1)", field="after"
         )
     limit = schemas.parse_limit(q.get("limit"))
+    client = client_of(request)
     items = await request.app[STORE].list_inbound(
         since=schemas.parse_time(q.get("since"), "since"),
         after_id=int(after),
         account=schemas.query_text(q.get("account"), "account"),
         limit=limit,
+        # a client sees the inbound of the accounts it may use (all, for an operator)
+        accounts=None if client.operator else client.accounts,
     )
     next_cursor = str(items[-1].id) if len(items) == limit else None
     return _json({"items": [schemas.inbound(m) for m in items], "next": next_cursor})

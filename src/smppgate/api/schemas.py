@@ -37,11 +37,11 @@ SPLITS = tuple(m.value for m in SplitMethod)
 ENCODINGS = ("auto", "gsm7", "latin1", "ucs2")
 MESSAGE_FIELDS = frozenset(
     {"to", "from", "text", "account", "split", "encoding", "validity", "callback_url",
-     "reference", "resend_unknown", "priority"}
+     "reference", "resend_unknown", "priority", "class"}
 )  # fmt: skip
 USSD_FIELDS = frozenset(
     {"to", "from", "text", "op", "session", "account", "encoding", "validity", "callback_url",
-     "reference", "priority"}
+     "reference", "priority", "class"}
 )  # fmt: skip
 PREVIEW_FIELDS = frozenset({"text", "encoding", "account"})
 
@@ -143,6 +143,7 @@ def message_request(data: object, prefix: str = "") -> MessageRequest:
         reference=f.text("reference"),
         resend_unknown=f.flag("resend_unknown"),
         priority=_priority(f),
+        traffic_class=f.text("class"),
     )
 
 
@@ -199,6 +200,7 @@ def ussd_request(data: object) -> UssdRequest:
         callback_url=f.text("callback_url"),
         reference=f.text("reference"),
         priority=_priority(f),
+        traffic_class=f.text("class"),
     )
 
 
@@ -324,6 +326,8 @@ def _summary(m: StoredMessage) -> dict[str, Any]:
     return {
         "id": m.id,
         "account": m.account,
+        "client": m.client,
+        "class": None if UssdFields.from_legacy(m.traffic_class) else m.traffic_class,
         "to": m.destination,
         "from": m.source,
         "status": m.state.value,

@@ -82,6 +82,17 @@ def summary(config: GatewayConfig, path: str | None) -> dict[str, Any]:
             }
             for a in config.accounts
         ],
+        "clients": [
+            {
+                "name": c.name,
+                "keys": len(c.api_keys),
+                "accounts": None if c.accounts is None else list(c.accounts),
+                "rate": c.rate,
+                "daily_quota": c.daily_quota,
+                "operator": c.operator,
+            }
+            for c in config.api_clients
+        ],
     }
 
 
@@ -93,6 +104,13 @@ def render(body: dict[str, Any]) -> str:
     ]
     if body["emulator"]:
         lines.append(f"  emulator in-process on {body['emulator']} (demo: nothing leaves it)")
+    lines.extend(
+        f"  client {c['name']}: {c['keys']} key(s), accounts "
+        f"{'all' if c['accounts'] is None else ', '.join(c['accounts'])}, rate "
+        f"{c['rate'] or 'unlimited'}, daily_quota {c['daily_quota'] or 'unlimited'}"
+        + (", operator" if c["operator"] else "")
+        for c in body["clients"]
+    )
     lines.extend(
         f"  account {a['name']}: profile {a['profile']}, system_id {a['system_id']} "
         f"(password from {a['password_from']}), hosts {', '.join(a['hosts'])}, "

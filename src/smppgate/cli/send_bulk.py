@@ -27,11 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from smppgate.cli.config_file import add_config_argument, read_config
-from smppgate.service.config import ConfigError, GatewayConfig
+from smppgate.service.config import CLI_CLIENT, ClientConfig, ConfigError, GatewayConfig
 from smppgate.service.intake import Intake, MessageRequest, ValidationError
 from smppgate.store import MAX_PRIORITY, NewMessage, StoreError, open_store
 
 SCOPE = "cli:send-bulk"
+#: the client send-bulk's messages record: the operator at the console, unrestricted
+CLI = ClientConfig(CLI_CLIENT, operator=True)
 MAX_SHOWN = 50
 
 
@@ -54,6 +56,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--priority", type=int, default=0, metavar="P",
                         help="0..9: within the account, due messages of a higher priority are "
                         "sent first (default 0; e.g. keep OTPs above a campaign)")  # fmt: skip
+    parser.add_argument("--class", dest="traffic_class", metavar="CLASS",
+                        help="the traffic class recorded with each message (transactional, "
+                        "promo, service or a class [[routes]] name)")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=500, metavar="N",
                         help="messages per store transaction (1..1000, default 500)")  # fmt: skip
     parser.add_argument("--json", action="store_true",
@@ -177,10 +182,16 @@ async def queue(
                 sender=row.sender or args.sender,
                 account=args.account,
                 priority=args.priority,
+                traffic_class=args.traffic_class,
             )
             try:
                 batch.append(
-                    intake.prepare(request, idempotency_key=f"{digest}:{row.line}", scope=SCOPE)
+                    intake.prepare(
+                        request,
+                        idempotency_key=f"{digest}:{row.line}",
+                        scope=SCOPE,
+                        client=CLI,
+                    )
                 )
             except ValidationError as exc:
                 summary.rejected.append((row.line, f"{exc.field}: {exc.message}"))

@@ -89,6 +89,9 @@ class AccountConfig:
     write_stall_after: float = 5.0
     """A session whose written bytes stay unacknowledged by the SMSC's TCP this long takes no
     new submits (they go to other sessions or wait) until the SMSC acknowledges again; 0: off."""
+    max_submit_rate: float | None = None
+    """submit_sm per second at most over all the account's sessions in this process (the
+    rate in the customer's contract); None: only the windows limit it."""
     tls: TlsConfig | None = None
     name: str = field(default="")
     """Label for logs and metrics; defaults to the system_id."""
@@ -128,6 +131,8 @@ class AccountConfig:
             raise ConfigError(f"window must be at least 1, got {self.window}")
         if self.query_window < 1 or self.query_rate <= 0:
             raise ConfigError("query_window must be >= 1 and query_rate > 0")
+        if self.max_submit_rate is not None and self.max_submit_rate <= 0:
+            raise ConfigError(f"max_submit_rate must be > 0, got {self.max_submit_rate}")
         if self.reconnect_jitter < 0:
             raise ConfigError("reconnect_jitter cannot be negative: jitter only lengthens")
         for name in (

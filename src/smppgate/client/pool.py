@@ -55,6 +55,10 @@ from smppgate.text import ReferenceAllocator, SplitMethod
 log = logging.getLogger("smppgate.client")
 
 
+#: what `_submit_allowance` answers without a rate cap: more than any backlog holds
+_UNCAPPED = 1 << 30
+
+
 class SlotState(Enum):
     WAITING = "waiting"  # cooling down before the next attempt
     CONNECTING = "connecting"
@@ -218,6 +222,14 @@ class SessionPool:
         self._udh_refs = ReferenceAllocator(8)
         self._sar_refs = ReferenceAllocator(16)
         self._bucket = TokenBucket(account.query_rate, 1.0, asyncio.get_running_loop().time())
+        rate = account.max_submit_rate
+        #: the account's submit cap, shared by all its sessions: a second's worth may go at once
+        self._submits = (
+            None
+            if rate is None
+            else TokenBucket(rate, max(1.0, rate), asyncio.get_running_loop().time())
+        )
+        self._refill_timer: asyncio.TimerHandle | None = None
         self._query_slots = asyncio.Semaphore(account.query_window)
         self._loop = asyncio.get_running_loop()
 
@@ -258,6 +270,9 @@ class SessionPool:
         self._closing = True
         self._stop.set()
         self._changed.set()
+        if self._refill_timer is not None:
+            self._refill_timer.cancel()
+            self._refill_timer = None
         self._fail_backlog("pool closed")
         sessions = [s.session for s in self._slots if s.session is not None]
         self._closing_sessions = set(sessions)
@@ -538,6 +553,9 @@ class SessionPool:
                 if _cancelled(work.items[work.pos]):
                     backlog.popleft()
                     continue
+                allowed = self._submit_allowance(now)
+                if allowed == 0:
+                    break
                 candidates = [s.candidate(now) for s in sessions]
                 index = select_session(candidates, now)
                 if index is None:
@@ -548,14 +566,32 @@ class SessionPool:
                     chunk = items[work.pos :] if work.pos else items
                     backlog.popleft()
                 else:
-                    end = min(work.pos + candidates[index].room, len(items))
+                    room = min(candidates[index].room, allowed)
+                    end = min(work.pos + room, len(items))
                     chunk = items[work.pos : end]
                     work.pos = end
                     if end == len(items):
                         backlog.popleft()
+                if self._submits is not None:
+                    self._submits.spend(len(chunk), now)
                 session.enqueue(chunk)
         finally:
             self._pumping = False
+
+    def _submit_allowance(self, now: float) -> int:
+        """How many submit_sm the account's rate cap lets go now (no cap: unbounded). At 0 a
+        timer pumps again when the next token is due."""
+        if self._submits is None:
+            return _UNCAPPED
+        allowed = self._submits.available(now)
+        if allowed == 0 and self._refill_timer is None and not self._closing:
+            wait = self._submits.delay(now)
+            self._refill_timer = self._loop.call_later(wait, self._refilled)
+        return allowed
+
+    def _refilled(self) -> None:
+        self._refill_timer = None
+        self._pump()
 
     # ------------------------------------------------------------------ query_sm
 

@@ -1,5 +1,5 @@
-"""A token bucket for query_sm (platform point 16: the client sets the rate): pure, the time
-is an argument."""
+"""A token bucket for query_sm (platform point 16: the client sets the rate) and for an
+account's submit rate cap (``max_submit_rate``): pure, the time is an argument."""
 
 from __future__ import annotations
 
@@ -33,3 +33,14 @@ class TokenBucket:
         if wait == 0.0:
             self._tokens -= 1
         return wait
+
+    def available(self, now: float) -> int:
+        """Whole tokens that may be spent now (0 while in debt)."""
+        self._refill(now)
+        return max(0, int(self._tokens))
+
+    def spend(self, count: int, now: float) -> None:
+        """Take ``count`` tokens, going into debt if there are fewer: the parts of one message
+        leave together, and the debt holds back what follows, so the long-run rate is kept."""
+        self._refill(now)
+        self._tokens -= count

@@ -10,6 +10,7 @@ docs/configuration.md; a test keeps the two in step.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import tomllib
@@ -30,6 +31,7 @@ from smppgate.profiles import (
 )
 from smppgate.service.egress import EgressPolicy, UrlRefusedError
 from smppgate.service.logs import parse_level
+from smppgate.service.routes import BUILTIN_CLASSES, Route
 from smppgate.session import BindMode
 from smppgate.store import redacted_url
 from smppgate.text import DefaultAlphabet, Encoding, SplitMethod
@@ -121,6 +123,8 @@ class AccountConfig:
     query_after: float | None = None
     """Ask query_sm for a message with no receipt after this many seconds (None: never)."""
     query_rate: float = 10.0
+    max_submit_rate: float | None = None
+    """submit_sm per second at most over all the account's sessions (per node)."""
     reconnect_after_drop: float | None = None
     """Seconds before reconnecting after a session drop (None: the profile's, 60 s)."""
     reconnect_after_failure: float | None = None
@@ -148,6 +152,41 @@ class AccountConfig:
         """What data_coding 0 means on this account (``default_alphabet``, else the
         profile's): how texts are planned, previewed and costed."""
         return self.profile.default_alphabet
+
+
+#: the client that `[http] api_keys` (or, with no key configured at all, every caller) is:
+#: every account, every message and inbound, no limits
+DEFAULT_CLIENT = "default"
+#: what `smppgate send-bulk` records as the client of the messages it queues
+CLI_CLIENT = "cli"
+_RESERVED_CLIENTS = (DEFAULT_CLIENT, CLI_CLIENT)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientConfig:
+    """One API client (``[[clients]]``): its keys, the accounts it may send through, and its
+    limits. Every message records the client that queued it."""
+
+    name: str
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    accounts: tuple[str, ...] | None = None
+    """Accounts it may name or be routed to (None: every account)."""
+    default_class: str | None = None
+    """The traffic class of its messages that name none."""
+    rate: float | None = None
+    """Requests per second it may make (a token bucket of ``burst``); None: no limit."""
+    burst: int = 1
+    daily_quota: int | None = None
+    """Messages it may queue per UTC day; None: no limit."""
+    operator: bool = False
+    """Sees every message and inbound, the ops page and /metrics (the default client does)."""
+
+    def may_use(self, account: str) -> bool:
+        return self.accounts is None or account in self.accounts
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.accounts is None and self.rate is None and self.daily_quota is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +243,10 @@ class GatewayConfig:
     http: HttpConfig = HttpConfig()
     webhooks: WebhookConfig = WebhookConfig()
     accounts: tuple[AccountConfig, ...] = ()
+    clients: tuple[ClientConfig, ...] = ()
+    """``[[clients]]`` as configured (`api_clients` adds the default client)."""
+    routes: tuple[Route, ...] = ()
+    """``[[routes]]`` in order: the account of a message that names none."""
     emulator: EmulatorConfig = EmulatorConfig()
     smpp_server: SmppServerConfig = SmppServerConfig()
     log_format: str = "text"
@@ -221,6 +264,25 @@ class GatewayConfig:
             if account.name == name:
                 return account
         raise KeyError(name)
+
+    @property
+    def api_clients(self) -> tuple[ClientConfig, ...]:
+        """Every client the API knows: ``[[clients]]``, then the default client (the keys of
+        ``[http] api_keys``; with no key configured anywhere, every caller of the loopback
+        API). Derived here, not stored, so the default client always has the http keys."""
+        keyed = any(c.api_keys for c in self.clients)
+        if self.http.api_keys or not keyed:
+            return (*self.clients, ClientConfig(DEFAULT_CLIENT, self.http.api_keys, operator=True))
+        return self.clients
+
+    @property
+    def traffic_classes(self) -> tuple[str, ...]:
+        """The classes a message may name: the built-in ones and those routes name."""
+        named = (r.traffic_class for r in self.routes if r.traffic_class is not None)
+        return tuple(dict.fromkeys((*BUILTIN_CLASSES, *named)))
+
+    def client(self, name: str) -> ClientConfig | None:
+        return next((c for c in self.api_clients if c.name == name), None)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -245,6 +307,11 @@ def _file_warnings(path: Path, data: Mapping[str, Any]) -> tuple[str, ...]:
     holds = []
     if _table(data, "http").get("api_keys"):
         holds.append("http.api_keys")
+    clients = data.get("clients")
+    if isinstance(clients, list) and any(
+        isinstance(c, Mapping) and c.get("api_keys") for c in clients
+    ):
+        holds.append("clients[].api_keys")
     if _table(data, "webhooks").get("secret"):
         holds.append("webhooks.secret")
     accounts = data.get("accounts")
@@ -289,7 +356,8 @@ def parse_config(
 ) -> GatewayConfig:
     env = os.environ if environ is None else environ
     _known(data, "", {"node_id", "store", "http", "webhooks", "accounts", "emulator", "log",
-                      "shutdown_timeout", "profiles", "smpp_server"})  # fmt: skip
+                      "shutdown_timeout", "profiles", "smpp_server",
+                      "clients", "routes"})  # fmt: skip
     store = _store(_table(data, "store"))
     http = _http(_table(data, "http"), env)
     webhooks = _webhooks(_table(data, "webhooks"), env)
@@ -314,6 +382,16 @@ def parse_config(
     except ValueError as exc:
         raise ConfigError("log.level", str(exc)) from None
     emulator = _emulator(_table(data, "emulator"))
+    routes = _routes(data.get("routes", []), names)
+    clients = _clients(data.get("clients", []), http, names, env)
+    classes = {*BUILTIN_CLASSES, *(r.traffic_class for r in routes)}
+    for i, client in enumerate(clients):
+        if client.default_class is not None and client.default_class not in classes:
+            raise ConfigError(
+                f"clients[{i}].default_class",
+                f"unknown class {client.default_class!r}; classes: "
+                f"{', '.join(sorted(c for c in classes if c))} (a route's class adds one)",
+            )
     policy = webhooks.policy
     for i, account in enumerate(accounts):
         if account.default_callback_url is not None:
@@ -328,6 +406,8 @@ def parse_config(
         http=http,
         webhooks=webhooks,
         accounts=accounts,
+        clients=clients,
+        routes=routes,
         emulator=emulator,
         smpp_server=smpp_server,
         log_format=log_format,
@@ -476,19 +556,8 @@ def _http(data: Mapping[str, Any], env: Mapping[str, str]) -> HttpConfig:
     from_env = [k.strip() for k in env.get("SMPPGATE_API_KEYS", "").split(",") if k.strip()]
     api_keys = tuple(dict.fromkeys([*keys, *from_env]))
     for i, key in enumerate(api_keys):
-        if len(key) < MIN_API_KEY_LENGTH or not (key.isascii() and key.isprintable()):
-            where = "SMPPGATE_API_KEYS" if key in from_env and key not in keys else "http.api_keys"
-            raise ConfigError(
-                f"{where}[{i}]",
-                f"an API key is at least {MIN_API_KEY_LENGTH} printable ASCII characters, "
-                f"this one has {len(key)}: generate one, e.g. `openssl rand -hex 24`",
-            )
-    if not api_keys and not _is_loopback(listen.host):
-        raise ConfigError(
-            "http.api_keys",
-            f"the API listens on {listen.host}, which is not a loopback address: set api_keys "
-            "(or SMPPGATE_API_KEYS) so that requests must present a key",
-        )
+        where = "SMPPGATE_API_KEYS" if key in from_env and key not in keys else "http.api_keys"
+        _check_api_key(key, f"{where}[{i}]")
     max_batch = _int(data, "http", "max_batch", 1000, minimum=1, maximum=1000)
     return HttpConfig(
         listen=listen,
@@ -497,6 +566,129 @@ def _http(data: Mapping[str, Any], env: Mapping[str, str]) -> HttpConfig:
         allowed_hosts=tuple(h.lower() for h in _str_list(data, "http", "allowed_hosts")),
         header_timeout=_number(data, "http", "header_timeout", 10.0, minimum=0.1),
         body_timeout=_number(data, "http", "body_timeout", 30.0, minimum=0.1),
+    )
+
+
+def _check_api_key(key: str, where: str) -> None:
+    if len(key) < MIN_API_KEY_LENGTH or not (key.isascii() and key.isprintable()):
+        raise ConfigError(
+            where,
+            f"an API key is at least {MIN_API_KEY_LENGTH} printable ASCII characters, "
+            f"this one has {len(key)}: generate one, e.g. `openssl rand -hex 24`",
+        )
+
+
+_CLIENT_KEYS = {"name", "api_keys", "api_keys_env", "accounts", "default_class", "rate",
+                "burst", "daily_quota", "operator"}  # fmt: skip
+
+
+def _clients(
+    raw: object, http: HttpConfig, accounts: list[str], env: Mapping[str, str]
+) -> tuple[ClientConfig, ...]:
+    """``[[clients]]`` (`GatewayConfig.api_clients` adds the default one)."""
+    if not isinstance(raw, list) or not all(isinstance(c, Mapping) for c in raw):
+        raise ConfigError("clients", "must be an array of tables ([[clients]])")
+    clients = [_client(c, f"clients[{i}]", accounts, env) for i, c in enumerate(raw)]
+    seen: dict[str, str] = {}
+    for i, client in enumerate(clients):
+        if client.name in seen.values():
+            raise ConfigError(f"clients[{i}].name", f"client name {client.name!r} is used twice")
+        for key in client.api_keys:
+            if key in seen:
+                raise ConfigError(
+                    f"clients[{i}].api_keys",
+                    f"a key of client {client.name!r} is also a key of {seen[key]!r}: every "
+                    "key names one client",
+                )
+            seen[key] = client.name
+    for key in http.api_keys:
+        if key in seen:
+            raise ConfigError("http.api_keys", f"a key here is also a key of client {seen[key]!r}")
+    if not (seen or http.api_keys) and not _is_loopback(http.listen.host):
+        raise ConfigError(
+            "http.api_keys",
+            f"the API listens on {http.listen.host}, which is not a loopback address: set "
+            "api_keys (or SMPPGATE_API_KEYS, or [[clients]] api_keys) so that requests must "
+            "present a key",
+        )
+    return tuple(clients)
+
+
+def _routes(raw: object, accounts: list[str]) -> tuple[Route, ...]:
+    """``[[routes]]``: class and prefix (both optional) to an account, in order."""
+    if not isinstance(raw, list) or not all(isinstance(r, Mapping) for r in raw):
+        raise ConfigError("routes", "must be an array of tables ([[routes]])")
+    routes = []
+    for i, data in enumerate(raw):
+        key = f"routes[{i}]"
+        _known(data, key, {"class", "prefix", "account"})
+        account = _str(data, key, "account", "")
+        if account not in accounts:
+            raise ConfigError(
+                f"{key}.account", f"no account {account!r}; accounts: {', '.join(accounts)}"
+            )
+        traffic_class = _opt_str(data, key, "class")
+        if traffic_class is not None and not _NAME.match(traffic_class):
+            raise ConfigError(f"{key}.class", "letters, digits, '_', '.', '-' (1..64)")
+        prefix = _opt_str(data, key, "prefix")
+        if prefix is not None and not (prefix.isascii() and prefix.isdecimal()
+                                       and len(prefix) <= 15):  # fmt: skip
+            raise ConfigError(
+                f"{key}.prefix",
+                f"international digits the destination starts with, e.g. '7' or '7900'; "
+                f"got {prefix!r}",
+            )
+        routes.append(Route(account, traffic_class, prefix))
+    return tuple(routes)
+
+
+def _client(
+    data: Mapping[str, Any], key: str, accounts: list[str], env: Mapping[str, str]
+) -> ClientConfig:
+    _known(data, key, _CLIENT_KEYS)
+    name = _str(data, key, "name", "")
+    if not _NAME.match(name):
+        raise ConfigError(f"{key}.name", "letters, digits, '_', '.', '-' (1..64), e.g. 'shop'")
+    if name in _RESERVED_CLIENTS:
+        raise ConfigError(
+            f"{key}.name",
+            f"{name!r} is reserved ([http] api_keys is {DEFAULT_CLIENT!r}, "
+            f"send-bulk is {CLI_CLIENT!r}); choose another name",
+        )
+    keys = _str_list(data, key, "api_keys")
+    env_name = _opt_str(data, key, "api_keys_env")
+    if env_name is not None:
+        if env_name not in env:
+            raise ConfigError(f"{key}.api_keys_env", f"environment variable {env_name} is unset")
+        keys += [k.strip() for k in env[env_name].split(",") if k.strip()]
+    if not keys:
+        raise ConfigError(f"{key}.api_keys", "a client needs at least one key (or api_keys_env)")
+    for i, api_key in enumerate(keys):
+        _check_api_key(api_key, f"{key}.api_keys[{i}]")
+    allowed: tuple[str, ...] | None = None
+    if "accounts" in data:
+        allowed = tuple(_str_list(data, key, "accounts"))
+        if not allowed:
+            raise ConfigError(f"{key}.accounts", "name at least one account (leave it out: all)")
+        for i, account in enumerate(allowed):
+            if account not in accounts:
+                known = ", ".join(accounts)
+                raise ConfigError(
+                    f"{key}.accounts[{i}]", f"no account {account!r}; accounts: {known}"
+                )
+    rate = None if "rate" not in data else _number(data, key, "rate", 0.0, minimum=0.001)
+    quota = data.get("daily_quota")
+    return ClientConfig(
+        name=name,
+        api_keys=tuple(dict.fromkeys(keys)),
+        accounts=allowed,
+        default_class=_opt_str(data, key, "default_class"),
+        rate=rate,
+        burst=_int(data, key, "burst", max(1, math.ceil(rate or 1)), minimum=1, maximum=1_000_000),
+        daily_quota=None
+        if quota is None
+        else _int(data, key, "daily_quota", 0, minimum=1, maximum=10**12),
+        operator=_bool(data, key, "operator", False),
     )
 
 
@@ -644,6 +836,7 @@ _ACCOUNT_KEYS = {
     "source_npi", "default_alphabet", "unsafe_below_platform_minimums",
     "tcp_user_timeout",
     "tcp_keepalive_idle", "tcp_keepalive_interval", "tcp_keepalive_count", "write_stall_after",
+    "max_submit_rate",
 }  # fmt: skip
 #: timers an account may set; None keeps the profile's (the platform's) value
 _TIMER_KEYS = ("reconnect_after_drop", "reconnect_after_failure", "response_timeout",
@@ -762,6 +955,9 @@ def _account(
         if query_after is None
         else _number(data, key, "query_after", 0.0, minimum=1.0),
         query_rate=_number(data, key, "query_rate", 10.0, minimum=0.1),
+        max_submit_rate=None
+        if data.get("max_submit_rate") is None
+        else _number(data, key, "max_submit_rate", 0.0, minimum=0.001),
         password_source=password_source,
         unsafe_below_platform_minimums=unsafe,
         tcp=_tcp_options(data, key),

@@ -17,14 +17,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from smppgate.client import AddressError, gateway_sender, international_number
-from smppgate.service.config import AccountConfig, GatewayConfig
+from smppgate.service.clients import (
+    AccountForbiddenError,
+    QuotaExceededError,
+    quota_for,
+    quota_resets_at,
+)
+from smppgate.service.config import AccountConfig, ClientConfig, GatewayConfig
 from smppgate.service.egress import EgressPolicy, UrlRefusedError
+from smppgate.service.routes import NoRouteError, choose_account
 from smppgate.store import (
     MAX_PRIORITY,
     InsertResult,
     MessageState,
     NewMessage,
     PlannedPart,
+    QuotaExceeded,
     Store,
     StoredMessage,
 )
@@ -133,6 +141,9 @@ class MessageRequest:
     """Resend a part whose submit_sm got no response (risking a duplicate)."""
     priority: int = 0
     """Within the account, due messages of a higher priority are sent first."""
+    traffic_class: str | None = None
+    """``transactional``, ``promo``, ``service`` or a class the routes name (None: the
+    client's ``default_class``); routes choose the account by it when none is named."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +161,7 @@ class UssdRequest:
     callback_url: str | None = None
     reference: str | None = None
     priority: int = 0
+    traffic_class: str | None = None
 
 
 def _check_priority(priority: int) -> None:
@@ -236,22 +248,73 @@ class Intake:
 
     # ------------------------------------------------------------------ public API
 
-    def account_for(self, name: str | None, field: str = "account") -> AccountConfig:
-        """The named account (the first one when None); ValidationError if unknown."""
+    def account_for(
+        self, name: str | None, field: str = "account", client: ClientConfig | None = None
+    ) -> AccountConfig:
+        """The named account (when None: the first one the client may use); ValidationError
+        if unknown, `AccountForbiddenError` if the client may not use it."""
         if name is None:
-            return self._config.accounts[0]
+            if client is None or client.accounts is None:
+                return self._config.accounts[0]
+            return self._accounts[client.accounts[0]]
         found = self._accounts.get(name)
         if found is None:
             known = ", ".join(sorted(self._accounts))
             raise ValidationError(field, f"unknown account {name!r}; known accounts: {known}")
+        if client is not None and not client.may_use(name):
+            raise AccountForbiddenError(client.name, name, client.accounts or ())
         return found
 
+    def route(
+        self,
+        name: str | None,
+        traffic_class: str | None,
+        destination: str,
+        client: ClientConfig | None = None,
+    ) -> AccountConfig:
+        """The account a message goes through: the one it names (if the client may use it),
+        else the first matching ``[[routes]]`` entry the client may use, else (no routes
+        configured) the first account the client may use. With routes and none matching:
+        ValidationError on ``class``; only routes to forbidden accounts: `AccountForbiddenError`."""
+        if name is not None or not self._config.routes:
+            return self.account_for(name, client=client)
+        try:
+            chosen = choose_account(
+                self._config.routes,
+                traffic_class,
+                destination,
+                lambda account: client is None or client.may_use(account),
+            )
+        except NoRouteError as exc:
+            if exc.forbidden is not None and client is not None:
+                raise AccountForbiddenError(
+                    client.name, exc.forbidden, client.accounts or ()
+                ) from None
+            raise ValidationError("class", str(exc)) from None
+        return self._accounts[chosen]
+
+    def traffic_class(self, value: str | None, client: ClientConfig | None) -> str | None:
+        """The message's class: the one named (it must be known), else the client's default."""
+        if value is None:
+            return None if client is None else client.default_class
+        known = self._config.traffic_classes
+        if value not in known:
+            raise ValidationError("class", f"unknown class {value!r}; classes: {', '.join(known)}")
+        return value
+
     def prepare(
-        self, request: MessageRequest, *, idempotency_key: str | None = None, scope: str = ""
+        self,
+        request: MessageRequest,
+        *,
+        idempotency_key: str | None = None,
+        scope: str = "",
+        client: ClientConfig | None = None,
     ) -> NewMessage:
-        """Validate and plan one message without storing it (raises `ValidationError`)."""
-        account = self.account_for(request.account)
+        """Validate and plan one message without storing it (raises `ValidationError`, or
+        `AccountForbiddenError` for an account the client may not use)."""
         destination = check_destination(request.to)
+        traffic_class = self.traffic_class(request.traffic_class, client)
+        account = self.route(request.account, traffic_class, destination, client)
         sender = self._sender(request.sender, account)
         split = account.split if request.split is None else request.split
         _check_priority(request.priority)
@@ -272,17 +335,25 @@ class Intake:
             callback_url=callback_url,
             client_reference=reference,
             resend_unknown=request.resend_unknown,
+            traffic_class=traffic_class,
             priority=request.priority,
             idempotency_key=idempotency_key,
             idempotency_scope=scope,
+            client=_client_name(client),
         )
 
     def prepare_ussd(
-        self, request: UssdRequest, *, idempotency_key: str | None = None, scope: str = ""
+        self,
+        request: UssdRequest,
+        *,
+        idempotency_key: str | None = None,
+        scope: str = "",
+        client: ClientConfig | None = None,
     ) -> NewMessage:
         """Validate and plan one USSD message (one part, never split)."""
-        account = self.account_for(request.account)
         destination = check_destination(request.to)
+        traffic_class = self.traffic_class(request.traffic_class, client)
+        account = self.route(request.account, traffic_class, destination, client)
         sender = self._sender(request.sender, account)
         if not 0 <= request.service_op <= 0xFF:
             raise ValidationError("op", "ussd_service_op is one octet (0..255)")
@@ -323,20 +394,28 @@ class Intake:
             validity_seconds=validity,
             callback_url=callback_url,
             client_reference=reference,
+            traffic_class=traffic_class,
             priority=request.priority,
             idempotency_key=idempotency_key,
             idempotency_scope=scope,
             ussd_service_op=fields.service_op,
             its_session_info=None if fields.session is None else fields.session.to_bytes(),
+            client=_client_name(client),
         )
 
     async def commit(
-        self, messages: Sequence[NewMessage], *, batch_key: str | None = None
+        self,
+        messages: Sequence[NewMessage],
+        *,
+        batch_key: str | None = None,
+        client: ClientConfig | None = None,
     ) -> list[Accepted]:
         """Insert prepared messages in ONE store transaction (all or none) and return after the
         commit. An idempotency key seen before returns the first message (`created` False),
         or raises `IdempotencyConflict` (and stores nothing) when that message came from
-        another request, or when only part of a batch (``batch_key``) was seen before."""
+        another request, or when only part of a batch (``batch_key``) was seen before.
+        The messages created count against the client's daily quota in that transaction:
+        `QuotaExceededError` (nothing stored) when they would exceed it."""
         if not messages:
             return []
 
@@ -348,15 +427,28 @@ class Intake:
                 first = next(r.message.id for r in results if not r.created)
                 raise IdempotencyConflict(batch_key, first)
 
-        results = await self._store.insert_messages(messages, self._clock(), check)
+        now = self._clock()
+        try:
+            results = await self._store.insert_messages(
+                messages, now, check, quota_for(client, now)
+            )
+        except QuotaExceeded as exc:
+            raise QuotaExceededError(
+                exc.client, exc.limit, exc.used, quota_resets_at(now)
+            ) from None
         return [_accepted(r) for r in results]
 
     async def accept(
-        self, request: MessageRequest, *, idempotency_key: str | None = None, scope: str = ""
+        self,
+        request: MessageRequest,
+        *,
+        idempotency_key: str | None = None,
+        scope: str = "",
+        client: ClientConfig | None = None,
     ) -> Accepted:
         """Validate, plan and commit one message."""
-        message = self.prepare(request, idempotency_key=idempotency_key, scope=scope)
-        return (await self.commit([message]))[0]
+        message = self.prepare(request, idempotency_key=idempotency_key, scope=scope, client=client)
+        return (await self.commit([message], client=client))[0]
 
     async def accept_batch(
         self,
@@ -364,6 +456,7 @@ class Intake:
         *,
         idempotency_key: str | None = None,
         scope: str = "",
+        client: ClientConfig | None = None,
     ) -> list[Accepted]:
         """Every request valid, then all committed in one transaction; the first invalid one
         raises a `ValidationError` whose field is ``messages[i].<field>`` and nothing is stored.
@@ -375,20 +468,29 @@ class Intake:
         for i, request in enumerate(requests):
             key = None if idempotency_key is None else f"{idempotency_key}#{i}"
             try:
-                prepared.append(self.prepare(request, idempotency_key=key, scope=batch_scope))
+                prepared.append(
+                    self.prepare(request, idempotency_key=key, scope=batch_scope, client=client)
+                )
             except ValidationError as exc:
                 raise exc.within(f"messages[{i}]") from None
-        return await self.commit(prepared, batch_key=idempotency_key)
+        return await self.commit(prepared, batch_key=idempotency_key, client=client)
 
     async def accept_ussd(
-        self, request: UssdRequest, *, idempotency_key: str | None = None, scope: str = ""
+        self,
+        request: UssdRequest,
+        *,
+        idempotency_key: str | None = None,
+        scope: str = "",
+        client: ClientConfig | None = None,
     ) -> Accepted:
-        message = self.prepare_ussd(request, idempotency_key=idempotency_key, scope=scope)
-        return (await self.commit([message]))[0]
+        message = self.prepare_ussd(
+            request, idempotency_key=idempotency_key, scope=scope, client=client
+        )
+        return (await self.commit([message], client=client))[0]
 
-    def preview(self, request: PreviewRequest) -> Preview:
+    def preview(self, request: PreviewRequest, client: ClientConfig | None = None) -> Preview:
         """Encoding, parts, units left in the last part, characters forcing UCS2."""
-        account = self.account_for(request.account)
+        account = self.account_for(request.account, client=client)
         encoding = self._encoding(request.encoding, account)
         _check_text(request.text)
         try:
@@ -513,6 +615,10 @@ class Intake:
 
 
 # ---------------------------------------------------------------------- field checks
+
+
+def _client_name(client: ClientConfig | None) -> str | None:
+    return None if client is None else client.name
 
 
 def check_destination(to: str, field: str = "to") -> str:

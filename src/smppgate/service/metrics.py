@@ -229,6 +229,16 @@ class Metrics:
         self.accepted_total = r.counter(
             "smppgate_messages_accepted_total", "Messages accepted (committed).", ("account",)
         )
+        self.client_accepted_total = r.counter(
+            "smppgate_client_messages_accepted_total",
+            "Messages accepted (committed), per API client (the configured names: bounded).",
+            ("client",),
+        )
+        self.client_limited_total = r.counter(
+            "smppgate_client_limited_total",
+            "Requests refused with 429, per API client and limit (rate, daily_quota).",
+            ("client", "limit"),
+        )
         self.submits_total = r.counter(
             "smppgate_submits_total", "submit_sm PDUs written, per account.", ("account",)
         )
@@ -320,6 +330,12 @@ class Metrics:
 
     def accepted(self, account: str, count: int = 1) -> None:
         self.accepted_total.inc(account, amount=count)
+
+    def client_accepted(self, client: str, count: int = 1) -> None:
+        self.client_accepted_total.inc(client, amount=count)
+
+    def client_limited(self, client: str, limit: str) -> None:
+        self.client_limited_total.inc(client, limit)
 
     def submitted(self, account: str, count: int = 1) -> None:
         self.submits_total.inc(account, amount=count)

@@ -26,6 +26,7 @@ from typing import Any
 from smppgate.client.pool import PoolSnapshot, SlotSnapshot, SlotState
 from smppgate.pdu import CommandStatus
 from smppgate.profiles import HostAddress, ProviderProfile
+from smppgate.service.clients import quota_day
 from smppgate.service.dispatch import attempts_of
 from smppgate.service.metrics import Metrics
 from smppgate.service.runtime import AccountRunner, Gateway
@@ -456,6 +457,7 @@ class OpsView:
             "now": now,
             "store_up": store_up,
             "accounts": accounts,
+            "clients": await self._clients(now),
             "queue": {state.value: int(m.queue_depth.get(state.value)) for state in MessageState},
             "retries": retries,
             "rates": {
@@ -533,6 +535,33 @@ class OpsView:
                 "requeued_link_loss": stats.requeued_link_loss,
             },
         }
+
+    async def _clients(self, now: float) -> list[dict[str, Any]]:
+        """Each API client with its limits, its messages today (the store's quota count,
+        every node's) and this node's accepted and refused counters."""
+        m = self.metrics
+        try:
+            used = await self.gateway.store.client_usage(quota_day(now))
+        except Exception:  # noqa: BLE001  (store_up shows the outage; the page stays up)
+            used = {}
+        return [
+            {
+                "name": c.name,
+                "accounts": None if c.accounts is None else list(c.accounts),
+                "default_class": c.default_class,
+                "rate": c.rate,
+                "burst": c.burst,
+                "daily_quota": c.daily_quota,
+                "operator": c.operator,
+                "used_today": used.get(c.name, 0),
+                "accepted": int(m.client_accepted_total.get(c.name)),
+                "limited": {
+                    limit: int(m.client_limited_total.get(c.name, limit))
+                    for limit in ("rate", "daily_quota")
+                },
+            }
+            for c in self.gateway.config.api_clients
+        ]
 
     async def _retries(self, now: float) -> dict[str, Any]:
         """Queued messages that wait for a retry, soonest first (at most ``retry_rows``), and

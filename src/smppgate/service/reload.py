@@ -1,11 +1,11 @@
 """Reloading the configuration without a restart (SIGHUP, `smppgate reload`).
 
 A restart costs at least 60 s without sessions (the platform's reconnect cooldown), so what can
-change under a running gateway does: API keys and batch limit, the webhooks' secret and
-attempts, the default sender / callback URL / split / encoding / part limit of an account,
-retention, lease and shutdown timings, the log level. `plan_reload` compares the running
-configuration with the new one and says what it applies and what it keeps at its running
-value, with why:
+change under a running gateway does: API keys and batch limit, the API clients and routes
+(``[[clients]]``, ``[[routes]]``: from the next request), the webhooks' secret and attempts,
+the default sender / callback URL / split / encoding / part limit of an account, retention,
+lease and shutdown timings, the log level. `plan_reload` compares the running configuration
+with the new one and says what it applies and what it keeps at its running value, with why:
 
 - **needs a restart**: ``node_id``, ``[store] url``, ``[emulator]``, ``[log] format``, and every
   ``[http]`` / ``[webhooks]`` setting but those in `LIVE_FIELDS` (the listen address, timeouts,
@@ -37,7 +37,7 @@ log = logging.getLogger("smppgate.reload")
 SESSION_FIELDS = (
     "system_id", "password", "profile", "hosts", "sessions", "window", "tls", "ca_file",
     "tls_verify", "query_after", "query_rate", "reconnect_after_drop",
-    "reconnect_after_failure", "response_timeout", "enquire_link_idle",
+    "reconnect_after_failure", "response_timeout", "enquire_link_idle", "max_submit_rate",
 )  # fmt: skip
 
 
@@ -88,6 +88,7 @@ def plan_reload(running: GatewayConfig, new: GatewayConfig) -> ReloadPlan:
         log_format=running.log_format,
         accounts=_accounts(running, new, applied, refused),
     )
+    config = _policy(running, config, applied, refused)
     for section in ("store", "http", "webhooks"):
         before, after = getattr(running, section), getattr(config, section)
         applied.extend(
@@ -111,6 +112,31 @@ LIVE_FIELDS = {
     "http": frozenset({"api_keys", "max_batch"}),
     "webhooks": frozenset({"secret", "max_attempts", "backoff"}),
 }
+
+
+def _policy(
+    running: GatewayConfig, config: GatewayConfig, applied: list[str], refused: list[str]
+) -> GatewayConfig:
+    """``[[clients]]`` and ``[[routes]]`` apply from the next request, unless they name an
+    account that is not running (one the reload could not add): then both stay as they run."""
+    running_accounts = {a.name for a in config.accounts}
+    named = {r.account for r in config.routes} | {
+        a for c in config.clients for a in (c.accounts or ())
+    }
+    missing = sorted(named - running_accounts)
+    changed = [
+        name for name in ("clients", "routes") if getattr(running, name) != getattr(config, name)
+    ]
+    if not changed:
+        return config
+    if missing:
+        refused.append(
+            f"{' and '.join(changed)}: name account(s) not running ({', '.join(missing)}): "
+            "kept as they run (restart to add the account)"
+        )
+        return replace(config, clients=running.clients, routes=running.routes)
+    applied.extend(changed)
+    return config
 
 
 def _get(config: GatewayConfig, key: str) -> object:

@@ -104,6 +104,7 @@ def client_account(account: AccountConfig) -> ClientAccount:
         sessions=account.sessions,
         window=account.window,
         query_rate=account.query_rate,
+        max_submit_rate=account.max_submit_rate,
         tls=tls,
         name=account.name,
         reconnect_after_drop=account.reconnect_after_drop,

@@ -34,6 +34,17 @@ class NotFound(StoreError):
         self.key = key
 
 
+class QuotaExceeded(StoreError):
+    """The messages would take a client over its daily quota; nothing was inserted."""
+
+    def __init__(self, client: str, day: str, limit: int, used: int) -> None:
+        super().__init__(f"client {client!r} queued {used} of {limit} messages on {day}")
+        self.client = client
+        self.day = day
+        self.limit = limit
+        self.used = used
+
+
 class InvalidTransition(StoreError):
     """An operation asked for a state change the lifecycle table does not allow."""
 

@@ -192,6 +192,8 @@ class NewMessage:
     """USSD: the its_session_info TLV, 2 octets."""
     origin: SmppOrigin | None = None
     """Submitted by an application over SMPP: its receipt goes to the front door's outbox."""
+    client: str | None = None
+    """The API client that queued it (the config's name; None: unrecorded)."""
 
     def __post_init__(self) -> None:
         if not self.parts:
@@ -201,6 +203,17 @@ class NewMessage:
             raise ValueError(f"part seqs must be 1..n in order, got {seqs}")
         if self.validity_seconds is not None and self.validity_seconds < 0:
             raise ValueError("validity_seconds cannot be negative")
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """A client's daily quota, counted in the transaction that inserts its messages: the
+    insert fails with `QuotaExceeded` (and stores nothing) when the messages it creates would
+    take ``client``'s count for ``day`` (a UTC date, ``2026-01-31``) above ``limit``."""
+
+    client: str
+    day: str
+    limit: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +365,7 @@ class StoredMessage:
     parts: tuple[StoredPart, ...] = ()
     ussd_service_op: int | None = None
     its_session_info: bytes | None = None
+    client: str | None = None
 
     @property
     def uses_payload(self) -> bool:

@@ -26,6 +26,7 @@ from smppgate.store.models import (
     Notifier,
     Outcome,
     OutcomeResult,
+    Quota,
     ReceiptMatch,
     RecoveryReport,
     SessionSlot,
@@ -85,12 +86,19 @@ class Store(Protocol):
         messages: Sequence[NewMessage],
         now: float,
         check: Callable[[Sequence[InsertResult]], None] | None = None,
+        quota: Quota | None = None,
     ) -> list[InsertResult]:
         """Up to 1,000 messages in one transaction: all are committed, or none (the error is
         raised). Results are in input order; a repeated key within the batch returns the
         first message of the batch with `created=False`. `check`, when given, sees the
         results before anything is written and may raise to insert nothing (idempotency
-        conflicts are decided there, inside the transaction)."""
+        conflicts are decided there, inside the transaction). `quota`, when given, counts
+        the messages created against the client's day in the same transaction and raises
+        `QuotaExceeded` (inserting nothing) above its limit."""
+        ...
+
+    async def client_usage(self, day: str) -> dict[str, int]:
+        """Messages each client queued on ``day`` (a UTC date), as counted for quotas."""
         ...
 
     async def get_message(self, message_id: str) -> MessageDetail:
@@ -105,8 +113,10 @@ class Store(Protocol):
         since: float | None = None,
         after: str | None = None,
         limit: int = 100,
+        client: str | None = None,
     ) -> MessagePage:
-        """Messages in id (= creation) order, created at or after `since`, after the cursor."""
+        """Messages in id (= creation) order, created at or after `since`, after the cursor;
+        with `client`, only that client's."""
         ...
 
     async def count_by_state(self, account: str | None = None) -> dict[MessageState, int]:
@@ -193,7 +203,11 @@ class Store(Protocol):
         after_id: int = 0,
         account: str | None = None,
         limit: int = 100,
-    ) -> list[InboundMessage]: ...
+        accounts: Sequence[str] | None = None,
+    ) -> list[InboundMessage]:
+        """Inbound in id order after `after_id`; `accounts` keeps those received on one of
+        them (a client's view)."""
+        ...
 
     # -- SMPP front door outbox
     async def smpp_outbox(

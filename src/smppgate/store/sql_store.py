@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, cast
 
 from smppgate.store import lifecycle, retention, schema
 from smppgate.store.backend import Backend, Connection, Row, placeholders
-from smppgate.store.errors import DuplicateKey, NotFound, StoreError
+from smppgate.store.errors import DuplicateKey, NotFound, QuotaExceeded, StoreError
 from smppgate.store.finite import require_finite, require_finite_fields
 from smppgate.store.ids import new_message_id
 from smppgate.store.models import (
@@ -40,6 +40,7 @@ from smppgate.store.models import (
     PartAccepted,
     PartFailed,
     PartStatus,
+    Quota,
     ReceiptMatch,
     ReceiptRecord,
     ReceiptState,
@@ -74,7 +75,7 @@ _MESSAGE_COLUMNS = (
     " callback_url, client_reference, resend_unknown, traffic_class, priority,"
     " idempotency_scope, idempotency_key, state, created_at, updated_at, next_attempt_at,"
     " attempts, qfull_retries, throttled_retries, last_status, last_status_name, part_count,"
-    " uses_payload, leased_by, lease_until, ussd_service_op, its_session_info"
+    " uses_payload, leased_by, lease_until, ussd_service_op, its_session_info, client"
 )
 #: the columns `_message` and `_part` read, in the order of their records' fields (rows are
 #: unpacked by position: looking 46 names up per message was a tenth of a claim's time)
@@ -83,7 +84,7 @@ _READ_MESSAGE = (
     " callback_url, client_reference, resend_unknown, traffic_class, priority,"
     " idempotency_key, idempotency_scope, state, created_at, updated_at, next_attempt_at,"
     " attempts, qfull_retries, throttled_retries, last_status, last_status_name, part_count,"
-    " leased_by, lease_until, ussd_service_op, its_session_info"
+    " leased_by, lease_until, ussd_service_op, its_session_info, client"
 )
 _READ_PART = (
     "message_id, seq, short_message, esm_class, data_coding, sar_ref, sar_total, sar_seq,"
@@ -93,7 +94,7 @@ _READ_PART = (
 _MESSAGE_STATES = {s.value: s for s in MessageState}
 _PART_STATUSES = {s.value: s for s in PartStatus}
 _RECEIPT_STATES = {s.value: s for s in ReceiptState}
-_INSERT_MESSAGE = f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({placeholders(30)})"
+_INSERT_MESSAGE = f"INSERT INTO messages ({_MESSAGE_COLUMNS}) VALUES ({placeholders(31)})"
 _INSERT_PART = (
     "INSERT INTO parts (message_id, seq, short_message, esm_class, data_coding, sar_ref,"
     " sar_total, sar_seq, message_payload, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -185,6 +186,7 @@ class SqlStore:
         messages: Sequence[NewMessage],
         now: float,
         check: Callable[[Sequence[InsertResult]], None] | None = None,
+        quota: Quota | None = None,
     ) -> list[InsertResult]:
         if len(messages) > MAX_BATCH:
             raise StoreError(f"at most {MAX_BATCH} messages per batch, got {len(messages)}")
@@ -193,7 +195,10 @@ class SqlStore:
         prepared = [(m, m.id or new_message_id(now)) for m in messages]
 
         async def insert(conn: Connection) -> list[InsertResult]:
-            return await self._insert(conn, prepared, now, check)
+            results = await self._insert(conn, prepared, now, check)
+            if quota is not None:
+                await _count_usage(conn, quota, sum(r.created for r in results))
+            return results
 
         try:
             return await self._backend.run(insert)
@@ -272,6 +277,13 @@ class SqlStore:
             )
         return results
 
+    async def client_usage(self, day: str) -> dict[str, int]:
+        async def fetch(conn: Connection) -> dict[str, int]:
+            rows = await conn.fetch("SELECT client, used FROM client_usage WHERE day = ?", day)
+            return {r["client"]: int(r["used"]) for r in rows}
+
+        return await self._backend.run(fetch, write=False)
+
     async def get_message(self, message_id: str) -> MessageDetail:
         async def get(conn: Connection) -> MessageDetail:
             return await self._detail(conn, message_id)
@@ -286,10 +298,12 @@ class SqlStore:
         since: float | None = None,
         after: str | None = None,
         limit: int = 100,
+        client: str | None = None,
     ) -> MessagePage:
         where: list[str] = ["1 = 1"]
         args: list[object] = []
         for clause, value in (
+            ("client = ?", client),
             ("state = ?", state.value if state is not None else None),
             ("account = ?", account),
             ("created_at >= ?", since),
@@ -1152,6 +1166,7 @@ class SqlStore:
         after_id: int = 0,
         account: str | None = None,
         limit: int = 100,
+        accounts: Sequence[str] | None = None,
     ) -> list[InboundMessage]:
         sql = "SELECT * FROM inbound WHERE id > ?"
         args: list[object] = [after_id]
@@ -1161,6 +1176,11 @@ class SqlStore:
         if account is not None:
             sql += " AND account = ?"
             args.append(account)
+        if accounts is not None:
+            if not accounts:
+                return []
+            sql += f" AND account IN ({placeholders(len(accounts))})"
+            args.extend(accounts)
         sql += " ORDER BY id LIMIT ?"
 
         async def fetch(conn: Connection) -> list[InboundMessage]:
@@ -1504,6 +1524,25 @@ class SqlStore:
 # ------------------------------------------------------------------ row <-> record
 
 
+async def _count_usage(conn: Connection, quota: Quota, created: int) -> None:
+    """Add ``created`` messages to the client's count for the day, or raise `QuotaExceeded`
+    (rolling the insert back). The row is locked by the upsert: on PostgreSQL two nodes
+    inserting for one client queue behind each other, so the count is exact."""
+    if created == 0:
+        return
+    row = await conn.fetchrow(
+        "INSERT INTO client_usage (client, day, used) VALUES (?, ?, ?)"
+        " ON CONFLICT (client, day) DO UPDATE SET used = client_usage.used + excluded.used"
+        " RETURNING used",
+        quota.client,
+        quota.day,
+        created,
+    )
+    used = 0 if row is None else int(row["used"])
+    if used > quota.limit:
+        raise QuotaExceeded(quota.client, quota.day, quota.limit, used - created)
+
+
 def _context(context: SubmitContext) -> tuple[str, str, str]:
     return (context.node_id, context.session_id, context.host)
 
@@ -1569,6 +1608,7 @@ def _new_stored(message: NewMessage, message_id: str, now: float) -> StoredMessa
         parts=parts,
         ussd_service_op=message.ussd_service_op,
         its_session_info=message.its_session_info,
+        client=message.client,
     )
 
 
@@ -1604,6 +1644,7 @@ def _message_row(m: StoredMessage) -> tuple[object, ...]:
         m.lease_until,
         m.ussd_service_op,
         m.its_session_info,
+        m.client,
     )
 
 
@@ -1688,6 +1729,7 @@ def _message(r: Row, parts: list[StoredPart]) -> StoredMessage:
         lease_until,
         ussd_service_op,
         its_session_info,
+        client,
     ) = cast("tuple[Any, ...]", r)
     return StoredMessage(
         message_id,
@@ -1720,6 +1762,7 @@ def _message(r: Row, parts: list[StoredPart]) -> StoredMessage:
         tuple(parts),
         ussd_service_op,
         None if its_session_info is None else bytes(its_session_info),
+        client,
     )
 
 

@@ -204,6 +204,7 @@ function render(s) {
   renderResponses(s.responses);
   renderReceipts(s.receipts);
   renderRetries(s.retries);
+  renderClients(s.clients || []);
   renderWebhooks(s.webhooks);
   renderErrors(s.errors);
 }
@@ -464,6 +465,31 @@ function renderRetries(retries) {
         el("td", { class: "num" }, fmtSeconds(r.in)),
       ),
     ),
+  );
+}
+
+function renderClients(clients) {
+  if (!clients.length) {
+    $("clients").replaceChildren(el("tr", {}, el("td", { class: "muted", colspan: 7 }, "no clients")));
+    return;
+  }
+  $("clients").replaceChildren(
+    ...clients.map((c) => {
+      const quota = c.daily_quota === null ? fmtNumber(c.used_today) + " / –" : fmtNumber(c.used_today) + " / " + fmtNumber(c.daily_quota);
+      const full = c.daily_quota !== null && c.used_today >= c.daily_quota;
+      const refused = c.limited.rate + c.limited.daily_quota;
+      return el(
+        "tr",
+        { "data-testid": "client" },
+        el("td", {}, c.name, c.operator ? " " : null, c.operator ? badge("operator", "idle") : null),
+        el("td", {}, c.accounts === null ? "all" : c.accounts.join(", ")),
+        el("td", {}, c.default_class || "–"),
+        el("td", { class: "num" }, c.rate === null ? "–" : fmtNumber(c.rate) + "/s"),
+        el("td", { class: "num", "data-testid": "client-quota" }, full ? badge(quota, "bad") : quota),
+        el("td", { class: "num" }, fmtNumber(c.accepted)),
+        el("td", { class: "num" }, refused ? badge(fmtNumber(refused), "warn") : "0"),
+      );
+    }),
   );
 }
 
