@@ -7,7 +7,10 @@ PY="$VENV/bin/python"
 if [[ ! -x $PY ]]; then
   python3 -m venv "$VENV"
 fi
-STAMP="$VENV/.installed-$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" | sha256sum | cut -c1-16)"
+# the package's metadata (its version comes from src/smppgate/__init__.py) is refreshed when
+# any of these change
+STAMP="$VENV/.installed-$(cat "$ROOT/pyproject.toml" "$ROOT/constraints.txt" \
+  "$ROOT/src/smppgate/__init__.py" | sha256sum | cut -c1-16)"
 if [[ ! -f $STAMP ]]; then
   "$PY" -m pip install -q --disable-pip-version-check --upgrade pip
   # the exact versions CI tests with (constraints.txt), never whatever is newest today

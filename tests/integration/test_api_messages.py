@@ -126,6 +126,21 @@ async def test_post_then_get_shows_queued_with_parts(gate: Gate) -> None:
     assert (await gate.store.get_message(body["id"])).message.text == SMS["text"]
 
 
+async def test_accepted_says_where_the_message_is_and_405_says_what_is_allowed(
+    gate: Gate,
+) -> None:
+    async with gate.client.post("/v1/messages", json=SMS, headers=AUTH) as response:
+        assert response.status == 202
+        body = await response.json()
+        assert response.headers["Location"] == f"/v1/messages/{body['id']}"
+    async with gate.client.get(response.headers["Location"], headers=AUTH) as response:
+        assert response.status == 200
+    async with gate.client.delete("/v1/messages/batch", headers=AUTH) as response:
+        assert response.status == 405
+        assert (await response.json())["error"]["code"] == "method_not_allowed"
+        assert {m.strip() for m in response.headers["Allow"].split(",")} >= {"POST"}
+
+
 async def test_priority_is_stored_and_shown(gate: Gate) -> None:
     status, body = await gate.post("/v1/messages", {**SMS, "priority": 7})
     assert status == 202

@@ -254,7 +254,9 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
             413: "body_too_large",
         }.get(exc.status, "http_error")
         message = exc.reason if exc.status != 404 else f"no route for {request.path}"
-        return _error_response(ApiError(exc.status, code, message))
+        # a 405 says which methods the path has (RFC 9110 15.5.6): keep aiohttp's Allow
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return _error_response(ApiError(exc.status, code, message, headers=allow))
     except Exception:
         correlation = uuid.uuid4().hex
         log.exception("unexpected error %s on %s %s", correlation, request.method, request.path)

@@ -117,9 +117,11 @@ async def post_message(request: web.Request) -> web.Response:
         scope=scope_of(request),
         client=client_of(request),
     )
+    # where the message's state will be (RFC 9110 15.3.3), on a replay too
+    location = {"Location": f"/v1/messages/{result.id}"}
     if _count_accepted(request, [result]):
-        return _json(schemas.accepted(result), 202)
-    return _json(schemas.accepted(result), 200, {REPLAYED_HEADER: "true"})
+        return _json(schemas.accepted(result), 202, location)
+    return _json(schemas.accepted(result), 200, {REPLAYED_HEADER: "true", **location})
 
 
 async def post_batch(request: web.Request) -> web.Response:
@@ -182,9 +184,11 @@ async def post_ussd(request: web.Request) -> web.Response:
         scope=scope_of(request),
         client=client_of(request),
     )
+    # where the message's state will be (RFC 9110 15.3.3), on a replay too
+    location = {"Location": f"/v1/messages/{result.id}"}
     if _count_accepted(request, [result]):
-        return _json(schemas.accepted(result), 202)
-    return _json(schemas.accepted(result), 200, {REPLAYED_HEADER: "true"})
+        return _json(schemas.accepted(result), 202, location)
+    return _json(schemas.accepted(result), 200, {REPLAYED_HEADER: "true", **location})
 
 
 async def list_inbound(request: web.Request) -> web.Response:
