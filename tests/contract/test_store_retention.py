@@ -21,6 +21,7 @@ from smppgate.store import (
     NotFound,
     PartFailed,
     PurgeKind,
+    Quota,
     ReceiptState,
     Requeue,
     RequeueReason,
@@ -153,6 +154,19 @@ async def test_unmatched_receipts_inbound_and_webhooks_by_age(store: Store, stor
     assert rows["webhooks"] == 1
     assert (await store.get_webhook(pending.id)).state is WebhookState.PENDING
     assert await store.count_unmatched_receipts() == 1
+
+
+async def test_client_usage_of_past_days_goes(store: Store) -> None:
+    """The daily quota's counts (one row per client per day) would otherwise grow forever."""
+    days = ["2023-11-10", "2023-11-11", "2023-11-14"]
+    for day in days:
+        for client in ("shop", "otp"):
+            await store.insert_messages([message()], T0, quota=Quota(client, day, 10))
+    # T0 is 2023-11-14 22:13 UTC: a cutoff two days before keeps the 14th only
+    assert await purge_all(store, PurgeKind.CLIENT_USAGE, T0 - 2 * DAY) == 4
+    assert await store.client_usage("2023-11-14") == {"shop": 1, "otp": 1}
+    assert await store.client_usage("2023-11-10") == {}
+    assert await purge_all(store, PurgeKind.CLIENT_USAGE, T0 - 2 * DAY) == 0
 
 
 async def test_redaction_blanks_texts_and_stops_before_unsent_messages(store: Store) -> None:

@@ -42,6 +42,7 @@ def cutoffs(settings: StoreConfig, now: float) -> dict[PurgeKind, float]:
         PurgeKind.MESSAGES: keep,
         PurgeKind.INBOUND: keep,
         PurgeKind.ABANDONED_WEBHOOKS: keep,
+        PurgeKind.CLIENT_USAGE: keep,
         PurgeKind.UNMATCHED_RECEIPTS: settings.unmatched_receipt_days,
         PurgeKind.DELIVERED_WEBHOOKS: delivered,
         PurgeKind.REDACT_TEXTS: settings.redact_text_after_days,

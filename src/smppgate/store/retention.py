@@ -12,6 +12,8 @@ PostgreSQL's row locks for long; the caller (service/maintenance.py) pauses betw
 - **unmatched receipts**: by ``received_at``, matched later or not, with their own cutoff.
 - **webhooks**: delivered ones by their last attempt, with their own cutoff; given-up ones with
   the messages' cutoff (an operator may want to see why); pending ones never.
+- **client usage** (the daily quota counts): days before the messages' cutoff; the quota only
+  reads today's.
 - **redaction**: the texts of messages past their own, shorter cutoff are replaced by ``""``
   (the message's ``text``, its parts' octets and the ``text:`` its receipts quote), so
   one-time codes do not outlive their use.
@@ -26,6 +28,7 @@ Which node runs retention is decided by a lease in the same `maintenance` table
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from smppgate.store.backend import Connection, placeholders
@@ -41,6 +44,7 @@ class PurgeKind(StrEnum):
     DELIVERED_WEBHOOKS = "delivered_webhooks"
     ABANDONED_WEBHOOKS = "abandoned_webhooks"
     REDACT_TEXTS = "redact_texts"
+    CLIENT_USAGE = "client_usage"
 
 
 _FINAL = tuple(s.value for s in MessageState if s.is_final)
@@ -86,7 +90,25 @@ async def purge(conn: Connection, kind: PurgeKind, cutoff: float, limit: int) ->
             cutoff,
             limit,
         )
+    if kind is PurgeKind.CLIENT_USAGE:
+        return await _client_usage(conn, cutoff, limit)
     return await _redact(conn, cutoff, limit)
+
+
+async def _client_usage(conn: Connection, cutoff: float, limit: int) -> int:
+    # one row per client per UTC day, keyed by the day's date: a day ends up here once all of
+    # it is before the cutoff
+    day = datetime.fromtimestamp(cutoff, UTC).strftime("%Y-%m-%d")
+    rows = await conn.fetch(
+        "SELECT client, day FROM client_usage WHERE day < ? ORDER BY day, client LIMIT ?",
+        day,
+        limit,
+    )
+    for row in rows:
+        await conn.execute(
+            "DELETE FROM client_usage WHERE client = ? AND day = ?", row["client"], row["day"]
+        )
+    return len(rows)
 
 
 async def _by_id(conn: Connection, table: str, select: str, cutoff: float, limit: int) -> int:
