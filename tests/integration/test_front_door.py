@@ -34,6 +34,7 @@ from smppgate.pdu import (
 )
 from smppgate.service.config import GatewayConfig, parse_config
 from smppgate.service.front_door import FrontDoor
+from smppgate.service.metrics import Metrics
 from smppgate.service.runtime import Gateway
 from smppgate.store import MessageState
 from tests.esme_helpers import RawEsme, bound, submit
@@ -209,6 +210,22 @@ async def test_a_submit_is_stored_before_its_answer_and_its_receipt_comes_back(
         assert [r.status for r in emu.records] == [CommandStatus.ESME_ROK]
         assert not [v for v in emu.violations if v.rule != "D-12"]
         await _until_outbox_empty(door)
+        await client.close()
+
+
+async def test_metrics_show_bound_applications_per_user(store_url: str) -> None:
+    async with running(store_url) as (_emu, _gateway, door):
+        metrics = Metrics()
+        metrics.attach_front_door(door.snapshot)
+        client = await bound(door.address, "trx", system_id="app1", password="app1pw")
+        response = await client.submit(app_submit(b"counted"))
+        assert response.command_status == CommandStatus.ESME_ROK
+        await client.expect(DeliverSm, within=15)
+        text = await metrics.render()
+        assert 'smppgate_front_door_sessions{user="app1"} 1' in text
+        assert 'smppgate_front_door_sessions{user="app2"} 0' in text
+        assert 'smppgate_front_door_submits_total{user="app1"} 1' in text
+        assert 'smppgate_front_door_receipts_total{user="app1"} 1' in text
         await client.close()
 
 

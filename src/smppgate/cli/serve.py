@@ -240,7 +240,8 @@ async def serve(
         if config.smpp_server.enabled:
             # entered after the gateway, so closed before it: applications are unbound and
             # what they submitted is committed before the dispatchers stop
-            await stack.enter_async_context(FrontDoor(config, gateway))
+            door = await stack.enter_async_context(FrontDoor(config, gateway))
+            metrics.attach_front_door(door.snapshot)
         intake = Intake(config, gateway.store)
         ops = await stack.enter_async_context(OpsView(gateway, metrics))
         live = LiveConfig(config)

@@ -20,7 +20,7 @@ import platform
 import resource
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from smppgate import __version__
@@ -326,6 +326,29 @@ class Metrics:
             ("kind",),
         )
 
+        # the SMPP front door: one series per configured user (bounded labels)
+        self.front_door_sessions = r.gauge(
+            "smppgate_front_door_sessions",
+            "Applications' SMPP sessions bound to the front door, per user.",
+            ("user",),
+        )
+        self.front_door_window = r.gauge(
+            "smppgate_front_door_window_in_use",
+            "deliver_sm sent to an application and not answered yet, per user.",
+            ("user",),
+        )
+        self.front_door_submits_total = r.counter(
+            "smppgate_front_door_submits_total",
+            "submit_sm/data_sm accepted (committed) from applications, per user.",
+            ("user",),
+        )
+        self.front_door_receipts_total = r.counter(
+            "smppgate_front_door_receipts_total",
+            "Receipts written to applications as deliver_sm (resends included), per user.",
+            ("user",),
+        )
+        self._front_door: Callable[[], Mapping[str, Any]] | None = None
+
     # ------------------------------------------------------------------ recording (hot path)
 
     def accepted(self, account: str, count: int = 1) -> None:
@@ -385,6 +408,27 @@ class Metrics:
             counts[account] = counts.get(account, 0) + len(sessions)
         return counts
 
+    def attach_front_door(self, snapshot: Callable[[], Mapping[str, Any]]) -> None:
+        """Read the front door's users from ``snapshot`` (`FrontDoor.snapshot`) at each refresh."""
+        self._front_door = snapshot
+        self._refreshed_at = None
+
+    def _read_front_door(self) -> None:
+        if self._front_door is None:
+            return
+        users = self._front_door()
+        sessions: dict[LabelValues, float] = {}
+        window: dict[LabelValues, float] = {}
+        for user, figures in users.items():
+            bound = figures["sessions"]
+            sessions[(user,)] = float(len(bound))
+            window[(user,)] = float(sum(s["window_used"] for s in bound))
+            # the front door counts since it started, as a counter does
+            self.front_door_submits_total.values[(user,)] = float(figures["submits"])
+            self.front_door_receipts_total.values[(user,)] = float(figures["receipts_sent"])
+        self.front_door_sessions.replace(sessions)
+        self.front_door_window.replace(window)
+
     def attach_store(self, store: Store) -> None:
         """Read queue depth, webhook backlog and unmatched receipts from ``store`` from now on
         (the gateway opens its store after the metrics it records into exist)."""
@@ -402,6 +446,7 @@ class Metrics:
             return
         self._refreshed_at = now
         self._submit_samples.append((now, sum(self.submits_total.values.values())))
+        self._read_front_door()
         if self._store is None:
             return
         try:
