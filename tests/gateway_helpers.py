@@ -40,10 +40,10 @@ async def wait_ready(
             await asyncio.sleep(0.1)
 
 
-async def start_serve(config: Path) -> asyncio.subprocess.Process:
-    """`smppgate serve --config CONFIG` as a child process, logging (INFO) to gateway.log next
+async def start_serve(config: Path, log_name: str = "gateway.log") -> asyncio.subprocess.Process:
+    """`smppgate serve --config CONFIG` as a child process, logging (INFO) to ``log_name`` next
     to the config file."""
-    with (config.parent / "gateway.log").open("ab") as log:
+    with (config.parent / log_name).open("ab") as log:
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import json
 import signal
-import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -36,7 +35,7 @@ from aiohttp.test_utils import TestServer
 from smppgate.emulator import Account, Emulator, EmulatorConfig, FaultSpec, ListenerConfig
 from smppgate.service.webhooks import DELIVERY_HEADER
 
-from ..gateway_helpers import free_port, wait_ready
+from ..gateway_helpers import free_port, start_serve, wait_ready
 
 pytestmark = pytest.mark.postgres
 
@@ -81,22 +80,6 @@ query_rate = 200
         encoding="utf-8",
     )
     return path
-
-
-async def _start(config: Path) -> asyncio.subprocess.Process:
-    with (config.parent / f"{config.stem}.log").open("ab") as log:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "smppgate.cli.main",
-            "serve",
-            "--config",
-            str(config),
-            "--log-level",
-            "INFO",
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=log,
-        )
 
 
 async def _states(db: asyncpg.Connection) -> dict[str, int]:
@@ -180,9 +163,9 @@ async def test_three_nodes_share_four_sessions_and_survive_a_kill(
                 for n in range(NODES)
             ]
             # the first node migrates the fresh database; the others start together after it
-            nodes.append(await _start(configs[0]))
+            nodes.append(await start_serve(configs[0], f"{configs[0].stem}.log"))
             await wait_ready(http, bases[0], process=nodes[0], within=40)
-            nodes += [await _start(c) for c in configs[1:]]
+            nodes += [await start_serve(c, f"{c.stem}.log") for c in configs[1:]]
             for base, node in zip(bases, nodes, strict=True):
                 await wait_ready(http, base, process=node, within=40)
             # and the cluster holds all 4 slots. (A node that dies while a slot is free lets

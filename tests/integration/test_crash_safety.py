@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import signal
 import sqlite3
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from smppgate.pdu import DeliverSm, Tlv, TlvTag, tlv_value
 from smppgate.store import MessageState, open_store
 from smppgate.text import message_id_keys
 
-from ..gateway_helpers import free_port, wait_ready
+from ..gateway_helpers import free_port, start_serve, wait_ready
 
 CAMPAIGN = 4000
 
@@ -61,22 +60,6 @@ query_after = 2
     return path
 
 
-async def _start(config: Path) -> asyncio.subprocess.Process:
-    with (config.parent / "gateway.log").open("ab") as log:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "smppgate.cli.main",
-            "serve",
-            "--config",
-            str(config),
-            "--log-level",
-            "INFO",
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=log,
-        )
-
-
 async def _queue_depth(http: aiohttp.ClientSession, base: str) -> dict[str, float]:
     async with http.get(f"{base}/metrics") as response:
         text = await response.text()
@@ -101,7 +84,7 @@ async def test_kill_9_mid_campaign_loses_nothing_and_sends_nothing_twice(tmp_pat
     base = f"http://127.0.0.1:{http_port}"
     async with Emulator(emu_config) as emu, aiohttp.ClientSession() as http:
         config = _config(tmp_path, emu.address[1], http_port)
-        gateway = await _start(config)
+        gateway = await start_serve(config)
         try:
             await wait_ready(http, base)
             accepted: list[str] = []
@@ -125,7 +108,7 @@ async def test_kill_9_mid_campaign_loses_nothing_and_sends_nothing_twice(tmp_pat
             submits_at_kill = len(emu.records)
             assert 0 < submits_at_kill < CAMPAIGN, "the kill must land mid-campaign"
 
-            gateway = await _start(config)
+            gateway = await start_serve(config)
             await wait_ready(http, base)
             async with asyncio.timeout(60):
                 while True:
@@ -183,7 +166,7 @@ async def test_kill_9_with_a_long_queue_behind_a_held_window_leaves_at_most_the_
         # on PostgreSQL the dead process's session slots are free again when their leases end
         text = text.replace("lease_seconds = 30", "lease_seconds = 5")
         config.write_text(f'node_id = "crash"\n{text}', encoding="utf-8")
-        gateway = await _start(config)
+        gateway = await start_serve(config)
         try:
             await wait_ready(http, base)
             batch = [
@@ -206,7 +189,7 @@ async def test_kill_9_with_a_long_queue_behind_a_held_window_leaves_at_most_the_
             assert len(received_at_kill) == 2 * 5
 
             emu.faults.clear()
-            gateway = await _start(config)
+            gateway = await start_serve(config)
             await wait_ready(http, base)
             async with asyncio.timeout(60):
                 while True:
@@ -256,7 +239,7 @@ async def test_kill_9_during_a_receipt_flood_every_receipt_answered_is_stored(
         text = config.read_text(encoding="utf-8")
         text = text.replace(f'url = "sqlite:///{tmp_path}/gw.db"', f'url = "{store_url}"')
         config.write_text(text.replace("query_after = 2\n", ""), encoding="utf-8")
-        gateway = await _start(config)
+        gateway = await start_serve(config)
         try:
             await wait_ready(http, base)
             for start in range(0, FLOOD, 1000):

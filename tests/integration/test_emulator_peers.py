@@ -27,6 +27,7 @@ from smppgate.session import (
 )
 from smppgate.text import SplitMethod, plan_split
 from smppgate.transport import SessionConnection, connect
+from tests.aiosmpplib_peer import QueueBroker, RecordingHook
 from tests.esme_helpers import LOGIN, SECRET, running
 
 TEXT_LONG = "Привет, это длинное сообщение для проверки склейки. " * 2
@@ -82,41 +83,9 @@ async def test_smpplib_binds_submits_and_gets_receipts() -> None:
         assert "D-16" not in emu.violations.rules()
 
 
-class _Broker(aiosmpplib.AbstractBroker):
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
-
-    async def enqueue(self, message: Any) -> None:
-        await self.queue.put(message)
-
-    async def dequeue(self) -> Any:
-        return await self.queue.get()
-
-
-class _Hook(aiosmpplib.AbstractHook):
-    def __init__(self) -> None:
-        self.bound = asyncio.Event()
-        self.responses: list[Any] = []
-        self.receipts: list[Any] = []
-
-    async def sending(self, smpp_message: Any, pdu: bytes, client_id: str) -> None:
-        return None
-
-    async def received(self, smpp_message: Any, pdu: bytes, client_id: str) -> None:
-        if isinstance(smpp_message, aiosmpplib.BindTransceiverResp):
-            self.bound.set()
-        elif isinstance(smpp_message, aiosmpplib.SubmitSmResp):
-            self.responses.append(smpp_message)
-        elif isinstance(smpp_message, aiosmpplib.DeliverSm) and smpp_message.is_receipt():
-            self.receipts.append(smpp_message)
-
-    async def send_error(self, smpp_message: Any, error: Exception, client_id: str) -> None:
-        raise AssertionError(f"aiosmpplib could not send: {error!r}")
-
-
 async def test_aiosmpplib_binds_submits_and_gets_receipts() -> None:
     async with running() as emu:
-        broker, hook = _Broker(), _Hook()
+        broker, hook = QueueBroker(), RecordingHook()
         esme = aiosmpplib.ESME(
             smsc_host=emu.address[0],
             smsc_port=emu.address[1],

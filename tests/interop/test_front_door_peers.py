@@ -17,6 +17,7 @@ import pytest
 import smpplib.client
 import smpplib.consts
 
+from tests.aiosmpplib_peer import QueueBroker, RecordingHook
 from tests.integration.test_front_door import running
 
 NODE_DIR = Path(__file__).parent / "node"
@@ -66,42 +67,10 @@ async def test_smpplib_submits_and_gets_its_receipts(store_url: str) -> None:
         assert not [v for v in emu.violations if v.rule != "D-12"]
 
 
-class _Broker(aiosmpplib.AbstractBroker):
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
-
-    async def enqueue(self, message: Any) -> None:
-        await self.queue.put(message)
-
-    async def dequeue(self) -> Any:
-        return await self.queue.get()
-
-
-class _Hook(aiosmpplib.AbstractHook):
-    def __init__(self) -> None:
-        self.bound = asyncio.Event()
-        self.responses: list[Any] = []
-        self.receipts: list[Any] = []
-
-    async def sending(self, smpp_message: Any, pdu: bytes, client_id: str) -> None:
-        return None
-
-    async def received(self, smpp_message: Any, pdu: bytes, client_id: str) -> None:
-        if isinstance(smpp_message, aiosmpplib.BindTransceiverResp):
-            self.bound.set()
-        elif isinstance(smpp_message, aiosmpplib.SubmitSmResp):
-            self.responses.append(smpp_message)
-        elif isinstance(smpp_message, aiosmpplib.DeliverSm) and smpp_message.is_receipt():
-            self.receipts.append(smpp_message)
-
-    async def send_error(self, smpp_message: Any, error: Exception, client_id: str) -> None:
-        raise AssertionError(f"aiosmpplib could not send: {error!r}")
-
-
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 async def test_aiosmpplib_submits_and_gets_its_receipts(store_url: str) -> None:
     async with running(store_url) as (emu, _, door):
-        broker, hook = _Broker(), _Hook()
+        broker, hook = QueueBroker(), RecordingHook()
         esme = aiosmpplib.ESME(
             smsc_host=door.address[0],
             smsc_port=door.address[1],

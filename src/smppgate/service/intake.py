@@ -498,7 +498,7 @@ class Intake:
         except UnencodableTextError as exc:
             raise _unencodable(exc) from None
 
-    def release_reference(self, account: str, destination: str, method: str, ref: int) -> None:
+    def release_reference(self, destination: str, method: str, ref: int) -> None:
         """Give back a concatenation reference once its message is final (optional: without
         it references still rotate, see `_allocate`)."""
         allocator = self._sar_refs if method == SplitMethod.SAR.value else self._udh_refs
@@ -566,7 +566,7 @@ class Intake:
                 f"too long: {len(text)} characters; account {account.name!r} sends at most "
                 f"{account.max_parts} parts (at most {limit} characters)",
             )
-        reference = self._allocate(split, account.name, destination)
+        reference = self._allocate(split, destination)
         try:
             plan = plan_split(
                 text,
@@ -577,10 +577,10 @@ class Intake:
                 default_alphabet=account.default_alphabet,
             )
         except UnencodableTextError as exc:
-            self._release(split, account.name, destination, reference)
+            self._release(split, destination, reference)
             raise _unencodable(exc) from None
         except TooManyPartsError as exc:
-            self._release(split, account.name, destination, reference)
+            self._release(split, destination, reference)
             cost = preview(text, encoding, account.default_alphabet)
             raise ValidationError(
                 "text",
@@ -588,13 +588,13 @@ class Intake:
                 f"{account.name!r} allows at most {exc.max_parts}; shorten the text",
             ) from None
         if len(plan.parts) == 1 or split is SplitMethod.PAYLOAD:
-            self._release(split, account.name, destination, reference)
+            self._release(split, destination, reference)
         return plan
 
-    def _allocate(self, split: SplitMethod, account: str, destination: str) -> int:
-        """A reference not in flight to this destination from this process, from any account
-        (``account`` is kept for the logs of the callers); when all are, a rotating counter
-        (the SMSC only needs consecutive messages to differ)."""
+    def _allocate(self, split: SplitMethod, destination: str) -> int:
+        """A reference not in flight to this destination from this process, from any account;
+        when all are, a rotating counter (the SMSC only needs consecutive messages to
+        differ)."""
         if split is SplitMethod.PAYLOAD:
             return 0
         self._allocated += 1
@@ -609,9 +609,9 @@ class Intake:
             self._fallback = (self._fallback + 1) % allocator.modulus
             return self._fallback
 
-    def _release(self, split: SplitMethod, account: str, destination: str, ref: int) -> None:
+    def _release(self, split: SplitMethod, destination: str, ref: int) -> None:
         if split is not SplitMethod.PAYLOAD:
-            self.release_reference(account, destination, split.value, ref)
+            self.release_reference(destination, split.value, ref)
 
 
 # ---------------------------------------------------------------------- field checks
