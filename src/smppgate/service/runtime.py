@@ -164,7 +164,7 @@ class AccountRunner:
             drop_cooldown=client.drop_cooldown,
             failure_cooldown=client.failure_cooldown,
             # one process owns a SQLite store: nobody to share the slots with
-            spread=0.0 if gateway.store.dialect == "sqlite" else SPREAD,
+            spread=0.0 if gateway.store.single_process else SPREAD,
         )
         self.pool = SessionPool(
             client, on_held=self.on_held, held_limit=HELD_LIMIT, coordinator=self.coordinator
@@ -726,7 +726,7 @@ class Gateway:
         recorded and the platform's reconnect wait runs from then (``ClusterCoordinator``)."""
         now = self.clock()
         # one process owns a SQLite store: every lease and slot left there is a dead process's
-        sqlite = self.store.dialect == "sqlite"
+        sqlite = self.store.single_process
         report = await self.store.recover_expired_leases(
             now,
             node_id=None if sqlite else self.node_id,

@@ -1,14 +1,16 @@
 """The small SQL surface both drivers offer the store: run one function in one transaction.
 
-The store's logic (`sql_store.py`) is written once against `Backend` and `Connection`; the two
-drivers differ only in what this module lets them differ in: placeholders (`?` is written and
-the PostgreSQL driver rewrites it to `$n`), row locking (`skip_locked`), serialising a named
-critical section (`lock`), and how a transaction starts.
+The store's logic (the modules `sql_store.py` composes) is written once against `Backend` and
+`Connection`; the two drivers differ only in what this module lets them differ in: placeholders
+(`?` is written and the PostgreSQL driver rewrites it to `$n`), the `Dialect` (row locks, the
+real-number type, one process or many), serialising a named critical section (`lock`), and how
+a transaction starts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -40,14 +42,52 @@ class Connection(Protocol):
         (receipt match keys): all at once, in one global order, so two never deadlock."""
 
 
-class Backend(Protocol):
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What the store's SQL may differ in between the two databases, as data, so the store
+    reads ``dialect.lock_rows`` rather than branching on a name. Both speak ``RETURNING`` and
+    ``INSERT ... ON CONFLICT DO NOTHING`` (SQLite >= 3.35, which the driver requires), so those
+    are written once, in the statements themselves."""
+
     #: "sqlite" or "postgresql": also the folder of this backend's migrations
-    dialect: str
+    name: str
     #: appended to a SELECT that picks rows to claim: " FOR UPDATE SKIP LOCKED" or ""
     skip_locked: str
     #: appended to a SELECT (after its ORDER BY) that reads rows it will update from what it
     #: read: " FOR NO KEY UPDATE" or "" (SQLite's write transaction holds the whole database)
     lock_rows: str
+    #: the column type of a float epoch
+    real: str
+    #: one process owns the database (SQLite): every lease and slot left in it at start is a
+    #: dead process's, and there is nobody to share session slots with
+    single_process: bool
+    #: the message counts are kept as appended deltas that a reader folds into the totals
+    #: (PostgreSQL: concurrent writers never queue on one counter row), not updated in place
+    count_deltas: bool
+
+
+SQLITE = Dialect(
+    name="sqlite",
+    skip_locked="",
+    lock_rows="",
+    real="REAL",
+    single_process=True,
+    count_deltas=False,
+)
+# NO KEY: the transaction may already hold KEY SHARE on the row (its inserts into tables that
+# reference it), which a plain FOR UPDATE would deadlock against
+POSTGRESQL = Dialect(
+    name="postgresql",
+    skip_locked=" FOR UPDATE SKIP LOCKED",
+    lock_rows=" FOR NO KEY UPDATE",
+    real="DOUBLE PRECISION",
+    single_process=False,
+    count_deltas=True,
+)
+
+
+class Backend(Protocol):
+    dialect: Dialect
 
     async def run(self, fn: Callable[[Connection], Awaitable[T]], *, write: bool = True) -> T:
         """Run `fn` in one transaction and commit; roll back and raise a `StoreError` on error.

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from smppgate.store.backend import Connection, Row
+from smppgate.store.backend import POSTGRESQL, Connection, Row
 from smppgate.store.errors import DuplicateKey, StoreError, StoreUnavailable
 
 T = TypeVar("T")
@@ -80,11 +80,7 @@ class _PgConnection:
 
 
 class PostgresBackend:
-    dialect = "postgresql"
-    skip_locked = " FOR UPDATE SKIP LOCKED"
-    # NO KEY: the transaction may already hold KEY SHARE on the row (its inserts into tables
-    # that reference it), which a plain FOR UPDATE would deadlock against
-    lock_rows = " FOR NO KEY UPDATE"
+    dialect = POSTGRESQL
 
     def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
         self._pool = pool

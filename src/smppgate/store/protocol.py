@@ -52,6 +52,12 @@ class Store(Protocol):
         """`sqlite` or `postgresql`."""
         ...
 
+    @property
+    def single_process(self) -> bool:
+        """One process owns the database (SQLite): every lease and session slot a start finds
+        is a dead process's, and there is no other node to share slots with."""
+        ...
+
     # -- lifetime
     async def __aenter__(self) -> Store: ...
 

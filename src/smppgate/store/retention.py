@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from smppgate.store.backend import Connection, placeholders
+from smppgate.store.base import StoreBase
 from smppgate.store.models import MessageState, WebhookState
 
 
@@ -204,3 +205,27 @@ async def release_lease(conn: Connection, name: str, node_id: str) -> None:
         name,
         node_id,
     )
+
+
+class RetentionStore(StoreBase):
+    """The store's face of this module: each call one transaction."""
+
+    async def purge(self, kind: PurgeKind, cutoff: float, limit: int) -> int:
+        async def run(conn: Connection) -> int:
+            return await purge(conn, kind, cutoff, limit)
+
+        return await self._backend.run(run)
+
+    async def take_maintenance_lease(
+        self, name: str, node_id: str, now: float, lease_seconds: float
+    ) -> bool:
+        async def take(conn: Connection) -> bool:
+            return await take_lease(conn, name, node_id, now, lease_seconds)
+
+        return await self._backend.run(take)
+
+    async def release_maintenance_lease(self, name: str, node_id: str) -> None:
+        async def release(conn: Connection) -> None:
+            await release_lease(conn, name, node_id)
+
+        await self._backend.run(release)

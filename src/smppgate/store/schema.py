@@ -69,7 +69,7 @@ async def current_version(backend: Backend) -> int:
 
 async def apply(backend: Backend) -> list[int]:
     """Apply every migration not applied yet; return the versions applied now."""
-    migrations = load_migrations(backend.dialect)
+    migrations = load_migrations(backend.dialect.name)
 
     async def migrate(conn: Connection) -> list[int]:
         await conn.lock("smppgate.schema")
@@ -97,11 +97,10 @@ async def apply(backend: Backend) -> list[int]:
 async def check(backend: Backend) -> None:
     """Raise `SchemaOutOfDate` unless the database is at this code's version."""
     current = await current_version(backend)
-    expected = latest_version(backend.dialect)
+    expected = latest_version(backend.dialect.name)
     if current != expected:
         raise SchemaOutOfDate(current, expected)
 
 
 def _version_table(backend: Backend) -> str:
-    real = "DOUBLE PRECISION" if backend.dialect == "postgresql" else "REAL"
-    return _CREATE_VERSION_TABLE.format(real=real)
+    return _CREATE_VERSION_TABLE.format(real=backend.dialect.real)

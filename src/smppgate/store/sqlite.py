@@ -33,7 +33,7 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, TypeVar
 
-from smppgate.store.backend import Connection, Row
+from smppgate.store.backend import SQLITE, Connection, Row
 from smppgate.store.errors import DuplicateKey, StoreError, StoreUnavailable
 
 T = TypeVar("T")
@@ -109,9 +109,7 @@ _STOP = object()
 
 
 class SqliteBackend:
-    dialect = "sqlite"
-    skip_locked = ""
-    lock_rows = ""
+    dialect = SQLITE
 
     def __init__(self, path: str) -> None:
         self.path = path

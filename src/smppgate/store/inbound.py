@@ -1,0 +1,70 @@
+"""Inbound: MO messages and USSD received, with their webhook in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from smppgate.store.backend import Connection, placeholders
+from smppgate.store.base import StoreBase
+from smppgate.store.finite import require_finite_fields
+from smppgate.store.models import InboundMessage, NewInbound
+from smppgate.store.rows import read_inbound
+from smppgate.store.webhooks import insert_webhooks
+
+
+class InboundStore(StoreBase):
+    async def record_inbound(self, inbound: NewInbound) -> InboundMessage:
+        require_finite_fields([inbound])
+
+        async def record(conn: Connection) -> InboundMessage:
+            row = await conn.fetchrow(
+                "INSERT INTO inbound (account, source, destination, text, data_coding,"
+                " ussd_service_op, received_at, parts_info) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING *",
+                inbound.account,
+                inbound.source,
+                inbound.destination,
+                inbound.text,
+                inbound.data_coding,
+                inbound.ussd_service_op,
+                inbound.received_at,
+                inbound.parts_info,
+            )
+            assert row is not None
+            recorded = read_inbound(row)
+            if self.notifier is not None:
+                job = self.notifier.inbound_job(recorded, recorded.received_at)
+                if job is not None:
+                    await insert_webhooks(conn, [job], recorded.received_at)
+            return recorded
+
+        return await self._backend.run(record)
+
+    async def list_inbound(
+        self,
+        *,
+        since: float | None = None,
+        after_id: int = 0,
+        account: str | None = None,
+        limit: int = 100,
+        accounts: Sequence[str] | None = None,
+    ) -> list[InboundMessage]:
+        sql = "SELECT * FROM inbound WHERE id > ?"
+        args: list[object] = [after_id]
+        if since is not None:
+            sql += " AND received_at >= ?"
+            args.append(since)
+        if account is not None:
+            sql += " AND account = ?"
+            args.append(account)
+        if accounts is not None:
+            if not accounts:
+                return []
+            sql += f" AND account IN ({placeholders(len(accounts))})"
+            args.extend(accounts)
+        sql += " ORDER BY id LIMIT ?"
+
+        async def fetch(conn: Connection) -> list[InboundMessage]:
+            return [read_inbound(r) for r in await conn.fetch(sql, *args, limit)]
+
+        return await self._backend.run(fetch, write=False)

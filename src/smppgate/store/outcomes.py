@@ -1,0 +1,312 @@
+# ruff: noqa: S608  (SQL text is built only from constants and `?` lists; values are bound)
+"""Outcomes: what became of each submit_sm (accepted with its SMSC id, failed or rejected,
+requeued, or unknown when no response came), a run of acceptances written as a few batch
+statements; then the touched messages are settled and their webhooks queued. An acceptance
+also matches the receipts that came before its id (kept unmatched by `receipts`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from smppgate.store.backend import Connection, placeholders
+from smppgate.store.base import StoreBase
+from smppgate.store.errors import NotFound
+from smppgate.store.finite import require_finite_fields
+from smppgate.store.models import (
+    MarkUnknown,
+    MessageState,
+    Outcome,
+    OutcomeResult,
+    PartAccepted,
+    PartFailed,
+    PartStatus,
+    ReceiptMatch,
+    ReceiptState,
+    Requeue,
+    RequeueReason,
+)
+from smppgate.store.receipts import apply_receipt
+from smppgate.store.rows import (
+    INSERT_ATTEMPT,
+    OK_NAME,
+    callback_info,
+    chunks,
+    context_columns,
+    exists,
+    insert_attempt,
+)
+from smppgate.store.settling import settle
+from smppgate.store.webhooks import notify
+
+
+class OutcomeStore(StoreBase):
+    async def record_outcome(self, outcome: Outcome) -> OutcomeResult:
+        return (await self.record_outcomes([outcome]))[0]
+
+    async def record_outcomes(self, outcomes: Sequence[Outcome]) -> list[OutcomeResult]:
+        require_finite_fields(outcomes)
+
+        async def record(conn: Connection) -> list[OutcomeResult]:
+            # serialised with receipts naming the same ids: a receipt recorded meanwhile by
+            # another transaction would not see this one's uncommitted keys, nor this one
+            # that receipt, and it would stay unmatched
+            await conn.lock_keys(
+                {
+                    key
+                    for o in outcomes
+                    if isinstance(o, PartAccepted)
+                    for key in (*o.match_keys, o.smsc_message_id)
+                }
+            )
+            late: dict[str, list[tuple[int, int, ReceiptState]]] = {}
+            accepted: list[PartAccepted] = []
+            for outcome in outcomes:
+                if isinstance(outcome, PartAccepted):
+                    # consecutive acceptances (the usual batch) are written together
+                    accepted.append(outcome)
+                    continue
+                if accepted:
+                    await _accepted_many(conn, accepted, late)
+                    accepted = []
+                if isinstance(outcome, PartFailed):
+                    await _failed(conn, outcome)
+                elif isinstance(outcome, Requeue):
+                    await _requeue(conn, outcome)
+                else:
+                    await _unknown(conn, outcome)
+            if accepted:
+                await _accepted_many(conn, accepted, late)
+            touched = list(dict.fromkeys(o.message_id for o in outcomes))
+            at = max((o.at for o in outcomes), default=0.0)
+            states = await settle(conn, self._dialect, touched, at)
+            await notify(
+                conn,
+                self.notifier,
+                [
+                    message_id
+                    for message_id, (before, after) in states.items()
+                    if message_id in late or (after.is_final and before is not after)
+                ],
+                at,
+            )
+            info = await callback_info(conn, list(late))
+            results = []
+            for outcome in outcomes:
+                matches = tuple(
+                    ReceiptMatch(
+                        outcome.message_id,
+                        seq,
+                        receipt_state,
+                        states[outcome.message_id][1],
+                        states[outcome.message_id][0] is not states[outcome.message_id][1],
+                        info[outcome.message_id].callback_url,
+                        info[outcome.message_id].client_reference,
+                        outcome.at,
+                    )
+                    for _, seq, receipt_state in late.pop(outcome.message_id, [])
+                )
+                results.append(
+                    OutcomeResult(outcome.message_id, states[outcome.message_id][1], matches)
+                )
+            return results
+
+        return await self._backend.run(record)
+
+
+async def _accepted_many(
+    conn: Connection,
+    run: Sequence[PartAccepted],
+    late: dict[str, list[tuple[int, int, ReceiptState]]],
+) -> None:
+    """Accepted parts, a few statements for the whole run: the part updates, attempts and
+    match keys as batches, and one look for receipts that came before their ids (rare);
+    only the parts such a receipt names are then matched one by one."""
+    present: set[tuple[str, int]] = set()
+    for chunk in chunks(list(dict.fromkeys(o.message_id for o in run))):
+        for row in await conn.fetch(
+            f"SELECT message_id, seq FROM parts WHERE message_id IN ({placeholders(len(chunk))})",
+            *chunk,
+        ):
+            present.add((row["message_id"], int(row["seq"])))
+    for o in run:
+        if (o.message_id, o.seq) not in present:
+            raise NotFound("part", (o.message_id, o.seq))
+    await conn.executemany(
+        "UPDATE parts SET status = 'accepted', smsc_message_id = ?, submitted_at = ?,"
+        " last_status = 0, last_status_name = ? WHERE message_id = ? AND seq = ?",
+        [(o.smsc_message_id, o.at, OK_NAME, o.message_id, o.seq) for o in run],
+    )
+    # the message's last_status is the status of its last response, whatever it was: a
+    # success after ESME_RMSGQFUL must not keep showing the error
+    await conn.executemany(
+        "UPDATE messages SET last_status = 0, last_status_name = ? WHERE id = ?",
+        [(OK_NAME, message_id) for message_id in dict.fromkeys(o.message_id for o in run)],
+    )
+    await conn.executemany(
+        INSERT_ATTEMPT,
+        [
+            (o.message_id, o.seq, o.at, *context_columns(o.context), 0, OK_NAME, "accepted")
+            for o in run
+        ],
+    )
+    keys_of = [sorted(o.match_keys | {o.smsc_message_id}) for o in run]
+    await conn.executemany(
+        "INSERT INTO match_keys (key, message_id, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        [(key, o.message_id, o.seq) for o, keys in zip(run, keys_of, strict=True) for key in keys],
+    )
+    # a receipt may have come before its id was stored: find the keys such receipts name
+    waiting: set[str] = set()
+    for chunk in chunks(sorted({key for keys in keys_of for key in keys})):
+        for row in await conn.fetch(
+            "SELECT DISTINCT k.key FROM unmatched_receipt_keys k"
+            " JOIN unmatched_receipts r ON r.id = k.receipt_id"
+            f" WHERE k.key IN ({placeholders(len(chunk))}) AND r.matched_message_id IS NULL",
+            *chunk,
+        ):
+            waiting.add(row["key"])
+    if not waiting:
+        return
+    for o, keys in zip(run, keys_of, strict=True):
+        if waiting.intersection(keys):
+            matched = await _match_waiting(conn, o, keys)
+            late.setdefault(o.message_id, []).extend(matched)
+
+
+async def _match_waiting(
+    conn: Connection, o: PartAccepted, keys: Sequence[str]
+) -> list[tuple[int, int, ReceiptState]]:
+    """Receipts kept unmatched that name one of ``keys``: applied to this part now."""
+    waiting = await conn.fetch(
+        "SELECT DISTINCT r.id, r.state, r.raw, r.received_at, r.error_code"
+        " FROM unmatched_receipt_keys k JOIN unmatched_receipts r ON r.id = k.receipt_id"
+        f" WHERE k.key IN ({placeholders(len(keys))}) AND r.matched_message_id IS NULL"
+        " AND (r.account IS NULL OR r.account ="
+        " (SELECT account FROM messages WHERE id = ?)) ORDER BY r.id",
+        *keys,
+        o.message_id,
+    )
+    matched = []
+    for receipt in waiting:
+        state = ReceiptState(receipt["state"])
+        await apply_receipt(
+            conn,
+            o.message_id,
+            o.seq,
+            state,
+            receipt["raw"],
+            receipt["received_at"],
+            receipt["error_code"],
+        )
+        await conn.execute(
+            "UPDATE unmatched_receipts SET matched_message_id = ?, matched_seq = ?,"
+            " matched_at = ? WHERE id = ?",
+            o.message_id,
+            o.seq,
+            o.at,
+            receipt["id"],
+        )
+        matched.append((int(receipt["id"]), o.seq, state))
+    return matched
+
+
+async def _failed(conn: Connection, o: PartFailed) -> None:
+    status = PartStatus.REJECTED if o.rejected else PartStatus.FAILED
+    row = await conn.fetchrow(
+        "UPDATE parts SET status = ?, last_status = ?, last_status_name = ?"
+        " WHERE message_id = ? AND seq = ? RETURNING seq",
+        status.value,
+        o.command_status,
+        o.status_name,
+        o.message_id,
+        o.seq,
+    )
+    if row is None:
+        raise NotFound("part", (o.message_id, o.seq))
+    await conn.execute(
+        "UPDATE messages SET last_status = ?, last_status_name = ? WHERE id = ?",
+        o.command_status,
+        o.status_name,
+        o.message_id,
+    )
+    await insert_attempt(
+        conn,
+        o.message_id,
+        o.seq,
+        o.at,
+        o.context,
+        o.command_status,
+        o.status_name,
+        status.value,
+    )
+
+
+async def _requeue(conn: Connection, o: Requeue) -> None:
+    row = await conn.fetchrow(
+        "UPDATE messages SET state = 'queued', next_attempt_at = ?, leased_by = NULL,"
+        " lease_until = NULL, updated_at = ?,"
+        " qfull_retries = qfull_retries + ?, throttled_retries = throttled_retries + ?,"
+        " last_status = COALESCE(?, last_status),"
+        " last_status_name = COALESCE(?, last_status_name)"
+        " WHERE id = ? AND state IN ('queued', 'sending') RETURNING id",
+        o.next_attempt_at,
+        o.at,
+        int(o.reason is RequeueReason.QUEUE_FULL),
+        int(o.reason is RequeueReason.THROTTLED),
+        o.command_status,
+        o.status_name or None,
+        o.message_id,
+    )
+    if row is not None:
+        # the submits that got this answer surely were not accepted: they may go again
+        await conn.execute(
+            "UPDATE parts SET status = 'planned' WHERE message_id = ? AND status = 'sent'",
+            o.message_id,
+        )
+    elif not await exists(conn, o.message_id):
+        raise NotFound("message", o.message_id)
+    await insert_attempt(
+        conn,
+        o.message_id,
+        o.seq,
+        o.at,
+        o.context,
+        o.command_status,
+        o.status_name or None,
+        f"requeued:{o.reason.value}",
+    )
+
+
+async def _unknown(conn: Connection, o: MarkUnknown) -> None:
+    row = await conn.fetchrow(
+        "SELECT resend_unknown, state FROM messages WHERE id = ?", o.message_id
+    )
+    if row is None:
+        raise NotFound("message", o.message_id)
+    resend = bool(row["resend_unknown"])
+    await conn.executemany(
+        "UPDATE parts SET status = ? WHERE message_id = ? AND seq = ?"
+        " AND status IN ('planned', 'sent')",
+        [
+            ((PartStatus.PLANNED if resend else PartStatus.UNKNOWN).value, o.message_id, seq)
+            for seq in o.seqs
+        ],
+    )
+    if resend and row["state"] in (MessageState.SENDING, MessageState.QUEUED):
+        await conn.execute(
+            "UPDATE messages SET state = 'queued', next_attempt_at = ?, leased_by = NULL,"
+            " lease_until = NULL, updated_at = ? WHERE id = ?",
+            o.at if o.retry_at is None else o.retry_at,
+            o.at,
+            o.message_id,
+        )
+    for seq in o.seqs:
+        await insert_attempt(
+            conn,
+            o.message_id,
+            seq,
+            o.at,
+            o.context,
+            None,
+            None,
+            "no_response:resend" if resend else "no_response",
+        )
