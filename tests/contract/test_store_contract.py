@@ -964,3 +964,8 @@ async def test_outbox_receipts_nobody_came_for_expire(store: Store) -> None:
     await store.record_receipts([receipt("2", at=T0 + 100)])
     assert await store.smpp_outbox_expire(T0 + 50) == 1
     assert [r.message_id for r in await store.smpp_outbox("app1")] == [new]
+
+
+async def test_single_process_is_the_sqlite_store(store: Store) -> None:
+    # one process owns a SQLite file; PostgreSQL is shared by the nodes of a cluster
+    assert store.single_process is (store.dialect == "sqlite")

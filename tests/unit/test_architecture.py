@@ -39,3 +39,19 @@ def test_pdu_uses_standard_library_only() -> None:
     for path in (SRC / "pdu").rglob("*.py"):
         extra = _imports(path) - allowed_roots
         assert not extra, f"{path.name} imports {sorted(extra)}"
+
+
+def test_no_code_branches_on_a_store_dialect_name() -> None:
+    """What the two databases differ in is data (`store.backend.Dialect`): code reads
+    ``dialect.lock_rows`` or ``store.single_process``, never compares a dialect's name (a
+    URL's scheme is not a dialect)."""
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            sides = (node.left, *node.comparators) if isinstance(node, ast.Compare) else ()
+            if any(
+                isinstance(side, ast.Constant) and side.value in ("sqlite", "postgresql")
+                for side in sides
+            ) and any("dialect" in ast.unparse(side) for side in sides):
+                offenders.append(f"{path.relative_to(SRC)}:{node.lineno}")
+    assert not offenders, f"dialect-name branches: {offenders}"
