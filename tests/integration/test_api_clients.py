@@ -54,7 +54,7 @@ async def call(
 ) -> tuple[int, Any, dict[str, str]]:
     headers = {"Authorization": f"Bearer {key}"}
     async with gate.client.request(method, path, json=body, headers=headers) as r:
-        is_json = r.content_type == "application/json"
+        is_json = r.content_type in ("application/json", "application/problem+json")
         return r.status, (await r.json()) if is_json else await r.text(), dict(r.headers)
 
 

@@ -58,7 +58,7 @@ class Ops:
 
     async def get(self, path: str, **headers: str) -> tuple[int, Any]:
         async with self.http.get(self.base + path, headers=headers) as response:
-            if response.content_type == "application/json":
+            if response.content_type in ("application/json", "application/problem+json"):
                 return response.status, await response.json()
             return response.status, await response.text()
 

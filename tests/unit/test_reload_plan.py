@@ -147,3 +147,12 @@ def test_clients_and_routes_naming_an_account_not_running_are_kept() -> None:
     assert plan.config.routes == ()
     assert "routes" not in plan.applied
     assert any(line.startswith("routes: name account(s) not running (kz)") for line in plan.refused)
+
+
+def test_body_timeout_and_allowed_hosts_apply() -> None:
+    """Both are read per request (api/routes.py, api/app.py), so a reload applies them."""
+    new = config(http__body_timeout=5, http__allowed_hosts=["gw.example.com"])
+    plan = plan_reload(config(), new)
+    assert plan.refused == ()
+    assert set(plan.applied) == {"http.body_timeout", "http.allowed_hosts"}
+    assert plan.config.http.allowed_hosts == ("gw.example.com",)

@@ -16,13 +16,17 @@ import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_server import Server
 
 from smppgate.api import routes
-from smppgate.api.errors import ApiError
+from smppgate.api.errors import GENERIC_CODE, PROBLEM_JSON, ApiError
 from smppgate.api.keys import (
     CLIENT,
     CONFIG,
@@ -100,7 +104,7 @@ def create_app(
     the keys, clients and limits are read from it per request."""
     live = live or LiveConfig(config)
     app = web.Application(
-        middlewares=[_errors, _origin(config), _auth(live), _json_body],
+        middlewares=[_errors, _origin(config, live), _auth(live), _json_body],
         client_max_size=MAX_BODY,
     )
     app.on_response_prepare.append(_security_headers)
@@ -126,7 +130,54 @@ def create_app(
 def runner(app: web.Application, config: GatewayConfig) -> web.AppRunner:
     """The runner to serve ``app`` with: a client has ``http.header_timeout`` seconds to send
     a request's headers (and an idle connection is closed after as long)."""
-    return web.AppRunner(app, access_log=None, keepalive_timeout=config.http.header_timeout)
+    return _Runner(app, access_log=None, keepalive_timeout=config.http.header_timeout)
+
+
+class _Protocol(RequestHandler):
+    """aiohttp's connection handler, whose own error answers (a request it cannot parse:
+    headers over 8 KiB, a bad request line; these never reach the app's middlewares) are
+    problem documents with the security headers, like every other answer."""
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        plain = super().handle_error(request, status, exc, message)  # logs; may raise
+        code = _HTTP_CODES.get(status, GENERIC_CODE)
+        if status == 500:
+            code = "internal_error"
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "error"
+        detail = exc.message if isinstance(exc, HttpProcessingError) else (message or reason)
+        # (its first line: the rest quotes the bytes that could not be parsed)
+        detail = detail.strip().partition("\n")[0].strip()
+        # (no instance: the request line may be what could not be parsed)
+        response = web.Response(
+            body=ApiError(status, code, detail or reason).encode(),
+            status=status,
+            content_type=PROBLEM_JSON,
+            headers=SECURITY_HEADERS,
+        )
+        if not plain.keep_alive:
+            response.force_close()
+        return response
+
+
+class _Server(Server):
+    def __call__(self) -> RequestHandler:
+        return _Protocol(self, loop=self._loop, **self._kwargs)
+
+
+class _Runner(web.AppRunner):
+    async def _make_server(self) -> Server:
+        server = await super()._make_server()
+        server.__class__ = _Server  # its connections answer parse errors as problems
+        return server
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -141,15 +192,23 @@ def _hostname(value: str) -> str | None:
         return None
 
 
-def _origin(config: GatewayConfig) -> Middleware:
+def _origin(config: GatewayConfig, live: LiveConfig) -> Middleware:
+    """``[http] allowed_hosts`` are those of the configuration in force (a reload changes
+    them); the listen address is the one the server was started on."""
     listen = config.http.listen.host.lower()
-    named = {listen, "localhost", *config.http.allowed_hosts}
+    held: list[tuple[tuple[str, ...], frozenset[str]]] = []
+
+    def named() -> frozenset[str]:
+        hosts = live.current.http.allowed_hosts
+        if not held or held[0][0] is not hosts:
+            held[:] = [(hosts, frozenset({listen, "localhost", *hosts}))]
+        return held[0][1]
 
     def allowed(host: str | None) -> bool:
         if host is None:
             return False
         host = host.lower().rstrip(".")
-        if host in named:
+        if host in named():
             return True
         try:
             ipaddress.ip_address(host)
@@ -189,85 +248,101 @@ async def _json_body(request: web.Request, handler: Handler) -> web.StreamRespon
     return await handler(request)
 
 
-def _error_response(error: ApiError) -> web.Response:
-    return web.json_response(error.body(), status=error.status, headers=error.headers)
+def _error_response(error: ApiError, request: web.BaseRequest) -> web.Response:
+    """The problem document of ``error``, its ``instance`` the request's path."""
+    return web.Response(
+        body=error.encode(request.path),
+        status=error.status,
+        content_type=PROBLEM_JSON,
+        headers=error.headers,
+    )
 
 
 @web.middleware
 async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Typed errors become their status and JSON body; anything unexpected becomes a 500
-    with a correlation id that is also in the log."""
+    """Typed errors become their status and problem document; anything unexpected becomes a
+    500 with a correlation id that is also in the log."""
     try:
         return await handler(request)
-    except ApiError as exc:
-        return _error_response(exc)
-    except ValidationError as exc:
-        return _error_response(ApiError(422, "validation_error", exc.message, field=exc.field))
-    except IdempotencyConflict as exc:
-        return _error_response(
-            ApiError(409, "idempotency_conflict", str(exc), extra={"message_id": exc.message_id})
-        )
-    except NotFound as exc:
-        return _error_response(ApiError(404, "not_found", f"no {exc.kind} with id {exc.key}"))
-    except AccountForbiddenError as exc:
-        return _error_response(ApiError(403, "account_forbidden", str(exc), field="account"))
-    except RateLimitedError as exc:
-        _limited(request, exc.client, "rate", str(exc))
-        return _error_response(
-            ApiError(
-                429,
-                "rate_limited",
-                str(exc),
-                extra={"retry_after": round(exc.retry_after, 3)},
-                headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))},
-            )
-        )
-    except QuotaExceededError as exc:
-        _limited(request, exc.client, "daily_quota", str(exc))
-        wait = max(1, math.ceil(exc.resets_at - time.time()))
-        return _error_response(
-            ApiError(
-                429,
-                "quota_exceeded",
-                str(exc),
-                extra={"limit": exc.limit, "used": exc.used, "resets_at": _utc(exc.resets_at)},
-                headers={"Retry-After": str(wait)},
-            )
-        )
-    except StoreUnavailable as exc:
-        log.warning("store unavailable for %s %s: %s", request.method, request.path, exc)
-        return _error_response(
-            ApiError(
-                503,
-                "store_unavailable",
-                "the store is unavailable; retry later",
-                headers={"Retry-After": "1"},
-            )
-        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = {
-            404: "not_found",
-            405: "method_not_allowed",
-            408: "request_timeout",
-            413: "body_too_large",
-        }.get(exc.status, "http_error")
-        message = exc.reason if exc.status != 404 else f"no route for {request.path}"
-        # a 405 says which methods the path has (RFC 9110 15.5.6): keep aiohttp's Allow
-        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        return _error_response(ApiError(exc.status, code, message, headers=allow))
-    except Exception:
-        correlation = uuid.uuid4().hex
-        log.exception("unexpected error %s on %s %s", correlation, request.method, request.path)
-        return _error_response(
-            ApiError(
-                500,
-                "internal_error",
-                "an unexpected error; report the correlation id",
-                extra={"correlation_id": correlation},
-            )
+        return _error_response(_http_error(request, exc), request)
+    except Exception as exc:  # noqa: BLE001 - every failure gets a problem document
+        return _error_response(_api_error(request, exc), request)
+
+
+def _api_error(request: web.Request, exc: Exception) -> ApiError:
+    """The answer to ``exc``: an `ApiError` as it is, a service error as its code."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, ValidationError):
+        return ApiError(422, "validation_error", exc.message, field=exc.field)
+    if isinstance(exc, IdempotencyConflict):
+        return ApiError(409, "idempotency_conflict", str(exc), extra={"message_id": exc.message_id})
+    if isinstance(exc, NotFound):
+        return ApiError(404, "not_found", f"no {exc.kind} with id {exc.key}")
+    if isinstance(exc, AccountForbiddenError):
+        return ApiError(403, "account_forbidden", str(exc), field="account")
+    if isinstance(exc, RateLimitedError):
+        _limited(request, exc.client, "rate", str(exc))
+        return ApiError(
+            429,
+            "rate_limited",
+            str(exc),
+            extra={"retry_after": round(exc.retry_after, 3)},
+            headers={"Retry-After": str(max(1, math.ceil(exc.retry_after)))},
         )
+    if isinstance(exc, QuotaExceededError):
+        _limited(request, exc.client, "daily_quota", str(exc))
+        wait = max(1, math.ceil(exc.resets_at - time.time()))
+        return ApiError(
+            429,
+            "quota_exceeded",
+            str(exc),
+            extra={"limit": exc.limit, "used": exc.used, "resets_at": _utc(exc.resets_at)},
+            headers={"Retry-After": str(wait)},
+        )
+    if isinstance(exc, StoreUnavailable):
+        log.warning("store unavailable for %s %s: %s", request.method, request.path, exc)
+        return ApiError(
+            503,
+            "store_unavailable",
+            "the store is unavailable; retry later",
+            headers={"Retry-After": "1"},
+        )
+    correlation = uuid.uuid4().hex
+    log.error(
+        "unexpected error %s on %s %s",
+        correlation,
+        request.method,
+        request.path,
+        exc_info=exc,
+    )
+    return ApiError(
+        500,
+        "internal_error",
+        "an unexpected error; report the correlation id",
+        extra={"correlation_id": correlation},
+    )
+
+
+#: the codes of the HTTP errors aiohttp raises itself (routing, body size)
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    413: "body_too_large",
+}
+
+
+def _http_error(request: web.BaseRequest, exc: web.HTTPException) -> ApiError:
+    code = _HTTP_CODES.get(exc.status, GENERIC_CODE)
+    message = exc.reason if exc.status != 404 else f"no route for {request.path}"
+    # a 405 says which methods the path has (RFC 9110 15.5.6): keep aiohttp's Allow
+    allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+    return ApiError(exc.status, code, message, headers=allow)
 
 
 def _utc(at: float) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from smppgate import __version__
+from smppgate.api.errors import PROBLEM_JSON
 from smppgate.api.ops import OPENAPI_SCHEMAS as OPS_SCHEMAS
 from smppgate.api.ops import openapi_paths as ops_paths
 from smppgate.api.schemas import ENCODINGS, SPLITS
@@ -55,12 +56,17 @@ def _errors(*statuses: int) -> dict[str, Any]:
         409: "The Idempotency-Key was used for a different request",
         413: "Too many messages in one batch (or a body over 8 MiB)",
         415: "The body was not sent as application/json",
-        422: "A field is invalid: `error.field` names it, `error.message` says what to fix",
+        422: "A field is invalid: `field` names it, `detail` says what to fix",
         429: "`rate_limited`: the client's request rate (`Retry-After` seconds); "
-        "`quota_exceeded`: its daily quota (`error.resets_at`, the next UTC midnight)",
+        "`quota_exceeded`: its daily quota (`resets_at`, the next UTC midnight)",
         503: "The store is unavailable; retry",
     }
-    return {str(s): _answer(text[s], "Error") for s in sorted(statuses)}
+    return {str(s): _problem(text[s]) for s in sorted(statuses)}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    """An error answer: an RFC 9457 problem document."""
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": _ref("Error")}}}
 
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -335,19 +341,41 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
         },
         "Error": {
             "type": "object",
-            "required": ["error"],
+            "description": "An RFC 9457 problem document (`application/problem+json`). "
+            "`code`, `field` and the code's own members are extension members; `error` is "
+            "the 0.x body, kept for compatibility and deprecated.",
+            "required": ["type", "title", "status", "detail", "code", "error"],
             "properties": {
+                "type": {
+                    "type": "string",
+                    "description": "`/problems/<code>` (relative to the gateway's address), "
+                    "or `about:blank` for an HTTP status with no more specific code",
+                    "examples": ["/problems/validation_error"],
+                },
+                "title": {"type": "string", "description": "The same for every answer of a code"},
+                "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                "detail": {"type": "string", "description": "What to fix"},
+                "instance": {"type": "string", "description": "The request's path"},
+                "code": {"type": "string", "examples": ["validation_error"]},
+                "field": {"type": "string", "description": "The field at fault"},
+                "correlation_id": {"type": "string", "description": "On 500 only"},
+                "message_id": {"type": "string", "description": "On 409 only"},
+                "retry_after": {"type": "number", "description": "On 429 `rate_limited`"},
+                "limit": {"type": "integer", "description": "On 429 `quota_exceeded`"},
+                "used": {"type": "integer", "description": "On 429 `quota_exceeded`"},
+                "resets_at": {"type": "string", "description": "On 429 `quota_exceeded`"},
                 "error": {
                     "type": "object",
+                    "deprecated": True,
+                    "description": "Deprecated: the 0.x error body (`code`, `field`, "
+                    "`message` = `detail`, the code's members); read the top-level members",
                     "required": ["code", "message"],
                     "properties": {
-                        "code": {"type": "string", "examples": ["validation_error"]},
-                        "field": {"type": "string", "description": "The field at fault"},
-                        "message": {"type": "string", "description": "What to fix"},
-                        "correlation_id": {"type": "string", "description": "On 500 only"},
-                        "message_id": {"type": "string", "description": "On 409 only"},
+                        "code": {"type": "string"},
+                        "field": {"type": "string"},
+                        "message": {"type": "string"},
                     },
-                }
+                },
             },
         },
     }
@@ -531,8 +559,9 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
             "title": "smppgate",
             "version": __version__,
             "description": "SMS/USSD gateway over SMPP 3.4. Every accepted message is committed "
-            'to the store before the answer. Errors: `{"error": {"code", "field"?, '
-            '"message"}}`.',
+            "to the store before the answer. Errors are RFC 9457 problem documents "
+            "(`application/problem+json`: `type`, `title`, `status`, `detail`, `instance`, "
+            "`code`, `field`?; the 0.x `error` object is kept in them, deprecated).",
         },
         "paths": paths,
         "components": {

@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from smppgate.api import schemas
-from smppgate.api.errors import ApiError
+from smppgate.api.errors import PROBLEM_JSON, ApiError
 from smppgate.api.keys import OPS, STREAMS_STOP
 from smppgate.service.ops import OpsView, SearchError
 
@@ -137,7 +137,7 @@ def add_ops_routes(app: web.Application) -> None:
 
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 _NO_KEY: dict[str, Any] = {"security": []}
-_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_ERROR = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Error"}}}
 _KEY_ERROR = {
     "401": {"description": "Missing or wrong API key", "content": _ERROR},
     "403": {"description": "`operator_only`: the client is not an operator", "content": _ERROR},

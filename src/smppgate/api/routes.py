@@ -12,7 +12,6 @@ from aiohttp import web
 from smppgate.api import schemas
 from smppgate.api.errors import ApiError
 from smppgate.api.keys import (
-    CONFIG,
     INTAKE,
     LIVE,
     METRICS,
@@ -42,7 +41,7 @@ MAX_INBOUND_ID = 2**63 - 1
 async def read_json(request: web.Request) -> Any:
     """The body as JSON; 400 when it is not JSON at all (or absurdly deep, or a number too
     long to convert), 408 when it does not arrive within ``http.body_timeout`` seconds."""
-    timeout = request.app[CONFIG].http.body_timeout
+    timeout = request.app[LIVE].current.http.body_timeout  # a reload may change it
     try:
         async with asyncio.timeout(timeout):
             raw = await request.read()

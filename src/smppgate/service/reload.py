@@ -8,8 +8,9 @@ lease and shutdown timings, the log level. `plan_reload` compares the running co
 with the new one and says what it applies and what it keeps at its running value, with why:
 
 - **needs a restart**: ``node_id``, ``[store] url``, ``[emulator]``, ``[log] format``, and every
-  ``[http]`` / ``[webhooks]`` setting but those in `LIVE_FIELDS` (the listen address, timeouts,
-  allowed hosts and pools are built into the HTTP server and the webhook client at start);
+  ``[http]`` / ``[webhooks]`` setting but those in `LIVE_FIELDS` (the listen address, the
+  header timeout and the pools are built into the HTTP server and the webhook client at
+  start; ``body_timeout`` and ``allowed_hosts`` are read per request);
 - **needs the account's sessions rebuilt**: an account added or removed, or one whose SMPP
   settings changed (system_id, password, hosts, sessions, profile, TLS, window, timers,
   query_sm settings). Rebuilding one account's sessions while the others run, honouring the
@@ -105,11 +106,11 @@ def plan_reload(running: GatewayConfig, new: GatewayConfig) -> ReloadPlan:
 
 
 #: the settings of these sections a reload applies; the others are built into the HTTP server
-#: and the webhook sender's client at start (listen address, timeouts, allowed hosts, pools,
+#: and the webhook sender's client at start (listen address, header timeout, pools,
 #: the address policy of the resolver) and need a restart, as does any setting added later
 #: until it is listed here
 LIVE_FIELDS = {
-    "http": frozenset({"api_keys", "max_batch"}),
+    "http": frozenset({"api_keys", "max_batch", "body_timeout", "allowed_hosts"}),
     "webhooks": frozenset({"secret", "max_attempts", "backoff"}),
 }
 
