@@ -58,7 +58,8 @@ def test_keys_webhooks_limits_retention_and_account_defaults_apply() -> None:
     assert plan.config == new
 
 
-def test_session_settings_are_reported_and_kept() -> None:
+def test_session_settings_apply_and_name_the_rebuild() -> None:
+    """The gateway rebuilds that account's sessions (tests/integration/test_reload_rebuild.py)."""
     running = config()
     new = config(
         accounts__1__hosts=["127.0.0.1:2776"],
@@ -66,13 +67,19 @@ def test_session_settings_are_reported_and_kept() -> None:
         http__api_keys=["new-key-0123456789"],
     )
     plan = plan_reload(running, new)
-    assert len(plan.refused) == 1
-    assert "accounts[otp]: hosts changed: needs the account's sessions rebuilt" in plan.refused[0]
-    otp = plan.config.account("otp")
-    assert otp.hosts == running.account("otp").hosts  # the running sessions' hosts stay
-    assert otp.default_sender == "Codes"  # the rest of the account applies
-    assert plan.config.http.api_keys == ("new-key-0123456789",)
-    assert "accounts[otp].default_sender" in plan.applied
+    assert plan.refused == ()
+    assert set(plan.applied) == {
+        "http.api_keys",
+        "accounts[otp].hosts",
+        "accounts[otp].default_sender",
+        "accounts[otp]: sessions rebuilt",
+    }
+    assert plan.config == new
+
+
+def test_max_submit_rate_applies_without_a_rebuild() -> None:
+    plan = plan_reload(config(), config(accounts__0__max_submit_rate=50))
+    assert plan.applied == ("accounts[promo].max_submit_rate",)
 
 
 def test_restart_only_settings_and_account_set_changes_are_refused() -> None:

@@ -19,7 +19,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from types import TracebackType
 from typing import NamedTuple
@@ -28,7 +28,7 @@ from smppgate.client.config import AccountConfig
 from smppgate.client.connection import Batch, ClientSession, Item, SessionState
 from smppgate.client.cooldown import AttemptEnd, CooldownPolicy
 from smppgate.client.coordination import Coordinator
-from smppgate.client.errors import ClientError, NotBoundError, QueryError
+from smppgate.client.errors import ClientError, ConfigError, NotBoundError, QueryError
 from smppgate.client.failover import next_host, slot_to_return
 from smppgate.client.incoming import (
     NO_ANSWER,
@@ -222,13 +222,8 @@ class SessionPool:
         self._udh_refs = ReferenceAllocator(8)
         self._sar_refs = ReferenceAllocator(16)
         self._bucket = TokenBucket(account.query_rate, 1.0, asyncio.get_running_loop().time())
-        rate = account.max_submit_rate
         #: the account's submit cap, shared by all its sessions: a second's worth may go at once
-        self._submits = (
-            None
-            if rate is None
-            else TokenBucket(rate, max(1.0, rate), asyncio.get_running_loop().time())
-        )
+        self._submits = _submit_bucket(account.max_submit_rate, asyncio.get_running_loop().time())
         self._refill_timer: asyncio.TimerHandle | None = None
         self._query_slots = asyncio.Semaphore(account.query_window)
         self._loop = asyncio.get_running_loop()
@@ -589,6 +584,18 @@ class SessionPool:
             self._refill_timer = self._loop.call_later(wait, self._refilled)
         return allowed
 
+    def set_max_submit_rate(self, rate: float | None) -> None:
+        """Change the account's submit cap while the sessions run (a configuration reload:
+        no session needs rebuilding for it). The new cap starts with a second's worth."""
+        if rate is not None and rate <= 0:
+            raise ConfigError(f"max_submit_rate must be > 0, got {rate}")
+        self.account = replace(self.account, max_submit_rate=rate)
+        self._submits = _submit_bucket(rate, self._loop.time())
+        if self._refill_timer is not None:
+            self._refill_timer.cancel()
+            self._refill_timer = None
+        self._pump()
+
     def _refilled(self) -> None:
         self._refill_timer = None
         self._pump()
@@ -725,3 +732,7 @@ def _fail_not_sent(ctx: object, reason: str) -> None:
         batch.done(index, not_sent(reason))
     elif isinstance(ctx, asyncio.Future) and not ctx.done():
         ctx.set_exception(NotBoundError(reason))
+
+
+def _submit_bucket(rate: float | None, now: float) -> TokenBucket | None:
+    return None if rate is None else TokenBucket(rate, max(1.0, rate), now)

@@ -11,11 +11,15 @@ with the new one and says what it applies and what it keeps at its running value
   ``[http]`` / ``[webhooks]`` setting but those in `LIVE_FIELDS` (the listen address, the
   header timeout and the pools are built into the HTTP server and the webhook client at
   start; ``body_timeout`` and ``allowed_hosts`` are read per request);
-- **needs the account's sessions rebuilt**: an account added or removed, or one whose SMPP
-  settings changed (system_id, password, hosts, sessions, profile, TLS, window, timers,
-  query_sm settings). Rebuilding one account's sessions while the others run, honouring the
-  cooldowns, is not done yet: such a change is reported and not applied; the rest of the file
-  is.
+- **rebuilds that account's sessions**: a change of the settings its SMPP sessions are built
+  from (`SESSION_FIELDS`: system_id, password, hosts, sessions, profile, TLS, window, timers,
+  query_sm settings). The gateway does it for that account alone (`AccountRunner.rebuild`):
+  the window drains, the sessions unbind, and the new ones bind when the platform's reconnect
+  wait allows; the other accounts are untouched. ``max_submit_rate`` applies to the running
+  pool at once.
+- **needs a restart**: an account added or removed. Adding one would need its users and
+  receipts routed (front door, routes, clients) and metrics set up mid-run; removing one
+  would leave its queued messages with no sender. Both are reported, the rest applies.
 
 A file that does not parse or validate is refused whole (`ConfigError`), and the running
 configuration stays. `LiveConfig` holds the configuration the parts read per use (the API's
@@ -34,12 +38,24 @@ from smppgate.service.metrics import Metrics
 
 log = logging.getLogger("smppgate.reload")
 
-#: account settings the SMPP sessions are built from: a change needs them rebuilt
+#: account settings the SMPP sessions are built from: a change needs them rebuilt (the
+#: gateway does it for that account alone: `Gateway.reconfigure`)
 SESSION_FIELDS = (
     "system_id", "password", "profile", "hosts", "sessions", "window", "tls", "ca_file",
     "tls_verify", "query_after", "query_rate", "reconnect_after_drop",
-    "reconnect_after_failure", "response_timeout", "enquire_link_idle", "max_submit_rate",
+    "reconnect_after_failure", "response_timeout", "enquire_link_idle",
+    "unsafe_below_platform_minimums", "tcp", "write_stall_after",
 )  # fmt: skip
+
+
+def session_changes(old: AccountConfig, new: AccountConfig) -> list[str]:
+    """The settings ``old``'s sessions were built from that ``new`` changes."""
+    return [f for f in SESSION_FIELDS if getattr(old, f) != getattr(new, f)]
+
+
+def as_built(account: AccountConfig, built: AccountConfig) -> AccountConfig:
+    """``account`` with the session settings of ``built`` (those its sessions run with)."""
+    return replace(account, **{f: getattr(built, f) for f in SESSION_FIELDS})
 
 
 class LiveConfig:
@@ -150,7 +166,9 @@ def _get(config: GatewayConfig, key: str) -> object:
 def _accounts(
     running: GatewayConfig, new: GatewayConfig, applied: list[str], refused: list[str]
 ) -> tuple[AccountConfig, ...]:
-    """The running accounts, each with the new file's settings that need no new session."""
+    """The running accounts with the new file's settings; one whose session settings changed
+    gets its sessions rebuilt (reported as ``accounts[name].sessions rebuilt``). Accounts
+    are neither added nor removed (see the module docstring)."""
     offered = {a.name: a for a in new.accounts}
     result = []
     for old in running.accounts:
@@ -162,19 +180,14 @@ def _accounts(
             )
             result.append(old)
             continue
-        changed = [f for f in SESSION_FIELDS if getattr(old, f) != getattr(fresh, f)]
-        if changed:
-            refused.append(
-                f"accounts[{old.name}]: {', '.join(changed)} changed: needs the account's "
-                "sessions rebuilt, not applied by a reload (restart to apply)"
-            )
-        merged = replace(fresh, **{f: getattr(old, f) for f in SESSION_FIELDS})
         applied.extend(
             f"accounts[{old.name}].{f.name}"
             for f in fields(old)
-            if f.compare and getattr(old, f.name) != getattr(merged, f.name)
+            if f.compare and getattr(old, f.name) != getattr(fresh, f.name)
         )
-        result.append(merged)
+        if session_changes(old, fresh):
+            applied.append(f"accounts[{old.name}]: sessions rebuilt")
+        result.append(fresh)
     refused.extend(
         f"accounts[{name}]: new account: needs sessions of its own (restart to add it)"
         for name in offered

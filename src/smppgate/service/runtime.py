@@ -49,6 +49,7 @@ from smppgate.service.dispatch import build_part_submits, outcomes_for
 from smppgate.service.incoming import record_for
 from smppgate.service.maintenance import Retention
 from smppgate.service.metrics import Metrics
+from smppgate.service.reload import as_built, session_changes
 from smppgate.store import (
     MarkUnknown,
     MessageState,
@@ -153,22 +154,14 @@ class AccountRunner:
 
     def __init__(self, gateway: Gateway, account: AccountConfig) -> None:
         self.gateway = gateway
+        #: the settings in force (those of the sessions as built, while a rebuild waits)
         self.account = account
-        client = client_account(account)
-        self.coordinator = ClusterCoordinator(
-            gateway.store,
-            account,
-            gateway.node_id,
-            gateway.clock,
-            lease_seconds=gateway.config.store.lease_seconds,
-            drop_cooldown=client.drop_cooldown,
-            failure_cooldown=client.failure_cooldown,
-            # one process owns a SQLite store: nobody to share the slots with
-            spread=0.0 if gateway.store.single_process else SPREAD,
-        )
-        self.pool = SessionPool(
-            client, on_held=self.on_held, held_limit=HELD_LIMIT, coordinator=self.coordinator
-        )
+        #: what a reload asked for; its session settings are `built`'s once `rebuild` is done
+        self.wanted = account
+        self.built = account
+        self.coordinator, self.pool = self._build(account)
+        #: a rebuild of the sessions is under way: nothing more is marked sent
+        self.rebuilding = False
         self.stats = DispatchStats()
         self.wakeup = asyncio.Event()
         #: claimed messages not yet recorded (staged or sent)
@@ -190,6 +183,122 @@ class AccountRunner:
         #: refuse an event the session counted as held (it would never be answered)
         self._incoming: asyncio.Queue[HeldEvent] = asyncio.Queue()
 
+    def _build(self, account: AccountConfig) -> tuple[ClusterCoordinator, SessionPool]:
+        """The account's admission and session pool (not started), built from ``account``."""
+        gateway = self.gateway
+        self.built = account
+        client = client_account(account)
+        coordinator = ClusterCoordinator(
+            gateway.store,
+            account,
+            gateway.node_id,
+            gateway.clock,
+            lease_seconds=gateway.config.store.lease_seconds,
+            drop_cooldown=client.drop_cooldown,
+            failure_cooldown=client.failure_cooldown,
+            # one process owns a SQLite store: nobody to share the slots with
+            spread=0.0 if gateway.store.single_process else SPREAD,
+        )
+        pool = SessionPool(
+            client, on_held=self.on_held, held_limit=HELD_LIMIT, coordinator=coordinator
+        )
+        return coordinator, pool
+
+    def reconfigure(self, account: AccountConfig) -> bool:
+        """A reloaded account: what no session is built from applies at once (the submit cap
+        too: the pool takes it); True when its sessions need rebuilding (`rebuild`)."""
+        self.wanted = account
+        if not session_changes(self.built, account):
+            if account.max_submit_rate != self.pool.account.max_submit_rate:
+                self.pool.set_max_submit_rate(account.max_submit_rate)
+            self.account = account
+            return False
+        # until rebuilt, the window, profile and sessions are those the pool runs with
+        self.account = as_built(account, self.built)
+        if self.rebuilding:
+            return False  # the rebuild under way takes it up when it ends
+        self.rebuilding = True
+        return True
+
+    async def rebuild(self) -> None:
+        """Replace the sessions with ones built from `wanted`, the other accounts untouched:
+        nothing more is marked sent; the parts in flight get their answers and those are
+        recorded (so the rebuild makes nothing ``unknown``); receipts and MO received are stored
+        and answered; the sessions unbind (recorded as ended, so the new ones bind only when
+        the platform's reconnect wait allows, 60 s by default); the new pool starts. Claimed
+        messages wait meanwhile (leased, nothing of them sent) and go out on the new sessions;
+        queued ones stay queued. A reload during a rebuild is taken up when it ends."""
+        gw = self.gateway
+        self.rebuilding = True
+        try:
+            while not gw.stopping.is_set() and session_changes(self.built, self.wanted):
+                await self._rebuild_once()
+        finally:
+            self.rebuilding = False
+            self._staged_ready.set()
+
+    async def _rebuild_once(self) -> None:
+        gw = self.gateway
+        name = self.account.name
+        changed = session_changes(self.built, self.wanted)
+        log.warning(
+            "%s: %s changed: rebuilding its sessions (other accounts untouched); the window "
+            "drains first (%d part(s) awaiting their answer)",
+            name,
+            ", ".join(changed),
+            self.unsettled_parts,
+        )
+        while self.unsettled_parts:
+            self._room.clear()
+            await _wait_any(self._room, gw.stopping, within=1.0)
+            if gw.stopping.is_set():
+                return  # the gateway's own stop closes the sessions
+        # receipts and MO already received are answered on the sessions they came on (an
+        # unanswered one the SMSC would deliver again)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(gw.config.shutdown_timeout):
+                await self._incoming.join()
+        old_pool, old_coordinator = self.pool, self.coordinator
+        await old_pool.aclose(grace=gw.config.shutdown_timeout)
+        try:
+            # the sessions' ends recorded: the new ones wait the platform's reconnect time
+            await old_coordinator.close()
+        except Exception:
+            log.exception("%s: cannot record that its sessions ended", name)
+        if gw.stopping.is_set():
+            return
+        # (the settings asked for by now: a reload may have come during the drain)
+        wanted = self.wanted
+        self.coordinator, self.pool = self._build(wanted)
+        self.account = wanted
+        gw.forget_reconnects(name)
+        await self.pool.start()
+        self._restage()
+        log.info(
+            "%s: sessions rebuilt (%s); binding when the platform's reconnect wait allows",
+            name,
+            ", ".join(changed),
+        )
+
+    def _restage(self) -> None:
+        """The submits of the claimed messages waiting for a window, built again with the
+        account's settings as rebuilt (profile, receipts)."""
+        for claimed in self._staged:
+            try:
+                submits = build_part_submits(
+                    claimed.message, self.account.profile, want_receipts=self.account.receives
+                )
+            except (AddressError, ValidityError, ClientError, ValueError) as exc:
+                log.warning(
+                    "%s: message %s keeps the submits it was claimed with: %s",
+                    self.account.name,
+                    claimed.message.id,
+                    exc,
+                )
+                continue
+            claimed.seqs = [s.seq for s in submits]
+            claimed.pdus = [s.pdu for s in submits]
+
     @property
     def capacity(self) -> int:
         """Messages this node keeps claimed for the account: every window slot, twice, so
@@ -203,6 +312,8 @@ class AccountRunner:
         """Parts that may be marked ``sent`` and not yet recorded: the windows of the sessions
         bound right now. A crash makes at most these ``unknown`` (issue 13); whatever else is
         claimed has no part sent and goes back to the queue."""
+        if self.rebuilding:
+            return 0  # the window drains before its sessions unbind
         window = self.account.window
         return sum(window for session in self.pool.sessions if session.mode.can_submit)
 
@@ -226,8 +337,12 @@ class AccountRunner:
         want_receipts = account.receives
         while not gw.stopping.is_set():
             if not self.pool.sessions:
-                with contextlib.suppress(TimeoutError, NotBoundError):
+                try:
                     await self.pool.wait_ready(timeout=1.0)
+                except TimeoutError:
+                    pass
+                except NotBoundError:  # a closed pool: stopping, or its sessions rebuilt
+                    await _wait_any(asyncio.Event(), gw.stopping, within=gw.poll_interval)
                 continue
             free = self.capacity - self.inflight
             if free <= 0:
@@ -504,15 +619,18 @@ class AccountRunner:
                         )
             await gw.after_receipts([m for m in matches if m is not None])
 
-    async def run_query_sweeper(self, query_after: float) -> None:
+    async def run_query_sweeper(self) -> None:
         """Ask query_sm about messages submitted ``query_after`` seconds ago that still have no
         final receipt (D-23): an SMSC that never sends a receipt (or one lost on its side) would
-        otherwise leave the message ``submitted`` forever."""
+        otherwise leave the message ``submitted`` forever. Ends when a reload unsets
+        ``query_after``."""
         gw = self.gateway
-        every = max(0.5, query_after / 4)
         while not gw.stopping.is_set():
-            await _wait_any(asyncio.Event(), gw.stopping, within=every)
-            if gw.stopping.is_set():
+            query_after = self.account.query_after
+            if query_after is None:
+                return
+            await _wait_any(asyncio.Event(), gw.stopping, within=max(0.5, query_after / 4))
+            if gw.stopping.is_set() or self.account.query_after is None:
                 return
             try:
                 await self._sweep(gw.clock() - query_after)
@@ -650,6 +768,8 @@ class Gateway:
         #: as soon as the store is open, before the recovery at start records anything
         self._notifier = notifier
         self._reconnects_seen: dict[tuple[str, int], int] = {}
+        #: accounts whose query_sm sweeper runs
+        self._sweeping: set[str] = set()
         self.clock = clock
         self.node_id = node_id or config.node_id or default_node_id()
         self.poll_interval = poll_interval
@@ -699,7 +819,7 @@ class Gateway:
             self._spawn(runner.run_dispatcher(), f"dispatch-{account.name}")
             self._spawn(runner.run_incoming(), f"incoming-{account.name}")
             if account.query_after is not None:
-                self._spawn(runner.run_query_sweeper(account.query_after), f"query-{account.name}")
+                self._spawn_sweeper(runner)
         self._spawn(self._recover_leases(), "lease-recovery")
         self.retention = Retention(
             self.store,
@@ -797,16 +917,37 @@ class Gateway:
                         self._reconnects_seen[(name, slot.slot)] = slot.reconnects
             await _wait_any(asyncio.Event(), self.stopping, within=1.0)
 
+    def _spawn_sweeper(self, runner: AccountRunner) -> None:
+        name = runner.account.name
+        self._sweeping.add(name)
+
+        async def sweep() -> None:
+            try:
+                await runner.run_query_sweeper()
+            finally:
+                self._sweeping.discard(name)
+
+        self._spawn(sweep(), f"query-{name}")
+
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         assert self._tg is not None
         self._tasks.append(self._tg.create_task(coro, name=name))
 
     def reconfigure(self, config: GatewayConfig) -> None:
-        """A reloaded configuration (service/reload.py): the runners' accounts differ from
-        the running ones only in settings no session is built from."""
+        """A reloaded configuration (service/reload.py), with the same accounts: an account
+        whose session settings changed gets its sessions rebuilt, alone (`AccountRunner.
+        rebuild`); the others apply at once."""
         self.config = config
         for name, runner in self.runners.items():
-            runner.account = config.account(name)
+            if runner.reconfigure(config.account(name)) and not self.stopping.is_set():
+                self._spawn(runner.rebuild(), f"rebuild-{name}")
+            if runner.account.query_after is not None and name not in self._sweeping:
+                self._spawn_sweeper(runner)
+
+    def forget_reconnects(self, account: str) -> None:
+        """The account's pool was rebuilt: its slots count reconnects from 0 again."""
+        for key in [k for k in self._reconnects_seen if k[0] == account]:
+            del self._reconnects_seen[key]
 
     def wake(self, account: str | None = None) -> None:
         """New messages were queued: the dispatchers look at the queue now."""
