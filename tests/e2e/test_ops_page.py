@@ -26,6 +26,7 @@ from playwright.async_api import Locator, Page, async_playwright, expect
 
 from smppgate.emulator import Account, Emulator, EmulatorConfig, FaultSpec, ListenerConfig
 
+from ..esme_helpers import bound, submit
 from ..gateway_helpers import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,7 @@ def _chromium() -> str:
     return found
 
 
-def _config(tmp_path: Path, smsc_port: int, http_port: int) -> Path:
+def _config(tmp_path: Path, smsc_port: int, http_port: int, door_port: int) -> Path:
     path = tmp_path / "gw.toml"
     path.write_text(
         f"""
@@ -70,6 +71,15 @@ system_id = "demo"
 password = "demo"
 sessions = ["trx", "trx"]
 window = 10
+
+[smpp_server]
+listen = "127.0.0.1:{door_port}"
+
+[[smpp_server.users]]
+system_id = "app1"
+password = "app1pw"
+account = "demo"
+max_binds = 4
 """,
         encoding="utf-8",
     )
@@ -148,18 +158,18 @@ async def test_the_ops_page_live(tmp_path: Path) -> None:
             FaultSpec("queue_full", prefix=QFULL_PREFIX, params={"first": 1}),
         ),
     )
-    http_port = free_port()
+    http_port, door_port = free_port(), free_port()
     base = f"http://127.0.0.1:{http_port}"
     async with Emulator(emu_config) as emu, aiohttp.ClientSession() as http:
         smsc_port = emu.address[1]
-        gateway = await _start_gateway(_config(tmp_path, smsc_port, http_port))
+        gateway = await _start_gateway(_config(tmp_path, smsc_port, http_port, door_port))
         try:
             await wait_ready(http, base, headers={"X-API-Key": KEY})
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=chromium)
                 try:
                     page = await browser.new_page(viewport={"width": 1440, "height": 1100})
-                    await _run(page, http, base, emu, smsc_port)
+                    await _run(page, http, base, emu, smsc_port, door_port)
                 finally:
                     await browser.close()
         finally:
@@ -167,7 +177,12 @@ async def test_the_ops_page_live(tmp_path: Path) -> None:
 
 
 async def _run(
-    page: Page, http: aiohttp.ClientSession, base: str, emu: Emulator, smsc_port: int
+    page: Page,
+    http: aiohttp.ClientSession,
+    base: str,
+    emu: Emulator,
+    smsc_port: int,
+    door_port: int,
 ) -> None:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -230,6 +245,32 @@ async def _run(
     await page.click("#search-form button")
     await expect(page.locator('[data-testid="search-result"]')).to_have_count(1, timeout=WAIT)
     await expect(page.locator(f'[data-id="{sent[5]["id"]}"]')).to_be_visible()
+
+    # the SMPP front door: an application binds and submits; its row shows it
+    door_user = page.locator('[data-testid="door-user"][data-user="app1"]')
+    await expect(door_user.locator('[data-testid="door-bound"]')).to_have_text("0 / 4")
+    app = await bound(("127.0.0.1", door_port), "tx", system_id="app1", password="app1pw")
+    try:
+        for i in range(2):
+            response = await app.submit(
+                submit(text=f"from app1 {i}".encode(), registered_delivery=1)
+            )
+            assert response.command_status == 0
+        await expect(door_user.locator('[data-testid="door-bound"]')).to_have_text(
+            "1 / 4", timeout=WAIT
+        )
+        await expect(door_user.locator('[data-testid="door-submits"]')).to_have_text(
+            "2", timeout=WAIT
+        )
+    finally:
+        await app.close()
+    # no receiver bound: both receipts wait in the outbox
+    await expect(door_user.locator('[data-testid="door-backlog"]')).to_have_text("2", timeout=WAIT)
+
+    # the clients panel: the implicit client of [http] api_keys, its campaign counted
+    client = page.locator('[data-testid="client"]')
+    await expect(client).to_have_count(1)
+    await expect(client).to_contain_text("default")
 
     # the emulator drops the connections: the page shows the 60 s cooldown and its countdown
     emu.drop_sessions("demo")

@@ -168,6 +168,16 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
                 "`daily_quota`: 429s) on this node",
                 "items": {"type": "object"},
             },
+            "front_door": {
+                "type": ["object", "null"],
+                "description": "The SMPP front door (null when off): `listen`, `window` "
+                "(deliver_sm per bound receiver) and `users`, one per configured user: "
+                "system_id, account, max_binds, throughput (null: no limit), `sessions` (id, "
+                "mode, peer, window_used of each bound application), window_used, submits "
+                "(since start), submits_per_second (last 5 s), receipts_sent, "
+                "receipts_in_flight (sent, unanswered), receipt_backlog (waiting in the store's "
+                "outbox, bound or not, every node)",
+            },
             "queue": {
                 "type": "object",
                 "additionalProperties": {"type": "integer"},

@@ -237,13 +237,15 @@ async def serve(
         gateway.receipt_listeners.append(wake)
         gateway.outcome_listeners.append(wake)
         gateway.inbound_listeners.append(wake)
+        door_snapshot = None
         if config.smpp_server.enabled:
             # entered after the gateway, so closed before it: applications are unbound and
             # what they submitted is committed before the dispatchers stop
             door = await stack.enter_async_context(FrontDoor(config, gateway))
-            metrics.attach_front_door(door.snapshot)
+            door_snapshot = door.snapshot
+            metrics.attach_front_door(door_snapshot)
         intake = Intake(config, gateway.store)
-        ops = await stack.enter_async_context(OpsView(gateway, metrics))
+        ops = await stack.enter_async_context(OpsView(gateway, metrics, front_door=door_snapshot))
         live = LiveConfig(config)
         app = create_app(
             config=config,

@@ -347,6 +347,11 @@ class Metrics:
             "Receipts written to applications as deliver_sm (resends included), per user.",
             ("user",),
         )
+        self.front_door_receipt_backlog = r.gauge(
+            "smppgate_front_door_receipt_backlog",
+            "Receipts waiting in the store's outbox for an application, per user (every node's).",
+            ("user",),
+        )
         self._front_door: Callable[[], Mapping[str, Any]] | None = None
 
     # ------------------------------------------------------------------ recording (hot path)
@@ -453,6 +458,11 @@ class Metrics:
             counts = await self._store.count_by_state()
             backlog = await self._store.webhook_backlog()
             unmatched = await self._store.count_unmatched_receipts()
+            if self._front_door is not None:
+                outbox = await self._store.smpp_outbox_backlog()
+                self.front_door_receipt_backlog.replace(
+                    {(user,): float(outbox.get(user, 0)) for user in self._front_door()}
+                )
         except Exception:  # noqa: BLE001  (a store outage shows as store_up 0, not a 500)
             self.store_up.set(value=0)
             return

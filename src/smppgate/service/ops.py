@@ -18,7 +18,7 @@ import logging
 import re
 import statistics
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -298,6 +298,14 @@ class SearchResult:
 SEARCH_WINDOWS = (60.0, 600.0, 3600.0, 86400.0, 7 * 86400.0)
 
 
+def _per_second(samples: Sequence[tuple[float, int]] | None) -> float:
+    """The rate between the first and last of ``samples`` (time, counter)."""
+    if not samples or len(samples) < 2:
+        return 0.0
+    (t0, n0), (t1, n1) = samples[0], samples[-1]
+    return round((n1 - n0) / (t1 - t0), 1) if t1 > t0 else 0.0
+
+
 def _digits(number: str) -> str:
     return number[1:] if number.startswith("+") else number
 
@@ -342,8 +350,13 @@ class OpsView:
         search_results: int = 10,
         errors: ErrorLog | None = None,
         clock: Callable[[], float] | None = None,
+        front_door: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self.gateway = gateway
+        #: the SMPP front door's users (`FrontDoor.snapshot`), when it runs
+        self.front_door = front_door
+        #: per front-door user, its submit counter sampled once a second (for submits/s)
+        self._door_submits: dict[str, deque[tuple[float, int]]] = {}
         self.metrics = metrics
         self.interval = interval
         self.min_interval = min_interval
@@ -412,6 +425,11 @@ class OpsView:
         )
         for name, runner in self.gateway.runners.items():
             self._remember_hosts(name, runner.pool.snapshot())
+        if self.front_door is not None:
+            now = self._clock()
+            for user, figures in self.front_door().items():
+                samples = self._door_submits.setdefault(user, deque(maxlen=6))
+                samples.append((now, int(figures["submits"])))
 
     def _remember_hosts(self, name: str, pool: PoolSnapshot) -> None:
         # a waiting slot's snapshot has no host: keep the one it was last seen on
@@ -458,6 +476,7 @@ class OpsView:
             "store_up": store_up,
             "accounts": accounts,
             "clients": await self._clients(now),
+            "front_door": await self._front_door(),
             "queue": {state.value: int(m.queue_depth.get(state.value)) for state in MessageState},
             "retries": retries,
             "rates": {
@@ -534,6 +553,44 @@ class OpsView:
                 "unknown": stats.unknown,
                 "requeued_link_loss": stats.requeued_link_loss,
             },
+        }
+
+    async def _front_door(self) -> dict[str, Any] | None:
+        """The SMPP front door, one row per configured user: its limits, the applications
+        bound (window in use of each), submits (since start, and per second over the last
+        5 s), receipts written, and receipts waiting in the store's outbox (bound or not);
+        None when the front door is off."""
+        if self.front_door is None:
+            return None
+        server = self.gateway.config.smpp_server
+        figures = self.front_door()
+        try:
+            backlog = await self.gateway.store.smpp_outbox_backlog()
+        except Exception:  # noqa: BLE001  (store_up shows the outage; the page stays up)
+            backlog = {}
+        users = []
+        for user in server.users:
+            seen = figures.get(user.system_id, {})
+            sessions = list(seen.get("sessions", ()))
+            users.append(
+                {
+                    "system_id": user.system_id,
+                    "account": user.account,
+                    "max_binds": user.max_binds,
+                    "throughput": user.throughput,
+                    "sessions": sessions,
+                    "window_used": sum(int(s["window_used"]) for s in sessions),
+                    "submits": int(seen.get("submits", 0)),
+                    "submits_per_second": _per_second(self._door_submits.get(user.system_id)),
+                    "receipts_sent": int(seen.get("receipts_sent", 0)),
+                    "receipts_in_flight": int(seen.get("receipts_in_flight", 0)),
+                    "receipt_backlog": backlog.get(user.system_id, 0),
+                }
+            )
+        return {
+            "listen": None if server.listen is None else str(server.listen),
+            "window": server.window,
+            "users": users,
         }
 
     async def _clients(self, now: float) -> list[dict[str, Any]]:

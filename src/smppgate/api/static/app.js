@@ -205,6 +205,7 @@ function render(s) {
   renderReceipts(s.receipts);
   renderRetries(s.retries);
   renderClients(s.clients || []);
+  renderFrontDoor(s.front_door || null);
   renderWebhooks(s.webhooks);
   renderErrors(s.errors);
 }
@@ -488,6 +489,37 @@ function renderClients(clients) {
         el("td", { class: "num", "data-testid": "client-quota" }, full ? badge(quota, "bad") : quota),
         el("td", { class: "num" }, fmtNumber(c.accepted)),
         el("td", { class: "num" }, refused ? badge(fmtNumber(refused), "warn") : "0"),
+      );
+    }),
+  );
+}
+
+// the applications bound over SMPP, one row per configured user (the panel is hidden when the
+// front door is off)
+function renderFrontDoor(door) {
+  $("front-door-panel").hidden = door === null;
+  if (door === null) return;
+  $("front-door-note").textContent = "listening on " + door.listen + "; receipt backlog: in the store's outbox, bound or not";
+  if (!door.users.length) {
+    $("front-door").replaceChildren(el("tr", {}, el("td", { class: "muted", colspan: 8 }, "no users")));
+    return;
+  }
+  $("front-door").replaceChildren(
+    ...door.users.map((u) => {
+      const bound = u.sessions.length;
+      const apps = u.sessions.map((x) => x.mode + " " + x.peer).join(", ");
+      const limit = u.throughput === null ? "" : " / " + fmtNumber(u.throughput);
+      return el(
+        "tr",
+        { "data-testid": "door-user", "data-user": u.system_id },
+        el("td", {}, u.system_id),
+        el("td", {}, u.account),
+        el("td", { title: apps, "data-testid": "door-bound" }, bound ? badge(bound + " / " + u.max_binds, "ok") : badge("0 / " + u.max_binds, "idle")),
+        windowCell(u.window_used, door.window * Math.max(1, bound)),
+        el("td", { class: "num" }, fmtNumber(u.submits_per_second) + limit),
+        el("td", { class: "num", "data-testid": "door-submits" }, fmtNumber(u.submits)),
+        el("td", { class: "num", "data-testid": "door-receipts" }, fmtNumber(u.receipts_sent)),
+        el("td", { class: "num", "data-testid": "door-backlog" }, u.receipt_backlog ? badge(fmtNumber(u.receipt_backlog), "warn") : "0"),
       );
     }),
   );
