@@ -125,6 +125,16 @@ def test_devino_minimums_are_refused_unless_loudly_overridden(
     AccountConfig("login", "secret", profile=SMPP34, hosts=(HostAddress("h"),), **{key: value})  # type: ignore[arg-type]
 
 
+def test_short_timers_on_the_default_profile_say_which_profile_to_choose() -> None:
+    """A library user who set no profile gets Devino's (the default) and learns the name of
+    the one for another SMSC."""
+    with pytest.raises(ConfigError, match=r"default profile.*profile=SMPP34"):
+        AccountConfig("login", "secret", reconnect_after_drop=1.0)
+    with pytest.raises(ConfigError) as refused:
+        AccountConfig("login", "secret", profile=DEVINO_TRANSACTIONAL, reconnect_after_drop=1.0)
+    assert "default profile" not in str(refused.value)
+
+
 # ------------------------------------------------------------------ failover (D-02)
 
 

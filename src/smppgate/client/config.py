@@ -20,6 +20,18 @@ from smppgate.session import BindMode, SessionConfig, SessionPolicy
 from smppgate.transport import TcpOptions
 
 
+def _profile_hint(profile: ProviderProfile) -> str:
+    """Where a library user who never chose a profile learns which one to choose."""
+    if profile is not DEVINO_PROMO:
+        return ""
+    return (
+        ". devino-promo is AccountConfig's default profile (Devino Telecom's platform, whose "
+        "rules these minimums are): for another SMSC pass profile=SMPP34 (from "
+        "smppgate.profiles), which has no such minimums; for Devino's transactional hosts "
+        "DEVINO_TRANSACTIONAL"
+    )
+
+
 def parse_mode(text: str | BindMode) -> BindMode:
     """``tx`` / ``rx`` / ``trx`` (or the long names) -> BindMode."""
     if isinstance(text, BindMode):
@@ -158,7 +170,7 @@ class AccountConfig:
                     }
                 )
             except BelowPlatformMinimumError as exc:
-                raise ConfigError(str(exc)) from None
+                raise ConfigError(f"{exc}{_profile_hint(p)}") from None
 
     # ------------------------------------------------------------ effective values
 
