@@ -130,16 +130,21 @@ async def test_a_session_change_rebuilds_that_account_alone(store_url: str) -> N
             assert _events(emu, "disconnect", "b") == []
 
 
-async def test_max_submit_rate_applies_to_the_running_pool(store_url: str) -> None:
+async def test_submit_rate_and_query_after_apply_to_the_running_sessions(
+    store_url: str,
+) -> None:
     async with _emulator() as emu:
         port = emu.address[1]
         running = _config(store_url, port)
         async with Gateway(running, poll_interval=0.02) as gw:
             await until(lambda: bool(emu.bound_sessions("a")))
             pool = gw.runners["a"].pool
-            plan = plan_reload(running, _config(store_url, port, max_submit_rate=5))
-            assert plan.applied == ("accounts[a].max_submit_rate",)
+            new = _config(store_url, port, max_submit_rate=5, query_after=60)
+            plan = plan_reload(running, new)
+            assert set(plan.applied) == {"accounts[a].max_submit_rate", "accounts[a].query_after"}
+            assert "a" not in gw._sweeping
             gw.reconfigure(plan.config)
+            assert "a" in gw._sweeping  # the query_sm sweeper runs from now on
             assert gw.runners["a"].pool is pool
             assert pool.account.max_submit_rate == 5
             assert not gw.runners["a"].rebuilding

@@ -13,10 +13,10 @@ with the new one and says what it applies and what it keeps at its running value
   start; ``body_timeout`` and ``allowed_hosts`` are read per request);
 - **rebuilds that account's sessions**: a change of the settings its SMPP sessions are built
   from (`SESSION_FIELDS`: system_id, password, hosts, sessions, profile, TLS, window, timers,
-  query_sm settings). The gateway does it for that account alone (`AccountRunner.rebuild`):
+  query_rate). The gateway does it for that account alone (`AccountRunner.rebuild`):
   the window drains, the sessions unbind, and the new ones bind when the platform's reconnect
   wait allows; the other accounts are untouched. ``max_submit_rate`` applies to the running
-  pool at once.
+  pool at once, ``query_after`` to the query_sm sweeper.
 - **needs a restart**: an account added or removed. Adding one would need its users and
   receipts routed (front door, routes, clients) and metrics set up mid-run; removing one
   would leave its queued messages with no sender. Both are reported, the rest applies.
@@ -42,7 +42,7 @@ log = logging.getLogger("smppgate.reload")
 #: gateway does it for that account alone: `Gateway.reconfigure`)
 SESSION_FIELDS = (
     "system_id", "password", "profile", "hosts", "sessions", "window", "tls", "ca_file",
-    "tls_verify", "query_after", "query_rate", "reconnect_after_drop",
+    "tls_verify", "query_rate", "reconnect_after_drop",
     "reconnect_after_failure", "response_timeout", "enquire_link_idle",
     "unsafe_below_platform_minimums", "tcp", "write_stall_after",
 )  # fmt: skip

@@ -233,6 +233,11 @@ class AccountRunner:
         try:
             while not gw.stopping.is_set() and session_changes(self.built, self.wanted):
                 await self._rebuild_once()
+        except Exception:
+            # (a task of the gateway's group: raising would stop every account)
+            log.exception(
+                "%s: rebuilding its sessions failed; a reload tries again", self.account.name
+            )
         finally:
             self.rebuilding = False
             self._staged_ready.set()
