@@ -9,7 +9,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "smppgate"
 FORBIDDEN = {"asyncio", "socket", "ssl", "time", "selectors", "threading", "datetime.datetime.now"}
-CORE = ["pdu", "text", "session"]
+CORE = ["pdu", "text", "session", "numbers"]
 
 
 def _imports(path: Path) -> set[str]:

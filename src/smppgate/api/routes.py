@@ -144,8 +144,14 @@ async def post_preview(request: web.Request) -> web.Response:
     intake = request.app[INTAKE]
     client = client_of(request)
     result = intake.preview(body, client)
+    to, sender = intake.preview_addresses(body, client)
     account = intake.account_for(body.account, client=client)
-    return _json(schemas.preview(result, account.max_parts, account.default_alphabet))
+    answer = schemas.preview(result, account.max_parts, account.default_alphabet)
+    if to is not None:
+        answer["to"] = to
+    if sender is not None:
+        answer["from"] = sender
+    return _json(answer)
 
 
 async def get_message(request: web.Request) -> web.Response:

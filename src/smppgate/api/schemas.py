@@ -43,7 +43,7 @@ USSD_FIELDS = frozenset(
     {"to", "from", "text", "op", "session", "account", "encoding", "validity", "callback_url",
      "reference", "priority", "class"}
 )  # fmt: skip
-PREVIEW_FIELDS = frozenset({"text", "encoding", "account"})
+PREVIEW_FIELDS = frozenset({"text", "encoding", "account", "to", "from"})
 
 
 # ------------------------------------------------------------------------- reading
@@ -174,6 +174,8 @@ def preview_request(data: object) -> PreviewRequest:
         text=f.required_str("text"),
         encoding=None if encoding is None else Encoding(encoding),
         account=f.text("account"),
+        to=f.text("to"),
+        sender=f.text("from"),
     )
 
 

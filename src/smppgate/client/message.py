@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from smppgate.client.errors import AddressError
 from smppgate.client.validity import relative_validity
+from smppgate.numbers import NumberError, SenderError, international
 from smppgate.pdu import SubmitSm, Tlv, TlvTag, make_tlv
 from smppgate.profiles import AddressPolicy, ProviderProfile
 from smppgate.text import (
@@ -146,48 +147,23 @@ def build_submits(
     return MessagePlan(tuple(parts), plan, reference if multi else None)
 
 
-E164_DIGITS = (7, 15)
-
-
 def international_number(destination: str) -> str:
-    """A destination in international format, as the gateway accepts it: digits only, a
-    leading ``+`` dropped, 7..15 of them (E.164). ``normalize_destination`` above is looser on
-    purpose (a library user may address short codes); the gateway's API and ``smppgate send``
-    use this one."""
-    value = destination.strip()
-    if value.startswith("+"):
-        value = value[1:]
-    if not (value.isascii() and value.isdigit()):
-        raise AddressError(
-            f"digits only in international format, e.g. +79001234567; got {destination!r}"
-        )
-    low, high = E164_DIGITS
-    if not low <= len(value) <= high:
-        raise AddressError(f"{low} to {high} digits (E.164), got {len(value)} in {destination!r}")
-    return value
-
-
-MAX_NUMERIC_SENDER = 15
-MAX_ALPHANUMERIC_SENDER = 11
+    """A destination in international format: digits only, a leading ``+`` dropped, 7..15 of
+    them beginning with a country code (`smppgate.numbers.international`).
+    ``normalize_destination`` above is looser on purpose (a library user may address short
+    codes); ``smppgate send`` uses this one, the gateway reads numbers as people type them
+    (`smppgate.numbers.normalize`)."""
+    try:
+        return international(destination)
+    except NumberError as exc:
+        raise AddressError(exc.message) from None
 
 
 def gateway_sender(sender: str) -> str:
-    """A sender as the gateway accepts it: numeric (up to 15 digits, a leading ``+`` dropped)
-    or alphanumeric (up to 11 printable ASCII characters, what a handset shows)."""
-    digits = sender[1:] if sender.startswith("+") else sender
-    if digits.isascii() and digits.isdigit():
-        if len(digits) > MAX_NUMERIC_SENDER:
-            raise AddressError(
-                f"a numeric sender has at most {MAX_NUMERIC_SENDER} digits, got {sender!r}"
-            )
-        return digits
-    if not sender.strip():
-        raise AddressError("must not be empty")
-    if not (sender.isascii() and sender.isprintable()):
-        raise AddressError(f"an alphanumeric sender uses printable ASCII only, got {sender!r}")
-    if len(sender) > MAX_ALPHANUMERIC_SENDER:
-        raise AddressError(
-            f"an alphanumeric sender has at most {MAX_ALPHANUMERIC_SENDER} characters, "
-            f"got {len(sender)}"
-        )
-    return sender
+    """A sender under the usual SMPP conventions (`AddressPolicy`): numeric (up to 15 digits,
+    a leading ``+`` dropped) or alphanumeric (up to 11 characters a handset shows); the
+    gateway checks senders by the account's profile instead."""
+    try:
+        return AddressPolicy().check_sender(sender)
+    except SenderError as exc:
+        raise AddressError(exc.message) from None

@@ -9,6 +9,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
 
+from smppgate.numbers import check_sender
 from smppgate.pdu import CommandId, CommandStatus, Npi, RetryClass, Ton
 from smppgate.session import SessionPolicy
 from smppgate.text import DefaultAlphabet
@@ -84,6 +85,11 @@ class AddressPolicy:
         if kind is SenderKind.INTERNATIONAL:
             return self.numeric_source_ton, self.numeric_source_npi
         return self.short_code_source_ton, self.short_code_source_npi
+
+    def check_sender(self, sender: str) -> str:
+        """``sender`` as it goes out (numeric: without ``+``) if the TON it gets here can
+        carry it (`smppgate.numbers.check_sender`); `SenderError` saying what to fix."""
+        return check_sender(sender, self.source(sender)[0])
 
     def with_source(self, ton: int, npi: int) -> AddressPolicy:
         """Every sender, whatever its kind, goes out as ``ton``/``npi`` (a contract's choice)."""

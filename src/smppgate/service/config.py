@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from smppgate.client import AddressError, TcpOptions, gateway_sender
+from smppgate.client import TcpOptions
+from smppgate.numbers import RUSSIA, DialPlan, SenderError
 from smppgate.pdu import CommandId
 from smppgate.profiles import (
     BelowPlatformMinimumError,
@@ -142,6 +143,8 @@ class AccountConfig:
     """TCP_USER_TIMEOUT and keepalive of the SMPP sockets (a dark link found sooner)."""
     write_stall_after: float = 5.0
     """Seconds of unacknowledged writes after which a session takes no new submits."""
+    numbers: DialPlan = RUSSIA
+    """How destinations are read (``[numbers]``, ``[accounts.numbers]``): Russia by default."""
 
     @property
     def receives(self) -> bool:
@@ -357,7 +360,7 @@ def parse_config(
     env = os.environ if environ is None else environ
     _known(data, "", {"node_id", "store", "http", "webhooks", "accounts", "emulator", "log",
                       "shutdown_timeout", "profiles", "smpp_server",
-                      "clients", "routes"})  # fmt: skip
+                      "clients", "routes", "numbers"})  # fmt: skip
     store = _store(_table(data, "store"))
     http = _http(_table(data, "http"), env)
     webhooks = _webhooks(_table(data, "webhooks"), env)
@@ -365,8 +368,10 @@ def parse_config(
     if not isinstance(raw_accounts, list) or not raw_accounts:
         raise ConfigError("accounts", "at least one [[accounts]] table is needed")
     declared = _profiles(data.get("profiles", []))
+    numbers = _dial_plan(_table(data, "numbers"), "numbers", RUSSIA)
     accounts = tuple(
-        _account(a, f"accounts[{i}]", env, declared) for i, a in enumerate(raw_accounts)
+        _account(a, f"accounts[{i}]", env, declared, numbers)
+        for i, a in enumerate(raw_accounts)
     )
     names = [a.name for a in accounts]
     for name in names:
@@ -424,6 +429,13 @@ def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     value = data.get(name, {})
     if not isinstance(value, Mapping):
         raise ConfigError(name, "must be a table ([" + name + "])")
+    return value
+
+
+def _subtable(data: Mapping[str, Any], key: str, name: str) -> Mapping[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{key}.{name}", f"must be a table ([{key}.{name}])")
     return value
 
 
@@ -836,7 +848,7 @@ _ACCOUNT_KEYS = {
     "source_npi", "default_alphabet", "unsafe_below_platform_minimums",
     "tcp_user_timeout",
     "tcp_keepalive_idle", "tcp_keepalive_interval", "tcp_keepalive_count", "write_stall_after",
-    "max_submit_rate",
+    "max_submit_rate", "numbers",
 }  # fmt: skip
 #: timers an account may set; None keeps the profile's (the platform's) value
 _TIMER_KEYS = ("reconnect_after_drop", "reconnect_after_failure", "response_timeout",
@@ -844,7 +856,11 @@ _TIMER_KEYS = ("reconnect_after_drop", "reconnect_after_failure", "response_time
 
 
 def _account(
-    data: object, key: str, env: Mapping[str, str], declared: Mapping[str, ProviderProfile]
+    data: object,
+    key: str,
+    env: Mapping[str, str],
+    declared: Mapping[str, ProviderProfile],
+    numbers: DialPlan = RUSSIA,
 ) -> AccountConfig:
     if not isinstance(data, Mapping):
         raise ConfigError(key, "must be a table ([[accounts]])")
@@ -908,8 +924,8 @@ def _account(
     default_sender = _opt_str(data, key, "default_sender")
     if default_sender is not None:
         try:
-            gateway_sender(default_sender)
-        except AddressError as exc:
+            profile.addresses.check_sender(default_sender)
+        except SenderError as exc:
             # found now, not as a 422 on every request that leaves `from` out
             raise ConfigError(f"{key}.default_sender", str(exc)) from None
     ca_file = _opt_str(data, key, "ca_file")
@@ -962,8 +978,44 @@ def _account(
         unsafe_below_platform_minimums=unsafe,
         tcp=_tcp_options(data, key),
         write_stall_after=_number(data, key, "write_stall_after", 5.0, minimum=0.0),
+        numbers=_dial_plan(_subtable(data, key, "numbers"), f"{key}.numbers", numbers),
         **timers,
     )
+
+
+_NUMBERS_KEYS = {"country_code", "trunk_prefix", "international_prefixes", "national_lengths",
+                 "national_first_digits"}  # fmt: skip
+
+
+def _dial_plan(data: Mapping[str, Any], key: str, base: DialPlan) -> DialPlan:
+    """``[numbers]`` (every account) or ``[accounts.numbers]`` (one): the keys it names
+    change ``base`` (Russia, or the ``[numbers]`` table for an account)."""
+    _known(data, key, _NUMBERS_KEYS)
+    changes: dict[str, Any] = {}
+    for name in ("country_code", "trunk_prefix", "national_first_digits"):
+        if name in data:
+            value = data[name]
+            if not isinstance(value, str) or not (value == "" or value.isdigit()):
+                raise ConfigError(f"{key}.{name}", f'digits in a string, e.g. "7", got {value!r}')
+            changes[name] = value
+    if "international_prefixes" in data:
+        value = data["international_prefixes"]
+        if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
+            raise ConfigError(
+                f"{key}.international_prefixes", 'a list of digit strings, e.g. ["810", "00"]'
+            )
+        changes["international_prefixes"] = tuple(value)
+    if "national_lengths" in data:
+        value = data["national_lengths"]
+        if not isinstance(value, list) or not value or not all(type(n) is int for n in value):
+            raise ConfigError(f"{key}.national_lengths", "a list of digit counts, e.g. [10]")
+        changes["national_lengths"] = tuple(value)
+    if not changes:
+        return base
+    try:
+        return replace(base, **changes)
+    except ValueError as exc:
+        raise ConfigError(key, str(exc)) from None
 
 
 def _account_profile(

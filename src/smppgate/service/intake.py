@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from smppgate.client import AddressError, gateway_sender, international_number
+from smppgate.numbers import RUSSIA, DialPlan, NumberError, SenderError, normalize
+from smppgate.profiles import AddressPolicy
 from smppgate.service.clients import (
     AccountForbiddenError,
     QuotaExceededError,
@@ -177,6 +178,10 @@ class PreviewRequest:
     text: str
     encoding: Encoding | None = None
     account: str | None = None
+    to: str | None = None
+    """A destination to show normalized (as the account reads it); None: none shown."""
+    sender: str | None = None
+    """A sender to check against the account's profile; None: none checked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,20 +274,41 @@ class Intake:
         self,
         name: str | None,
         traffic_class: str | None,
-        destination: str,
+        to: str,
         client: ClientConfig | None = None,
-    ) -> AccountConfig:
-        """The account a message goes through: the one it names (if the client may use it),
-        else the first matching ``[[routes]]`` entry the client may use, else (no routes
-        configured) the first account the client may use. With routes and none matching:
-        ValidationError on ``class``; only routes to forbidden accounts: `AccountForbiddenError`."""
+        field: str = "to",
+    ) -> tuple[AccountConfig, str]:
+        """The account a message goes through, and its destination as that account reads it
+        (`normalize` with the account's dial plan; ValidationError on ``field`` when it cannot).
+        The account is the one the message names (if the client may use it), else the first
+        matching ``[[routes]]`` entry the client may use (its prefix matched against the
+        number as the route's account reads it), else (no routes configured) the first
+        account the client may use. With routes and none matching: ValidationError on
+        ``class``; only routes to forbidden accounts: `AccountForbiddenError`."""
         if name is not None or not self._config.routes:
-            return self.account_for(name, client=client)
+            account = self.account_for(name, client=client)
+            return account, check_destination(to, field, account.numbers)
+        readings: dict[DialPlan, str | ValidationError] = {}
+        for route in self._config.routes:
+            plan = self._accounts[route.account].numbers
+            if plan not in readings:
+                try:
+                    readings[plan] = check_destination(to, field, plan)
+                except ValidationError as exc:
+                    readings[plan] = exc
+        numbers = {plan: n for plan, n in readings.items() if isinstance(n, str)}
+        if not numbers:  # no account can read it: say why, as the first route's account does
+            raise next(e for e in readings.values() if isinstance(e, ValidationError))
+
+        def number_for(account: str) -> str | None:
+            return numbers.get(self._accounts[account].numbers)
+
+        only = set(numbers.values())
         try:
             chosen = choose_account(
                 self._config.routes,
                 traffic_class,
-                destination,
+                only.pop() if len(readings) == 1 and len(only) == 1 else number_for,
                 lambda account: client is None or client.may_use(account),
             )
         except NoRouteError as exc:
@@ -291,7 +317,8 @@ class Intake:
                     client.name, exc.forbidden, client.accounts or ()
                 ) from None
             raise ValidationError("class", str(exc)) from None
-        return self._accounts[chosen]
+        account = self._accounts[chosen]
+        return account, numbers[account.numbers]
 
     def traffic_class(self, value: str | None, client: ClientConfig | None) -> str | None:
         """The message's class: the one named (it must be known), else the client's default."""
@@ -312,9 +339,8 @@ class Intake:
     ) -> NewMessage:
         """Validate and plan one message without storing it (raises `ValidationError`, or
         `AccountForbiddenError` for an account the client may not use)."""
-        destination = check_destination(request.to)
         traffic_class = self.traffic_class(request.traffic_class, client)
-        account = self.route(request.account, traffic_class, destination, client)
+        account, destination = self.route(request.account, traffic_class, request.to, client)
         sender = self._sender(request.sender, account)
         split = account.split if request.split is None else request.split
         _check_priority(request.priority)
@@ -351,9 +377,8 @@ class Intake:
         client: ClientConfig | None = None,
     ) -> NewMessage:
         """Validate and plan one USSD message (one part, never split)."""
-        destination = check_destination(request.to)
         traffic_class = self.traffic_class(request.traffic_class, client)
-        account = self.route(request.account, traffic_class, destination, client)
+        account, destination = self.route(request.account, traffic_class, request.to, client)
         sender = self._sender(request.sender, account)
         if not 0 <= request.service_op <= 0xFF:
             raise ValidationError("op", "ussd_service_op is one octet (0..255)")
@@ -498,6 +523,20 @@ class Intake:
         except UnencodableTextError as exc:
             raise _unencodable(exc) from None
 
+    def preview_addresses(
+        self, request: PreviewRequest, client: ClientConfig | None = None
+    ) -> tuple[str | None, str | None]:
+        """(the destination normalized, the sender as it goes out) for a preview, each None
+        when not asked; ValidationError on ``to`` / ``from`` as a message would get."""
+        account = self.account_for(request.account, client=client)
+        to = None if request.to is None else check_destination(request.to, plan=account.numbers)
+        sender = (
+            None
+            if request.sender is None
+            else check_sender(request.sender, addresses=account.profile.addresses)
+        )
+        return to, sender
+
     def release_reference(self, destination: str, method: str, ref: int) -> None:
         """Give back a concatenation reference once its message is final (optional: without
         it references still rotate, see `_allocate`)."""
@@ -512,8 +551,8 @@ class Intake:
                 raise ValidationError(
                     "from", f"required: account {account.name!r} has no default_sender"
                 )
-            return check_sender(account.default_sender)
-        return check_sender(sender)
+            return check_sender(account.default_sender, addresses=account.profile.addresses)
+        return check_sender(sender, addresses=account.profile.addresses)
 
     @staticmethod
     def _encoding(encoding: Encoding | None, account: AccountConfig) -> Encoding:
@@ -621,21 +660,30 @@ def _client_name(client: ClientConfig | None) -> str | None:
     return None if client is None else client.name
 
 
-def check_destination(to: str, field: str = "to") -> str:
-    """International digits, a leading ``+`` dropped: 7..15 digits (E.164)."""
+def check_destination(to: str, field: str = "to", plan: DialPlan = RUSSIA) -> str:
+    """International digits for a number as people type it (``8 900 123-45-67``), read by
+    ``plan`` (`smppgate.numbers.normalize`); ValidationError naming ``field`` otherwise."""
     try:
-        return international_number(to)
-    except AddressError as exc:
-        raise ValidationError(field, str(exc)) from None
+        return normalize(to, plan)
+    except NumberError as exc:
+        raise ValidationError(field, exc.message) from None
 
 
-def check_sender(sender: str, field: str = "from") -> str:
-    """A numeric sender (up to 15 digits, a leading ``+`` dropped) or an alphanumeric one (up
-    to 11 printable ASCII characters)."""
+#: the usual SMPP conventions (alphanumeric TON 5, international TON 1), for callers that
+#: name no account
+_SMPP_ADDRESSES = AddressPolicy()
+
+
+def check_sender(
+    sender: str, field: str = "from", addresses: AddressPolicy = _SMPP_ADDRESSES
+) -> str:
+    """A sender the account's profile can carry (`AddressPolicy.check_sender`): numeric (a
+    leading ``+`` dropped; 15 digits, 11 where every sender goes as TON 5) or alphanumeric
+    (up to 11 characters a handset shows)."""
     try:
-        return gateway_sender(sender)
-    except AddressError as exc:
-        raise ValidationError(field, str(exc)) from None
+        return addresses.check_sender(sender)
+    except SenderError as exc:
+        raise ValidationError(field, exc.message) from None
 
 
 def _check_text(text: str) -> None:

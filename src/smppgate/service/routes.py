@@ -1,8 +1,9 @@
 """Traffic classes and routes: which account a message without ``account`` goes through.
 
 ``[[routes]]`` are tried in order; the first whose class and destination prefix match, and
-whose account the client may use, wins. A route with neither is the fallback. With routes
-configured and none matching, the message is refused: a one-time code must not leave on the
+whose account the client may use, wins; the prefix is matched against the destination as the
+route's account reads it (its dial plan, `smppgate.numbers`): international digits. A route
+with neither is the fallback. With routes configured and none matching, the message is refused: a one-time code must not leave on the
 promo hosts because it fell through to the first account. Pure decisions, no I/O.
 """
 
@@ -56,16 +57,21 @@ class NoRouteError(Exception):
 def choose_account(
     routes: Sequence[Route],
     traffic_class: str | None,
-    destination: str,
+    destination: str | Callable[[str], str | None],
     may_use: Callable[[str], bool],
 ) -> str:
     """The account of the first matching route the client may use; `NoRouteError` when none
-    matches (``forbidden`` names the first matching account the client may not use)."""
+    matches (``forbidden`` names the first matching account the client may not use).
+    ``destination`` is the normalized number, or a function giving it as an account reads it
+    (None: that account cannot read it, so its routes do not match)."""
+    number_for = destination if callable(destination) else lambda _account: destination
     forbidden = None
     for route in routes:
-        if not route.matches(traffic_class, destination):
+        number = number_for(route.account)
+        if number is None or not route.matches(traffic_class, number):
             continue
         if may_use(route.account):
             return route.account
         forbidden = forbidden or route.account
-    raise NoRouteError(traffic_class, destination, forbidden)
+    shown = destination if isinstance(destination, str) else "the destination"
+    raise NoRouteError(traffic_class, shown, forbidden)

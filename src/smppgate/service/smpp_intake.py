@@ -10,11 +10,13 @@ A refusal is a `SubmitRefused` carrying the command_status the application gets 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from smppgate.pdu import CommandStatus, DataSm, EsmClass, SubmitSm, TlvTag
+from smppgate.numbers import DialPlan, NumberError, international, national, normalize
+from smppgate.pdu import CommandStatus, DataSm, EsmClass, Npi, SubmitSm, TlvTag, Ton
 from smppgate.service.config import AccountConfig, SmppUserConfig
-from smppgate.service.intake import MAX_VALIDITY, ValidationError, check_destination, check_sender
+from smppgate.service.intake import MAX_VALIDITY, ValidationError, check_sender
 from smppgate.smsc.times import ValidityError, validity_seconds
 from smppgate.store import NewMessage, PlannedPart, SmppOrigin
 from smppgate.text import DefaultAlphabet, UnsupportedDataCodingError, decode
@@ -44,7 +46,7 @@ def smpp_message(
 ) -> NewMessage:
     """The message to commit for ``request`` from ``user`` at epoch ``now``; raises
     `SubmitRefused`."""
-    destination = _destination(request.destination_addr)
+    destination = _destination(request, account)
     source = _source(request.source_addr, account)
     if request.service_type not in ("", "CMT"):
         raise SubmitRefused(
@@ -93,10 +95,30 @@ def smpp_message(
     )
 
 
-def _destination(value: str) -> str:
+#: how destination_addr is read, by dest_addr_ton: an international number as it is (digits,
+#: a ``+`` dropped), a national one by the account's dial plan, and one of unknown type as
+#: people type numbers (``8 900 123-45-67``); the other types (network specific, subscriber
+#: number, alphanumeric, abbreviated) name no number the platform can reach
+_READINGS: dict[int, Callable[[str, DialPlan], str]] = {
+    Ton.INTERNATIONAL: lambda value, _plan: international(value),
+    Ton.NATIONAL: national,
+    Ton.UNKNOWN: normalize,
+}
+#: numbering plans a destination may name: unknown and ISDN (E.164)
+_NPIS = frozenset({Npi.UNKNOWN, Npi.ISDN})
+
+
+def _destination(request: SubmitSm | DataSm, account: AccountConfig) -> str:
+    reading = _READINGS.get(request.dest_addr_ton)
+    if reading is None or request.dest_addr_npi not in _NPIS:
+        raise SubmitRefused(
+            CommandStatus.ESME_RINVDSTADR,
+            f"dest_addr_ton {request.dest_addr_ton} / dest_addr_npi {request.dest_addr_npi}: "
+            "taken are TON 1 (international), 2 (national) or 0 (unknown), NPI 1 or 0",
+        )
     try:
-        return check_destination(value, "destination_addr")
-    except ValidationError as exc:
+        return reading(request.destination_addr, account.numbers)
+    except NumberError as exc:
         raise SubmitRefused(CommandStatus.ESME_RINVDSTADR, exc.message) from None
 
 
@@ -109,7 +131,7 @@ def _source(value: str, account: AccountConfig) -> str:
             )
         value = account.default_sender
     try:
-        return check_sender(value, "source_addr")
+        return check_sender(value, "source_addr", account.profile.addresses)
     except ValidationError as exc:
         raise SubmitRefused(CommandStatus.ESME_RINVSRCADR, exc.message) from None
 
