@@ -370,8 +370,7 @@ def parse_config(
     declared = _profiles(data.get("profiles", []))
     numbers = _dial_plan(_table(data, "numbers"), "numbers", RUSSIA)
     accounts = tuple(
-        _account(a, f"accounts[{i}]", env, declared, numbers)
-        for i, a in enumerate(raw_accounts)
+        _account(a, f"accounts[{i}]", env, declared, numbers) for i, a in enumerate(raw_accounts)
     )
     names = [a.name for a in accounts]
     for name in names:

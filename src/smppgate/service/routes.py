@@ -3,8 +3,9 @@
 ``[[routes]]`` are tried in order; the first whose class and destination prefix match, and
 whose account the client may use, wins; the prefix is matched against the destination as the
 route's account reads it (its dial plan, `smppgate.numbers`): international digits. A route
-with neither is the fallback. With routes configured and none matching, the message is refused: a one-time code must not leave on the
-promo hosts because it fell through to the first account. Pure decisions, no I/O.
+with neither is the fallback. With routes configured and none matching, the message is
+refused: a one-time code must not leave on the promo hosts because it fell through to the
+first account. Pure decisions, no I/O.
 """
 
 from __future__ import annotations
