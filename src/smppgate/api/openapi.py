@@ -27,6 +27,23 @@ _PRIORITY = {
 JSON = "application/json"
 
 
+#: a destination as people type it, read by the account's dial plan (docs/http-api.md)
+_TO = {
+    "type": "string",
+    "description": "Destination as people type it, read by the account's dial plan (Russia by "
+    "default): 8 900 123-45-67, +7 (900) 123 45 67, 00 44 20 7946 0958; sent as international "
+    "digits. Not a plausible number: 422 saying why",
+    "examples": ["+79001234567", "8 900 123-45-67"],
+}
+#: a sender as the account's profile can carry it (docs/configuration.md, "Senders")
+_FROM = {
+    "type": "string",
+    "description": "Sender: on the Devino profiles at most 11 Latin letters, digits, spaces or "
+    "!\"#$%&'()*+,-./:;<=>?@_ (numbers too); on smpp34 up to 15 digits or such a name of up "
+    "to 11; default: the account's default_sender",
+}
+
+
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -105,10 +122,8 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
         "required": ["to", "text"],
         "additionalProperties": False,
         "properties": {
-            "to": {"type": "string", "description": "Destination, international digits, "
-                   "a leading + allowed (7..15 digits)", "examples": ["+79001234567"]},
-            "from": {"type": "string", "description": "Sender: up to 15 digits or up to 11 "
-                     "ASCII characters; default: the account's default_sender"},
+            "to": _TO,
+            "from": _FROM,
             "text": {"type": "string", "minLength": 1},
             "account": {"type": "string", "enum": accounts,
                         "description": "Default: chosen by [[routes]] from `class` and `to`; "
@@ -241,6 +256,16 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
                 "text": {"type": "string", "minLength": 1},
                 "encoding": {"type": "string", "enum": list(ENCODINGS)},
                 "account": {"type": "string", "enum": accounts},
+                "to": {
+                    **_TO,
+                    "description": "Optional: shown normalized in the answer "
+                    "(or a 422 on to, as sending would give)",
+                },
+                "from": {
+                    **_FROM,
+                    "description": "Optional: checked against the account's "
+                    "profile and shown as it would go out (or a 422 on from)",
+                },
             },
         },
         "Preview": {
@@ -264,6 +289,17 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
                     "enum": ["gsm7", "latin1", "ascii"],
                     "description": "What data_coding 0 means on the account (its setting)",
                 },
+                "to": {
+                    "type": "string",
+                    "description": "The request's `to` as it would be "
+                    "sent: international digits (only when the request gave one)",
+                    "examples": ["79001234567"],
+                },
+                "from": {
+                    "type": "string",
+                    "description": "The request's `from` as it would "
+                    "go out (only when the request gave one)",
+                },
             },
         },
         "Receipt": receipt,
@@ -283,8 +319,8 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
             "required": ["to", "text", "op"],
             "additionalProperties": False,
             "properties": {
-                "to": {"type": "string"},
-                "from": {"type": "string"},
+                "to": _TO,
+                "from": _FROM,
                 "text": {"type": "string", "minLength": 1, "description": "One part at most"},
                 "op": {
                     "oneOf": [

@@ -22,11 +22,11 @@ from smppgate.client import (
     OutboundMessage,
     SessionPool,
     build_submits,
-    international_number,
     parse_mode,
     send_message,
 )
 from smppgate.client.errors import AddressError, BindError, ConnectError, ValidityError
+from smppgate.numbers import normalize
 from smppgate.profiles import PROFILES, HostAddress, get_profile
 from smppgate.session import BindMode
 from smppgate.text import Encoding, ReceiptState, SplitMethod, TextError, message_ids_match
@@ -46,7 +46,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--system-id", required=True)
     p.add_argument("--password", help="default: the SMPPGATE_PASSWORD environment variable")
     p.add_argument("--from", dest="sender", required=True, help="sender (alphanumeric or digits)")
-    p.add_argument("--to", dest="destination", required=True, help="destination number")
+    p.add_argument(
+        "--to",
+        dest="destination",
+        required=True,
+        help="destination number as people type it, read as in Russia (8 900 123-45-67, "
+        "+7 900 ..., 00 44 ...); a foreign one with +",
+    )
     p.add_argument("--text", required=True)
     p.add_argument("--split", choices=[m.value for m in SplitMethod], default="udh")
     p.add_argument("--encoding", choices=["auto", "gsm7", "ucs2", "latin1"], default="auto")
@@ -92,8 +98,9 @@ async def _send(args: argparse.Namespace) -> int:
         )
         message = OutboundMessage(
             args.sender,
-            # the same rule as the HTTP API: `--to 12` or `--to abc` never reach the SMSC
-            international_number(args.destination),
+            # the HTTP API's reading (default dial plan): `--to 12` or `--to abc` never
+            # reach the SMSC
+            normalize(args.destination),
             args.text,
             encoding=Encoding(args.encoding),
             split=SplitMethod(args.split),
