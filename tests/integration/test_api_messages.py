@@ -162,7 +162,7 @@ async def test_long_text_is_planned_into_parts(gate: Gate) -> None:
 @pytest.mark.parametrize(
     ("patch", "field", "words"),
     [
-        ({"to": "12ab"}, "to", "digits"),
+        ({"to": "12ab"}, "to", "letters"),
         ({"text": "x" * 500}, "text", "at most 3"),
         ({"account": "nope"}, "account", "unknown account"),
         ({"validity": 30}, "validity", "at least 60"),

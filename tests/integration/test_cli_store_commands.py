@@ -83,7 +83,9 @@ def test_send_bulk_queues_valid_rows_and_reports_the_rest(
     assert code == 1
     assert "queued 3 message(s), 3 part(s), for account promo" in out
     assert "rejected: 2" in out
-    assert "line 4: to: digits only" in out
+    assert (
+        "line 4: to: letters are not part of a number: 'n' at position 1 of 'not-a-number'" in out
+    )
     assert "line 6: text: too long" in out
     # not a terminal (captured): plain progress lines, no carriage returns
     assert "\r" not in err
@@ -187,7 +189,7 @@ def test_send_bulk_json_summary_lists_every_rejected_row(
     assert body["queued"] == 3
     assert body["rows"] == 5
     assert [r["line"] for r in body["rejected"]] == [4, 6]
-    assert body["rejected"][0]["reason"].startswith("to: digits only")
+    assert body["rejected"][0]["reason"].startswith("to: letters are not part of a number")
     assert main([*args, "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["already_queued"] == 3
 

@@ -66,7 +66,11 @@ def test_devino_profile_gives_hosts() -> None:
         ({**BASE, "http": {"listen": "127.0.0.1"}}, "http.listen", "HOST:PORT"),
         # each of these started and then failed every request (or every connect)
         (account(default_sender="S" * 16), "accounts[0].default_sender", "at most 11"),
-        (account(default_sender="Шоп"), "accounts[0].default_sender", "cannot be shown as a sender"),
+        (
+            account(default_sender="Шоп"),
+            "accounts[0].default_sender",
+            "cannot be shown as a sender",
+        ),
         (account(encoding="binary"), "accounts[0].encoding", "got 'binary'"),
         (account(ca_file="/nonexistent/ca.pem"), "accounts[0].ca_file", "no readable file"),
         (account(reconnect_after_drop=-1), "accounts[0].reconnect_after_drop", "at least 0"),
