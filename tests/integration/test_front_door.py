@@ -213,6 +213,28 @@ async def test_a_submit_is_stored_before_its_answer_and_its_receipt_comes_back(
         await client.close()
 
 
+async def test_a_number_of_unknown_type_is_read_as_people_type_it(store_url: str) -> None:
+    """dest_addr_ton 0 with ``8 900 123-45-67``: stored, and sent upstream, as 79001234567
+    with TON 1 / NPI 1; an international one goes as it is."""
+    async with running(store_url) as (emu, gateway, door):
+        client = await bound(door.address, "tx", system_id="app1", password="app1pw")
+        typed = await client.submit(
+            app_submit(dest_addr_ton=0, dest_addr_npi=0, destination_addr="8 900 123-45-67")
+        )
+        assert typed.command_status == CommandStatus.ESME_ROK
+        stored = await gateway.store.get_message(typed.message_id)
+        assert stored.message.destination == "79001234567"
+        for _ in range(500):
+            if emu.records:
+                break
+            await asyncio.sleep(0.01)
+        upstream = emu.records[0].pdu
+        assert isinstance(upstream, SubmitSm)
+        assert (upstream.dest_addr_ton, upstream.dest_addr_npi) == (1, 1)
+        assert upstream.destination_addr == "79001234567"
+        await client.close()
+
+
 async def test_metrics_show_bound_applications_per_user(store_url: str) -> None:
     async with running(store_url) as (_emu, _gateway, door):
         metrics = Metrics()
@@ -262,6 +284,8 @@ async def test_data_sm_and_message_payload(store_url: str) -> None:
     ("fields", "status"),
     [
         ({"destination_addr": "123"}, CommandStatus.ESME_RINVDSTADR),
+        ({"dest_addr_ton": 4, "destination_addr": "1234567"}, CommandStatus.ESME_RINVDSTADR),
+        ({"dest_addr_ton": 0, "destination_addr": "8 900 abc"}, CommandStatus.ESME_RINVDSTADR),
         ({"source_addr": "far too long sender"}, CommandStatus.ESME_RINVSRCADR),
         ({"short_message": b"x" * 141}, CommandStatus.ESME_RINVMSGLEN),
         ({"short_message": b""}, CommandStatus.ESME_RINVMSGLEN),
