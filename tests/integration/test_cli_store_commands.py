@@ -194,6 +194,35 @@ def test_send_bulk_json_summary_lists_every_rejected_row(
     assert json.loads(capsys.readouterr().out)["already_queued"] == 3
 
 
+def test_send_bulk_reads_numbers_as_people_type_them(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Numbers as a spreadsheet holds them are queued in international form; a row that is no
+    number is reported with its line, the value as written and what is wrong with it."""
+    csv_file = tmp_path / "typed.csv"
+    csv_file.write_text(
+        "to,text\n"
+        '"8 (900) 123-45-67",one\n'
+        "+7 900 123 45 68,two\n"
+        "8-900-123-45-69,three\n"
+        "00 44 20 7946 0958,four\n"
+        "8 900 12,five\n"
+        "+7 900 123 45 67 8,six\n"
+        "8 9OO 123 45 67,seven\n",
+        encoding="utf-8",
+    )
+    code = main(["send-bulk", str(csv_file), "--account", "promo", "--config", str(config_file)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "queued 4 message(s)" in out
+    assert "line 6: to: '8 900 12' is neither the trunk prefix 8 and a national number" in out
+    assert "line 7: to: 10 digits follow +7, '+7 900 123 45 67 8' has 11" in out
+    assert "line 8: to: letters are not part of a number: 'O' at position 4 of '8 9OO" in out
+    assert sorted(m.destination for m in stored(config_file)) == [
+        "442079460958", "79001234567", "79001234568", "79001234569"
+    ]  # fmt: skip
+
+
 def test_commands_read_the_config_named_by_smppgate_config(
     config_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
