@@ -252,7 +252,7 @@ async def test_cli_refuses_a_destination_the_api_would_refuse(to: str) -> None:
     try:
         code, _, err = await run_cli(*cli_args(node.port, "--text", "x", "--to", to))
         assert code == 2, err
-        assert "E.164" in err or "international format" in err
+        assert repr(to) in err  # the reason quotes the value (smppgate.numbers)
     finally:
         await stop_node(node)
     assert node.of("bind") == []  # refused before connecting
