@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +20,6 @@ from smppgate.store import (
     DuplicateKey,
     InboundMessage,
     MarkUnknown,
-    MessageDetail,
     MessageState,
     NewInbound,
     NewMessage,
@@ -31,12 +30,14 @@ from smppgate.store import (
     PartFailed,
     PartStatus,
     PlannedPart,
+    ReceiptRecord,
     ReceiptState,
     Requeue,
     RequeueReason,
     SchemaOutOfDate,
     SmppOrigin,
     Store,
+    StoredMessage,
     StoreError,
     SubmitContext,
     WebhookState,
@@ -795,11 +796,15 @@ class RecordingNotifier:
     def wants_status(self, account: str, callback_url: str | None) -> bool:
         return callback_url is not None
 
-    def status_job(self, detail: MessageDetail, now: float) -> NewWebhook | None:
-        state = detail.message.state.value
+    def status_job(
+        self, message: StoredMessage, receipts: Sequence[ReceiptRecord], now: float
+    ) -> NewWebhook | None:
+        state = message.state.value
         if state == self.fail_on:
             raise RuntimeError(f"notifier refuses {state}")
-        return NewWebhook("https://example.test/hook", state, "message.status", detail.message.id)
+        # the receipts it was given, as the payload: a test can check they are the message's
+        payload = state + "".join(f";{r.seq}:{r.state.value}" for r in receipts)
+        return NewWebhook("https://example.test/hook", payload, "message.status", message.id)
 
     def inbound_job(self, inbound: InboundMessage, now: float) -> NewWebhook | None:
         return NewWebhook("https://example.test/mo", inbound.text, "inbound.mo", None)
@@ -821,11 +826,38 @@ async def test_webhooks_commit_with_their_events(store: Store) -> None:
     await store.record_inbound(NewInbound("promo", "79990000009", "SENDER", "hi", 0, T0))
     jobs = await store.claim_webhooks("n", 10, T0 + 100, LEASE)
     assert sorted((j.payload, j.message_id or "") for j in jobs) == [
-        ("delivered", mid),
+        ("delivered;1:delivered", mid),
         ("failed", failed),
         ("hi", ""),
         ("unknown", lost),
     ]
+
+
+async def test_status_webhooks_of_one_batch_carry_each_message_its_own_receipts(
+    store: Store,
+) -> None:
+    """The messages of a receipt batch are read together for their webhooks: each job still
+    gets its own message's receipts, in the order recorded, and nobody else's."""
+    store.notifier = RecordingNotifier()
+    two = await submitted(store, parts=2)  # parts 1001, 1002
+    one = (await store.insert_message(message("79990000002"), T0)).message.id
+    await store.claim("n", 10, T0, LEASE)
+    await store.record_outcomes([accepted(one, 1, "2001", "2001")])
+    await store.record_receipts(
+        [
+            receipt("1001", ReceiptState.ENROUTE),
+            receipt("2001", ReceiptState.UNDELIVERABLE),
+            receipt("1001"),
+            receipt("1002"),
+        ]
+    )
+    jobs = await store.claim_webhooks("n", 10, T0 + 100, LEASE)
+    assert sorted((j.message_id or "", j.payload) for j in jobs) == sorted(
+        [
+            (two, "delivered;1:enroute;1:delivered;2:delivered"),
+            (one, "undeliverable;1:undeliverable"),
+        ]
+    )
 
 
 async def test_an_event_whose_webhook_fails_is_rolled_back_with_it(store: Store) -> None:

@@ -41,7 +41,7 @@ import logging
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -55,11 +55,12 @@ from smppgate.service.egress import EgressPolicy, UrlRefusedError
 from smppgate.service.metrics import Metrics
 from smppgate.store import (
     InboundMessage,
-    MessageDetail,
     NewWebhook,
     OutcomeResult,
     ReceiptMatch,
+    ReceiptRecord,
     Store,
+    StoredMessage,
     StoreError,
     WebhookJob,
     WebhookState,
@@ -109,9 +110,8 @@ def _text(payload: dict[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
-def status_payload(detail: MessageDetail, at: float) -> str:
+def status_payload(m: StoredMessage, receipts: Sequence[ReceiptRecord], at: float) -> str:
     """``message.status``: the message's state now, with each part and its receipts."""
-    m = detail.message
     parts = [
         {
             "seq": p.seq,
@@ -126,7 +126,7 @@ def status_payload(detail: MessageDetail, at: float) -> str:
                     "received_at": _iso(r.received_at),
                     "error_code": r.error_code,
                 }
-                for r in detail.receipts
+                for r in receipts
                 if r.seq == p.seq
             ],
         }
@@ -260,12 +260,15 @@ class WebhookOutbox:
     def wants_status(self, account: str, callback_url: str | None) -> bool:
         return callback_url is not None or self._defaults.get(account) is not None
 
-    def status_job(self, detail: MessageDetail, now: float) -> NewWebhook | None:
-        message = detail.message
+    def status_job(
+        self, message: StoredMessage, receipts: Sequence[ReceiptRecord], now: float
+    ) -> NewWebhook | None:
         url = message.callback_url or self._defaults.get(message.account)
         if url is None:
             return None
-        return NewWebhook(url, status_payload(detail, now), EVENT_MESSAGE_STATUS, message.id)
+        return NewWebhook(
+            url, status_payload(message, receipts, now), EVENT_MESSAGE_STATUS, message.id
+        )
 
     def inbound_job(self, inbound: InboundMessage, now: float) -> NewWebhook | None:
         url = self._defaults.get(inbound.account)
@@ -277,7 +280,7 @@ class WebhookOutbox:
 
     async def message_status(self, message_id: str) -> WebhookJob | None:
         detail = await self._store.get_message(message_id)
-        job = self.status_job(detail, self._clock())
+        job = self.status_job(detail.message, detail.receipts, self._clock())
         if job is None:
             return None
         queued = await self._store.enqueue_webhook(

@@ -7,6 +7,7 @@ Times are float seconds since the epoch, always passed in by the caller.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -534,8 +535,11 @@ class Notifier(Protocol):
         webhook? (Cheap: asked before the message is loaded.)"""
         ...
 
-    def status_job(self, detail: MessageDetail, now: float) -> NewWebhook | None:
-        """The ``message.status`` job for a message whose receipt or final state was recorded."""
+    def status_job(
+        self, message: StoredMessage, receipts: Sequence[ReceiptRecord], now: float
+    ) -> NewWebhook | None:
+        """The ``message.status`` job for a message whose receipt or final state was recorded
+        (``receipts``: its receipts, in the order recorded)."""
         ...
 
     def inbound_job(self, inbound: InboundMessage, now: float) -> NewWebhook | None:

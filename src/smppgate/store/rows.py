@@ -117,6 +117,21 @@ async def detail(conn: Connection, message_id: str) -> MessageDetail:
     )
 
 
+async def receipts_of(
+    conn: Connection, message_ids: Sequence[str]
+) -> dict[str, tuple[ReceiptRecord, ...]]:
+    """The receipts of each message, in the order they were recorded."""
+    found: dict[str, list[ReceiptRecord]] = {}
+    for chunk in chunks(list(message_ids)):
+        for row in await conn.fetch(
+            f"SELECT * FROM receipts WHERE message_id IN ({placeholders(len(chunk))})"
+            " ORDER BY message_id, id",
+            *chunk,
+        ):
+            found.setdefault(row["message_id"], []).append(read_receipt(row))
+    return {message_id: tuple(receipts) for message_id, receipts in found.items()}
+
+
 async def callback_info(conn: Connection, message_ids: Sequence[str]) -> dict[str, Head]:
     info: dict[str, Head] = {}
     for chunk in chunks(list(message_ids)):
