@@ -262,6 +262,8 @@ async def test_metrics_read_the_store_at_most_once_per_interval(store: Store) ->
     assert metrics.queue_depth.get("queued") == 2
     assert metrics.submits_per_second() == pytest.approx(20.0)
     assert metrics.store_up.get() == 1
+    # the statements the store had sent when read (the refresh's own reads come after)
+    assert 0 < metrics.store_statements_total.get() <= store.statements
 
 
 async def test_receipt_webhook_goes_to_the_message_url_even_without_account_defaults(

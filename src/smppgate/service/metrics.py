@@ -285,6 +285,11 @@ class Metrics:
             "smppgate_unmatched_receipts", "Receipts kept without a matching message."
         )
         self.store_up = r.gauge("smppgate_store_up", "1 when the last store read succeeded.")
+        self.store_statements_total = r.counter(
+            "smppgate_store_statements_total",
+            "SQL statements this process sent to the store's database (a batch row by row: one"
+            " per row; BEGIN and COMMIT not counted).",
+        )
         self.build_info = r.gauge(
             "smppgate_build_info", "Always 1; the labels say what runs.", ("version", "python")
         )
@@ -454,6 +459,8 @@ class Metrics:
         self._read_front_door()
         if self._store is None:
             return
+        # the store counts since it opened, as a counter does
+        self.store_statements_total.values[()] = float(self._store.statements)
         try:
             counts = await self._store.count_by_state()
             backlog = await self._store.webhook_backlog()

@@ -1,3 +1,4 @@
+# ruff: noqa: S608  (SQL text is built only from constants and `?` lists; values are bound)
 """The small SQL surface both drivers offer the store: run one function in one transaction.
 
 The store's logic (the modules `sql_store.py` composes) is written once against `Backend` and
@@ -23,12 +24,43 @@ class Row(Protocol):
     def __getitem__(self, key: str | int, /) -> Any: ...
 
 
+@dataclass(frozen=True, slots=True)
+class RowsStatement:
+    """One statement applied to many rows, in the two forms the drivers want.
+
+    ``each`` has a ``?`` per column and runs once per row: SQLite steps it in-process from one
+    prepared statement, which is as cheap as a statement gets there. ``unnest`` takes one
+    array per column (``?::text[]``, ...) and does every row in one statement: PostgreSQL then
+    plans and executes once per batch instead of once per row. Both must have the same effect
+    for rows that name distinct keys (an UPDATE joined to a set touches a row once: callers
+    pass distinct keys, or the last row per key when the last would win row by row). Set-based
+    INSERTs keep the rows' order (``WITH ORDINALITY ... ORDER BY``) so generated ids do too.
+    """
+
+    each: str
+    unnest: str
+
+
+class Tally:
+    """Statements sent to the database since the backend opened: one per `execute`, `fetch`
+    and set-based `apply`, one per row of an `executemany` (PostgreSQL executes each row;
+    pipelining saves the round trips, not the statements)."""
+
+    __slots__ = ("statements",)
+
+    def __init__(self) -> None:
+        self.statements = 0
+
+
 class Connection(Protocol):
     """One connection inside one open transaction."""
 
     async def execute(self, sql: str, *args: object) -> None: ...
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None: ...
+
+    async def apply(self, statement: RowsStatement, rows: Sequence[Sequence[object]]) -> None:
+        """``statement`` over ``rows``, in the form this database does best."""
 
     async def fetch(self, sql: str, *args: object) -> Sequence[Row]: ...
 
@@ -88,6 +120,7 @@ POSTGRESQL = Dialect(
 
 class Backend(Protocol):
     dialect: Dialect
+    tally: Tally
 
     async def run(self, fn: Callable[[Connection], Awaitable[T]], *, write: bool = True) -> T:
         """Run `fn` in one transaction and commit; roll back and raise a `StoreError` on error.
@@ -104,3 +137,17 @@ class Backend(Protocol):
 def placeholders(count: int) -> str:
     """`?, ?, ?` for an IN list of `count` values."""
     return ", ".join("?" * count)
+
+
+def insert_rows(table: str, columns: Sequence[tuple[str, str]], suffix: str = "") -> RowsStatement:
+    """The `RowsStatement` inserting ``columns`` ((name, PostgreSQL type) pairs) into
+    ``table``, with ``suffix`` (e.g. `` ON CONFLICT DO NOTHING``) after either form."""
+    names = ", ".join(name for name, _ in columns)
+    arrays = ", ".join(f"?::{kind}[]" for _, kind in columns)
+    return RowsStatement(
+        each=f"INSERT INTO {table} ({names}) VALUES ({placeholders(len(columns))}){suffix}",
+        unnest=(
+            f"INSERT INTO {table} ({names}) SELECT {names}"
+            f" FROM unnest({arrays}) WITH ORDINALITY AS v({names}, n) ORDER BY n{suffix}"
+        ),
+    )

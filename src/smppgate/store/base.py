@@ -35,6 +35,11 @@ class StoreBase:
         process's, and session slots have nobody to be shared with."""
         return self._dialect.single_process
 
+    @property
+    def statements(self) -> int:
+        """Statements this store sent to its database since it opened (`backend.Tally`)."""
+        return self._backend.tally.statements
+
     async def __aenter__(self) -> Self:
         return self
 

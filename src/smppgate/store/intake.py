@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from smppgate.store.backend import Connection, placeholders
+from smppgate.store.backend import Connection, insert_rows, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.errors import DuplicateKey, QuotaExceeded, StoreError
 from smppgate.store.finite import require_finite, require_finite_fields
@@ -16,10 +16,21 @@ from smppgate.store.rows import MESSAGE_COLUMNS, chunks, load_messages, message_
 
 MAX_BATCH = 1000
 
-_INSERT_MESSAGE = f"INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES ({placeholders(31)})"
-_INSERT_PART = (
-    "INSERT INTO parts (message_id, seq, short_message, esm_class, data_coding, sar_ref,"
-    " sar_total, sar_seq, message_payload, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT_MESSAGES = insert_rows("messages", MESSAGE_COLUMNS)
+_INSERT_PARTS = insert_rows(
+    "parts",
+    (
+        ("message_id", "text"),
+        ("seq", "int"),
+        ("short_message", "bytea"),
+        ("esm_class", "int"),
+        ("data_coding", "int"),
+        ("sar_ref", "int"),
+        ("sar_total", "int"),
+        ("sar_seq", "int"),
+        ("message_payload", "bytea"),
+        ("status", "text"),
+    ),
 )
 
 
@@ -115,8 +126,8 @@ async def _insert(
         results.append(InsertResult(stored, True))
     if check is not None:
         check(results)  # raising here rolls the transaction back: nothing is inserted
-    await conn.executemany(_INSERT_MESSAGE, message_rows)
-    await conn.executemany(_INSERT_PART, part_rows)
+    await conn.apply(_INSERT_MESSAGES, message_rows)
+    await conn.apply(_INSERT_PARTS, part_rows)
     origins = [
         (result.message.id, m.origin.system_id, m.origin.registered_delivery)
         for (m, _), result in zip(prepared, results, strict=True)

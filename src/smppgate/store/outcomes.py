@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from smppgate.store.backend import Connection, placeholders
+from smppgate.store.backend import Connection, RowsStatement, insert_rows, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.errors import NotFound
 from smppgate.store.finite import require_finite_fields
@@ -27,7 +27,7 @@ from smppgate.store.models import (
 )
 from smppgate.store.receipts import apply_receipt
 from smppgate.store.rows import (
-    INSERT_ATTEMPT,
+    INSERT_ATTEMPTS,
     OK_NAME,
     callback_info,
     chunks,
@@ -37,6 +37,26 @@ from smppgate.store.rows import (
 )
 from smppgate.store.settling import settle
 from smppgate.store.webhooks import notify
+
+_ACCEPT_PARTS = RowsStatement(
+    each="UPDATE parts SET status = 'accepted', smsc_message_id = ?, submitted_at = ?,"
+    " last_status = 0, last_status_name = ? WHERE message_id = ? AND seq = ?",
+    unnest="UPDATE parts AS p SET status = 'accepted', smsc_message_id = v.smsc,"
+    " submitted_at = v.at, last_status = 0, last_status_name = v.name"
+    " FROM unnest(?::text[], ?::float8[], ?::text[], ?::text[], ?::int[])"
+    " AS v(smsc, at, name, message_id, seq)"
+    " WHERE p.message_id = v.message_id AND p.seq = v.seq",
+)
+_LAST_STATUS_OK = RowsStatement(
+    each="UPDATE messages SET last_status = 0, last_status_name = ? WHERE id = ?",
+    unnest="UPDATE messages AS m SET last_status = 0, last_status_name = v.name"
+    " FROM unnest(?::text[], ?::text[]) AS v(name, id) WHERE m.id = v.id",
+)
+_INSERT_MATCH_KEYS = insert_rows(
+    "match_keys",
+    (("key", "text"), ("message_id", "text"), ("seq", "int")),
+    " ON CONFLICT DO NOTHING",
+)
 
 
 class OutcomeStore(StoreBase):
@@ -131,27 +151,28 @@ async def _accepted_many(
     for o in run:
         if (o.message_id, o.seq) not in present:
             raise NotFound("part", (o.message_id, o.seq))
-    await conn.executemany(
-        "UPDATE parts SET status = 'accepted', smsc_message_id = ?, submitted_at = ?,"
-        " last_status = 0, last_status_name = ? WHERE message_id = ? AND seq = ?",
-        [(o.smsc_message_id, o.at, OK_NAME, o.message_id, o.seq) for o in run],
+    # a part accepted twice in one run: the last acceptance wins, as row by row
+    last = {(o.message_id, o.seq): o for o in run}
+    await conn.apply(
+        _ACCEPT_PARTS,
+        [(o.smsc_message_id, o.at, OK_NAME, o.message_id, o.seq) for o in last.values()],
     )
     # the message's last_status is the status of its last response, whatever it was: a
     # success after ESME_RMSGQFUL must not keep showing the error
-    await conn.executemany(
-        "UPDATE messages SET last_status = 0, last_status_name = ? WHERE id = ?",
+    await conn.apply(
+        _LAST_STATUS_OK,
         [(OK_NAME, message_id) for message_id in dict.fromkeys(o.message_id for o in run)],
     )
-    await conn.executemany(
-        INSERT_ATTEMPT,
+    await conn.apply(
+        INSERT_ATTEMPTS,
         [
             (o.message_id, o.seq, o.at, *context_columns(o.context), 0, OK_NAME, "accepted")
             for o in run
         ],
     )
     keys_of = [sorted(o.match_keys | {o.smsc_message_id}) for o in run]
-    await conn.executemany(
-        "INSERT INTO match_keys (key, message_id, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    await conn.apply(
+        _INSERT_MATCH_KEYS,
         [(key, o.message_id, o.seq) for o, keys in zip(run, keys_of, strict=True) for key in keys],
     )
     # a receipt may have come before its id was stored: find the keys such receipts name

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from smppgate.store.backend import POSTGRESQL, Connection, Row
+from smppgate.store.backend import POSTGRESQL, Connection, Row, RowsStatement, Tally
 from smppgate.store.errors import DuplicateKey, StoreError, StoreUnavailable
 
 T = TypeVar("T")
@@ -46,30 +46,47 @@ def to_numbered(sql: str) -> str:
 
 
 class _PgConnection:
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_tally")
 
-    def __init__(self, conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record]) -> None:
+    def __init__(
+        self, conn: asyncpg.pool.PoolConnectionProxy[asyncpg.Record], tally: Tally
+    ) -> None:
         self._conn = conn
+        self._tally = tally
 
     async def execute(self, sql: str, *args: object) -> None:
+        self._tally.statements += 1
         await self._conn.execute(to_numbered(sql), *args)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         if rows:
+            self._tally.statements += len(rows)
             await self._conn.executemany(to_numbered(sql), rows)
 
+    async def apply(self, statement: RowsStatement, rows: Sequence[Sequence[object]]) -> None:
+        """Every row in one statement: one array per column (transposed here)."""
+        if not rows:
+            return
+        self._tally.statements += 1
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        await self._conn.execute(to_numbered(statement.unnest), *columns)
+
     async def fetch(self, sql: str, *args: object) -> Sequence[Row]:
+        self._tally.statements += 1
         return await self._conn.fetch(to_numbered(sql), *args)
 
     async def fetchrow(self, sql: str, *args: object) -> Row | None:
+        self._tally.statements += 1
         return await self._conn.fetchrow(to_numbered(sql), *args)
 
     async def lock(self, name: str) -> None:
+        self._tally.statements += 1
         await self._conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
 
     async def lock_keys(self, keys: Collection[str]) -> None:
         if not keys:
             return
+        self._tally.statements += 1
         # one statement; locks taken in hash order, the same order for every transaction
         await self._conn.execute(
             "SELECT count(pg_advisory_xact_lock($1, h)) FROM"
@@ -85,6 +102,7 @@ class PostgresBackend:
     def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
         self._pool = pool
         self._closed = False
+        self.tally = Tally()
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> PostgresBackend:
@@ -102,7 +120,7 @@ class PostgresBackend:
                 async with self._pool.acquire() as conn:
                     try:
                         async with conn.transaction():
-                            return await fn(_PgConnection(conn))
+                            return await fn(_PgConnection(conn, self.tally))
                     except asyncpg.InternalClientError:
                         # seen (asyncpg 0.32) when the server dropped a pooled connection:
                         # "cannot switch to state 15; another operation (2) is in progress";

@@ -53,6 +53,12 @@ class Store(Protocol):
         ...
 
     @property
+    def statements(self) -> int:
+        """Statements sent to the database since the store opened, one per row of a batch
+        run row by row (BEGIN and COMMIT not counted): the cost figure the benchmarks print."""
+        ...
+
+    @property
     def single_process(self) -> bool:
         """One process owns the database (SQLite): every lease and session slot a start finds
         is a dead process's, and there is no other node to share slots with."""

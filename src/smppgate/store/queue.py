@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from smppgate.store.backend import Connection, placeholders
+from smppgate.store.backend import Connection, RowsStatement, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.finite import require_finite
 from smppgate.store.models import RecoveryReport, StoredMessage, SubmitContext
@@ -22,6 +22,15 @@ _QUEUED_PRIORITIES = (
     " UNION ALL SELECT (SELECT MAX(priority) FROM messages WHERE state = 'queued'"
     " AND priority < p.v) FROM p WHERE p.v IS NOT NULL)"
     " SELECT v FROM p"
+)
+
+
+_MARK_SENT = RowsStatement(
+    each="UPDATE parts SET status = 'sent', sent_at = ?, attempts = attempts + 1"
+    " WHERE message_id = ? AND seq = ? AND status = 'planned'",
+    unnest="UPDATE parts AS p SET status = 'sent', sent_at = v.at, attempts = p.attempts + 1"
+    " FROM unnest(?::float8[], ?::text[], ?::int[]) AS v(at, message_id, seq)"
+    " WHERE p.message_id = v.message_id AND p.seq = v.seq AND p.status = 'planned'",
 )
 
 
@@ -78,11 +87,9 @@ class QueueStore(StoreBase):
         require_finite(at=at)
 
         async def mark(conn: Connection) -> None:
-            await conn.executemany(
-                "UPDATE parts SET status = 'sent', sent_at = ?, attempts = attempts + 1"
-                " WHERE message_id = ? AND seq = ? AND status = 'planned'",
-                [(at, message_id, seq) for message_id, seq in parts],
-            )
+            # a part named twice is marked once either way (the second finds it `sent`)
+            rows = [(at, message_id, seq) for message_id, seq in dict.fromkeys(parts)]
+            await conn.apply(_MARK_SENT, rows)
 
         await self._backend.run(mark)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from smppgate.store.backend import Connection, placeholders
+from smppgate.store.backend import Connection, RowsStatement, insert_rows, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.finite import require_finite_fields
 from smppgate.store.models import NewReceipt, ReceiptMatch, ReceiptState, UnmatchedReceipt
@@ -19,6 +19,40 @@ from smppgate.store.webhooks import notify
 
 #: receipt states a later receipt may replace (a final one is never replaced)
 INTERMEDIATE = (ReceiptState.ACCEPTED.value, ReceiptState.ENROUTE.value)
+
+
+def _replaceable(column: str) -> str:
+    """``column`` holds no receipt state, or one a later receipt may replace."""
+    return f"({column} IS NULL OR {column} IN ('{INTERMEDIATE[0]}', '{INTERMEDIATE[1]}'))"
+
+
+_INSERT_RECEIPTS = insert_rows(
+    "receipts",
+    (
+        ("message_id", "text"),
+        ("seq", "int"),
+        ("state", "text"),
+        ("raw", "text"),
+        ("received_at", "float8"),
+        ("error_code", "text"),
+    ),
+)
+_SET_PART_RECEIPT = (
+    "UPDATE parts SET receipt_state = ?, receipt_at = ?, error_code = ?"
+    " WHERE message_id = ? AND seq = ?"
+)
+_SET_PART_RECEIPTS = (
+    "UPDATE parts AS p SET receipt_state = v.state, receipt_at = v.at, error_code = v.error"
+    " FROM unnest(?::text[], ?::float8[], ?::text[], ?::text[], ?::int[])"
+    " AS v(state, at, error, message_id, seq)"
+    " WHERE p.message_id = v.message_id AND p.seq = v.seq"
+)
+#: an intermediate receipt (ENROUTE, ACCEPTD) never replaces a final one
+_INTERMEDIATE_ON_PARTS = RowsStatement(
+    each=f"{_SET_PART_RECEIPT} AND {_replaceable('receipt_state')}",
+    unnest=f"{_SET_PART_RECEIPTS} AND {_replaceable('p.receipt_state')}",
+)
+_FINAL_ON_PARTS = RowsStatement(each=_SET_PART_RECEIPT, unnest=_SET_PART_RECEIPTS)
 
 
 class ReceiptStore(StoreBase):
@@ -145,30 +179,18 @@ async def apply_receipts(
     order), ends in the same state."""
     if not receipts:
         return
-    await conn.executemany(
-        "INSERT INTO receipts (message_id, seq, state, raw, received_at, error_code)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
+    await conn.apply(
+        _INSERT_RECEIPTS,
         [(m, seq, state.value, raw, at, error) for m, seq, state, raw, at, error in receipts],
     )
-    await conn.executemany(
-        "UPDATE parts SET receipt_state = ?, receipt_at = ?, error_code = ?"
-        " WHERE message_id = ? AND seq = ?"
-        " AND (receipt_state IS NULL OR receipt_state IN (?, ?))",
-        [
-            (state.value, at, error, m, seq, *INTERMEDIATE)
-            for m, seq, state, _, at, error in receipts
-            if not state.is_final
-        ],
-    )
-    await conn.executemany(
-        "UPDATE parts SET receipt_state = ?, receipt_at = ?, error_code = ?"
-        " WHERE message_id = ? AND seq = ?",
-        [
-            (state.value, at, error, m, seq)
-            for m, seq, state, _, at, error in receipts
-            if state.is_final
-        ],
-    )
+    # per part and kind, the last receipt: what applying them one by one would leave (an
+    # intermediate one that applies makes the next one apply too; a final one always does)
+    intermediate: dict[tuple[str, int], tuple[object, ...]] = {}
+    final: dict[tuple[str, int], tuple[object, ...]] = {}
+    for m, seq, state, _, at, error in receipts:
+        (final if state.is_final else intermediate)[(m, seq)] = (state.value, at, error, m, seq)
+    await conn.apply(_INTERMEDIATE_ON_PARTS, list(intermediate.values()))
+    await conn.apply(_FINAL_ON_PARTS, list(final.values()))
 
 
 async def apply_receipt(

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, cast
 
-from smppgate.store.backend import Connection, Row, placeholders
+from smppgate.store.backend import Connection, Row, insert_rows, placeholders
 from smppgate.store.errors import NotFound
 from smppgate.store.models import (
     MAX_PRIORITY,
@@ -45,12 +45,39 @@ class Head(NamedTuple):
 #: the most values one IN list carries (well under SQLite's and PostgreSQL's limits)
 CHUNK = 500
 
+#: the columns `message_row` writes, in its order, with their PostgreSQL types
 MESSAGE_COLUMNS = (
-    "id, account, source, destination, text, encoding, split_method, validity_seconds,"
-    " callback_url, client_reference, resend_unknown, traffic_class, priority,"
-    " idempotency_scope, idempotency_key, state, created_at, updated_at, next_attempt_at,"
-    " attempts, qfull_retries, throttled_retries, last_status, last_status_name, part_count,"
-    " uses_payload, leased_by, lease_until, ussd_service_op, its_session_info, client"
+    ("id", "text"),
+    ("account", "text"),
+    ("source", "text"),
+    ("destination", "text"),
+    ("text", "text"),
+    ("encoding", "text"),
+    ("split_method", "text"),
+    ("validity_seconds", "int"),
+    ("callback_url", "text"),
+    ("client_reference", "text"),
+    ("resend_unknown", "int"),
+    ("traffic_class", "text"),
+    ("priority", "int"),
+    ("idempotency_scope", "text"),
+    ("idempotency_key", "text"),
+    ("state", "text"),
+    ("created_at", "float8"),
+    ("updated_at", "float8"),
+    ("next_attempt_at", "float8"),
+    ("attempts", "int"),
+    ("qfull_retries", "int"),
+    ("throttled_retries", "int"),
+    ("last_status", "int"),
+    ("last_status_name", "text"),
+    ("part_count", "int"),
+    ("uses_payload", "int"),
+    ("leased_by", "text"),
+    ("lease_until", "float8"),
+    ("ussd_service_op", "int"),
+    ("its_session_info", "bytea"),
+    ("client", "text"),
 )
 #: the columns `read_message` and `read_part` read, in the order of their records' fields
 READ_MESSAGE = (
@@ -68,9 +95,19 @@ READ_PART = (
 _MESSAGE_STATES = {s.value: s for s in MessageState}
 _PART_STATUSES = {s.value: s for s in PartStatus}
 _RECEIPT_STATES = {s.value: s for s in ReceiptState}
-INSERT_ATTEMPT = (
-    "INSERT INTO attempts (message_id, seq, at, node_id, session_id, host, command_status,"
-    " status_name, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+INSERT_ATTEMPTS = insert_rows(
+    "attempts",
+    (
+        ("message_id", "text"),
+        ("seq", "int"),
+        ("at", "float8"),
+        ("node_id", "text"),
+        ("session_id", "text"),
+        ("host", "text"),
+        ("command_status", "int"),
+        ("status_name", "text"),
+        ("outcome", "text"),
+    ),
 )
 OK_NAME = "ESME_ROK"
 
@@ -160,7 +197,7 @@ async def insert_attempt(
 ) -> None:
     """One line of a message's history (`attempts`)."""
     await conn.execute(
-        INSERT_ATTEMPT,
+        INSERT_ATTEMPTS.each,
         message_id,
         seq,
         at,

@@ -9,10 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smppgate.store import lifecycle
-from smppgate.store.backend import Connection, Dialect, placeholders
+from smppgate.store.backend import Connection, Dialect, RowsStatement, placeholders
 from smppgate.store.errors import NotFound
 from smppgate.store.models import MessageState, PartStatus, ReceiptState
 from smppgate.store.rows import chunks
+
+_SET_STATES = RowsStatement(
+    each="UPDATE messages SET state = ?, updated_at = ?, leased_by = NULL, lease_until = NULL"
+    " WHERE id = ?",
+    unnest="UPDATE messages AS m SET state = v.state, updated_at = v.at, leased_by = NULL,"
+    " lease_until = NULL FROM unnest(?::text[], ?::float8[], ?::text[]) AS v(state, at, id)"
+    " WHERE m.id = v.id",
+)
 
 
 async def settle(
@@ -58,9 +66,5 @@ async def settle(
     missing = [m for m in message_ids if m not in result]
     if missing:
         raise NotFound("message", missing[0])
-    await conn.executemany(
-        "UPDATE messages SET state = ?, updated_at = ?, leased_by = NULL,"
-        " lease_until = NULL WHERE id = ?",
-        updates,
-    )
+    await conn.apply(_SET_STATES, updates)
     return result

@@ -33,7 +33,7 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any, TypeVar
 
-from smppgate.store.backend import SQLITE, Connection, Row
+from smppgate.store.backend import SQLITE, Connection, Row, RowsStatement, Tally
 from smppgate.store.errors import DuplicateKey, StoreError, StoreUnavailable
 
 T = TypeVar("T")
@@ -47,22 +47,31 @@ class _SqliteConnection:
     """The transaction's view of the connection, used on the driver's thread only: every
     method finishes before it returns, nothing ever suspends."""
 
-    __slots__ = ("_db",)
+    __slots__ = ("_db", "_tally")
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, tally: Tally) -> None:
         self._db = db
+        self._tally = tally
 
     async def execute(self, sql: str, *args: object) -> None:
+        self._tally.statements += 1
         self._db.execute(sql, args)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         if rows:
+            self._tally.statements += len(rows)
             self._db.executemany(sql, rows)
 
+    async def apply(self, statement: RowsStatement, rows: Sequence[Sequence[object]]) -> None:
+        # row by row from one prepared statement: in-process, no round trip to save
+        await self.executemany(statement.each, rows)
+
     async def fetch(self, sql: str, *args: object) -> Sequence[Row]:
+        self._tally.statements += 1
         return self._db.execute(sql, args).fetchall()
 
     async def fetchrow(self, sql: str, *args: object) -> Row | None:
+        self._tally.statements += 1
         # fetchall: an UPDATE ... RETURNING is stepped to its end, whatever it returns
         rows = self._db.execute(sql, args).fetchall()
         return rows[0] if rows else None
@@ -113,6 +122,7 @@ class SqliteBackend:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.tally = Tally()
         self._queue: SimpleQueue[Any] = SimpleQueue()
         self._closed = False
         self._stopped: asyncio.Future[None] | None = None
@@ -174,7 +184,7 @@ class SqliteBackend:
             loop.call_soon_threadsafe(_settle_future, opened, None, error)
             return
         loop.call_soon_threadsafe(_settle_future, opened, None, None)
-        conn = _SqliteConnection(db)
+        conn = _SqliteConnection(db, self.tally)
         stop = False
         while not stop:
             jobs: list[_Job] = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from smppgate.store.backend import Connection, placeholders
+from smppgate.store.backend import Connection, insert_rows, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.errors import NotFound
 from smppgate.store.finite import require_finite
@@ -51,11 +51,26 @@ async def notify(
     return len(jobs)
 
 
+_INSERT_WEBHOOKS = insert_rows(
+    "webhooks",
+    (
+        ("url", "text"),
+        ("payload", "text"),
+        ("event", "text"),
+        ("message_id", "text"),
+        ("state", "text"),
+        ("attempts", "int"),
+        ("next_attempt_at", "float8"),
+        ("created_at", "float8"),
+    ),
+)
+
+
 async def insert_webhooks(conn: Connection, jobs: Sequence[NewWebhook], now: float) -> None:
-    await conn.executemany(
-        "INSERT INTO webhooks (url, payload, event, message_id, state, attempts,"
-        " next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)",
-        [(j.url, j.payload, j.event, j.message_id, now, now) for j in jobs],
+    pending = WebhookState.PENDING.value
+    await conn.apply(
+        _INSERT_WEBHOOKS,
+        [(j.url, j.payload, j.event, j.message_id, pending, 0, now, now) for j in jobs],
     )
 
 
