@@ -20,7 +20,11 @@ the database is polled until every message is ``submitted`` (or further) and the
   ``benchmarks/results/cluster.md``);
 - ``cpu``: CPU seconds spent meanwhile by the nodes, the emulator and the PostgreSQL backends
   serving the benchmark's database, with ``load`` (1-minute load average) before and after:
-  the machine is shared.
+  the machine is shared;
+- ``statements_per_message``: the SQL statements the nodes sent to PostgreSQL from the first
+  POST to the last receipt (``smppgate_store_statements_total`` of every node, before and
+  after; a batch run row by row counts one per row, BEGIN/COMMIT not counted), divided by
+  the messages.
 
 ``--profile-node`` runs node 1 under cProfile (about 3x slower) and prints its top functions
 (own time) after the run; the profile goes to ``PROFILE`` (the temp folder). Results and their
@@ -233,6 +237,7 @@ async def run_once(
             await _wait_for(all_ready, "every node and 4 sessions", 90)
             db = await asyncpg.connect(url)
             try:
+                statements_before = await _statements(http, http_ports)
                 backends = {pid: _cpu_seconds([pid]) for pid in await _backend_pids(db)}
                 cpu_pids = [p.pid for p in procs], [emulator.pid]
                 cpu_before = [_cpu_seconds(p) for p in cpu_pids]
@@ -268,6 +273,7 @@ async def run_once(
                         "SELECT node_id, count(*) AS n FROM attempts GROUP BY node_id"
                     )
                 }
+                statements = await _statements(http, http_ports) - statements_before
             finally:
                 await db.close()
         return {
@@ -286,6 +292,7 @@ async def run_once(
                 "emulator": round(cpu_after[1] - cpu_before[1], 1),
                 "postgres_backends": round(backend_cpu, 1),
             },
+            "statements_per_message": round(statements / messages, 2),
             "unmatched": unmatched,
             "sends_by_node": dict(sorted(nodes_by.items())),
             "load": [load_before, _load()],
@@ -299,6 +306,20 @@ async def run_once(
                 proc.kill()
                 await proc.wait()
         await _drop_database(admin_url, url)
+
+
+async def _statements(http: aiohttp.ClientSession, ports: list[int]) -> int:
+    """The statements every node has sent to the store (its metrics are cached for a second:
+    waited out first, so the figure is the node's count now)."""
+    await asyncio.sleep(1.1)
+    total = 0.0
+    for port in ports:
+        async with http.get(f"http://127.0.0.1:{port}/metrics") as r:
+            text = await r.text()
+        for line in text.splitlines():
+            if line.startswith("smppgate_store_statements_total "):
+                total += float(line.split()[1])
+    return int(total)
 
 
 async def _ready(http: aiohttp.ClientSession, port: int) -> bool:

@@ -1003,13 +1003,15 @@ async def test_single_process_is_the_sqlite_store(store: Store) -> None:
     assert store.single_process is (store.dialect == "sqlite")
 
 
+@pytest.mark.parametrize("receipts_first", [False, True], ids=["in_order", "receipts_first"])
 async def test_a_batch_costs_postgresql_the_same_statements_whatever_its_size(
-    store: Store,
+    store: Store, receipts_first: bool
 ) -> None:
     """On PostgreSQL every row-by-row write of the hot path (intake, marking parts sent,
-    acceptances, receipts, state changes) is one set-based statement per batch, so 50
-    messages cost what 10 do; SQLite steps the rows of one prepared statement in-process
-    (no round trip to save), so its count grows with the rows."""
+    acceptances, receipts, receipts kept until their submit_sm_resp and matched then, state
+    changes) is one set-based statement per batch, so 50 messages cost what 10 do (a receipt
+    kept unmatched costs its own INSERT ... RETURNING); SQLite steps the rows of one prepared
+    statement in-process (no round trip to save), so its count grows with the rows."""
 
     async def flow(n: int, base: int) -> int:
         before = store.statements
@@ -1018,12 +1020,19 @@ async def test_a_batch_costs_postgresql_the_same_statements_whatever_its_size(
         claimed = await store.claim("n", n, T0, LEASE)
         assert len(claimed) == n
         await store.mark_parts_sent([(mid, 1) for mid in ids], T0)
-        await store.record_outcomes(
+        receipts = [receipt(str(base + i)) for i in range(n)]
+        if receipts_first:
+            assert await store.record_receipts(receipts) == [None] * n
+        results = await store.record_outcomes(
             [accepted(mid, 1, str(base + i), str(base + i)) for i, mid in enumerate(ids)]
         )
-        matches = await store.record_receipts([receipt(str(base + i)) for i in range(n)])
-        assert all(m is not None and m.message_state is MessageState.DELIVERED for m in matches)
-        return store.statements - before
+        if receipts_first:
+            assert all(len(r.late_matches) == 1 for r in results)
+            assert all(r.state is MessageState.DELIVERED for r in results)
+        else:
+            matches = await store.record_receipts(receipts)
+            assert all(m is not None and m.message_state is MessageState.DELIVERED for m in matches)
+        return store.statements - before - (n if receipts_first else 0)
 
     small = await flow(10, 10_000)
     large = await flow(50, 20_000)
@@ -1031,3 +1040,32 @@ async def test_a_batch_costs_postgresql_the_same_statements_whatever_its_size(
         assert large == small
     else:
         assert large > small
+
+
+async def test_receipts_kept_for_a_batch_of_acceptances_go_to_their_own_parts(
+    store: Store,
+) -> None:
+    """Receipts that came before their ids, matched by one batch of acceptances: each to the
+    part whose key it names, in receipt order, and only in its own account."""
+    one = (await store.insert_message(message("79990000001"), T0)).message.id
+    two = (await store.insert_message(message("79990000002"), T0)).message.id
+    await store.claim("n", 10, T0, LEASE)
+    early = [
+        receipt("3001", ReceiptState.ENROUTE),
+        replace(receipt("3002"), account="another"),  # not this account's: stays unmatched
+        receipt("3001"),
+    ]
+    assert await store.record_receipts(early) == [None, None, None]
+    results = await store.record_outcomes(
+        [accepted(one, 1, "3001", "3001"), accepted(two, 1, "3002", "3002")]
+    )
+    assert [m.receipt_state for m in results[0].late_matches] == [
+        ReceiptState.ENROUTE,
+        ReceiptState.DELIVERED,
+    ]
+    assert results[0].state is MessageState.DELIVERED
+    assert results[1].late_matches == ()
+    assert results[1].state is MessageState.SUBMITTED
+    assert await store.count_unmatched_receipts() == 1
+    detail = await store.get_message(one)
+    assert [r.state for r in detail.receipts] == [ReceiptState.ENROUTE, ReceiptState.DELIVERED]

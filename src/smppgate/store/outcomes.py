@@ -6,9 +6,9 @@ also matches the receipts that came before its id (kept unmatched by `receipts`)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from smppgate.store.backend import Connection, RowsStatement, insert_rows, placeholders
+from smppgate.store.backend import Connection, Row, RowsStatement, insert_rows, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.errors import NotFound
 from smppgate.store.finite import require_finite_fields
@@ -25,7 +25,7 @@ from smppgate.store.models import (
     Requeue,
     RequeueReason,
 )
-from smppgate.store.receipts import apply_receipt
+from smppgate.store.receipts import apply_receipts
 from smppgate.store.rows import (
     INSERT_ATTEMPTS,
     OK_NAME,
@@ -51,6 +51,14 @@ _LAST_STATUS_OK = RowsStatement(
     each="UPDATE messages SET last_status = 0, last_status_name = ? WHERE id = ?",
     unnest="UPDATE messages AS m SET last_status = 0, last_status_name = v.name"
     " FROM unnest(?::text[], ?::text[]) AS v(name, id) WHERE m.id = v.id",
+)
+_MARK_MATCHED = RowsStatement(
+    each="UPDATE unmatched_receipts SET matched_message_id = ?, matched_seq = ?, matched_at = ?"
+    " WHERE id = ?",
+    unnest="UPDATE unmatched_receipts AS u SET matched_message_id = v.message_id,"
+    " matched_seq = v.seq, matched_at = v.at"
+    " FROM unnest(?::text[], ?::int[], ?::float8[], ?::bigint[]) AS v(message_id, seq, at, id)"
+    " WHERE u.id = v.id",
 )
 _INSERT_MATCH_KEYS = insert_rows(
     "match_keys",
@@ -175,59 +183,53 @@ async def _accepted_many(
         _INSERT_MATCH_KEYS,
         [(key, o.message_id, o.seq) for o, keys in zip(run, keys_of, strict=True) for key in keys],
     )
-    # a receipt may have come before its id was stored: find the keys such receipts name
-    waiting: set[str] = set()
+    # a receipt may have come before its id was stored: the receipts kept unmatched that name
+    # one of the run's keys, in one look for the whole run (usually there is none)
+    waiting: dict[str, list[Row]] = {}
     for chunk in chunks(sorted({key for keys in keys_of for key in keys})):
         for row in await conn.fetch(
-            "SELECT DISTINCT k.key FROM unmatched_receipt_keys k"
-            " JOIN unmatched_receipts r ON r.id = k.receipt_id"
+            "SELECT k.key, r.id, r.state, r.raw, r.received_at, r.error_code, r.account"
+            " FROM unmatched_receipt_keys k JOIN unmatched_receipts r ON r.id = k.receipt_id"
             f" WHERE k.key IN ({placeholders(len(chunk))}) AND r.matched_message_id IS NULL",
             *chunk,
         ):
-            waiting.add(row["key"])
-    if not waiting:
-        return
-    for o, keys in zip(run, keys_of, strict=True):
-        if waiting.intersection(keys):
-            matched = await _match_waiting(conn, o, keys)
-            late.setdefault(o.message_id, []).extend(matched)
+            waiting.setdefault(row["key"], []).append(row)
+    if waiting:
+        await _match_waiting(conn, run, keys_of, waiting, late)
 
 
 async def _match_waiting(
-    conn: Connection, o: PartAccepted, keys: Sequence[str]
-) -> list[tuple[int, int, ReceiptState]]:
-    """Receipts kept unmatched that name one of ``keys``: applied to this part now."""
-    waiting = await conn.fetch(
-        "SELECT DISTINCT r.id, r.state, r.raw, r.received_at, r.error_code"
-        " FROM unmatched_receipt_keys k JOIN unmatched_receipts r ON r.id = k.receipt_id"
-        f" WHERE k.key IN ({placeholders(len(keys))}) AND r.matched_message_id IS NULL"
-        " AND (r.account IS NULL OR r.account ="
-        " (SELECT account FROM messages WHERE id = ?)) ORDER BY r.id",
-        *keys,
-        o.message_id,
-    )
-    matched = []
-    for receipt in waiting:
-        state = ReceiptState(receipt["state"])
-        await apply_receipt(
-            conn,
-            o.message_id,
-            o.seq,
-            state,
-            receipt["raw"],
-            receipt["received_at"],
-            receipt["error_code"],
-        )
-        await conn.execute(
-            "UPDATE unmatched_receipts SET matched_message_id = ?, matched_seq = ?,"
-            " matched_at = ? WHERE id = ?",
-            o.message_id,
-            o.seq,
-            o.at,
-            receipt["id"],
-        )
-        matched.append((int(receipt["id"]), o.seq, state))
-    return matched
+    conn: Connection,
+    run: Sequence[PartAccepted],
+    keys_of: Sequence[Sequence[str]],
+    waiting: Mapping[str, Sequence[Row]],
+    late: dict[str, list[tuple[int, int, ReceiptState]]],
+) -> None:
+    """Receipts kept unmatched, applied now to the parts of ``run`` whose keys they name (in
+    their account, when they have one): each to the first such part in the run's order, as
+    one acceptance after another would have taken it; in receipt order within a part."""
+    heads = await callback_info(conn, list(dict.fromkeys(o.message_id for o in run)))
+    taken: set[int] = set()
+    applied: list[tuple[str, int, ReceiptState, str, float, str | None]] = []
+    matched: list[tuple[str, int, float, int]] = []
+    for o, keys in zip(run, keys_of, strict=True):
+        account = heads[o.message_id].account
+        named = {
+            int(r["id"]): r
+            for key in keys
+            for r in waiting.get(key, ())
+            if int(r["id"]) not in taken and r["account"] in (None, account)
+        }
+        for receipt_id, r in sorted(named.items()):
+            taken.add(receipt_id)
+            state = ReceiptState(r["state"])
+            applied.append(
+                (o.message_id, o.seq, state, r["raw"], r["received_at"], r["error_code"])
+            )
+            matched.append((o.message_id, o.seq, o.at, receipt_id))
+            late.setdefault(o.message_id, []).append((receipt_id, o.seq, state))
+    await apply_receipts(conn, applied)
+    await conn.apply(_MARK_MATCHED, matched)
 
 
 async def _failed(conn: Connection, o: PartFailed) -> None:

@@ -37,6 +37,9 @@ _INSERT_RECEIPTS = insert_rows(
         ("error_code", "text"),
     ),
 )
+_INSERT_UNMATCHED_KEYS = insert_rows(
+    "unmatched_receipt_keys", (("key", "text"), ("receipt_id", "bigint")), " ON CONFLICT DO NOTHING"
+)
 _SET_PART_RECEIPT = (
     "UPDATE parts SET receipt_state = ?, receipt_at = ?, error_code = ?"
     " WHERE message_id = ? AND seq = ?"
@@ -65,9 +68,9 @@ class ReceiptStore(StoreBase):
         async def record(conn: Connection) -> list[ReceiptMatch | None]:
             await conn.lock_keys({key for r in receipts for key in r.keys})  # see record_outcomes
             found = await _find_parts(conn, receipts)
-            for receipt, part in zip(receipts, found, strict=True):
-                if part is None:
-                    await _keep_unmatched(conn, receipt)
+            await _keep_unmatched(
+                conn, [r for r, part in zip(receipts, found, strict=True) if part is None]
+            )
             await apply_receipts(
                 conn,
                 [
@@ -193,50 +196,20 @@ async def apply_receipts(
     await conn.apply(_FINAL_ON_PARTS, list(final.values()))
 
 
-async def apply_receipt(
-    conn: Connection,
-    message_id: str,
-    seq: int,
-    state: ReceiptState,
-    raw: str,
-    received_at: float,
-    error_code: str | None,
-) -> None:
-    await conn.execute(
-        "INSERT INTO receipts (message_id, seq, state, raw, received_at, error_code)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        message_id,
-        seq,
-        state.value,
-        raw,
-        received_at,
-        error_code,
-    )
-    # an intermediate receipt (ENROUTE, ACCEPTD) never replaces a final one
-    guard = "" if state.is_final else " AND (receipt_state IS NULL OR receipt_state IN (?, ?))"
-    args: list[object] = [state.value, received_at, error_code, message_id, seq]
-    if not state.is_final:
-        args += [ReceiptState.ACCEPTED.value, ReceiptState.ENROUTE.value]
-    await conn.execute(
-        "UPDATE parts SET receipt_state = ?, receipt_at = ?, error_code = ?"
-        f" WHERE message_id = ? AND seq = ?{guard}",
-        *args,
-    )
-
-
-async def _keep_unmatched(conn: Connection, receipt: NewReceipt) -> None:
-    row = await conn.fetchrow(
-        "INSERT INTO unmatched_receipts (keys, raw, state, received_at, error_code, account)"
-        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        json.dumps(sorted(receipt.keys)),
-        receipt.raw,
-        receipt.state.value,
-        receipt.received_at,
-        receipt.error_code,
-        receipt.account,
-    )
-    assert row is not None
-    await conn.executemany(
-        "INSERT INTO unmatched_receipt_keys (key, receipt_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-        [(key, row["id"]) for key in sorted(receipt.keys)],
-    )
+async def _keep_unmatched(conn: Connection, receipts: Sequence[NewReceipt]) -> None:
+    """Receipts that found no part, kept with their keys until an acceptance names one."""
+    keys: list[tuple[object, ...]] = []
+    for receipt in receipts:
+        row = await conn.fetchrow(
+            "INSERT INTO unmatched_receipts (keys, raw, state, received_at, error_code, account)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            json.dumps(sorted(receipt.keys)),
+            receipt.raw,
+            receipt.state.value,
+            receipt.received_at,
+            receipt.error_code,
+            receipt.account,
+        )
+        assert row is not None
+        keys.extend((key, row["id"]) for key in sorted(receipt.keys))
+    await conn.apply(_INSERT_UNMATCHED_KEYS, keys)
