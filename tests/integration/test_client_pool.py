@@ -16,6 +16,7 @@ from smppgate.client import (
     ClientSession,
     ConnectError,
     DeliveryReport,
+    HeldEvent,
     MoMessage,
     OutboundMessage,
     Outcome,
@@ -462,6 +463,37 @@ async def test_failing_callback_does_not_change_the_answer(smsc: FakeSmsc) -> No
         smsc.deliver(smsc.live()[0], DeliverSm(source_addr="7900", short_message=b"x"))
         await smsc.wait_for(lambda: len(smsc.responses) == 1)
     assert smsc.responses[0].command_status == CommandStatus.ESME_ROK
+
+
+async def test_a_held_event_the_application_cannot_take_is_not_counted_held(
+    smsc: FakeSmsc,
+) -> None:
+    """``on_held`` raising: the deliver_sm is not answered (it is not safe anywhere), no longer
+    counted as held (before: the count never went down, and at ``held_limit`` the session
+    stopped reading for good), and the session ends so that the SMSC delivers it again."""
+    taken: list[HeldEvent] = []
+
+    def on_held(event: HeldEvent) -> None:
+        if not taken:
+            taken.append(event)
+            raise RuntimeError("application bug")
+        taken.append(event)
+        event.answer.send()
+
+    async with SessionPool(account(smsc), on_held=on_held, held_limit=2) as pool:
+        await pool.wait_ready(5)
+        (session,) = pool.sessions
+        first = smsc.live()[0]
+        smsc.deliver(first, DeliverSm(source_addr="7900", short_message=b"x"))
+        await smsc.wait_for(lambda: first not in smsc.live())  # unbound, closed
+        assert session.held == 0
+        assert smsc.responses == []  # never answered 0 for what nobody has
+        # the next session takes it (the SMSC delivers it again there)
+        await smsc.wait_for(lambda: len(smsc.live()) == 1)
+        smsc.deliver(smsc.live()[0], DeliverSm(source_addr="7900", short_message=b"x"))
+        await smsc.wait_for(lambda: len(smsc.responses) == 1)
+    assert smsc.responses[0].command_status == CommandStatus.ESME_ROK
+    assert len(taken) == 2
 
 
 async def test_query_sm_is_rate_limited(smsc: FakeSmsc) -> None:

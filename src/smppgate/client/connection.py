@@ -167,6 +167,8 @@ class ClientSession:
         #: half of them are answered (backpressure on the SMSC instead of memory)
         self._held_limit = held_limit
         self.held = 0
+        #: held ones the application could not take (``release``): never answered here
+        self._released: set[int] = set()
         self._reading_paused = False
         #: written bytes unacknowledged by the SMSC's TCP for write_stall_after: no new work
         self.stalled = False
@@ -582,8 +584,24 @@ class ClientSession:
         """Answer the held deliver_sm / data_sm ``seq`` (status 0, D-10): the application
         has it safe. Nothing happens when the session has closed (the SMSC sends it again)."""
         conn = self._conn
-        if conn is None or not conn.acknowledge(seq):
+        if conn is None or seq in self._released or not conn.acknowledge(seq):
             return
+        self._unheld(conn)
+
+    def release(self, seq: int) -> None:
+        """The application could not take the held deliver_sm / data_sm ``seq``: it is not
+        answered (it is not safe anywhere, and D-10 allows no other answer than 0), no longer
+        counted as held (a count that never goes down would stop reading for good), and the
+        session ends in order so that the SMSC delivers it again on the next one."""
+        conn = self._conn
+        if conn is None or seq in self._released:
+            return
+        self._released.add(seq)
+        self._unheld(conn)
+        log.warning("%s: an incoming PDU was not taken; ending the session", self.name)
+        self.drain_and_close()
+
+    def _unheld(self, conn: SessionConnection) -> None:
         self.held -= 1
         if self._reading_paused and self.held <= (self._held_limit or 0) // 2:
             self._reading_paused = False

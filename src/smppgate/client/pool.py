@@ -176,7 +176,9 @@ class SessionPool:
     D-10). A session stops reading when ``held_limit`` of its deliver_sm wait for their
     answers (the SMSC is held back, memory is not spent). The parts of a multi-part MO that
     do not complete it are answered as they come (the SMSC may wait for each answer before it
-    sends the next part).
+    sends the next part). An ``on_held`` that raises has not taken the event: it is never
+    answered, no longer counted against ``held_limit``, and its session ends in order so that
+    the SMSC delivers it again on the next one.
     """
 
     def __init__(
@@ -646,7 +648,8 @@ class SessionPool:
             seq = int.from_bytes(pdu.raw[12:16], "big")
             answer = NO_ANSWER if self._on_held is None else Answer(session.acknowledge, seq)
             unreadable = UnreadablePdu(self.account.label, pdu.raw, pdu.detail, session.name)
-            self._deliver(unreadable, answer)
+            if not self._deliver(unreadable, answer):
+                session.release(seq)
             return
         try:
             events = self._decoder.feed(pdu, self._loop.time(), session.name)
@@ -661,25 +664,30 @@ class SessionPool:
             if not events:
                 session.acknowledge(pdu.sequence_number)
         for event in events:
-            self._deliver(event, answer)
+            if not self._deliver(event, answer):
+                # not taken, so never answered: no longer counted as held, and the session
+                # ends so that the SMSC delivers it again (see ClientSession.release)
+                session.release(pdu.sequence_number)
 
-    def _deliver(self, event: IncomingEvent, answer: Answer = NO_ANSWER) -> None:
+    def _deliver(self, event: IncomingEvent, answer: Answer = NO_ANSWER) -> bool:
+        """Hand ``event`` over; False when ``on_held`` raised (the event was not taken)."""
         held = self._on_held
         if held is not None:
             try:
                 held(HeldEvent(event, answer))
             except Exception:
-                # not answered: the SMSC delivers it again
                 log.exception("incoming-event callback failed")
-            return
+                return False
+            return True
         callback = self._on_incoming_cb
         if callback is None:
             self._incoming.put_nowait(event)
-            return
+            return True
         try:
             callback(event)
         except Exception:
             log.exception("incoming-event callback failed")
+        return True
 
     def incoming(self) -> AsyncIterator[IncomingEvent]:
         """Receipts, MO messages (reassembled) and unreadable PDUs, until the pool closes."""
