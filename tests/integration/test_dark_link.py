@@ -8,16 +8,21 @@ while traffic flows — no RST, nothing passes either way.
   link is back — each reaches the SMSC once.
 - A submit the SMSC's TCP did acknowledge, whose response the dark link swallowed, is
   ``unknown`` (or delivered, if its receipt arrives later): never sent again.
+- The same through the cluster: two nodes sharing the account on PostgreSQL, which they reach
+  through the server's unix socket (a file-system path is reachable from every namespace;
+  the test server's 127.0.0.1 is not).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import pytest
 
@@ -26,6 +31,7 @@ from smppgate.service.config import parse_config
 from smppgate.service.runtime import Gateway
 from smppgate.store import MessageState, NewMessage, PlannedPart, Store
 
+from ..conftest import fresh_postgres_database
 from .netns import VethPair, unavailable, veth_pair
 from .test_platform_rules import until
 
@@ -44,17 +50,19 @@ def pair() -> Iterator[VethPair]:
         yield created
 
 
-def _config(tmp_path: Path, smsc: str) -> Any:
+def _config(
+    tmp_path: Path, smsc: str, store_url: str | None = None, sessions: int = 1, **account: Any
+) -> Any:
     return parse_config(
         {
-            "store": {"url": f"sqlite:///{tmp_path}/gw.db"},
+            "store": {"url": store_url or f"sqlite:///{tmp_path}/gw.db", "lease_seconds": 5},
             "accounts": [
                 {
                     "name": "demo",
                     "hosts": [smsc],
                     "system_id": "demo",
                     "password": "demo",
-                    "sessions": ["trx"],
+                    "sessions": ["trx"] * sessions,
                     "window": 5,
                     # short timers for the test (defaults: 20 s, 30/10/3, 5 s, 60 s, 90 s)
                     "tcp_user_timeout": 2,
@@ -65,6 +73,7 @@ def _config(tmp_path: Path, smsc: str) -> Any:
                     "reconnect_after_drop": 1,
                     "reconnect_after_failure": 1,
                     "unsafe_below_platform_minimums": True,
+                    **account,
                 }
             ],
             "shutdown_timeout": 2,
@@ -170,4 +179,130 @@ async def test_a_submit_the_smsc_received_before_the_link_went_dark_is_unknown(
 
     assert states[message_id] in (MessageState.UNKNOWN, MessageState.DELIVERED)
     assert runner.stats.requeued_link_loss == 0
+    assert len(emu.records) == 1  # never sent again
+
+
+# ---------------------------------------------------------------------- the cluster (PostgreSQL)
+
+#: where scripts/postgres.sh's server (`-k /tmp`) or a distribution's keeps its unix socket
+_SOCKET_DIRS = ("/tmp", "/var/run/postgresql")
+
+
+def _through_unix_socket(url: str) -> str:
+    """The same database reached through the server's unix socket: a path in the file system
+    is reachable from every network namespace, 127.0.0.1 of the root namespace is not."""
+    parts = urlsplit(url)
+    port = parts.port or 5432
+    for directory in _SOCKET_DIRS:
+        if Path(directory, f".s.PGSQL.{port}").exists():
+            query = urlencode({"host": directory, "port": str(port)})
+            user = parts.username or "postgres"
+            return urlunsplit(("postgresql", f"{user}@", parts.path, query, ""))
+    pytest.fail(f"no unix socket of the test PostgreSQL (port {port}) in {_SOCKET_DIRS}")
+
+
+@contextlib.asynccontextmanager
+async def _nodes(config: Any, count: int) -> AsyncIterator[list[Gateway]]:
+    """``count`` gateway nodes sharing one PostgreSQL store and one account."""
+    async with contextlib.AsyncExitStack() as stack:
+        nodes = [
+            await stack.enter_async_context(
+                Gateway(config, node_id=f"node-{n}", poll_interval=0.02)
+            )
+            for n in range(count)
+        ]
+        yield nodes
+
+
+def _bound(nodes: list[Gateway]) -> int:
+    return sum(len(n.runners["demo"].pool.sessions) for n in nodes)
+
+
+@pytest.mark.postgres
+async def test_cluster_messages_posted_while_the_link_is_dark_are_delivered_once_it_returns(
+    pair: VethPair, tmp_path: Path
+) -> None:
+    """Two nodes on PostgreSQL share the account's two sessions; the link goes dark under
+    both: what either wrote into the dead connections goes back to the shared queue and is
+    delivered once the link returns — none unknown, none sent twice."""
+    emu_config = EmulatorConfig(
+        listeners=(ListenerConfig(pair.smsc_address, 0),),
+        accounts=(Account("demo", "demo"),),
+        dlr_delay=0.01,
+    )
+    with pair.inside(pair.smsc_ns):
+        emu = Emulator(emu_config)
+        await emu.start()
+    try:
+        async with fresh_postgres_database() as pg_url:
+            url = _through_unix_socket(pg_url)
+            with pair.inside(pair.gw_ns):
+                smsc = f"{pair.smsc_address}:{emu.address[1]}"
+                async with _nodes(_config(tmp_path, smsc, url, sessions=2), 2) as nodes:
+                    await until(lambda: _bound(nodes) == 2, limit=30.0)
+                    before = await _queue(nodes[0], 0, 10)
+                    assert set((await _final(nodes[0].store, before)).values()) == {
+                        MessageState.DELIVERED
+                    }
+                    pair.dark()
+                    dark = await _queue(nodes[0], 100, 20)
+                    for node in nodes[1:]:
+                        node.wake()
+                    runners = [n.runners["demo"] for n in nodes]
+                    await until(
+                        lambda: sum(r.stats.requeued_link_loss for r in runners) > 0, limit=30.0
+                    )
+                    pair.light()
+                    states = await _final(nodes[0].store, dark, within=90)
+                    details = [await nodes[0].store.get_message(i) for i in dark]
+    finally:
+        await emu.aclose()
+
+    assert set(states.values()) == {MessageState.DELIVERED}, states
+    assert sum(r.stats.unknown for r in runners) == 0
+    per_destination = Counter(r.pdu.destination_addr for r in emu.records)  # type: ignore[union-attr]
+    counts = {d.message.destination: per_destination[d.message.destination] for d in details}
+    assert set(counts.values()) == {1}, counts
+    attempts = [a.outcome for d in details for a in d.attempts]
+    assert "requeued:not_received" in attempts
+
+
+@pytest.mark.postgres
+async def test_cluster_a_submit_the_smsc_received_before_the_link_went_dark_is_unknown(
+    pair: VethPair, tmp_path: Path
+) -> None:
+    emu_config = EmulatorConfig(
+        listeners=(ListenerConfig(pair.smsc_address, 0),),
+        accounts=(Account("demo", "demo"),),
+        dlr_delay=0.01,
+        faults=(FaultSpec("delay", params={"seconds": 3.0}),),
+    )
+    with pair.inside(pair.smsc_ns):
+        emu = Emulator(emu_config)
+        await emu.start()
+    try:
+        async with fresh_postgres_database() as pg_url:
+            url = _through_unix_socket(pg_url)
+            with pair.inside(pair.gw_ns):
+                smsc = f"{pair.smsc_address}:{emu.address[1]}"
+                async with _nodes(_config(tmp_path, smsc, url, sessions=2), 2) as nodes:
+                    await until(lambda: _bound(nodes) == 2, limit=30.0)
+                    (message_id,) = await _queue(nodes[0], 200, 1)
+                    for node in nodes[1:]:
+                        node.wake()
+                    sessions = [s for n in nodes for s in n.runners["demo"].pool.sessions]
+                    await until(
+                        lambda: (
+                            len(emu.records) > 0 and all(s.unacknowledged() == 0 for s in sessions)
+                        )
+                    )
+                    pair.dark()
+                    states = await _final(nodes[0].store, [message_id], within=30)
+                    pair.light()
+                    runners = [n.runners["demo"] for n in nodes]
+    finally:
+        await emu.aclose()
+
+    assert states[message_id] in (MessageState.UNKNOWN, MessageState.DELIVERED)
+    assert sum(r.stats.requeued_link_loss for r in runners) == 0
     assert len(emu.records) == 1  # never sent again
