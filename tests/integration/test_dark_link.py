@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import subprocess
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -306,3 +307,112 @@ async def test_cluster_a_submit_the_smsc_received_before_the_link_went_dark_is_u
     assert states[message_id] in (MessageState.UNKNOWN, MessageState.DELIVERED)
     assert sum(r.stats.requeued_link_loss for r in runners) == 0
     assert len(emu.records) == 1  # never sent again
+
+
+# ---------------------------------------------------------------------- write stall
+
+
+async def test_a_session_whose_writes_stay_unacknowledged_takes_no_new_submits(
+    pair: VethPair, tmp_path: Path
+) -> None:
+    """``write_stall_after``: the link is dark but the connection stays up (no TCP user
+    timeout, a long response timeout); once its writes have gone unacknowledged for the
+    threshold the session takes no new submits — they wait in the pool instead of joining the
+    dead connection — and it takes them again when the SMSC's TCP acknowledges once more."""
+    emu_config = EmulatorConfig(
+        listeners=(ListenerConfig(pair.smsc_address, 0),),
+        accounts=(Account("demo", "demo"),),
+        dlr_delay=0.01,
+    )
+    with pair.inside(pair.smsc_ns):
+        emu = Emulator(emu_config)
+        await emu.start()
+    try:
+        with pair.inside(pair.gw_ns):
+            smsc = f"{pair.smsc_address}:{emu.address[1]}"
+            config = _config(
+                tmp_path,
+                smsc,
+                window=10,
+                tcp_user_timeout=0,
+                tcp_keepalive_idle=0,
+                response_timeout=60,
+                enquire_link_idle=60,
+            )
+            async with Gateway(config, poll_interval=0.02) as gw:
+                runner = gw.runners["demo"]
+                await runner.pool.wait_ready(timeout=10)
+                (session,) = runner.pool.sessions
+                pair.dark()
+                first = await _queue(gw, 300, 3)  # written into the dark link
+                await until(lambda: session.stalled, limit=30.0)
+                written = session.unacknowledged()
+                assert written
+                later = await _queue(gw, 400, 5)
+                # they reach the pool, which keeps them: the stalled session takes none
+                await until(lambda: runner.pool.snapshot().backlog == 5, limit=30.0)
+                assert session.unacknowledged() == written
+                assert session.queued == 0
+                pair.light()
+                states = await _final(gw.store, first + later, within=60)
+                assert not session.stalled
+    finally:
+        await emu.aclose()
+
+    assert set(states.values()) == {MessageState.DELIVERED}, states
+    assert runner.stats.unknown == 0
+    assert len(emu.records) == 8  # each once
+
+
+# ---------------------------------------------------------------------- TLS: the old rule
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_over_tls_what_the_dark_link_swallowed_is_unknown(
+    pair: VethPair, tmp_path: Path, certificate: tuple[Path, Path]
+) -> None:
+    """TLS: the TCP stream carries records, not our PDUs, so the acknowledged byte count says
+    nothing about which submits the SMSC could read (docs/store.md): the old rule holds —
+    what the dark link swallowed is ``unknown``, never requeued — and no session is marked
+    stalled (nothing to go by). TCP_USER_TIMEOUT still drops the dead connection early."""
+    cert, key = certificate
+    emu_config = EmulatorConfig(
+        listeners=(ListenerConfig(pair.smsc_address, 0, tls_cert=str(cert), tls_key=str(key)),),
+        accounts=(Account("demo", "demo"),),
+        dlr_delay=0.01,
+    )
+    with pair.inside(pair.smsc_ns):
+        emu = Emulator(emu_config)
+        await emu.start()
+    try:
+        with pair.inside(pair.gw_ns):
+            smsc = f"{pair.smsc_address}:{emu.address[1]}"
+            config = _config(tmp_path, smsc, tls=True, tls_verify=False)
+            async with Gateway(config, poll_interval=0.02) as gw:
+                runner = gw.runners["demo"]
+                await runner.pool.wait_ready(timeout=10)
+                before = await _queue(gw, 500, 3)
+                assert set((await _final(gw.store, before)).values()) == {MessageState.DELIVERED}
+                (session,) = runner.pool.sessions
+                assert session.unacknowledged() is None  # cannot be told over TLS
+                pair.dark()
+                dark = await _queue(gw, 600, 3)
+                states = await _final(gw.store, dark, within=60)
+                assert not session.stalled
+                pair.light()
+    finally:
+        await emu.aclose()
+
+    assert set(states.values()) == {MessageState.UNKNOWN}, states
+    assert runner.stats.requeued_link_loss == 0
+    assert len(emu.records) == 3  # nothing of the dark ones reached the SMSC
