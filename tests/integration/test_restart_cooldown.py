@@ -30,7 +30,7 @@ from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
 from smppgate.service.cluster import ClusterCoordinator
 from smppgate.service.config import parse_config
 from smppgate.service.runtime import Gateway
-from smppgate.store import Store
+from smppgate.store import NewMessage, PlannedPart, Store, open_store
 
 from ..gateway_helpers import free_port, start_serve, wait_ready
 from .test_cluster_coordinator import DROP, LEASE, PRIMARY, T0, Clock, _account
@@ -344,3 +344,33 @@ async def test_kill_9_restart_shows_why_it_does_not_bind_yet(
         assert "ended without a recorded drop" in log
         assert "not binding for" in log
         assert _early_binds(emu) == []
+
+
+@pytest.mark.postgres
+async def test_in_a_cluster_leases_of_dead_processes_are_recovered_at_start(pg_url: str) -> None:
+    """The same rule for message leases as for session slots: a node that starts takes back
+    at once the messages leased by a process of its host that exited (before: only those of
+    its own node_id, and the default node_id is host-pid, so a restarted process never had
+    one — its previous run's messages waited for the lease to run out); another node's
+    leases are left to run out."""
+    gone = f"{socket.gethostname()}-{_dead_pid()}"
+    async with _emulator() as emu:
+        config = _config(pg_url, emu.address[1])
+        async with open_store(pg_url) as store:
+            now = time.time()
+            inserted = await store.insert_messages([_new_message(i) for i in range(2)], now)
+            (dead,) = await store.claim(gone, 1, now, 3600, ["demo"])
+            (alive,) = await store.claim("elsewhere-1", 1, now, 3600, ["demo"])
+            assert {dead.id, alive.id} == {r.message.id for r in inserted}
+        async with Gateway(config, node_id="node-new", poll_interval=0.02) as gw:
+            recovered = (await gw.store.get_message(dead.id)).message
+            kept = (await gw.store.get_message(alive.id)).message
+    assert recovered.leased_by != gone
+    assert kept.leased_by == "elsewhere-1"
+
+
+def _new_message(i: int) -> NewMessage:
+    parts = (PlannedPart(seq=1, short_message=b"hi"),)
+    return NewMessage(
+        account="demo", source="Devino", destination=f"7903{i:07d}", text="hi", parts=parts
+    )

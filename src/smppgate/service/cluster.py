@@ -196,20 +196,7 @@ class ClusterCoordinator:
         return allowed
 
     def _gone(self, node_id: str) -> bool:
-        """Whether the node that holds a slot is known not to run: this node's own id (it is
-        starting) or a process of this host that exited (the default id is host-pid)."""
-        if node_id == self.node_id:
-            return True
-        host, _, pid = node_id.rpartition("-")
-        if host != socket.gethostname() or not pid.isdigit():
-            return False
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            return True
-        except (PermissionError, OverflowError):
-            return False  # a process runs with that pid (or none can): not known to be gone
-        return False
+        return node_id == self.node_id or process_gone(node_id)
 
     async def close(self) -> None:
         """The node stops, after its pool closed (every session ended): record the drop of
@@ -249,3 +236,19 @@ class ClusterCoordinator:
                 self._held_host.pop(slot, None)
                 lost.append(slot)
         return lost
+
+
+def process_gone(node_id: str) -> bool:
+    """Whether ``node_id`` names a process of this host that exited (the default node_id is
+    host-pid): what it held (session slots, message leases) is a dead process's. Any other
+    node is not known to be gone: its leases end when they run out."""
+    host, _, pid = node_id.rpartition("-")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False  # a process runs with that pid (or none can): not known to be gone
+    return False

@@ -43,7 +43,7 @@ from smppgate.client.results import Outcome as ResultOutcome
 from smppgate.client.results import not_sent
 from smppgate.pdu import MessageState as PduMessageState
 from smppgate.pdu import SubmitSm
-from smppgate.service.cluster import SPREAD, ClusterCoordinator
+from smppgate.service.cluster import SPREAD, ClusterCoordinator, process_gone
 from smppgate.service.config import AccountConfig, GatewayConfig
 from smppgate.service.dispatch import build_part_submits, outcomes_for
 from smppgate.service.incoming import record_for
@@ -850,13 +850,17 @@ class Gateway:
         ``unknown``. Sessions left open: they ended (at the latest now), so their drop is
         recorded and the platform's reconnect wait runs from then (``ClusterCoordinator``)."""
         now = self.clock()
-        # one process owns a SQLite store: every lease and slot left there is a dead process's
+        # one process owns a SQLite store: every lease and slot left there is a dead process's;
+        # on PostgreSQL, those of this node_id and of this host's exited processes (the same
+        # rule as the session slots'); any other node's when they run out (`_recover_leases`)
         sqlite = self.store.single_process
+        gone = [] if sqlite else [n for n in await self.store.lease_holders() if process_gone(n)]
         report = await self.store.recover_expired_leases(
             now,
             node_id=None if sqlite else self.node_id,
             recovered_by=self.node_id,
             every_lease=sqlite,
+            gone=gone,
         )
         for runner in self.runners.values():
             await runner.coordinator.recover_at_start(now, every_slot=sqlite)

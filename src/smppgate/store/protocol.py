@@ -178,9 +178,11 @@ class Store(Protocol):
         node_id: str | None = None,
         recovered_by: str = "",
         every_lease: bool = False,
+        gone: Sequence[str] = (),
     ) -> RecoveryReport:
         """`sending` messages whose lease ran out by `now` (and, with `node_id`, all of that
-        node's leases — for its own restart; with `every_lease`, every lease whatever its
+        node's leases — for its own restart; with `gone`, all leases of those nodes, known
+        not to run any more; with `every_lease`, every lease whatever its
         time — for the restart of the one process a SQLite store has): with no part `sent`,
         requeued; with a part `sent`, `unknown` — or requeued with those parts planned again
         if resend_unknown. `now` is the time written (it must be finite: which leases are
@@ -315,6 +317,10 @@ class Store(Protocol):
     async def release_node_slots(self, node_id: str) -> int: ...
 
     async def list_session_slots(self, system_id: str, now: float) -> list[SessionSlot]: ...
+
+    async def lease_holders(self) -> list[str]:
+        """The node_ids holding a lease on a message being sent."""
+        ...
 
     async def record_drop(
         self, account: str, host: str, at: float, kind: DropKind, cooldown: float | None = None

@@ -120,18 +120,21 @@ class QueueStore(StoreBase):
         node_id: str | None = None,
         recovered_by: str = "",
         every_lease: bool = False,
+        gone: Sequence[str] = (),
     ) -> RecoveryReport:
-        """Leases that ran out (or, with `node_id`, every lease that node held: a restart; with
-        `every_lease`, every lease there is). `now` is only ever the time written."""
+        """Leases that ran out (or, with `node_id`, every lease that node held: a restart;
+        with `gone`, every lease those nodes held; with `every_lease`, every lease there is).
+        `now` is only ever the time written."""
         require_finite(now=now)
         sql = "SELECT id, resend_unknown FROM messages WHERE state = 'sending'"
         args: list[object] = []
         if not every_lease:
             sql += " AND (lease_until <= ?"
             args.append(now)
-            if node_id is not None:
-                sql += " OR leased_by = ?"
-                args.append(node_id)
+            holders = [*([node_id] if node_id is not None else []), *gone]
+            if holders:
+                sql += f" OR leased_by IN ({placeholders(len(holders))})"
+                args.extend(holders)
             sql += ")"
         sql += f" ORDER BY id{self._dialect.skip_locked}"
         context = SubmitContext(node_id=recovered_by or node_id or "")

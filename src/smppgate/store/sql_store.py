@@ -13,6 +13,7 @@ from __future__ import annotations
 from smppgate.store.cluster import ClusterStore
 from smppgate.store.inbound import InboundStore
 from smppgate.store.intake import MAX_BATCH, IntakeStore
+from smppgate.store.leases import LeaseReads
 from smppgate.store.messages import MessageReads
 from smppgate.store.outcomes import OutcomeStore
 from smppgate.store.queue import QueueStore
@@ -28,6 +29,7 @@ class SqlStore(
     IntakeStore,
     MessageReads,
     QueueStore,
+    LeaseReads,
     OutcomeStore,
     ReceiptStore,
     InboundStore,
