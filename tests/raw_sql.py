@@ -101,10 +101,17 @@ def undo_retention_counts(store_url: str) -> list[str]:
     ]
 
 
+def undo_mo_parts() -> list[str]:
+    """Statements that take a database back to schema version 7 (before the stored parts of
+    multi-part MO of 0008_mo_parts.sql)."""
+    return ["DROP TABLE mo_parts", "DELETE FROM schema_version WHERE version >= 8"]
+
+
 def undo_clients() -> list[str]:
     """Statements that take a database back to schema version 6 (before the message clients
     and the quota counts of 0007_message_clients.sql)."""
     return [
+        *undo_mo_parts(),
         "DROP INDEX messages_client",
         "ALTER TABLE messages DROP COLUMN client",
         "DROP TABLE client_usage",

@@ -21,7 +21,9 @@ import aiohttp
 import asyncpg
 
 from smppgate.emulator import Account, Emulator, EmulatorConfig, FaultSpec, ListenerConfig
-from smppgate.pdu import DeliverSm, Tlv, TlvTag, tlv_value
+from smppgate.emulator.deliveries import mo_pdus
+from smppgate.emulator.server import PlatformDelivery
+from smppgate.pdu import CommandStatus, DeliverSm, Tlv, TlvTag, tlv_value
 from smppgate.store import MessageState, open_store
 from smppgate.text import message_id_keys
 
@@ -282,6 +284,63 @@ async def test_kill_9_during_a_receipt_flood_every_receipt_answered_is_stored(
         for receipt in await store.list_unmatched_receipts(limit=FLOOD):
             stored |= receipt.keys
     assert answered <= stored, f"{len(answered - stored)} answered receipts were not stored"
+
+
+async def test_kill_9_between_the_parts_of_an_mo_loses_none_answered(
+    tmp_path: Path, store_url: str
+) -> None:
+    """The parts of a multi-part MO answered before a crash are in the store: the node is
+    killed after parts 1 and 2 of 3 were answered (the SMSC will not send them again); the
+    restarted node gets part 3 and the whole message is there, reassembled from the store.
+    (Before, the answered parts lived in memory only: the restarted node had part 3 alone,
+    handed over partial after the reassembly timeout.)"""
+    emu_config = EmulatorConfig(
+        listeners=(ListenerConfig("127.0.0.1", 0),),
+        accounts=(Account("demo", "demo"),),
+        dlr_delay=0.0,
+    )
+    http_port = free_port()
+    base = f"http://127.0.0.1:{http_port}"
+    text = "".join(f"part {i:03d} " for i in range(45))  # three parts of 153 septets
+    pdus = mo_pdus(source="79001234567", destination="1234", text=text, concatenated=True,
+                   reference=42)  # fmt: skip
+    assert len(pdus) == 3
+    async with Emulator(emu_config) as emu, aiohttp.ClientSession() as http:
+        config = _config(tmp_path, emu.address[1], http_port)
+        body = config.read_text(encoding="utf-8")
+        config.write_text(
+            body.replace(f'url = "sqlite:///{tmp_path}/gw.db"', f'url = "{store_url}"'),
+            encoding="utf-8",
+        )
+        gateway = await start_serve(config)
+        try:
+            await wait_ready(http, base, process=gateway)
+            assert await _deliver(emu, pdus[:2]) == [CommandStatus.ESME_ROK] * 2
+            gateway.send_signal(signal.SIGKILL)
+            await gateway.wait()
+            gateway = await start_serve(config)
+            await wait_ready(http, base, process=gateway)
+            assert await _deliver(emu, pdus[2:]) == [CommandStatus.ESME_ROK]
+        finally:
+            if gateway.returncode is None:
+                gateway.send_signal(signal.SIGKILL)
+                await gateway.wait()
+    async with open_store(store_url) as store:
+        inbound = await store.list_inbound()
+    assert [(m.text, m.parts_info.split(" session")[0]) for m in inbound] == [
+        (text, "parts=3 status=complete")
+    ]
+
+
+async def _deliver(emu: Emulator, pdus: list[DeliverSm]) -> list[CommandStatus]:
+    """Deliver MO parts to the account's receiver; their deliver_sm_resp statuses."""
+    loop = asyncio.get_running_loop()
+    answers: list[asyncio.Future[CommandStatus]] = []
+    for pdu in pdus:
+        answers.append(loop.create_future())
+        emu.smsc.deliver("demo", PlatformDelivery(pdu, "mo", answers[-1]))
+    async with asyncio.timeout(10):
+        return list(await asyncio.gather(*answers))
 
 
 @contextlib.asynccontextmanager

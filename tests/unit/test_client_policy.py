@@ -20,6 +20,7 @@ from smppgate.client import (
     DeliveryReport,
     IncomingDecoder,
     MoMessage,
+    MoPart,
     OutboundMessage,
     Outcome,
     SubmitResult,
@@ -470,6 +471,33 @@ def test_two_part_mo_is_reassembled_and_ussd_exposed() -> None:
     assert u.is_ussd
     assert u.ussd_service_op is UssdServiceOp.PSSR_INDICATION
     assert u.its_session_info == ItsSessionInfo(7, 0)
+
+
+def test_parts_are_handed_over_one_by_one_when_the_application_keeps_them() -> None:
+    """``hand_over_parts``: each part of a multi-part MO (UDH or SAR) comes out as a
+    ``MoPart`` (UDH stripped), nothing is kept in memory; a whole MO comes out as before."""
+    decoder = IncomingDecoder("login", hand_over_parts=True)
+    udh = DeliverSm(
+        source_addr="79001234567", destination_addr="1234", esm_class=0x40,
+        short_message=concatenation_udh(9, 2, 2) + b"world",
+    )  # fmt: skip
+    (part,) = decoder.feed(udh, 0.0, "login#1")
+    assert isinstance(part, MoPart)
+    assert (part.reference, part.total, part.seqnum, part.payload) == (9, 2, 2, b"world")
+    assert part.session == "login#1"
+    sar = DeliverSm(
+        source_addr="79001234567", destination_addr="1234", short_message=b"Hello ",
+        tlvs=(make_tlv(TlvTag.SAR_MSG_REF_NUM, 300), make_tlv(TlvTag.SAR_TOTAL_SEGMENTS, 2),
+              make_tlv(TlvTag.SAR_SEGMENT_SEQNUM, 1)),
+    )  # fmt: skip
+    (part,) = decoder.feed(sar, 0.0)
+    assert isinstance(part, MoPart)
+    assert (part.reference, part.total, part.seqnum, part.payload) == (300, 2, 1, b"Hello ")
+    assert len(decoder.reassembler) == 0
+    whole = DeliverSm(source_addr="79001234567", destination_addr="1234", short_message=b"hi")
+    (mo,) = decoder.feed(whole, 0.0)
+    assert isinstance(mo, MoMessage)
+    assert mo.text == "hi"
 
 
 def test_incomplete_mo_is_handed_over_after_timeout() -> None:

@@ -39,6 +39,7 @@ from smppgate.client.incoming import (
     IncomingDecoder,
     IncomingEvent,
     MoMessage,
+    MoPart,
     UnreadablePdu,
 )
 from smppgate.client.message import (
@@ -83,6 +84,7 @@ __all__ = [
     "MessagePlan",
     "MessageResult",
     "MoMessage",
+    "MoPart",
     "NotBoundError",
     "OutboundMessage",
     "Outcome",

@@ -20,6 +20,7 @@ from smppgate.text import (
     ReceiptState,
     UnsupportedDataCodingError,
     UssdServiceOp,
+    concatenation_of,
     parse_receipt,
 )
 
@@ -59,6 +60,27 @@ class MoMessage(NamedTuple):
         return self.ussd_service_op is not None
 
 
+class MoPart(NamedTuple):
+    """One part of a multi-part MO, handed over as it comes (``IncomingDecoder`` with
+    ``hand_over_parts``) instead of being kept in memory until its set completes: the
+    application stores it, answers it, and reassembles the set from what it stored — so a
+    crash between the parts loses none of those it answered."""
+
+    account: str
+    source: str
+    destination: str
+    reference: int
+    total: int
+    seqnum: int
+    payload: bytes
+    """The part's octets without the UDH."""
+    data_coding: int
+    service_type: str
+    ussd_service_op: UssdServiceOp | int | None
+    its_session_info: ItsSessionInfo | None
+    session: str
+
+
 class UnreadablePdu(NamedTuple):
     """A deliver_sm / data_sm the codec could not decode (it was still answered 0)."""
 
@@ -68,7 +90,7 @@ class UnreadablePdu(NamedTuple):
     session: str
 
 
-IncomingEvent = DeliveryReport | MoMessage | UnreadablePdu
+IncomingEvent = DeliveryReport | MoMessage | MoPart | UnreadablePdu
 
 
 class Answer:
@@ -145,8 +167,12 @@ def _ussd(tlvs: tuple[Tlv, ...]) -> _UssdInfo:
 class IncomingDecoder:
     """Turns deliver_sm / data_sm into application events, reassembling multi-part MO."""
 
-    def __init__(self, account: str, reassembly_timeout: float = 120.0) -> None:
+    def __init__(
+        self, account: str, reassembly_timeout: float = 120.0, *, hand_over_parts: bool = False
+    ) -> None:
         self.account = account
+        #: the parts of a multi-part MO come out one by one (`MoPart`), never kept here
+        self.hand_over_parts = hand_over_parts
         self.reassembler = Reassembler(timeout=reassembly_timeout)
         # USSD / service details of the first part of each set in progress
         self._first: dict[tuple[str, str, int, int], tuple[str, _UssdInfo]] = {}
@@ -188,6 +214,25 @@ class IncomingDecoder:
             if isinstance(r, int) and isinstance(t, int) and isinstance(s, int):
                 sar = (r, t, s)
         ussd = _ussd(tlvs)
+        if self.hand_over_parts:
+            part = concatenation_of(short_message, pdu.esm_class, sar)
+            if part is not None and 1 <= part.seqnum <= part.total and part.total > 1:
+                return [
+                    MoPart(
+                        self.account,
+                        pdu.source_addr,
+                        pdu.destination_addr,
+                        part.reference,
+                        part.total,
+                        part.seqnum,
+                        part.payload,
+                        pdu.data_coding,
+                        pdu.service_type,
+                        ussd.op,
+                        ussd.session,
+                        session,
+                    )
+                ]
         assembled = self.reassembler.feed_short_message(
             source=pdu.source_addr,
             destination=pdu.destination_addr,

@@ -178,7 +178,10 @@ class SessionPool:
     do not complete it are answered as they come (the SMSC may wait for each answer before it
     sends the next part). An ``on_held`` that raises has not taken the event: it is never
     answered, no longer counted against ``held_limit``, and its session ends in order so that
-    the SMSC delivers it again on the next one.
+    the SMSC delivers it again on the next one. With ``hand_over_parts`` too, those parts are
+    not kept in memory either: each comes to ``on_held`` as a :class:`MoPart`, answered once
+    the application stored it (it reassembles the set from its store: a crash between the
+    parts loses none of those answered).
     """
 
     def __init__(
@@ -192,6 +195,7 @@ class SessionPool:
         reassembly_timeout: float = 120.0,
         housekeeping_interval: float = 1.0,
         coordinator: Coordinator | None = None,
+        hand_over_parts: bool = False,
     ) -> None:
         self.account = account
         self.profile = account.profile
@@ -206,7 +210,11 @@ class SessionPool:
         self._on_incoming_cb = on_incoming
         self._on_held = on_held
         self._held_limit = held_limit if on_held is not None else None
-        self._decoder = IncomingDecoder(account.label, reassembly_timeout)
+        if hand_over_parts and on_held is None:
+            raise ValueError("hand_over_parts needs on_held (each part is answered once kept)")
+        self._decoder = IncomingDecoder(
+            account.label, reassembly_timeout, hand_over_parts=hand_over_parts
+        )
         self._incoming: asyncio.Queue[IncomingEvent | _End] = asyncio.Queue()
         self._backlog: deque[_Work] = deque()
         self._active: list[ClientSession] = []

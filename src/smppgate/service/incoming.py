@@ -3,13 +3,21 @@ store records. Pure mapping functions; the runtime feeds them and records the re
 
 Nothing is dropped: a receipt that names no message we know is stored as unmatched, an
 unreadable deliver_sm is kept raw as an unmatched receipt with the reason, an incomplete MO
-set is stored with what arrived.
+set is stored with what arrived. The parts of a multi-part MO are stored one by one
+(`part_record`) and reassembled from the store (`inbound_for_set`).
 """
 
 from __future__ import annotations
 
-from smppgate.client.incoming import DeliveryReport, IncomingEvent, MoMessage, UnreadablePdu
+from smppgate.client.incoming import DeliveryReport, MoMessage, MoPart, UnreadablePdu
+from smppgate.store import MoSet, NewMoPart
 from smppgate.store.models import NewInbound, NewReceipt, ReceiptState
+from smppgate.text import (
+    AssembledMessage,
+    AssemblyStatus,
+    ItsSessionInfo,
+    UnsupportedDataCodingError,
+)
 from smppgate.text import ReceiptState as TextReceiptState
 
 _STATES: dict[TextReceiptState, ReceiptState] = {
@@ -76,7 +84,69 @@ def inbound_record(mo: MoMessage, now: float) -> NewInbound:
     )
 
 
-def record_for(event: IncomingEvent, now: float) -> NewReceipt | NewInbound:
+def part_record(part: MoPart, now: float) -> NewMoPart:
+    """The store's record of one part of a multi-part MO (kept until its set completes)."""
+    info = part.its_session_info
+    return NewMoPart(
+        account=part.account,
+        source=part.source,
+        destination=part.destination,
+        reference=part.reference,
+        total=part.total,
+        seq=part.seqnum,
+        payload=part.payload,
+        data_coding=part.data_coding,
+        service_type=part.service_type,
+        ussd_service_op=None if part.ussd_service_op is None else int(part.ussd_service_op),
+        its_session_info=None if info is None else info.to_bytes(),
+        session=part.session,
+        received_at=now,
+    )
+
+
+def inbound_for_set(mo_set: MoSet, now: float) -> NewInbound:
+    """The inbound record of a set reassembled from its stored parts (complete, or partial
+    after the reassembly timeout): what the in-memory reassembly would have handed over."""
+    assembled = AssembledMessage(
+        mo_set.account,
+        mo_set.source,
+        mo_set.destination,
+        mo_set.reference,
+        mo_set.total,
+        mo_set.data_coding,
+        mo_set.segments,
+        AssemblyStatus.COMPLETE if mo_set.complete else AssemblyStatus.TIMED_OUT,
+    )
+    try:
+        text: str | None = assembled.text()
+    except UnsupportedDataCodingError:
+        text = None
+    info: ItsSessionInfo | None = None
+    if mo_set.its_session_info is not None:
+        try:
+            info = ItsSessionInfo.from_bytes(mo_set.its_session_info)
+        except ValueError:
+            info = None
+    mo = MoMessage(
+        mo_set.account,
+        mo_set.source,
+        mo_set.destination,
+        text,
+        assembled.payload,
+        mo_set.data_coding,
+        assembled.status,
+        mo_set.total,
+        mo_set.service_type,
+        mo_set.ussd_service_op,
+        info,
+        mo_set.session,
+    )
+    return inbound_record(mo, now)
+
+
+def record_for(
+    event: DeliveryReport | MoMessage | UnreadablePdu, now: float
+) -> NewReceipt | NewInbound:
     if isinstance(event, DeliveryReport):
         return receipt_record(event, now)
     if isinstance(event, MoMessage):

@@ -32,6 +32,7 @@ from smppgate.client import (
     ClientError,
     HeldEvent,
     IncomingEvent,
+    MoPart,
     NotBoundError,
     SessionPool,
     SubmitResult,
@@ -46,14 +47,16 @@ from smppgate.pdu import SubmitSm
 from smppgate.service.cluster import SPREAD, ClusterCoordinator, process_gone
 from smppgate.service.config import AccountConfig, GatewayConfig
 from smppgate.service.dispatch import build_part_submits, outcomes_for
-from smppgate.service.incoming import record_for
+from smppgate.service.incoming import inbound_for_set, part_record, record_for
 from smppgate.service.maintenance import Retention
 from smppgate.service.metrics import Metrics
 from smppgate.service.reload import as_built, session_changes
 from smppgate.store import (
+    InboundMessage,
     MarkUnknown,
     MessageState,
     NewInbound,
+    NewMoPart,
     NewReceipt,
     Notifier,
     Outcome,
@@ -84,6 +87,8 @@ RECORD_GRACE = 5.0
 #: receipts/MO per session received and not yet stored (so not yet answered): at this many
 #: the session stops reading until half of them are stored
 HELD_LIMIT = 1000
+#: how long the parts of a multi-part MO are waited for before the set goes out partial
+REASSEMBLY_TIMEOUT = 120.0
 
 Clock = Callable[[], float]
 
@@ -200,7 +205,14 @@ class AccountRunner:
             spread=0.0 if gateway.store.single_process else SPREAD,
         )
         pool = SessionPool(
-            client, on_held=self.on_held, held_limit=HELD_LIMIT, coordinator=coordinator
+            client,
+            on_held=self.on_held,
+            held_limit=HELD_LIMIT,
+            coordinator=coordinator,
+            reassembly_timeout=REASSEMBLY_TIMEOUT,
+            # each part of a multi-part MO is stored before it is answered (a crash between
+            # the parts loses none): the set is reassembled from the store
+            hand_over_parts=True,
         )
         return coordinator, pool
 
@@ -595,20 +607,30 @@ class AccountRunner:
         gw = self.gateway
         now = gw.clock()
         receipts: list[NewReceipt] = []
+        parts: list[NewMoPart] = []
         for e in events:
+            if isinstance(e, MoPart):
+                parts.append(part_record(e, now))
+                continue
             record = record_for(e, now)
             if isinstance(record, NewInbound):
                 inbound = await gw.persist(
                     "record inbound", functools.partial(gw.store.record_inbound, record)
                 )
-                self.stats.inbound += 1
-                if gw.metrics is not None:
-                    gw.metrics.inbound("ussd" if record.ussd_service_op is not None else "sms")
-                await gw.notify_inbound(self.account, inbound.id)
+                await self._inbound_recorded(inbound)
             else:
                 receipts.append(record)
                 if gw.metrics is not None:
                     gw.metrics.receipt(record.state.value)
+        if parts:
+            completed = await gw.persist(
+                "record MO parts",
+                functools.partial(
+                    gw.store.record_mo_parts, parts, REASSEMBLY_TIMEOUT, inbound_for_set
+                ),
+            )
+            for inbound in completed:
+                await self._inbound_recorded(inbound)
         if receipts:
             matches = await gw.persist(
                 "record receipts", functools.partial(gw.store.record_receipts, receipts)
@@ -623,6 +645,32 @@ class AccountRunner:
                             value=max(0.0, receipt.received_at - match.submitted_at),
                         )
             await gw.after_receipts([m for m in matches if m is not None])
+
+    async def _inbound_recorded(self, inbound: InboundMessage) -> None:
+        gw = self.gateway
+        self.stats.inbound += 1
+        if gw.metrics is not None:
+            gw.metrics.inbound("ussd" if inbound.ussd_service_op is not None else "sms")
+        await gw.notify_inbound(self.account, inbound.id)
+
+    async def run_mo_expiry(self) -> None:
+        """Hand over, as partial, multi-part MO sets whose parts stopped coming: stored sets
+        begun ``REASSEMBLY_TIMEOUT`` ago and still incomplete (any node may: the store locks
+        each set), and forget completed ones after as long."""
+        gw = self.gateway
+        every = REASSEMBLY_TIMEOUT / 4
+        while not gw.stopping.is_set():
+            await _wait_any(asyncio.Event(), gw.stopping, within=every)
+            if gw.stopping.is_set():
+                return
+            try:
+                now = gw.clock()
+                for inbound in await gw.store.expire_mo_parts(
+                    self.account.name, now - REASSEMBLY_TIMEOUT, now, inbound_for_set
+                ):
+                    await self._inbound_recorded(inbound)
+            except Exception:
+                log.exception("%s: handing over incomplete MO failed", self.account.name)
 
     async def run_query_sweeper(self) -> None:
         """Ask query_sm about messages submitted ``query_after`` seconds ago that still have no
@@ -823,6 +871,7 @@ class Gateway:
             await runner.pool.start()
             self._spawn(runner.run_dispatcher(), f"dispatch-{account.name}")
             self._spawn(runner.run_incoming(), f"incoming-{account.name}")
+            self._spawn(runner.run_mo_expiry(), f"mo-expiry-{account.name}")
             if account.query_after is not None:
                 self._spawn_sweeper(runner)
         self._spawn(self._recover_leases(), "lease-recovery")

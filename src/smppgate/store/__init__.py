@@ -16,6 +16,7 @@ from smppgate.store.errors import (
 from smppgate.store.factory import migrate, open_store, redacted_url
 from smppgate.store.ids import new_message_id
 from smppgate.store.lifecycle import derive_state
+from smppgate.store.mo_parts import MoSet, NewMoPart
 from smppgate.store.models import (
     COOLDOWN_SECONDS,
     MAX_PRIORITY,
@@ -72,8 +73,10 @@ __all__ = [
     "MessageDetail",
     "MessagePage",
     "MessageState",
+    "MoSet",
     "NewInbound",
     "NewMessage",
+    "NewMoPart",
     "NewReceipt",
     "NewWebhook",
     "NotFound",

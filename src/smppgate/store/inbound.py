@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from smppgate.store.backend import Connection, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.finite import require_finite_fields
-from smppgate.store.models import InboundMessage, NewInbound
+from smppgate.store.models import InboundMessage, NewInbound, Notifier
 from smppgate.store.rows import read_inbound
 from smppgate.store.webhooks import insert_webhooks
 
@@ -17,26 +17,7 @@ class InboundStore(StoreBase):
         require_finite_fields([inbound])
 
         async def record(conn: Connection) -> InboundMessage:
-            row = await conn.fetchrow(
-                "INSERT INTO inbound (account, source, destination, text, data_coding,"
-                " ussd_service_op, received_at, parts_info) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " RETURNING *",
-                inbound.account,
-                inbound.source,
-                inbound.destination,
-                inbound.text,
-                inbound.data_coding,
-                inbound.ussd_service_op,
-                inbound.received_at,
-                inbound.parts_info,
-            )
-            assert row is not None
-            recorded = read_inbound(row)
-            if self.notifier is not None:
-                job = self.notifier.inbound_job(recorded, recorded.received_at)
-                if job is not None:
-                    await insert_webhooks(conn, [job], recorded.received_at)
-            return recorded
+            return await insert_inbound(conn, inbound, self.notifier)
 
         return await self._backend.run(record)
 
@@ -68,3 +49,30 @@ class InboundStore(StoreBase):
             return [read_inbound(r) for r in await conn.fetch(sql, *args, limit)]
 
         return await self._backend.run(fetch, write=False)
+
+
+async def insert_inbound(
+    conn: Connection, inbound: NewInbound, notifier: Notifier | None
+) -> InboundMessage:
+    """One inbound row, and its webhook job when the notifier wants one, in the caller's
+    transaction (also a multi-part MO's, reassembled in the transaction of its last part)."""
+    row = await conn.fetchrow(
+        "INSERT INTO inbound (account, source, destination, text, data_coding,"
+        " ussd_service_op, received_at, parts_info) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " RETURNING *",
+        inbound.account,
+        inbound.source,
+        inbound.destination,
+        inbound.text,
+        inbound.data_coding,
+        inbound.ussd_service_op,
+        inbound.received_at,
+        inbound.parts_info,
+    )
+    assert row is not None
+    recorded = read_inbound(row)
+    if notifier is not None:
+        job = notifier.inbound_job(recorded, recorded.received_at)
+        if job is not None:
+            await insert_webhooks(conn, [job], recorded.received_at)
+    return recorded

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
+from smppgate.store.mo_parts import Assemble, NewMoPart
 from smppgate.store.models import (
     DropKind,
     InboundMessage,
@@ -209,6 +210,22 @@ class Store(Protocol):
 
     # -- inbound
     async def record_inbound(self, inbound: NewInbound) -> InboundMessage: ...
+
+    async def record_mo_parts(
+        self, parts: Sequence[NewMoPart], reassembly_timeout: float, assemble: Assemble
+    ) -> list[InboundMessage]:
+        """Store parts of multi-part MO (each before its deliver_sm_resp); a set one of them
+        completes is reassembled from the stored parts (``assemble``), written to inbound
+        (returned) and marked completed in the same transaction. A part already stored, or
+        identical to one of a set completed less than ``reassembly_timeout`` ago, is ignored."""
+        ...
+
+    async def expire_mo_parts(
+        self, account: str, cutoff: float, now: float, assemble: Assemble
+    ) -> list[InboundMessage]:
+        """Sets of ``account`` begun at or before ``cutoff`` still incomplete: written to
+        inbound as partial (returned) and deleted; completed ones completed by then forgotten."""
+        ...
 
     async def list_inbound(
         self,

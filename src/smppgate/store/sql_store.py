@@ -15,6 +15,7 @@ from smppgate.store.inbound import InboundStore
 from smppgate.store.intake import MAX_BATCH, IntakeStore
 from smppgate.store.leases import LeaseReads
 from smppgate.store.messages import MessageReads
+from smppgate.store.mo_parts import MoPartStore
 from smppgate.store.outcomes import OutcomeStore
 from smppgate.store.queue import QueueStore
 from smppgate.store.receipts import ReceiptStore
@@ -33,6 +34,7 @@ class SqlStore(
     OutcomeStore,
     ReceiptStore,
     InboundStore,
+    MoPartStore,
     SmppOutboxStore,
     WebhookStore,
     RetentionStore,

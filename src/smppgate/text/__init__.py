@@ -46,7 +46,14 @@ from smppgate.text.gsm7 import (
     septet_count,
     unpack_septets,
 )
-from smppgate.text.reassembly import AssembledMessage, AssemblyStatus, ConcatKey, Reassembler
+from smppgate.text.reassembly import (
+    AssembledMessage,
+    AssemblyStatus,
+    ConcatKey,
+    ConcatPart,
+    Reassembler,
+    concatenation_of,
+)
 from smppgate.text.receipt import (
     Receipt,
     ReceiptState,
@@ -95,6 +102,7 @@ __all__ = [
     "AssemblyStatus",
     "Capacity",
     "ConcatKey",
+    "ConcatPart",
     "Concatenation",
     "DefaultAlphabet",
     "Encoding",
@@ -119,6 +127,7 @@ __all__ = [
     "UssdServiceOp",
     "canonical_message_id",
     "capacity",
+    "concatenation_of",
     "concatenation_udh",
     "decode",
     "decode_gsm7",

@@ -22,7 +22,9 @@ __all__ = [
     "AssembledMessage",
     "AssemblyStatus",
     "ConcatKey",
+    "ConcatPart",
     "Reassembler",
+    "concatenation_of",
 ]
 
 
@@ -199,29 +201,21 @@ class Reassembler:
         16-bit concatenation reference), else the SAR values (ref, total, seqnum) if given.
         A message that is not concatenated comes straight back. Never raises for wire values.
         """
-        payload = short_message
-        if esm_class & ESM_CLASS_UDHI:
-            try:
-                elements, payload = split_udh(short_message)
-            except UdhError:
-                return (
-                    AssembledMessage(
-                        account,
-                        source,
-                        destination,
-                        None,
-                        1,
-                        data_coding,
-                        (short_message,),
-                        AssemblyStatus.MALFORMED,
-                    ),
-                )
-            concatenation = find_concatenation(elements)
-            if concatenation is not None:
-                sar = (concatenation.reference, concatenation.total, concatenation.seqnum)
-        if sar is None:
-            sar = (0, 1, 1)
-        reference, total, seqnum = sar
+        part = concatenation_of(short_message, esm_class, sar)
+        if part is None:
+            return (
+                AssembledMessage(
+                    account,
+                    source,
+                    destination,
+                    None,
+                    1,
+                    data_coding,
+                    (short_message,),
+                    AssemblyStatus.MALFORMED,
+                ),
+            )
+        reference, total, seqnum, payload = part
         return self.feed(
             source=source,
             destination=destination,
@@ -277,6 +271,35 @@ class Reassembler:
         self._recent[key] = (now, parts)
         while len(self._recent) > self.max_sets:
             self._recent.popitem(last=False)
+
+
+class ConcatPart(NamedTuple):
+    """Where one short_message belongs: ``reference``, ``total``, ``seqnum`` (1, 1 for a
+    message that is not concatenated) and its ``payload`` without the UDH."""
+
+    reference: int
+    total: int
+    seqnum: int
+    payload: bytes
+
+
+def concatenation_of(
+    short_message: bytes, esm_class: int, sar: tuple[int, int, int] | None = None
+) -> ConcatPart | None:
+    """Read a short_message's concatenation: the UDH when esm_class has UDHI (8- or 16-bit
+    reference), else the SAR values (ref, total, seqnum) if given. None when the UDH cannot
+    be read. Never raises for wire values."""
+    payload = short_message
+    if esm_class & ESM_CLASS_UDHI:
+        try:
+            elements, payload = split_udh(short_message)
+        except UdhError:
+            return None
+        concatenation = find_concatenation(elements)
+        if concatenation is not None:
+            sar = (concatenation.reference, concatenation.total, concatenation.seqnum)
+    reference, total, seqnum = sar if sar is not None else (0, 1, 1)
+    return ConcatPart(reference, total, seqnum, payload)
 
 
 def _handover(key: ConcatKey, pending: _Pending, status: AssemblyStatus) -> AssembledMessage:
