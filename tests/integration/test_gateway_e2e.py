@@ -33,11 +33,13 @@ def _config(tmp_path: Path, port: int, sessions: list[str] | None = None) -> obj
     return gateway_config(f"sqlite:///{tmp_path}/gw.db", port, sessions or ["trx", "trx"])
 
 
-def gateway_config(store_url: str, port: int, sessions: list[str], window: int = 20) -> object:
+def gateway_config(
+    store_url: str, port: int, sessions: list[str], window: int = 20, lease_seconds: float = 60
+) -> object:
     """One account "demo" on the emulator at 127.0.0.1:``port``, the store at ``store_url``."""
     return parse_config(
         {
-            "store": {"url": store_url},
+            "store": {"url": store_url, "lease_seconds": lease_seconds},
             "accounts": [
                 {
                     "name": "demo",

@@ -37,7 +37,10 @@ async def test_the_gateway_rides_out_dropped_database_connections(pg_url: str) -
     async with Emulator(emu_config) as emu, open_store(pg_url) as other:
         _, port = emu.address
         async with Gateway(
-            gateway_config(pg_url, port, ["trx"], window=10), poll_interval=0.02
+            # a batch whose "mark sent" the drop interrupted comes back through lease
+            # recovery (nothing of it was sent): a short lease, so within the wait below
+            gateway_config(pg_url, port, ["trx"], window=10, lease_seconds=5),
+            poll_interval=0.02,
         ) as gw:  # type: ignore[arg-type]
             first = await other.insert_messages([_message(i, "before") for i in range(30)], 0.0)
             gw.wake()
