@@ -357,9 +357,25 @@ async def _write_lock(store_url: str) -> AsyncIterator[None]:
         return
     conn = await asyncpg.connect(store_url)
     try:
-        async with conn.transaction():
-            await conn.execute("LOCK TABLE messages, parts, unmatched_receipts IN EXCLUSIVE MODE")
-            yield
+        for attempt in range(10):
+            transaction = conn.transaction()
+            await transaction.start()
+            try:
+                # the tables are locked one after the other: a gateway transaction holding one
+                # of them and waiting for another is a deadlock, which PostgreSQL may end by
+                # aborting this one — then it tries again
+                await conn.execute(
+                    "LOCK TABLE messages, parts, unmatched_receipts IN EXCLUSIVE MODE"
+                )
+            except asyncpg.exceptions.DeadlockDetectedError:
+                await transaction.rollback()
+                assert attempt < 9
+                continue
+            try:
+                yield
+            finally:
+                await transaction.rollback()
+            return
     finally:
         await conn.close()
 
