@@ -1,6 +1,7 @@
 """The sans-IO SMPP session: states and the operation table, sequence numbers, the window of
 outstanding requests, timers as deadlines, and the ESME and SMSC roles."""
 
+from smppgate.session._fast import SendResult
 from smppgate.session.config import SessionConfig
 from smppgate.session.errors import (
     LocalProtocolError,
@@ -23,7 +24,7 @@ from smppgate.session.events import (
     UnexpectedResponse,
 )
 from smppgate.session.policy import SessionPolicy
-from smppgate.session.session import SendResult, Session
+from smppgate.session.session import Session
 from smppgate.session.states import REQUEST_RULES, BindMode, Role, State, may_send
 
 __all__ = [

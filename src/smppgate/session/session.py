@@ -16,9 +16,8 @@ unbinds when that is not answered (D-13).
 
 from __future__ import annotations
 
-import struct
 from collections import deque
-from typing import Any, NamedTuple
+from typing import Any
 
 from smppgate.pdu import (
     BODIES,
@@ -40,12 +39,12 @@ from smppgate.pdu import (
     command_status,
     decode,
     encode,
-    frame_decoder,
     make_tlv,
-    pdu_encoder,
     tlv_value,
 )
 from smppgate.pdu.constants import RESPONSE_BIT
+from smppgate.session import _fast
+from smppgate.session._fast import Pending, SendResult
 from smppgate.session.config import SessionConfig
 from smppgate.session.errors import LocalProtocolError, WindowFullError
 from smppgate.session.events import (
@@ -84,40 +83,16 @@ _SPECIAL_REQUESTS = frozenset(
 )
 
 
-class _Pending(NamedTuple):
-    request: Pdu
-    context: object
-    sent_at: float
-    deadline: float
-    counted: bool  # takes a window slot
-    end: int  # the request's bytes end at this offset of the outgoing stream (bytes_out)
-
-
-_new_tuple: Any = tuple.__new__
-_HEADER_UNPACK = struct.Struct(">IIII").unpack_from
-_ENCODERS = {body.cls: pdu_encoder(body.cls) for body in BODIES.values()}
-# responses with a specialised decoder (submit_sm_resp, deliver_sm_resp): receive_data's fast path
-_RESPONSE_DECODERS = {
-    cid: decoder
-    for cid in CommandId
-    if cid & RESPONSE_BIT and (decoder := frame_decoder(cid)) is not None
-}
-
-
 def _sendable(role: Role, state: State) -> frozenset[int]:
     return frozenset(cid for cid in REQUEST_RULES if may_send(role, state, cid))
 
 
-class SendResult(NamedTuple):
-    """What ``Session.send_from`` did: how many requests it wrote, and the ones it took off
-    the queue but could not send (each with its context and the error), which fail alone."""
-
-    sent: int
-    failed: list[tuple[Any, PduError | LocalProtocolError]]
-
-
 class Session:
     """One SMPP connection's protocol state machine (sans-IO)."""
+
+    #: the fast paths of ``_fast`` (bulk send, bulk response matching); False takes only the
+    #: general path, which defines the behaviour (the property test compares the two)
+    _fast_path = True
 
     def __init__(
         self,
@@ -149,7 +124,7 @@ class Session:
         #: the peer can have it
         self.bytes_out = 0
         self._next_seq = 1
-        self._pending: dict[int, _Pending] = {}
+        self._pending: dict[int, Pending] = {}
         # a lower bound of the pending requests' deadlines, None when unknown (next_deadline
         # then computes it): answers only raise the true minimum, new requests lower the bound
         # when they are due earlier, a tick resets it; so next_deadline, asked after every
@@ -265,14 +240,18 @@ class Session:
         if counted and self._in_window >= self.config.window:
             raise WindowFullError(f"all {self.config.window} window slots are taken")
         seq = self._allocate_seq()
-        frame = encode(pdu, seq)
+        try:
+            frame = encode(pdu, seq)
+        except PduError:
+            self._next_seq = seq  # nothing went out under it: the next request takes it
+            raise
         self._out.append(frame)
         self.bytes_out += len(frame)
         self.last_sent = now
         if cid in NO_RESPONSE:
             return seq
         deadline = now + self._timeouts.get(cid, self.config.response_timeout)
-        self._pending[seq] = _Pending(pdu, context, now, deadline, counted, self.bytes_out)
+        self._pending[seq] = Pending(pdu, context, now, deadline, counted, self.bytes_out)
         if self._deadline_floor is not None and deadline < self._deadline_floor:
             self._deadline_floor = deadline
         if counted:
@@ -293,68 +272,20 @@ class Session:
         """
         if not self._state.is_bound:
             return SendResult(0, [])
-        plain = self._plain
-        pending = self._pending
-        out = self._out
-        encoders = _ENCODERS
+        if self._fast_path:
+            return _fast.send_batch(self, queue, now)
+        sent = 0
         failed: list[tuple[Any, PduError | LocalProtocolError]] = []
-        window = self.config.window
-        free = window - self._in_window
-        popleft = queue.popleft
-        seq = self._next_seq
-        sent = fast = 0  # fast: sent below, not yet counted in self._in_window
-        written = self.bytes_out
-        # every plain request's timeout is the response timeout: one deadline for the batch
-        deadline = now + self.config.response_timeout
-        try:
-            while free > 0 and queue:
-                pdu, context = popleft()
-                if pdu.command_id not in plain or seq > MAX_SEQUENCE_NUMBER or seq in pending:
-                    # anything unusual (bind, unbind, a sequence number to skip): the general path
-                    self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
-                    self._in_window += fast
-                    sent += fast
-                    fast = 0
-                    self.bytes_out = written
-                    try:
-                        self.send_request(pdu, now, context)
-                    except (PduError, LocalProtocolError) as exc:
-                        failed.append((context, exc))
-                    else:
-                        sent += 1
-                    written = self.bytes_out
-                    seq = self._next_seq
-                    if not self.state.is_bound:  # (send_request changed it: an unbind)
-                        break  # what follows waits for another session
-                    free = window - self._in_window
-                    plain = self._plain
-                    continue
-                try:
-                    frame = encoders.get(pdu.__class__, encode)(pdu, seq)
-                except PduError as exc:
-                    failed.append((context, exc))
-                    continue
-                out.append(frame)
-                written += len(frame)
-                pending[seq] = _new_tuple(_Pending, (pdu, context, now, deadline, True, written))
-                seq += 1
-                free -= 1
-                fast += 1
-        finally:
-            # also when an encoder raised something unexpected: what went out is counted
-            self.bytes_out = written
-            self._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
-            self._in_window += fast
-            # (sent > 0 also counts fast requests flushed before a general-path one)
-            if (
-                (fast or sent)
-                and self._deadline_floor is not None
-                and deadline < self._deadline_floor
-            ):
-                self._deadline_floor = deadline
-        sent += fast
-        if sent:
-            self.last_sent = now
+        while queue and self.window_free > 0:
+            pdu, context = queue.popleft()
+            try:
+                self.send_request(pdu, now, context)
+            except (PduError, LocalProtocolError) as exc:
+                failed.append((context, exc))
+            else:
+                sent += 1
+            if not self.state.is_bound:  # (an unbind went out)
+                break  # what follows waits for another session
         return SendResult(sent, failed)
 
     def bind(
@@ -488,36 +419,13 @@ class Session:
         if not frames:
             return events
         self.last_received = now
-        pending = self._pending
-        append = events.append
-        response_decoders = _RESPONSE_DECODERS
-        response_bit = RESPONSE_BIT
-        answered = 0  # responses matched below, not yet taken out of self._in_window
+        if self._fast_path:
+            _fast.receive_frames(self, frames, now, events)
+            return events
         for frame in frames:
-            _, cid, status, seq = _HEADER_UNPACK(frame)
-            # fast path: the response to a submit_sm / deliver_sm we sent (the hot loop of
-            # both roles); everything else, and anything odd, takes _handle_frame
-            fast = response_decoders.get(cid)
-            if fast is not None:
-                waiting = pending.get(seq)
-                if waiting is not None and waiting[0].command_id | response_bit == cid:
-                    try:
-                        pdu = fast(frame, status, seq)
-                    except PduError:
-                        pass  # _handle_frame reports it
-                    else:
-                        del pending[seq]
-                        answered += waiting[4]  # counted in the window
-                        append(
-                            _new_tuple(ResponseReceived, (waiting[0], pdu, waiting[1], waiting[2]))
-                        )
-                        continue
-            self._in_window -= answered
-            answered = 0
             self._handle_frame(frame, now, events)
             if self._state is State.CLOSED:
                 break  # closed while handling: the rest of the chunk belongs to no session
-        self._in_window -= answered
         return events
 
     def _handle_frame(self, frame: bytes, now: float, events: list[Event]) -> None:
