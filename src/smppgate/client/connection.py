@@ -31,10 +31,12 @@ from smppgate.pdu import (
     CommandId,
     CommandStatus,
     DataSm,
+    DataSmResp,
     DeliverSm,
     Pdu,
     RetryClass,
     SubmitSm,
+    SubmitSmResp,
 )
 from smppgate.profiles import HostAddress
 from smppgate.session import (
@@ -56,8 +58,6 @@ from smppgate.transport import SessionConnection, connect
 
 log = logging.getLogger("smppgate.client")
 
-_SUBMIT_SM_RESP = CommandId.SUBMIT_SM_RESP
-_DATA_SM_RESP = CommandId.DATA_SM_RESP
 _DELIVER_SM = CommandId.DELIVER_SM
 _DATA_SM = CommandId.DATA_SM
 _ROK = CommandStatus.ESME_ROK
@@ -120,13 +120,12 @@ def _all_accepted(events: list[Event]) -> bool:
     return all(ev.__class__ is response and not ev.response.command_status for ev in events)
 
 
-def _resolve(ctx: Context, result: SubmitResult, exc: Exception | None = None) -> None:
+def _resolve(ctx: object, result: SubmitResult, exc: Exception | None = None) -> None:
+    """Hand ``result`` to a request's context (a ``Context``; events carry it as object)."""
     if type(ctx) is tuple:
         ctx[0].done(ctx[1], result)
-    else:
-        fut: asyncio.Future[Pdu] = ctx  # type: ignore[assignment]
-        if not fut.done():
-            fut.set_exception(exc or OutcomeUnknown(result.reason))
+    elif isinstance(ctx, asyncio.Future) and not ctx.done():
+        ctx.set_exception(exc or OutcomeUnknown(result.reason))
 
 
 class ClientSession:
@@ -447,78 +446,79 @@ class ClientSession:
 
     def _dispatch(self, conn: SessionConnection, events: list[Event]) -> None:
         name = self.name
-        ev: Any
         for ev in events:
-            cls = ev.__class__
-            if cls is ResponseReceived:
-                ctx = ev.context
-                if ctx is None:
-                    continue
-                resp = ev.response
-                if type(ctx) is tuple:
-                    batch, index = ctx
-                    if resp.command_status == 0 and (
-                        resp.command_id == _SUBMIT_SM_RESP or resp.command_id == _DATA_SM_RESP
-                    ):
-                        result = _new_tuple(
-                            SubmitResult, (_ACCEPTED, resp.message_id, _ROK, _OK, 0.0, "", name)
-                        )
-                    else:
-                        result = self._refused(conn, resp)
-                    # Batch.done, inlined: this runs once per message
-                    results = batch.results
-                    if results[index] is None:
-                        results[index] = result
-                        batch.remaining -= 1
-                        if not batch.remaining and not batch.future.done():
-                            batch.future.set_result(results)
-                elif not ctx.done():
-                    ctx.set_result(resp)
-            elif cls is RequestReceived:
-                pdu = ev.pdu
-                if pdu.command_id in (_DELIVER_SM, _DATA_SM):
-                    if not ev.answered and self._held_limit is not None:
-                        self._held_one(conn, pdu.sequence_number)
-                    if self._on_incoming is not None:
-                        self._on_incoming(self, pdu)
-            elif cls is RequestTimedOut:
+            if type(ev) is not ResponseReceived:
+                self._on_event(conn, ev)
+                continue
+            # the hot path, one per message: a response, with Batch.done inlined
+            ctx = ev.context
+            resp = ev.response
+            if type(ctx) is tuple:
+                batch, index = ctx
+                if resp.command_status == 0 and (
+                    type(resp) is SubmitSmResp or type(resp) is DataSmResp
+                ):
+                    result = _new_tuple(
+                        SubmitResult, (_ACCEPTED, resp.message_id, _ROK, _OK, 0.0, "", name)
+                    )
+                else:
+                    result = self._refused(conn, resp)
+                results = batch.results
+                if results[index] is None:
+                    results[index] = result
+                    batch.remaining -= 1
+                    if not batch.remaining and not batch.future.done():
+                        batch.future.set_result(results)
+            elif isinstance(ctx, asyncio.Future) and not ctx.done():
+                ctx.set_result(resp)
+
+    def _on_event(self, conn: SessionConnection, ev: Event) -> None:
+        """Every event but a response: incoming requests, lost requests, violations, the
+        bind's outcome, the close."""
+        match ev:
+            case RequestReceived(pdu=pdu, answered=answered):
+                self._on_request(conn, pdu, answered=answered)
+            case RequestTimedOut(context=ctx, end=end):
                 # unacknowledged for a whole response timeout: the link is dead
-                result = self._lost(conn, ev.end, "no response in time", link_dead=True)
+                result = self._lost(conn, end, "no response in time", link_dead=True)
                 if result.outcome is _NOT_RECEIVED and conn.is_open:
                     # it goes again elsewhere: this connection must never deliver it later
-                    log.warning("%s: writes unacknowledged by the SMSC; dropping it", name)
+                    log.warning("%s: writes unacknowledged by the SMSC; dropping it", self.name)
                     conn.abort(CloseReason.LINK_STALLED)
-                _resolve(ev.context, result)
-            elif cls is RequestAbandoned:
-                _resolve(
-                    ev.context,
-                    self._lost(
-                        conn,
-                        ev.end,
-                        "connection closed with the request in flight",
-                        link_dead=conn.link_dead,
-                    ),
-                )
-            elif cls is ProtocolViolation:
-                raw = ev.raw
-                incoming = len(raw) >= 16 and int.from_bytes(raw[4:8], "big") in (
-                    _DELIVER_SM,
-                    _DATA_SM,
-                )
-                if incoming and ev.answered_with is None and self._held_limit is not None:
-                    self._held_one(conn, int.from_bytes(raw[12:16], "big"))
-                if incoming and self._on_incoming is not None:
-                    # an unreadable deliver_sm/data_sm (answered 0): the bytes go to the
-                    # application, nothing is lost; other unreadable PDUs are only logged
-                    self._on_incoming(self, ev)
-                else:
-                    log.warning("%s: protocol violation: %s", name, ev.detail)
-            elif cls is Bound or cls is BindFailed:
+                _resolve(ctx, result)
+            case RequestAbandoned(context=ctx, end=end):
+                reason = "connection closed with the request in flight"
+                result = self._lost(conn, end, reason, link_dead=conn.link_dead)
+                _resolve(ctx, result)
+            case ProtocolViolation():
+                self._on_violation(conn, ev)
+            case Bound() | BindFailed():
                 waiter = self._bind_waiter
                 if waiter is not None and not waiter.done():
                     waiter.set_result(ev)
-            elif cls is CloseRequested and self.close_reason is None:
-                self.close_reason = ev.reason
+            case CloseRequested(reason=reason) if self.close_reason is None:
+                self.close_reason = reason
+
+    def _on_request(self, conn: SessionConnection, pdu: Pdu, *, answered: bool) -> None:
+        """A deliver_sm / data_sm from the SMSC: held for acknowledge() when its answer is
+        deferred, and handed to the application."""
+        if isinstance(pdu, DeliverSm | DataSm):
+            if not answered and self._held_limit is not None:
+                self._held_one(conn, pdu.sequence_number)
+            if self._on_incoming is not None:
+                self._on_incoming(self, pdu)
+
+    def _on_violation(self, conn: SessionConnection, ev: ProtocolViolation) -> None:
+        """An unreadable deliver_sm/data_sm (answered 0, or held) goes to the application as
+        its bytes, so nothing is lost; any other violation is only logged."""
+        raw = ev.raw
+        incoming = len(raw) >= 16 and int.from_bytes(raw[4:8], "big") in (_DELIVER_SM, _DATA_SM)
+        if incoming and ev.answered_with is None and self._held_limit is not None:
+            self._held_one(conn, int.from_bytes(raw[12:16], "big"))
+        if incoming and self._on_incoming is not None:
+            self._on_incoming(self, ev)
+        else:
+            log.warning("%s: protocol violation: %s", self.name, ev.detail)
 
     def unacknowledged(self) -> int | None:
         """Bytes written that the SMSC's TCP has not acknowledged (None: cannot be told)."""
