@@ -541,3 +541,31 @@ def test_a_submit_budget_goes_into_debt_and_pays_it_back() -> None:
     assert bucket.available(1.9) == 0
     assert bucket.available(2.0) == 1
     assert bucket.available(10.0) == 2  # never more than the burst
+
+
+def test_decide_message_precedence_fail_then_unknown_then_resend() -> None:
+    from smppgate.client.retry import MessageAction, decide_message
+
+    accepted = SubmitResult(Outcome.ACCEPTED, "id", CommandStatus.ESME_ROK, RetryClass.OK)
+    throttled = _failed(CommandStatus.ESME_RTHROTTLED)
+    qfull = _failed(CommandStatus.ESME_RMSGQFUL)
+    lost = unknown("no response in time")
+    invalid = _failed(CommandStatus.ESME_RINVDSTADR)
+
+    def verdict(*results: SubmitResult) -> tuple[MessageAction, int | None, tuple[int, ...]]:
+        d = decide_message(results, [Attempts()] * len(results), RULES)
+        assert [p.action for p in d.parts] == [decide(r, Attempts(), RULES).action for r in results]
+        return d.action, d.deciding, d.unknown
+
+    assert verdict(accepted, accepted) == (MessageAction.DONE, None, ())
+    # a part that fails ends the message, whatever the others met
+    assert verdict(throttled, lost, invalid, invalid) == (MessageAction.FAIL, 2, (1,))
+    assert verdict(accepted, lost, throttled) == (MessageAction.UNKNOWN, None, (1,))
+    # the resend waits for the longest of its parts: queue full (5 s) over throttled (1 s)
+    assert verdict(throttled, qfull, accepted) == (MessageAction.RESEND, 1, ())
+    d = decide_message([throttled, qfull], [Attempts(), Attempts()], RULES)
+    assert d.wait == 5.0
+    # retries used up count as a failure of the message (D-19)
+    used_up = Attempts(queue_full=RULES.queue_full_max_retries)
+    d = decide_message([accepted, qfull], [Attempts(), used_up], RULES)
+    assert (d.action, d.deciding) == (MessageAction.FAIL, 1)

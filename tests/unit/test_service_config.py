@@ -197,6 +197,28 @@ def test_account_timers_reach_the_client() -> None:
     assert (client_account(plain).drop_cooldown, client_account(plain).failure_cooldown) == (60, 90)
 
 
+def test_every_shared_account_setting_reaches_the_client() -> None:
+    """client_account copies every setting the two account classes share by name (a setting
+    added to both reaches the client without a line more), and builds tls from the flag."""
+    from dataclasses import fields
+
+    from smppgate.service.runtime import _SHARED_FIELDS, client_account
+
+    (acc,) = parse_config(
+        account(profile="devino-promo", window=7, query_rate=3, max_submit_rate=50),
+        environ={},
+    ).accounts
+    client = client_account(acc)
+    assert {"system_id", "window", "hosts", "tcp", "write_stall_after"} <= set(_SHARED_FIELDS)
+    for name in _SHARED_FIELDS:
+        assert getattr(client, name) == getattr(acc, name), name
+    assert client.tls is None
+    assert {f.name for f in fields(client)} - set(_SHARED_FIELDS) - {"tls"} == {
+        "reconnect_jitter", "enquire_link_timeout", "bind_timeout", "connect_timeout",
+        "unbind_timeout", "primary_return_after", "query_window",
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize("profile", ["devino-promo", "devino-transactional", "devino-online"])
 @pytest.mark.parametrize(
     ("key", "value", "rule"),

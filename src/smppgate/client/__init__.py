@@ -45,16 +45,26 @@ from smppgate.client.incoming import (
 from smppgate.client.message import (
     MessagePlan,
     OutboundMessage,
+    SubmitTemplate,
     build_submits,
     gateway_sender,
     international_number,
     normalize_destination,
     source_address,
+    submit_template,
 )
 from smppgate.client.pool import PoolSnapshot, SessionPool, SlotSnapshot, SlotState
 from smppgate.client.ratelimit import TokenBucket
 from smppgate.client.results import Outcome, QueryResult, SubmitResult
-from smppgate.client.retry import Action, Attempts, Decision, decide
+from smppgate.client.retry import (
+    Action,
+    Attempts,
+    Decision,
+    MessageAction,
+    MessageDecision,
+    decide,
+    decide_message,
+)
 from smppgate.client.routing import Candidate, select_session
 from smppgate.client.sender import MessageResult, send_message
 from smppgate.client.validity import check_validity, relative_validity
@@ -81,6 +91,8 @@ __all__ = [
     "HeldEvent",
     "IncomingDecoder",
     "IncomingEvent",
+    "MessageAction",
+    "MessageDecision",
     "MessagePlan",
     "MessageResult",
     "MoMessage",
@@ -99,6 +111,7 @@ __all__ = [
     "SlotState",
     "SubmitError",
     "SubmitResult",
+    "SubmitTemplate",
     "TcpOptions",
     "TlsConfig",
     "TokenBucket",
@@ -108,6 +121,7 @@ __all__ = [
     "build_submits",
     "check_validity",
     "decide",
+    "decide_message",
     "gateway_sender",
     "international_number",
     "next_host",
@@ -119,4 +133,5 @@ __all__ = [
     "should_return_to_primary",
     "slot_to_return",
     "source_address",
+    "submit_template",
 ]

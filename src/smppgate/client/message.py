@@ -22,6 +22,7 @@ from smppgate.text import (
     DefaultAlphabet,
     Encoding,
     ItsSessionInfo,
+    Sar,
     SplitMethod,
     SplitPlan,
     plan_split,
@@ -91,18 +92,115 @@ def needs_reference(message: OutboundMessage) -> bool:
     return preview(message.text, message.encoding, message.default_alphabet).parts > 1
 
 
+@dataclass(frozen=True, slots=True)
+class SubmitTemplate:
+    """What every submit_sm of one message shares: the addresses as the profile writes them,
+    the validity, receipts, service type and the message's own TLVs. ``part`` makes one part's
+    submit_sm; the client (``build_submits``) and the gateway (``build_part_submits``, from
+    stored parts) both build through it, so a submit is built one way."""
+
+    source_ton: int
+    source_npi: int
+    source: str
+    dest_ton: int
+    dest_npi: int
+    destination: str
+    validity_period: str
+    registered_delivery: int
+    service_type: str
+    tlvs: tuple[Tlv, ...]
+
+    def part(
+        self,
+        *,
+        esm_class: int,
+        data_coding: int,
+        short_message: bytes,
+        sar: Sar | None = None,
+        message_payload: bytes | None = None,
+    ) -> SubmitSm:
+        """One part's submit_sm: the template's fields, then the part's SAR TLVs (tied parts)
+        or its message_payload (the payload method) after the message's TLVs."""
+        tlvs = self.tlvs
+        if sar is not None or message_payload is not None:
+            own = list(tlvs)
+            if sar is not None:
+                own.append(make_tlv(TlvTag.SAR_MSG_REF_NUM, sar.msg_ref_num))
+                own.append(make_tlv(TlvTag.SAR_TOTAL_SEGMENTS, sar.total_segments))
+                own.append(make_tlv(TlvTag.SAR_SEGMENT_SEQNUM, sar.segment_seqnum))
+            if message_payload is not None:
+                own.append(Tlv(TlvTag.MESSAGE_PAYLOAD, message_payload))
+            tlvs = tuple(own)
+        return SubmitSm(
+            service_type=self.service_type,
+            source_addr_ton=self.source_ton,
+            source_addr_npi=self.source_npi,
+            source_addr=self.source,
+            dest_addr_ton=self.dest_ton,
+            dest_addr_npi=self.dest_npi,
+            destination_addr=self.destination,
+            esm_class=esm_class,
+            validity_period=self.validity_period,
+            registered_delivery=self.registered_delivery,
+            data_coding=data_coding,
+            short_message=short_message,
+            tlvs=tlvs,
+        )
+
+
+def submit_template(
+    profile: ProviderProfile,
+    sender: str,
+    destination: str,
+    *,
+    validity: float | None = None,
+    registered_delivery: int = 1,
+    service_type: str = "",
+    ussd_service_op: int | None = None,
+    its_session_info: ItsSessionInfo | None = None,
+    extra_tlvs: tuple[Tlv, ...] = (),
+) -> SubmitTemplate:
+    """The shared fields of one message's submit_sm under ``profile`` (raises ValidityError
+    and AddressError, in that order): addressing by the profile (D-04), validity in relative
+    form checked against the profile's minimum, ussd_service_op and its_session_info (D-24)."""
+    validity_period = "" if validity is None else relative_validity(validity, profile.min_validity)
+    ton, npi, source = source_address(sender, profile.addresses)
+    tlvs: list[Tlv] = []
+    if ussd_service_op is not None:
+        tlvs.append(make_tlv(TlvTag.USSD_SERVICE_OP, int(ussd_service_op)))
+    if its_session_info is not None:
+        tlvs.append(Tlv(TlvTag.ITS_SESSION_INFO, its_session_info.to_bytes()))
+    tlvs.extend(extra_tlvs)
+    return SubmitTemplate(
+        source_ton=ton,
+        source_npi=npi,
+        source=source,
+        dest_ton=profile.addresses.dest_ton,
+        dest_npi=profile.addresses.dest_npi,
+        destination=normalize_destination(destination),
+        validity_period=validity_period,
+        registered_delivery=registered_delivery,
+        service_type=service_type,
+        tlvs=tuple(tlvs),
+    )
+
+
 def build_submits(
     message: OutboundMessage, profile: ProviderProfile, reference: int = 0
 ) -> MessagePlan:
     """The submit_sm parts for ``message`` under ``profile`` (raises ValidityError,
     AddressError and the text layer's errors before anything is sent)."""
-    validity = (
-        ""
-        if message.validity is None
-        else relative_validity(message.validity, profile.min_validity)
+    template = submit_template(
+        profile,
+        message.sender,
+        message.destination,
+        validity=message.validity,
+        registered_delivery=message.registered_delivery,
+        service_type=message.service_type,
+        ussd_service_op=message.ussd_service_op,
+        its_session_info=message.its_session_info,
+        extra_tlvs=message.extra_tlvs,
     )
-    ton, npi, source = source_address(message.sender, profile.addresses)
-    destination = normalize_destination(message.destination)
     plan = plan_split(
         message.text,
         message.encoding,
@@ -111,40 +209,18 @@ def build_submits(
         max_parts=message.max_parts,
         default_alphabet=message.default_alphabet,
     )
-    common: list[Tlv] = []
-    if message.ussd_service_op is not None:
-        common.append(make_tlv(TlvTag.USSD_SERVICE_OP, int(message.ussd_service_op)))
-    if message.its_session_info is not None:
-        common.append(Tlv(TlvTag.ITS_SESSION_INFO, message.its_session_info.to_bytes()))
-    common.extend(message.extra_tlvs)
-    parts: list[SubmitSm] = []
-    for part in plan.parts:
-        tlvs = list(common)
-        if part.sar is not None:
-            tlvs.append(make_tlv(TlvTag.SAR_MSG_REF_NUM, part.sar.msg_ref_num))
-            tlvs.append(make_tlv(TlvTag.SAR_TOTAL_SEGMENTS, part.sar.total_segments))
-            tlvs.append(make_tlv(TlvTag.SAR_SEGMENT_SEQNUM, part.sar.segment_seqnum))
-        if part.message_payload is not None:
-            tlvs.append(Tlv(TlvTag.MESSAGE_PAYLOAD, part.message_payload))
-        parts.append(
-            SubmitSm(
-                service_type=message.service_type,
-                source_addr_ton=ton,
-                source_addr_npi=npi,
-                source_addr=source,
-                dest_addr_ton=profile.addresses.dest_ton,
-                dest_addr_npi=profile.addresses.dest_npi,
-                destination_addr=destination,
-                esm_class=part.esm_class,
-                validity_period=validity,
-                registered_delivery=message.registered_delivery,
-                data_coding=plan.data_coding,
-                short_message=part.short_message,
-                tlvs=tuple(tlvs),
-            )
+    parts = tuple(
+        template.part(
+            esm_class=part.esm_class,
+            data_coding=plan.data_coding,
+            short_message=part.short_message,
+            sar=part.sar,
+            message_payload=part.message_payload,
         )
+        for part in plan.parts
+    )
     multi = len(plan.parts) > 1 and message.split is not SplitMethod.PAYLOAD
-    return MessagePlan(tuple(parts), plan, reference if multi else None)
+    return MessagePlan(parts, plan, reference if multi else None)
 
 
 def international_number(destination: str) -> str:

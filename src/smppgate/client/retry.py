@@ -18,6 +18,7 @@ no response        UNKNOWN: never resent silently (the SMSC may have it); the ca
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import Enum
 from typing import NamedTuple
 
@@ -116,3 +117,69 @@ def decide(result: SubmitResult, attempts: Attempts, rules: RetryRules) -> Decis
     return Decision(
         Action.RESEND, retry, delay=delay, back_of_queue=True, attempts=counted, reason=name
     )
+
+
+class MessageAction(Enum):
+    """What becomes of a whole message after a round of its parts' results."""
+
+    DONE = "done"  # every part of the round accepted
+    FAIL = "fail"  # a part failed for good: the message fails, its unsent parts are not sent
+    UNKNOWN = "unknown"  # a part has no response: the SMSC may have it
+    RESEND = "resend"  # parts to send again, after ``MessageDecision.wait``
+
+
+class MessageDecision(NamedTuple):
+    """The message-level decision over one round of part results (``decide_message``)."""
+
+    action: MessageAction
+    parts: tuple[Decision, ...]
+    """Each part's own decision, in the order of the results."""
+    deciding: int | None
+    """The index of the part that decides: the first to fail (FAIL), the resend with the
+    longest wait (RESEND); None for DONE and UNKNOWN."""
+    unknown: tuple[int, ...]
+    """The indexes of the parts without a response."""
+
+    @property
+    def wait(self) -> float:
+        """Seconds before the message goes again (RESEND): the deciding part's delay or the
+        pause of the connection that refused it, whichever is longer."""
+        if self.action is not MessageAction.RESEND or self.deciding is None:
+            return 0.0
+        return _wait(self.parts[self.deciding])
+
+
+def _wait(decision: Decision) -> float:
+    return max(decision.delay, decision.pause_connection)
+
+
+def decide_message(
+    results: Sequence[SubmitResult], attempts: Sequence[Attempts], rules: RetryRules
+) -> MessageDecision:
+    """The decision for one message over a round of its parts' results (``attempts[i]`` is
+    what part ``i`` met before): each part's ``decide``, then the message's by precedence — a
+    part that fails ends the message (D-19); else a part without a response makes it unknown
+    (never resent silently); else a part to resend sends it again, after the longest wait
+    among them; else it is done. The gateway (``service.dispatch.outcomes_for``) and
+    ``send_message`` both decide through this."""
+    parts = tuple(decide(r, a, rules) for r, a in zip(results, attempts, strict=True))
+    failed: int | None = None
+    unknown: list[int] = []
+    resend: int | None = None
+    for i, decision in enumerate(parts):
+        if decision.action is Action.FAIL:
+            if failed is None:
+                failed = i
+        elif decision.action is Action.UNKNOWN:
+            unknown.append(i)
+        elif decision.action is Action.RESEND and (
+            resend is None or _wait(decision) > _wait(parts[resend])
+        ):
+            resend = i
+    if failed is not None:
+        return MessageDecision(MessageAction.FAIL, parts, failed, tuple(unknown))
+    if unknown:
+        return MessageDecision(MessageAction.UNKNOWN, parts, None, tuple(unknown))
+    if resend is not None:
+        return MessageDecision(MessageAction.RESEND, parts, resend, ())
+    return MessageDecision(MessageAction.DONE, parts, None, ())

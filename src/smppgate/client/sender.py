@@ -3,8 +3,9 @@
 The gateway keeps its retry queue in the store; this helper is for the CLI and simple uses.
 It resends what the rules allow (throttled parts at once, the connection itself pausing;
 queue-full parts after 5 / 15 / 45 ... s; other transient errors with the profile's delays),
-never resends a permanent failure (ESME_RINVDSTADR: the message's other unsent parts are
-cancelled too, spec D-19), and never resends a part whose outcome is unknown unless told to.
+never resends a permanent failure, and never resends a part whose outcome is unknown unless
+told to. A part that fails for good (ESME_RINVDSTADR, or retries used up) ends the message:
+its other unsent parts are cancelled (spec D-19), the gateway's rule (``decide_message``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import NamedTuple
 from smppgate.client.message import MessagePlan, OutboundMessage
 from smppgate.client.pool import SessionPool
 from smppgate.client.results import Outcome, SubmitResult
-from smppgate.client.retry import Action, Attempts, decide
+from smppgate.client.retry import Action, Attempts, MessageAction, decide_message
 from smppgate.pdu import RetryClass
 
 
@@ -57,9 +58,9 @@ async def send_message(
                 await asyncio.sleep(min(ready_at[i] for i in order) - now)
                 continue
             results = await pool.submit([plan.parts[i] for i in due])
+            verdict = decide_message(results, [attempts[i] for i in due], rules)
             back: list[int] = []
-            for i, result in zip(due, results, strict=True):
-                decision = decide(result, attempts[i], rules)
+            for i, result, decision in zip(due, results, verdict.parts, strict=True):
                 attempts[i] = decision.attempts
                 resend = decision.action is Action.RESEND or (
                     decision.action is Action.UNKNOWN and resend_unknown
@@ -73,12 +74,12 @@ async def send_message(
                     order.remove(i)
                     back.append(i)
             order.extend(back)
-            if any(r is not None and r.retry is RetryClass.PERMANENT for r in final):
-                # D-19: a permanent refusal ends the message; parts not yet accepted stop here
+            if verdict.action is MessageAction.FAIL:
+                # D-19: a part that failed ends the message; parts not yet accepted stop here
                 for i in order:
                     final[i] = SubmitResult(
                         Outcome.FAILED, None, None, RetryClass.PERMANENT, 0.0,
-                        "cancelled: another part failed permanently",
+                        "cancelled: another part failed",
                     )  # fmt: skip
                 order.clear()
     finally:

@@ -22,7 +22,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -97,30 +97,22 @@ def default_node_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+#: the settings the gateway's account and the client's share by name, copied as they are;
+#: ``tls`` is the exception (the gateway's is a flag, with ca_file and tls_verify beside it)
+_SHARED_FIELDS = tuple(
+    f.name
+    for f in fields(ClientAccount)
+    if f.name != "tls" and f.name in {g.name for g in fields(AccountConfig)}
+)
+
+
 def client_account(account: AccountConfig) -> ClientAccount:
     """The client's view of a configured account."""
     tls = None
     if account.tls:
         tls = TlsConfig(ca_file=account.ca_file, verify=account.tls_verify)
-    return ClientAccount(
-        system_id=account.system_id,
-        password=account.password,
-        profile=account.profile,
-        hosts=account.hosts,
-        sessions=account.sessions,
-        window=account.window,
-        query_rate=account.query_rate,
-        max_submit_rate=account.max_submit_rate,
-        tls=tls,
-        name=account.name,
-        reconnect_after_drop=account.reconnect_after_drop,
-        reconnect_after_failure=account.reconnect_after_failure,
-        response_timeout=account.response_timeout,
-        enquire_link_idle=account.enquire_link_idle,
-        unsafe_below_platform_minimums=account.unsafe_below_platform_minimums,
-        tcp=account.tcp,
-        write_stall_after=account.write_stall_after,
-    )
+    shared = {name: getattr(account, name) for name in _SHARED_FIELDS}
+    return ClientAccount(tls=tls, **shared)
 
 
 @dataclass
