@@ -376,7 +376,7 @@ class ClientSession:
         self.enqueue(((pdu, fut),))
         return fut
 
-    def _fill(self) -> None:
+    def _fill(self) -> None:  # noqa: C901 - the hot path, kept in one loop
         """Move queued requests into the window (the hot path: no allocation but the seq)."""
         if self._filling:
             return

@@ -305,7 +305,7 @@ class SessionPool:
                 await asyncio.wait_for(self._stop.wait(), delay)
         return self._stop.is_set()
 
-    async def _run_slot(self, slot: _Slot) -> None:
+    async def _run_slot(self, slot: _Slot) -> None:  # noqa: C901 - one slot's life (connect, run, cool down) as one loop
         loop = self._loop
         while not self._closing:
             wait = slot.next_attempt_at - loop.time()

@@ -54,7 +54,7 @@ class Decision(NamedTuple):
     reason: str = ""
 
 
-def decide(result: SubmitResult, attempts: Attempts, rules: RetryRules) -> Decision:
+def decide(result: SubmitResult, attempts: Attempts, rules: RetryRules) -> Decision:  # noqa: C901 - one branch per retry class: the module docstring's table
     """The decision for one result of one part."""
     if result.outcome is Outcome.ACCEPTED:
         return Decision(Action.DONE, RetryClass.OK, attempts=attempts)

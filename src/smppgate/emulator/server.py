@@ -115,6 +115,8 @@ _UDHI = int(EsmClass.UDHI)
 _RECEIPT_WANTED = int(RegisteredDelivery.RECEIPT_ALWAYS | RegisteredDelivery.RECEIPT_ON_FAILURE)
 _MAX_QFULL_RETRIES = 5
 _QFULL_TOLERANCE = 0.5
+#: a message as the retry checks know it: (system_id, destination, content)
+_SubmitKey = tuple[str, str, bytes]
 
 
 class SessionInfo(NamedTuple):
@@ -270,12 +272,10 @@ class Emulator(SmscHandler):
         self._groups: BoundedIndex[tuple[str, str, int, int], tuple[str, frozenset[int]]] = (
             BoundedIndex(20_000)
         )
-        self._rejected_destinations: BoundedIndex[tuple[str, str, bytes], float] = BoundedIndex(
-            20_000
-        )
+        self._rejected_destinations: BoundedIndex[_SubmitKey, float] = BoundedIndex(20_000)
         # the fast path stands aside while retry checks are armed or any fault is in force
         self.watching = False
-        self._qfull: OrderedDict[tuple[str, str, bytes], tuple[int, float]] = OrderedDict()
+        self._qfull: OrderedDict[_SubmitKey, tuple[int, float]] = OrderedDict()
         self._reassembler = Reassembler(max_sets=10_000)
         self.ids = MessageIds(
             config.message_id_start
@@ -673,6 +673,34 @@ class Emulator(SmscHandler):
             self._reject_bind(connection, event, *failure)
             return
         assert account is not None
+        refusal = self._bind_refusal(connection, pdu, account, now)
+        if refusal is not None:
+            self._watch.failed((system_id, f"address:{address}"), now)
+            self._reject_bind(connection, event, *refusal)
+            return
+        self._guard.succeeded(_guard_key(event, address))
+        if isinstance(connection, SmscConnection):
+            connection.forget_faults()  # the account is known now
+        self.counters.binds += 1
+        self._event(connection, "bind", event.mode.value)
+        log.info(
+            "session %d bound %s as %s (%d of %d)",
+            connection.id,
+            system_id,
+            event.mode.value,
+            self.smsc.bound_count(system_id) + 1,
+            account.max_sessions or cfg.max_sessions,
+        )
+        self.smsc.accept_bind(connection, event, system_id, cfg.system_id)
+
+    def _bind_refusal(
+        self, connection: ServerConnection, pdu: Pdu, account: Account, now: float
+    ) -> tuple[CommandStatus, str] | None:
+        """Why a bind with the right password is refused, or None: the bind parameters (D-03)
+        and the bind rate (strict mode only), a reject_bind fault, the session limit (D-06)."""
+        cfg = self.config
+        system_id = connection.system_id or ""
+        address = connection.peer[0] if connection.peer else "?"
         refuse: CommandStatus | None = None
         version = getattr(pdu, "interface_version", 0x34)
         system_type = getattr(pdu, "system_type", "")
@@ -689,37 +717,19 @@ class Emulator(SmscHandler):
             self.violation(rule, connection, detail)
             if cfg.strict:
                 refuse = CommandStatus.ESME_RBINDFAIL
-        reason = "platform rule (strict)"
+        if refuse is not None:
+            return refuse, "platform rule (strict)"
         fault_status = self.faults.bind_status(system_id)
-        if refuse is None and fault_status is not None:
-            refuse, reason = fault_status, "reject_bind fault"
+        if fault_status is not None:
+            return fault_status, "reject_bind fault"
         bound = self.smsc.bound_count(system_id)
         limit = account.max_sessions or cfg.max_sessions
-        if refuse is None and bound >= limit:
+        if bound >= limit:
             self.violation(
-                "D-06",
-                connection,
-                f"bind {bound + 1} while {bound} are bound (max {limit})",
+                "D-06", connection, f"bind {bound + 1} while {bound} are bound (max {limit})"
             )
-            refuse, reason = cfg.session_limit_status, "session limit"
-        if refuse is not None:
-            self._watch.failed((system_id, f"address:{address}"), now)
-            self._reject_bind(connection, event, refuse, reason)
-            return
-        self._guard.succeeded(_guard_key(event, address))
-        if isinstance(connection, SmscConnection):
-            connection.forget_faults()  # the account is known now
-        self.counters.binds += 1
-        self._event(connection, "bind", event.mode.value)
-        log.info(
-            "session %d bound %s as %s (%d of %d)",
-            connection.id,
-            system_id,
-            event.mode.value,
-            bound + 1,
-            limit,
-        )
-        self.smsc.accept_bind(connection, event, system_id, cfg.system_id)
+            return cfg.session_limit_status, "session limit"
+        return None
 
     def _reject_bind(
         self, connection: ServerConnection, event: BindRequested, status: CommandStatus, why: str
@@ -746,40 +756,10 @@ class Emulator(SmscHandler):
         now: float,
     ) -> tuple[CommandStatus, float]:
         """Fault rules and the retry checks (D-19, D-20, D-21) for one destination."""
-        cfg = self.config
-        throttled_at = connection.throttled_at
-        if throttled_at is not None:
-            gap = now - throttled_at
-            if gap >= cfg.throttle_pause:
-                connection.throttled_at = None
-            elif gap >= cfg.throttle_grace:
-                connection.throttled_at = None
-                self.violation(
-                    "D-20",
-                    connection,
-                    f"submit {gap:.3f} s after ESME_RTHROTTLED (pause {cfg.throttle_pause:g} s)",
-                )
+        if connection.throttled_at is not None:
+            self._check_throttle_pause(connection, now)
         key = (system_id, destination, content)
-        if self._qfull:
-            previous = self._qfull.get(key)
-            if previous is not None:
-                count, at = previous
-                wanted = 5.0 * 3 ** (count - 1) * cfg.qfull_pause_scale
-                if now - at < wanted - _QFULL_TOLERANCE * cfg.qfull_pause_scale:
-                    self.violation(
-                        "D-21",
-                        connection,
-                        f"retry {count} of {destination} after {now - at:.2f} s "
-                        f"(at least {wanted:g} s)",
-                    )
-                if count > _MAX_QFULL_RETRIES:
-                    self.violation(
-                        "D-21", connection, f"retry {count} of {destination} (at most 5)"
-                    )
-        if len(self._rejected_destinations) and key in self._rejected_destinations:
-            self.violation(
-                "D-19", connection, f"resubmitted to {destination} after ESME_RINVDSTADR"
-            )
+        self._check_resubmit(connection, key, now)
         status, delay = _OK, 0.0
         if self.faults.has_submit_rules:
             verdict = self.faults.judge_submit(SubmitFacts(system_id, destination, key, now))
@@ -788,7 +768,58 @@ class Emulator(SmscHandler):
         if status is _OK:
             if self._qfull:
                 self._qfull.pop(key, None)
-        elif status is CommandStatus.ESME_RTHROTTLED:
+        else:
+            self._remember_refusal(connection, key, status, now, delay)
+        return status, delay
+
+    def _check_throttle_pause(self, connection: SmscConnection, now: float) -> None:
+        """D-20: after ESME_RTHROTTLED the connection sends nothing for ``throttle_pause``."""
+        cfg = self.config
+        assert connection.throttled_at is not None
+        gap = now - connection.throttled_at
+        if gap >= cfg.throttle_pause:
+            connection.throttled_at = None
+        elif gap >= cfg.throttle_grace:
+            connection.throttled_at = None
+            self.violation(
+                "D-20",
+                connection,
+                f"submit {gap:.3f} s after ESME_RTHROTTLED (pause {cfg.throttle_pause:g} s)",
+            )
+
+    def _check_resubmit(self, connection: SmscConnection, key: _SubmitKey, now: float) -> None:
+        """D-21 (queue full: 5 / 15 / 45 ... s apart, at most 5 times) and D-19 (an invalid
+        destination is never sent again) for a message seen refused before."""
+        destination = key[1]
+        previous = self._qfull.get(key) if self._qfull else None
+        if previous is not None:
+            count, at = previous
+            scale = self.config.qfull_pause_scale
+            wanted = 5.0 * 3 ** (count - 1) * scale
+            if now - at < wanted - _QFULL_TOLERANCE * scale:
+                self.violation(
+                    "D-21",
+                    connection,
+                    f"retry {count} of {destination} after {now - at:.2f} s "
+                    f"(at least {wanted:g} s)",
+                )
+            if count > _MAX_QFULL_RETRIES:
+                self.violation("D-21", connection, f"retry {count} of {destination} (at most 5)")
+        if len(self._rejected_destinations) and key in self._rejected_destinations:
+            self.violation(
+                "D-19", connection, f"resubmitted to {destination} after ESME_RINVDSTADR"
+            )
+
+    def _remember_refusal(
+        self,
+        connection: SmscConnection,
+        key: _SubmitKey,
+        status: CommandStatus,
+        now: float,
+        delay: float,
+    ) -> None:
+        """What the retry checks need of a refusal answered after ``delay``."""
+        if status is CommandStatus.ESME_RTHROTTLED:
             connection.throttled_at = now + delay
         elif status is CommandStatus.ESME_RMSGQFUL:
             count = self._qfull.pop(key, (0, 0.0))[0] + 1
@@ -799,7 +830,6 @@ class Emulator(SmscHandler):
         elif status is CommandStatus.ESME_RINVDSTADR:
             self._rejected_destinations[key] = now
             self.watching = True
-        return status, delay
 
     def _apply(self, connection: SmscConnection, findings: list[Finding]) -> CommandStatus:
         """Log the findings' violations; the status to answer with (OK when none applies)."""

@@ -7,13 +7,13 @@ only in strict mode (otherwise the finding is a logged violation and the message
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
 from smppgate.pdu import CommandStatus, Tlv, TlvTag
 from smppgate.smsc.times import ValidityError, validity_seconds
-from smppgate.text import UdhError, split_udh
+from smppgate.text import InformationElement, UdhError, split_udh
 
 ESM_UDHI = 0x40
 CONCAT_UDH_PREFIX = b"\x05\x00\x03"
@@ -126,6 +126,14 @@ def _tlv_map(tlvs: Iterable[Tlv]) -> dict[int, bytes]:
     return {tlv.tag: tlv.value for tlv in tlvs}
 
 
+class _Position(NamedTuple):
+    """Where a part sits in a concatenated message (UDH element or SAR TLVs)."""
+
+    reference: int
+    total: int
+    seqnum: int
+
+
 def check_content(
     esm_class: int, data_coding: int, short_message: bytes, tlvs: Iterable[Tlv]
 ) -> tuple[Content, list[Finding]]:
@@ -137,109 +145,90 @@ def check_content(
     sar_values = [by_tag.get(tag) for tag in _SAR_TAGS]
     has_sar = any(v is not None for v in sar_values)
     udhi = bool(esm_class & ESM_UDHI)
-    mixed = Finding("D-14", CommandStatus.ESME_RINVESMCLASS, "UDHI and SAR TLVs in one PDU", True)
-
     if payload is not None:
-        if short_message:
-            findings.append(
-                Finding(
-                    None,
-                    CommandStatus.ESME_RINVMSGLEN,
-                    "message_payload together with a non-empty short_message",
-                )
-            )
-        if udhi or has_sar:
-            findings.append(
-                Finding(
-                    "D-14",
-                    CommandStatus.ESME_RINVESMCLASS,
-                    "message_payload combined with a UDH or SAR TLVs",
-                    True,
-                )
-            )
+        findings.extend(_check_payload_alone(short_message, mixed=udhi or has_sar))
         return Content(payload, b"", None, 1, 1, True), findings
 
     text, udh = short_message, b""
-    reference: int | None = None
-    total = seqnum = 1
+    position: _Position | None = None
     if udhi:
         if has_sar:
-            findings.append(mixed)
+            findings.append(_d14("UDHI and SAR TLVs in one PDU"))
         try:
             elements, text = split_udh(short_message)
         except UdhError as exc:
-            findings.append(Finding("D-14", CommandStatus.ESME_RINVESMCLASS, str(exc), True))
+            findings.append(_d14(str(exc)))
             return Content(short_message, b"", None, 1, 1, False), findings
         udh = short_message[: len(short_message) - len(text)]
-        concat = [e for e in elements if e.iei in (0x00, 0x08)]
-        if len(udh) != 6:
-            findings.append(
-                Finding(
-                    "D-16",
-                    CommandStatus.ESME_RSUBMITFAIL,
-                    f"UDH of {len(udh)} octets ({udh.hex()}), the platform wants 6",
-                    True,
-                )
-            )
-        if not concat:
-            findings.append(
-                Finding(
-                    "D-14",
-                    CommandStatus.ESME_RINVESMCLASS,
-                    "UDHI set but the UDH has no concatenation element",
-                    True,
-                )
-            )
-        else:
-            data = concat[0].data
-            if concat[0].iei == 0x00 and len(data) == 3:
-                reference, total, seqnum = data[0], data[1], data[2]
-            elif concat[0].iei == 0x08 and len(data) == 4:
-                reference, total, seqnum = int.from_bytes(data[:2], "big"), data[2], data[3]
-            else:
-                findings.append(
-                    Finding(
-                        "D-14",
-                        CommandStatus.ESME_RINVESMCLASS,
-                        f"concatenation element with IEDL {len(data)}",
-                        True,
-                    )
-                )
+        position = _udh_position(udh, elements, findings)
     elif short_message[:3] == CONCAT_UDH_PREFIX and len(short_message) >= 6 and not has_sar:
-        findings.append(
-            Finding(
-                "D-14",
-                CommandStatus.ESME_RINVESMCLASS,
-                "short_message starts with a concatenation UDH but UDHI is not set",
-                True,
-            )
-        )
+        findings.append(_d14("short_message starts with a concatenation UDH but UDHI is not set"))
     if has_sar and not udhi:
-        if any(v is None for v in sar_values):
-            findings.append(
-                Finding(
-                    "D-14",
-                    CommandStatus.ESME_RINVESMCLASS,
-                    "incomplete SAR triplet (ref_num, total_segments, segment_seqnum)",
-                    True,
-                )
-            )
-        else:
-            ref_b, total_b, seq_b = (v or b"" for v in sar_values)
-            reference = int.from_bytes(ref_b, "big")
-            total = total_b[0] if total_b else 0
-            seqnum = seq_b[0] if seq_b else 0
-    if reference is not None and not 1 <= seqnum <= total:
+        position = _sar_position(sar_values, findings)
+    if position is not None and not 1 <= position.seqnum <= position.total:
+        findings.append(_d14(f"part {position.seqnum} of {position.total} is out of range"))
+    findings.extend(check_capacity(data_coding, text, concatenated=position is not None))
+    reference, total, seqnum = position if position is not None else (None, 1, 1)
+    return Content(text, udh, reference, total, seqnum, False), findings
+
+
+def _d14(detail: str) -> Finding:
+    """A D-14 finding (how a message is tied together): ESME_RINVESMCLASS."""
+    return Finding("D-14", CommandStatus.ESME_RINVESMCLASS, detail, True)
+
+
+def _check_payload_alone(short_message: bytes, *, mixed: bool) -> list[Finding]:
+    """D-15: message_payload carries the whole message, with nothing else beside it."""
+    findings: list[Finding] = []
+    if short_message:
         findings.append(
             Finding(
-                "D-14",
-                CommandStatus.ESME_RINVESMCLASS,
-                f"part {seqnum} of {total} is out of range",
+                None,
+                CommandStatus.ESME_RINVMSGLEN,
+                "message_payload together with a non-empty short_message",
+            )
+        )
+    if mixed:
+        findings.append(_d14("message_payload combined with a UDH or SAR TLVs"))
+    return findings
+
+
+def _udh_position(
+    udh: bytes, elements: Sequence[InformationElement], findings: list[Finding]
+) -> _Position | None:
+    """The part's position from its UDH's concatenation element (8- or 16-bit reference);
+    D-16 (a 6-octet UDH) and D-14 findings go to ``findings``."""
+    if len(udh) != 6:
+        findings.append(
+            Finding(
+                "D-16",
+                CommandStatus.ESME_RSUBMITFAIL,
+                f"UDH of {len(udh)} octets ({udh.hex()}), the platform wants 6",
                 True,
             )
         )
-    findings.extend(check_capacity(data_coding, text, concatenated=reference is not None))
-    return Content(text, udh, reference, total, seqnum, False), findings
+    concat = [e for e in elements if e.iei in (0x00, 0x08)]
+    if not concat:
+        findings.append(_d14("UDHI set but the UDH has no concatenation element"))
+        return None
+    data = concat[0].data
+    if concat[0].iei == 0x00 and len(data) == 3:
+        return _Position(data[0], data[1], data[2])
+    if concat[0].iei == 0x08 and len(data) == 4:
+        return _Position(int.from_bytes(data[:2], "big"), data[2], data[3])
+    findings.append(_d14(f"concatenation element with IEDL {len(data)}"))
+    return None
+
+
+def _sar_position(sar_values: list[bytes | None], findings: list[Finding]) -> _Position | None:
+    """The part's position from its SAR TLVs; an incomplete triplet is a D-14 finding."""
+    if any(v is None for v in sar_values):
+        findings.append(_d14("incomplete SAR triplet (ref_num, total_segments, segment_seqnum)"))
+        return None
+    ref_b, total_b, seq_b = (v or b"" for v in sar_values)
+    return _Position(
+        int.from_bytes(ref_b, "big"), total_b[0] if total_b else 0, seq_b[0] if seq_b else 0
+    )
 
 
 def check_capacity(data_coding: int, text: bytes, *, concatenated: bool) -> list[Finding]:

@@ -547,7 +547,7 @@ def _encode_int1(value: int, name: str) -> bytes:
     return bytes((value,))
 
 
-def _encode_fields(fields: tuple[Field, ...], values: tuple[Any, ...]) -> list[bytes]:
+def _encode_fields(fields: tuple[Field, ...], values: tuple[Any, ...]) -> list[bytes]:  # noqa: C901 - the encoder's loop, one branch per field kind
     out: list[bytes] = []
     append = out.append
     for field, value in zip(fields, values, strict=False):

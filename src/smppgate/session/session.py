@@ -604,6 +604,20 @@ class Session:
         if self._unbind_deadline is not None and now >= self._unbind_deadline:
             events.extend(self._close(CloseReason.UNBIND_TIMEOUT))
             return events
+        if self._expire_requests(now, events):
+            return events
+        if (
+            self.role is Role.ESME
+            and self.state.is_bound
+            and self._enquire_seq is None
+            and now - self.last_received >= self.config.enquire_link_idle
+        ):
+            self._enquire_seq = self.send_request(EnquireLink(), now)
+        return events
+
+    def _expire_requests(self, now: float, events: list[Event]) -> bool:
+        """Requests unanswered past their deadline: reported timed out, an enquire_link
+        starts the unbind (D-13). True when that closed the session."""
         expired = [seq for seq, p in self._pending.items() if p.deadline <= now]
         self._deadline_floor = None  # recomputed exactly by next_deadline
         for seq in expired:
@@ -617,18 +631,11 @@ class Session:
                     self.send_request(Unbind(), now)
                 else:
                     events.extend(self._close(CloseReason.ENQUIRE_LINK_TIMEOUT))
-                    return events
+                    return True
                 self._unbind_cause = CloseReason.ENQUIRE_LINK_TIMEOUT
             elif cid != _UNBIND:
                 events.append(RequestTimedOut(pending.request, seq, pending.context, pending.end))
-        if (
-            self.role is Role.ESME
-            and self.state.is_bound
-            and self._enquire_seq is None
-            and now - self.last_received >= self.config.enquire_link_idle
-        ):
-            self._enquire_seq = self.send_request(EnquireLink(), now)
-        return events
+        return False
 
     # ------------------------------------------------------------------ closing
 
