@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -107,9 +107,33 @@ def config(**changes: Any) -> EmulatorConfig:
 
 
 @asynccontextmanager
-async def running(**changes: Any) -> Any:
-    async with Emulator(config(**changes)) as emulator:
+async def running(clock: Callable[[], float] | None = None, **changes: Any) -> Any:
+    async with Emulator(config(**changes), clock=clock) as emulator:
         yield emulator
+
+
+class ManualClock:
+    """A clock the test moves (the emulator's ``clock``): the timing rules it checks (pauses,
+    lockouts, reconnect waits) without waiting for them in real time."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+async def until(predicate: Callable[[], bool], limit: float = 5.0) -> None:
+    """Wait, polling, until ``predicate`` holds: for state with no change notification (what
+    the emulator did with bytes just sent, its bound sessions); returns as soon as it holds."""
+    for _ in range(int(limit / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
 
 
 class RawEsme:

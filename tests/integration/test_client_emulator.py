@@ -5,7 +5,7 @@ violation."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
@@ -23,6 +23,7 @@ from smppgate.pdu import CommandStatus, RetryClass
 from smppgate.profiles import DEVINO_PROMO, HostAddress, RetryRules
 from smppgate.session import BindMode
 from smppgate.text import ReceiptState
+from tests.esme_helpers import until
 
 SCALE = 0.01  # the emulator checks 5/15/45 s pauses scaled by this
 RULES = RetryRules(
@@ -44,15 +45,6 @@ async def emu() -> AsyncIterator[Emulator]:
     )
     async with Emulator(config) as emulator:
         yield emulator
-
-
-async def until(predicate: Callable[[], bool], limit: float = 5.0) -> None:
-    """Poll the emulator's state (it has no change notification for bound sessions)."""
-    for _ in range(int(limit / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 def account(emu: Emulator, **kwargs: object) -> AccountConfig:

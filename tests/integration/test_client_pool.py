@@ -209,7 +209,7 @@ async def test_invalid_destination_is_never_resent(smsc: FakeSmsc) -> None:
         await pool.wait_ready(5)
         text = "x" * 300  # two parts: the second is cancelled with the first
         result = await send_message(pool, OutboundMessage("Devino", "79990000000", text))
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # real time: a resend would reach the SMSC by now
     assert not result.accepted
     assert result.parts[0].status is CommandStatus.ESME_RINVDSTADR
     assert result.parts[0].retry is RetryClass.PERMANENT
@@ -247,7 +247,7 @@ async def test_no_response_is_unknown_and_not_resent(smsc: FakeSmsc) -> None:
     async with SessionPool(account(smsc, response_timeout=0.2)) as pool:
         await pool.wait_ready(5)
         result = await send_message(pool, OutboundMessage("Devino", "79001234567", "lost"))
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # real time: a resend would reach the SMSC by now
     assert result.parts[0].outcome is Outcome.UNKNOWN
     assert len(smsc.submits) == 1
     with pytest.raises(Exception, match="outcome unknown"):

@@ -57,6 +57,7 @@ from tests.esme_helpers import (
     hexbytes,
     running,
     submit,
+    until,
 )
 
 
@@ -216,8 +217,7 @@ async def test_receipt_layout_and_tlvs() -> None:
         assert parsed.text == "Hello world"
         assert _tlv(receipt, TlvTag.RECEIPTED_MESSAGE_ID) == response.message_id
         assert _tlv(receipt, TlvTag.MESSAGE_STATE) == MessageState.DELIVERED
-        await asyncio.sleep(0.05)
-        assert emu.counters.receipts_sent == 1
+        await until(lambda: emu.counters.receipts_sent == 1)
         assert emu.violations.rules() == []
         await client.close()
 
@@ -475,8 +475,7 @@ async def test_receipts_go_to_receiver_and_wait_for_one() -> None:
     async with running() as emu:
         tx = await bound(emu.address, "tx")
         response = await tx.submit(registered_delivery=1)
-        await asyncio.sleep(0.05)
-        assert emu.pending_deliveries(LOGIN) == 1
+        await until(lambda: emu.pending_deliveries(LOGIN) == 1)
         rx = await bound(emu.address, "rx")
         receipt = await rx.expect(DeliverSm)
         assert _tlv(receipt, TlvTag.RECEIPTED_MESSAGE_ID) == response.message_id
@@ -491,9 +490,8 @@ async def test_pending_receipts_are_bounded() -> None:
         tx = await bound(emu.address, "tx")
         for _ in range(5):
             await tx.submit(registered_delivery=1)
-        await asyncio.sleep(0.05)
+        await until(lambda: emu.counters.receipts_dropped == 3)
         assert emu.pending_deliveries(LOGIN) == 2
-        assert emu.counters.receipts_dropped == 3
         await tx.close()
 
 
@@ -585,9 +583,8 @@ async def test_deliver_sm_resp_with_error_is_a_client_fault() -> None:
         await client.send(
             DeliverSmResp(command_status=CommandStatus.ESME_RSYSERR), receipt.sequence_number
         )
-        await asyncio.sleep(0.05)
+        await until(lambda: emu.counters.deliver_errors == 1)
         assert emu.violations.rules() == ["D-10"]
-        assert emu.counters.deliver_errors == 1
         await client.close()
 
 
@@ -596,8 +593,8 @@ async def test_unanswered_deliver_sm_is_d10() -> None:
         client = await bound(emu.address)
         await client.submit(registered_delivery=1)
         await client.expect(DeliverSm, ack=False)
-        await asyncio.sleep(0.3)
-        assert "D-10" in emu.violations.rules()
+        # the emulator's deliver_sm timer runs in real time (the session's deadline)
+        await until(lambda: "D-10" in emu.violations.rules())
         await client.close()
 
 
@@ -610,7 +607,7 @@ async def test_early_enquire_link_is_d12() -> None:
         await client.close()
     async with running(enquire_link_idle=0.1) as emu:
         client = await bound(emu.address)
-        await asyncio.sleep(0.15)
+        await asyncio.sleep(0.15)  # real time: silence on the wire is the point
         await client.send(EnquireLink())
         assert isinstance(await client.read(), EnquireLinkResp)
         assert emu.violations.rules() == []
@@ -621,14 +618,14 @@ async def test_early_reconnect_d08_and_strict_refusal() -> None:
     async with running(reconnect_after_drop=60.0) as emu:
         first = await bound(emu.address)
         await first.close()
-        await asyncio.sleep(0.05)
+        await until(lambda: emu.bound_sessions(LOGIN) == [])
         second = await bound(emu.address)
         assert emu.violations.rules() == ["D-08"]
         await second.close()
     async with running(reconnect_after_drop=60.0, strict=True) as emu:
         first = await bound(emu.address)
         await first.close()
-        await asyncio.sleep(0.05)
+        await until(lambda: emu.bound_sessions(LOGIN) == [])
         async with esme(emu.address) as second:
             assert (await second.bind()).command_status == CommandStatus.ESME_RBINDFAIL
 
@@ -697,8 +694,7 @@ async def test_drop_and_unbind_sessions() -> None:
         assert isinstance(unbind, Unbind)
         await second.send(UnbindResp(), unbind.sequence_number)
         assert await second.closed()
-        await asyncio.sleep(0.05)
-        assert emu.bound_sessions(LOGIN) == []
+        await until(lambda: emu.bound_sessions(LOGIN) == [])
         kinds = [e.kind for e in emu.events]
         assert "bind" in kinds
         assert "disconnect" in kinds
@@ -712,8 +708,7 @@ async def test_client_unbind_closes_and_is_logged() -> None:
         await client.send(Unbind())
         assert isinstance(await client.read(), UnbindResp)
         assert await client.closed()
-        await asyncio.sleep(0.05)
-        assert "unbind" in [e.kind for e in emu.events]
+        await until(lambda: "unbind" in [e.kind for e in emu.events])
         await client.close()
 
 
@@ -723,7 +718,7 @@ async def test_injectable_clock_drives_timing_rules() -> None:
     async with emu:
         first = await bound(emu.address)
         await first.close()
-        await asyncio.sleep(0.05)
+        await until(lambda: emu.bound_sessions(LOGIN) == [])
         now[0] += 61.0
         second = await bound(emu.address)
         assert emu.violations.rules() == []

@@ -25,13 +25,24 @@ from smppgate.pdu import (
     EnquireLinkResp,
     SubmitSmResp,
 )
-from tests.esme_helpers import LOGIN, SECRET, RawEsme, bound, config, esme, running, submit
+from tests.esme_helpers import (
+    LOGIN,
+    SECRET,
+    ManualClock,
+    RawEsme,
+    bound,
+    config,
+    esme,
+    running,
+    submit,
+)
 
 # ---------------------------------------------------------------------- submit faults
 
 
 async def test_throttle_token_bucket_and_d20_pause_check() -> None:
-    async with running(throttle_pause=0.3, throttle_grace=0.0) as emu:
+    clock = ManualClock()
+    async with running(clock, throttle_pause=0.3, throttle_grace=0.0) as emu:
         emu.faults.add("throttle", rate=2, burst=2)
         client = await bound(emu.address)
         statuses = [(await client.submit()).command_status for _ in range(3)]
@@ -39,7 +50,7 @@ async def test_throttle_token_bucket_and_d20_pause_check() -> None:
         # resubmitting at once breaks the 1 s pause (here 0.3 s): D-20
         await client.submit()
         assert emu.violations.rules() == ["D-20"]
-        await asyncio.sleep(0.6)
+        clock.advance(0.6)
         assert (await client.submit()).command_status == 0
         assert emu.violations.rules() == ["D-20"]
         await client.close()
@@ -58,12 +69,13 @@ async def test_fault_scoped_to_account_and_prefix() -> None:
 
 
 async def test_queue_full_first_k_and_d21_intervals() -> None:
-    async with running(qfull_pause_scale=0.02) as emu:  # 5/15/45 s become 0.1/0.3/0.9 s
+    clock = ManualClock()
+    async with running(clock, qfull_pause_scale=0.02) as emu:  # 5/15/45 s: 0.1/0.3/0.9 s
         emu.faults.add("queue_full", first=2)
         client = await bound(emu.address)
         first = await client.submit(destination="79000000014")
         assert first.command_status == CommandStatus.ESME_RMSGQFUL
-        await asyncio.sleep(0.12)
+        clock.advance(0.12)
         second = await client.submit(destination="79000000014")  # waited >= 0.1: fine
         assert second.command_status == CommandStatus.ESME_RMSGQFUL
         third = await client.submit(destination="79000000014")  # at once: too early
@@ -121,11 +133,12 @@ async def test_drop_after_n_requests() -> None:
 
 
 async def test_refuse_connections_for_a_while() -> None:
-    async with running() as emu:
+    clock = ManualClock()
+    async with running(clock) as emu:
         emu.faults.add("refuse_connections", seconds=0.3)
         async with esme(emu.address) as refused:
             assert await refused.closed()
-        await asyncio.sleep(0.35)
+        clock.advance(0.35)
         client = await bound(emu.address)
         assert emu.counters.refused_connections == 1
         await client.close()
@@ -171,7 +184,9 @@ async def test_reject_bind_fault() -> None:
 
 async def test_failed_binds_slowed_then_locked_out(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="smppgate")
+    clock = ManualClock()
     async with running(
+        clock,
         failed_binds_before_delay=2,
         failed_bind_delay=0.2,
         failed_binds_before_lockout=3,
@@ -182,13 +197,13 @@ async def test_failed_binds_slowed_then_locked_out(caplog: pytest.LogCaptureFixt
             async with esme(emu.address) as client:
                 started = loop.time()
                 assert (await client.bind(password="bad-pw")).command_status == 0x0E
-                if attempt == 2:  # after 2 failures the answer is held
+                if attempt == 2:  # after 2 failures the answer is held (a real timer)
                     assert loop.time() - started >= 0.15
         # locked out: even the right password is refused
         async with esme(emu.address) as client:
             response = await client.bind()
             assert response.command_status == CommandStatus.ESME_RBINDFAIL
-        await asyncio.sleep(0.65)
+        clock.advance(0.65)
         good = await bound(emu.address)
         await good.close()
     assert "bad-pw" not in caplog.text
@@ -406,7 +421,7 @@ async def test_cli_serve_runs_and_stops() -> None:
     stop = asyncio.Event()
     cfg = config()
     task = asyncio.create_task(smsc_cli.serve(cfg, ("127.0.0.1", 0), 0.05, stop))
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)  # real time: the CLI's server runs a while (its stats tick)
     stop.set()
     await asyncio.wait_for(task, 5)
 

@@ -27,6 +27,7 @@ from smppgate.pdu import CommandStatus, FrameReader, MessageState, RetryClass, S
 from smppgate.profiles import DEVINO_PROMO, DEVINO_TRANSACTIONAL, HostAddress, RetryRules
 from smppgate.session import BindMode, CloseReason
 from smppgate.text import ReceiptState, SplitMethod
+from tests.esme_helpers import until
 
 from .test_client_fakesmsc import FakeSmsc
 
@@ -237,15 +238,6 @@ def emulator_account(address: tuple[str, int], **kwargs: object) -> AccountConfi
     return AccountConfig(system_id, "secret", **base)  # type: ignore[arg-type]
 
 
-async def until(predicate: Callable[[], bool], limit: float = 5.0) -> None:
-    """Poll state that has no change notification (the emulator's bound sessions)."""
-    for _ in range(int(limit / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
-
-
 # ---------------------------------------------------------------------- D-01 / D-03 / D-04
 
 
@@ -409,7 +401,7 @@ async def test_d12_enquire_link_only_after_silence_from_the_smsc(raw: RawSmsc) -
         count = sum(1 for _, f in conn.frames if cid(f) == ENQUIRE_LINK)
         for i in range(10):  # traffic from the SMSC: 10 deliver_sm, 0.1 s apart
             conn.write(encode(DeliverSm(source_addr="7900", short_message=b"x"), 0x100 + i))
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # real time: traffic spread on the wire is the point
         await raw.wait_for(lambda: sum(1 for _, f in conn.frames if cid(f) == 0x80000005) == 10)
         assert pool.sessions[0].bound
     links = [t for t, f in conn.frames if cid(f) == ENQUIRE_LINK]
