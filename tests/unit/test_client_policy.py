@@ -569,3 +569,17 @@ def test_decide_message_precedence_fail_then_unknown_then_resend() -> None:
     used_up = Attempts(queue_full=RULES.queue_full_max_retries)
     d = decide_message([accepted, qfull], [Attempts(), used_up], RULES)
     assert (d.action, d.deciding) == (MessageAction.FAIL, 1)
+
+
+async def test_pool_releases_the_reference_of_a_destination_written_with_plus() -> None:
+    # prepare() took the reference under "+7900..." and release() gave it back under the
+    # parts' "7900...": never found, so after 256 split messages to one such number every
+    # further one failed with ReferencesExhaustedError
+    from smppgate.client import SessionPool
+    from smppgate.profiles import HostAddress
+
+    pool = SessionPool(AccountConfig("login", "secret", hosts=(HostAddress("127.0.0.1", 1),)))
+    for _ in range(300):
+        plan = pool.prepare(OutboundMessage("Devino", "+79001234567", "x" * 300))
+        assert plan.reference is not None
+        pool.release(plan)

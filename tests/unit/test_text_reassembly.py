@@ -268,39 +268,38 @@ class TestFeedShortMessage:
 class TestReferenceAllocator:
     def test_unique_while_in_flight(self) -> None:
         allocator = ReferenceAllocator(bits=8)
-        refs = [allocator.allocate("acc", "7900") for _ in range(256)]
+        refs = [allocator.allocate("7900") for _ in range(256)]
         assert sorted(refs) == list(range(256))
         with pytest.raises(ReferencesExhaustedError) as info:
-            allocator.allocate("acc", "7900")
+            allocator.allocate("7900")
         assert info.value.modulus == 256
-        # Other destinations and accounts are independent.
-        assert 0 <= allocator.allocate("acc", "7901") < 256
-        assert 0 <= allocator.allocate("other", "7900") < 256
+        # Other destinations are independent.
+        assert 0 <= allocator.allocate("7901") < 256
 
     def test_release_makes_it_available(self) -> None:
         allocator = ReferenceAllocator(bits=8)
-        refs = [allocator.allocate("a", "d") for _ in range(256)]
-        allocator.release("a", "d", refs[10])
-        assert allocator.allocate("a", "d") == refs[10]
-        assert len(allocator.in_flight("a", "d")) == 256
+        refs = [allocator.allocate("d") for _ in range(256)]
+        allocator.release("d", refs[10])
+        assert allocator.allocate("d") == refs[10]
+        assert len(allocator.in_flight("d")) == 256
 
     def test_consecutive_messages_differ_and_release_is_idempotent(self) -> None:
         allocator = ReferenceAllocator(bits=16)
-        first = allocator.allocate("a", "d")
-        allocator.release("a", "d", first)
-        allocator.release("a", "d", first)
-        allocator.release("a", "never", 3)
-        second = allocator.allocate("a", "d")
+        first = allocator.allocate("d")
+        allocator.release("d", first)
+        allocator.release("d", first)
+        allocator.release("never", 3)
+        second = allocator.allocate("d")
         assert second != first
-        assert allocator.in_flight("a", "d") == frozenset({second})
+        assert allocator.in_flight("d") == frozenset({second})
         assert allocator.modulus == 65536
 
     def test_wraps_around(self) -> None:
         allocator = ReferenceAllocator(bits=8)
         for _ in range(300):
-            ref = allocator.allocate("a", "d")
+            ref = allocator.allocate("d")
             assert 0 <= ref < 256
-            allocator.release("a", "d", ref)
+            allocator.release("d", ref)
 
     def test_bits(self) -> None:
         with pytest.raises(ValueError, match="8 or 16"):

@@ -43,6 +43,7 @@ from smppgate.client.message import (
     OutboundMessage,
     build_submits,
     needs_reference,
+    normalize_destination,
     source_address,
 )
 from smppgate.client.ratelimit import TokenBucket
@@ -492,13 +493,15 @@ class SessionPool:
         ValidityError, AddressError and the text layer's errors before anything is sent.
         Call :meth:`release` when its parts are final."""
         reference = 0
+        # the destination as the parts carry it: release() finds the reference by that
+        destination = normalize_destination(message.destination)
         if needs_reference(message):
             refs = self._sar_refs if message.split is SplitMethod.SAR else self._udh_refs
-            reference = refs.allocate(self.account.system_id, message.destination)
+            reference = refs.allocate(destination)
         try:
             return build_submits(message, self.profile, reference)
         except Exception:
-            self._release_ref(message.split, message.destination, reference)
+            self._release_ref(message.split, destination, reference)
             raise
 
     def release(self, plan: MessagePlan) -> None:
@@ -507,7 +510,7 @@ class SessionPool:
 
     def _release_ref(self, method: SplitMethod, destination: str, reference: int) -> None:
         refs = self._sar_refs if method is SplitMethod.SAR else self._udh_refs
-        refs.release(self.account.system_id, destination, reference)
+        refs.release(destination, reference)
 
     def submit_batch(
         self, pdus: Sequence[SubmitSm], *, pinned: bool = False

@@ -81,9 +81,6 @@ _MAX_CHARS_PER_PART = 160
 TEXT_ENCODINGS = (Encoding.AUTO, Encoding.GSM7, Encoding.LATIN1, Encoding.UCS2)
 #: forget the references handed out after this many, so memory stays bounded in a long run
 _ALLOCATOR_RESET = 50_000
-# References are kept apart per destination across every account: a handset reassembles by
-# sender and reference, whichever account (system_id) sent the parts
-_EVERY_ACCOUNT = ""
 
 
 class ValidationError(ValueError):
@@ -541,7 +538,7 @@ class Intake:
         """Give back a concatenation reference once its message is final (optional: without
         it references still rotate, see `_allocate`)."""
         allocator = self._sar_refs if method == SplitMethod.SAR.value else self._udh_refs
-        allocator.release(_EVERY_ACCOUNT, destination, ref)
+        allocator.release(destination, ref)
 
     # ------------------------------------------------------------------ validation
 
@@ -643,7 +640,7 @@ class Intake:
             self._sar_refs = ReferenceAllocator(bits=16)
         allocator = self._sar_refs if split is SplitMethod.SAR else self._udh_refs
         try:
-            return allocator.allocate(_EVERY_ACCOUNT, destination)
+            return allocator.allocate(destination)
         except ReferencesExhaustedError:
             self._fallback = (self._fallback + 1) % allocator.modulus
             return self._fallback

@@ -54,12 +54,9 @@ class UdhError(TextError, ValueError):
 
 
 class ReferencesExhaustedError(TextError, RuntimeError):
-    """Every concatenation reference for one (account, destination) is in flight."""
+    """Every concatenation reference for one destination is in flight."""
 
-    def __init__(self, account: str, destination: str, modulus: int) -> None:
-        self.account = account
+    def __init__(self, destination: str, modulus: int) -> None:
         self.destination = destination
         self.modulus = modulus
-        super().__init__(
-            f"all {modulus} references to {destination!r} for account {account!r} are in flight"
-        )
+        super().__init__(f"all {modulus} references to {destination!r} are in flight")

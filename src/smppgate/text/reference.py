@@ -8,13 +8,14 @@ __all__ = ["ReferenceAllocator"]
 
 
 class ReferenceAllocator:
-    """Hands out 8-bit (UDH) or 16-bit (SAR) references per (account, destination).
+    """Hands out 8-bit (UDH) or 16-bit (SAR) references per destination.
 
-    A reference is not handed out again for the same account and destination until it is
-    released (when every part of its message is final). One cursor rotates across all keys,
-    so consecutive messages get different references even to destinations seen for the first
-    time, and a just-released reference is not the next one reused. Pure and clock-free;
-    memory holds only keys with something in flight.
+    A reference is not handed out again for the same destination until it is released (when
+    every part of its message is final): a handset reassembles by sender and reference,
+    whichever account sent the parts, so the destination is the whole key. One cursor rotates
+    across all destinations, so consecutive messages get different references even to
+    destinations seen for the first time, and a just-released reference is not the next one
+    reused. Pure and clock-free; memory holds only destinations with something in flight.
     """
 
     __slots__ = ("_cursor", "_in_flight", "modulus")
@@ -24,17 +25,16 @@ class ReferenceAllocator:
             raise ValueError(f"reference width must be 8 or 16 bits, not {bits}")
         self.modulus = 1 << bits
         self._cursor = 0
-        self._in_flight: dict[tuple[str, str], set[int]] = {}
+        self._in_flight: dict[str, set[int]] = {}
 
-    def allocate(self, account: str, destination: str) -> int:
-        """A reference not in flight to this destination for this account.
+    def allocate(self, destination: str) -> int:
+        """A reference not in flight to this destination.
 
         Raises :class:`ReferencesExhaustedError` when all of them are.
         """
-        key = (account, destination)
-        taken = self._in_flight.setdefault(key, set())
+        taken = self._in_flight.setdefault(destination, set())
         if len(taken) >= self.modulus:
-            raise ReferencesExhaustedError(account, destination, self.modulus)
+            raise ReferencesExhaustedError(destination, self.modulus)
         reference = self._cursor
         while reference in taken:
             reference = (reference + 1) % self.modulus
@@ -42,16 +42,15 @@ class ReferenceAllocator:
         self._cursor = (reference + 1) % self.modulus
         return reference
 
-    def release(self, account: str, destination: str, reference: int) -> None:
+    def release(self, destination: str, reference: int) -> None:
         """Return a reference; releasing one that is not in flight does nothing."""
-        key = (account, destination)
-        taken = self._in_flight.get(key)
+        taken = self._in_flight.get(destination)
         if taken is None:
             return
         taken.discard(reference)
         if not taken:
-            del self._in_flight[key]
+            del self._in_flight[destination]
 
-    def in_flight(self, account: str, destination: str) -> frozenset[int]:
-        """The references currently held for this account and destination."""
-        return frozenset(self._in_flight.get((account, destination), ()))
+    def in_flight(self, destination: str) -> frozenset[int]:
+        """The references currently held for this destination."""
+        return frozenset(self._in_flight.get(destination, ()))
