@@ -21,7 +21,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
-from types import TracebackType
 from typing import NamedTuple
 
 from smppgate.client.config import AccountConfig
@@ -49,6 +48,7 @@ from smppgate.client.message import (
 from smppgate.client.ratelimit import TokenBucket
 from smppgate.client.results import QueryResult, SubmitResult, not_sent
 from smppgate.client.routing import select_session
+from smppgate.lifecycle import AsyncLifecycle
 from smppgate.pdu import CommandId, DataSm, DeliverSm, MessageState, QuerySm, QuerySmResp, SubmitSm
 from smppgate.session import BindMode, CloseReason, ProtocolViolation
 from smppgate.text import ReferenceAllocator, SplitMethod
@@ -164,7 +164,7 @@ class IncomingStream:
         return event
 
 
-class SessionPool:
+class SessionPool(AsyncLifecycle):
     """Sessions of one account (see the module docstring).
 
     ``on_incoming``, when given, is called on the loop for each incoming event instead of
@@ -240,18 +240,6 @@ class SessionPool:
         self._loop = asyncio.get_running_loop()
 
     # ------------------------------------------------------------------ lifecycle
-
-    async def __aenter__(self) -> SessionPool:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def start(self) -> None:
         if self._tg is not None:

@@ -31,6 +31,7 @@ from smppgate.emulator.config import is_loopback
 from smppgate.emulator.deliveries import mo_pdus
 from smppgate.emulator.errors import ConfigError, NoReceiverError, UnknownFaultError
 from smppgate.emulator.server import Emulator
+from smppgate.lifecycle import AsyncLifecycle
 from smppgate.pdu import PduError, encode
 
 EMULATOR: web.AppKey[Emulator] = web.AppKey("emulator", Emulator)
@@ -208,7 +209,7 @@ def control_app(emulator: Emulator, token: str | None = None) -> web.Application
     return app
 
 
-class ControlServer:
+class ControlServer(AsyncLifecycle):
     """The control API on ``host:port`` (loopback only); an async context manager."""
 
     def __init__(
@@ -227,13 +228,6 @@ class ControlServer:
         self.port = port
         self._runner: web.AppRunner | None = None
         self.address: tuple[str, int] = (host, port)
-
-    async def __aenter__(self) -> ControlServer:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
     async def start(self) -> None:
         runner = web.AppRunner(control_app(self.emulator, self.token), access_log=None)

@@ -18,7 +18,6 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import NamedTuple
 
 from smppgate.emulator._fast import FastSubmit
@@ -59,6 +58,7 @@ from smppgate.emulator.validation import (
     check_source,
     check_validity,
 )
+from smppgate.lifecycle import AsyncLifecycle
 from smppgate.pdu import (
     CancelSm,
     CancelSmResp,
@@ -232,7 +232,7 @@ class SmscConnection(ServerConnection):
         return data
 
 
-class Emulator(SmscHandler):
+class Emulator(AsyncLifecycle, SmscHandler):
     """The platform emulator; an async context manager owning its server (listeners and
     sessions). It is the server's handler: the methods of ``SmscHandler`` are its platform
     rules.
@@ -323,18 +323,6 @@ class Emulator(SmscHandler):
     def wall(self, at: float) -> datetime:
         """The UTC date of clock time ``at`` (for receipts and query_sm)."""
         return datetime.fromtimestamp(at + self._wall_offset, UTC)
-
-    async def __aenter__(self) -> Emulator:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def start(self) -> None:
         """Open every listener (port 0 picks a free one; see ``addresses``)."""
