@@ -199,6 +199,32 @@ async def test_throttled_pauses_that_connection(smsc: FakeSmsc) -> None:
     assert smsc.submits[5].at - smsc.submits[4].at >= 0.3
 
 
+async def test_a_part_out_of_retries_ends_the_message(smsc: FakeSmsc) -> None:
+    # D-19 as the gateway applies it (decide_message): the first part's queue-full retries are
+    # used up (none allowed here) while the second was throttled and waits to go again; the
+    # message has failed, so the second is cancelled, not sent a second time
+    seen: list[int] = []
+
+    def script(pdu: SubmitSm, n: int) -> CommandStatus:
+        number = pdu.short_message[5]  # the UDH's part number
+        seen.append(number)
+        if number == 1:
+            return CommandStatus.ESME_RMSGQFUL
+        # the second part: throttled once, accepted if it ever came again
+        return CommandStatus.ESME_RTHROTTLED if seen.count(2) == 1 else CommandStatus.ESME_ROK
+
+    smsc.script = script
+    rules = replace(FAST_RULES, queue_full_max_retries=0)
+    async with SessionPool(account(smsc, profile=replace(PROFILE, retry=rules))) as pool:
+        await pool.wait_ready(5)
+        result = await send_message(pool, OutboundMessage("Devino", "79001234567", "x" * 300))
+        await asyncio.sleep(0.2)  # real time: a resend would reach the SMSC by now
+    assert [p.outcome for p in result.parts] == [Outcome.FAILED, Outcome.FAILED]
+    assert result.parts[0].status is CommandStatus.ESME_RMSGQFUL
+    assert result.parts[1].reason == "cancelled: another part failed"
+    assert len(smsc.submits) == 2
+
+
 async def test_invalid_destination_is_never_resent(smsc: FakeSmsc) -> None:
     smsc.script = lambda pdu, n: (
         CommandStatus.ESME_RINVDSTADR
