@@ -78,7 +78,7 @@ async def test_smpplib_binds_submits_and_gets_receipts() -> None:
         assert all(b"stat:DELIVRD" in r.short_message for r in receipts)
         assert [m.complete for m in emu.assembled] == [True]
         assert emu.assembled[0].text() == TEXT_LONG
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # real time: a late answer from the peer would show by now
         assert "D-10" not in emu.violations.rules()
         assert "D-16" not in emu.violations.rules()
 
@@ -134,7 +134,7 @@ async def test_aiosmpplib_binds_submits_and_gets_receipts() -> None:
             assert {r.pdu.esm_class for r in accepted} == {0, 0x40}  # type: ignore[union-attr]
             receipted = {r.parse_receipt().get("id") for r in hook.receipts}
             assert accepted[0].message_id in receipted
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # real time: a late answer from the peer would show by now
             assert "D-10" not in emu.violations.rules()
         finally:
             # aiosmpplib 0.7.4 drops its StreamWriter after write_eof() without closing it
