@@ -32,7 +32,7 @@ import pytest
 
 from smppgate.cli.main import build_parser
 from smppgate.cli.smsc import build_config as emulator_config
-from smppgate.client import AccountConfig, SessionPool
+from smppgate.client import SessionPool, SmppAccount
 from smppgate.profiles import SMPP34, HostAddress
 from smppgate.service.config import DEMO_ACCOUNT, parse_config
 from smppgate.session import BindMode
@@ -184,7 +184,7 @@ def control() -> Iterator[str]:
 
 
 async def _receive(port: int, bound: threading.Event, stop: threading.Event) -> None:
-    account = AccountConfig(
+    account = SmppAccount(
         "demo", "demo", profile=SMPP34, hosts=(HostAddress("127.0.0.1", port),),
         sessions=(BindMode.RECEIVER,),
     )  # fmt: skip

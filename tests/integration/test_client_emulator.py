@@ -11,18 +11,18 @@ from dataclasses import replace
 import pytest
 
 from smppgate.client import (
-    AccountConfig,
     DeliveryReport,
     MoMessage,
     OutboundMessage,
     SessionPool,
+    SmppAccount,
     send_message,
 )
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
 from smppgate.pdu import CommandStatus, RetryClass
 from smppgate.profiles import DEVINO_PROMO, HostAddress, RetryRules
 from smppgate.session import BindMode
-from smppgate.text import ReceiptState
+from smppgate.text import DeliveryState
 from tests.esme_helpers import until
 
 SCALE = 0.01  # the emulator checks 5/15/45 s pauses scaled by this
@@ -47,7 +47,7 @@ async def emu() -> AsyncIterator[Emulator]:
         yield emulator
 
 
-def account(emu: Emulator, **kwargs: object) -> AccountConfig:
+def account(emu: Emulator, **kwargs: object) -> SmppAccount:
     host, port = emu.address
     base: dict[str, object] = {
         "profile": replace(DEVINO_PROMO, retry=RULES),
@@ -57,7 +57,7 @@ def account(emu: Emulator, **kwargs: object) -> AccountConfig:
         "reconnect_after_failure": 0.3,
     }
     base.update(kwargs)
-    return AccountConfig("login", "secret", **base)  # type: ignore[arg-type]
+    return SmppAccount("login", "secret", **base)  # type: ignore[arg-type]
 
 
 async def test_split_message_and_receipts(emu: Emulator) -> None:
@@ -76,7 +76,7 @@ async def test_split_message_and_receipts(emu: Emulator) -> None:
                 if len(reports) == 2:
                     break
     assert {r.message_id for r in reports} == set(result.message_ids)
-    assert all(r.state is ReceiptState.DELIVERED for r in reports)
+    assert all(r.state is DeliveryState.DELIVERED for r in reports)
     assert emu.violations.rules() == []
 
 

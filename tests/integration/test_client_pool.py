@@ -11,7 +11,6 @@ from dataclasses import replace
 import pytest
 
 from smppgate.client import (
-    AccountConfig,
     BindError,
     ClientSession,
     ConnectError,
@@ -19,9 +18,10 @@ from smppgate.client import (
     HeldEvent,
     MoMessage,
     OutboundMessage,
-    Outcome,
     SessionPool,
     SlotState,
+    SmppAccount,
+    SubmitOutcome,
     UnsupportedOperationError,
     send_message,
 )
@@ -47,7 +47,7 @@ from smppgate.profiles import (
     RetryRules,
 )
 from smppgate.session import BindMode
-from smppgate.text import ReceiptState, UssdServiceOp, concatenation_udh
+from smppgate.text import DeliveryState, UssdServiceOp, concatenation_udh
 
 from .test_client_fakesmsc import FakeSmsc, accept_all
 
@@ -62,7 +62,7 @@ PROFILE = replace(SMPP34, retry=FAST_RULES)
 DEVINO = replace(DEVINO_PROMO, retry=FAST_RULES)
 
 
-def account(smsc: FakeSmsc, **kwargs: object) -> AccountConfig:
+def account(smsc: FakeSmsc, **kwargs: object) -> SmppAccount:
     base: dict[str, object] = {
         "profile": PROFILE,
         # a devino profile at test speed: its 60 / 90 s floors lifted, loudly
@@ -73,7 +73,7 @@ def account(smsc: FakeSmsc, **kwargs: object) -> AccountConfig:
         "reconnect_jitter": 0.0,
     }
     base.update(kwargs)
-    return AccountConfig("login", "secret", **base)  # type: ignore[arg-type]
+    return SmppAccount("login", "secret", **base)  # type: ignore[arg-type]
 
 
 def part(text: bytes = b"hi", dest: str = "79001234567") -> SubmitSm:
@@ -184,7 +184,7 @@ async def test_throttled_pauses_that_connection(smsc: FakeSmsc) -> None:
         await pool.wait_ready(5)
         results = await pool.submit_many([part(b"%d" % i) for i in range(4)])
         throttled = results[2]
-        assert throttled.outcome is Outcome.FAILED
+        assert throttled.outcome is SubmitOutcome.FAILED
         assert throttled.retry is RetryClass.THROTTLED
         assert throttled.pause == 0.3
         gap = smsc.submits[3].at - smsc.submits[2].at
@@ -219,7 +219,7 @@ async def test_a_part_out_of_retries_ends_the_message(smsc: FakeSmsc) -> None:
         await pool.wait_ready(5)
         result = await send_message(pool, OutboundMessage("Devino", "79001234567", "x" * 300))
         await asyncio.sleep(0.2)  # real time: a resend would reach the SMSC by now
-    assert [p.outcome for p in result.parts] == [Outcome.FAILED, Outcome.FAILED]
+    assert [p.outcome for p in result.parts] == [SubmitOutcome.FAILED, SubmitOutcome.FAILED]
     assert result.parts[0].status is CommandStatus.ESME_RMSGQFUL
     assert result.parts[1].reason == "cancelled: another part failed"
     assert len(smsc.submits) == 2
@@ -274,7 +274,7 @@ async def test_no_response_is_unknown_and_not_resent(smsc: FakeSmsc) -> None:
         await pool.wait_ready(5)
         result = await send_message(pool, OutboundMessage("Devino", "79001234567", "lost"))
         await asyncio.sleep(0.1)  # real time: a resend would reach the SMSC by now
-    assert result.parts[0].outcome is Outcome.UNKNOWN
+    assert result.parts[0].outcome is SubmitOutcome.UNKNOWN
     assert len(smsc.submits) == 1
     with pytest.raises(Exception, match="outcome unknown"):
         result.parts[0].raise_for_outcome()
@@ -308,7 +308,7 @@ async def test_inflight_at_drop_is_unknown(smsc: FakeSmsc) -> None:
         await smsc.wait_for(lambda: len(smsc.submits) == 1)
         smsc.live()[0].abort()
         (result,) = await asyncio.wait_for(fut, 5)
-    assert result.outcome is Outcome.UNKNOWN
+    assert result.outcome is SubmitOutcome.UNKNOWN
 
 
 async def test_a_throttle_among_a_batch_of_answers_stops_new_submits_at_once(
@@ -350,7 +350,9 @@ async def test_queued_submits_survive_the_end_of_their_session(smsc: FakeSmsc, h
         else:
             smsc.live()[0].abort()
         results = await asyncio.wait_for(fut, 10)
-    assert [r.outcome for r in results] == [Outcome.UNKNOWN] * 2 + [Outcome.ACCEPTED] * 8
+    assert [r.outcome for r in results] == [SubmitOutcome.UNKNOWN] * 2 + [
+        SubmitOutcome.ACCEPTED
+    ] * 8
     assert [s.pdu.destination_addr for s in smsc.submits[2:]] == [
         f"7900000000{i}" for i in range(2, 10)
     ]
@@ -470,7 +472,7 @@ async def test_receipts_and_mo_reach_the_application(smsc: FakeSmsc) -> None:
     report, mo, ussd = events
     assert isinstance(report, DeliveryReport)
     assert report.message_id == result.message_id
-    assert report.state is ReceiptState.DELIVERED
+    assert report.state is DeliveryState.DELIVERED
     assert isinstance(mo, MoMessage)
     assert mo.text == "Hello world"
     assert isinstance(ussd, MoMessage)

@@ -32,11 +32,11 @@ from smppgate.pdu import (
     EnquireLink,
     EnquireLinkResp,
     GenericNack,
-    MessageState,
     QuerySm,
     QuerySmResp,
     ReplaceSm,
     ReplaceSmResp,
+    SmppMessageState,
     SubmitMulti,
     SubmitMultiResp,
     SubmitSmResp,
@@ -216,7 +216,7 @@ async def test_receipt_layout_and_tlvs() -> None:
         assert parsed.stat == "DELIVRD"
         assert parsed.text == "Hello world"
         assert _tlv(receipt, TlvTag.RECEIPTED_MESSAGE_ID) == response.message_id
-        assert _tlv(receipt, TlvTag.MESSAGE_STATE) == MessageState.DELIVERED
+        assert _tlv(receipt, TlvTag.MESSAGE_STATE) == SmppMessageState.DELIVERED
         await until(lambda: emu.counters.receipts_sent == 1)
         assert emu.violations.rules() == []
         await client.close()
@@ -243,7 +243,7 @@ async def test_outcome_mix_undeliverable() -> None:
         await client.submit(registered_delivery=1)
         receipt = await client.expect(DeliverSm)
         assert b"stat:UNDELIV" in receipt.short_message
-        assert _tlv(receipt, TlvTag.MESSAGE_STATE) == MessageState.UNDELIVERABLE
+        assert _tlv(receipt, TlvTag.MESSAGE_STATE) == SmppMessageState.UNDELIVERABLE
         await client.close()
 
 
@@ -391,7 +391,7 @@ async def test_query_sm_current_state_and_unknown_id() -> None:
         response = await client.submit(registered_delivery=1)
         await client.send(QuerySm(message_id=response.message_id, source_addr="Devino"))
         answer = await client.expect(QuerySmResp)
-        assert answer.message_state == MessageState.ENROUTE
+        assert answer.message_state == SmppMessageState.ENROUTE
         assert answer.final_date == ""
         await client.send(QuerySm(message_id="999999"))
         unknown = await client.expect(QuerySmResp)
@@ -401,7 +401,7 @@ async def test_query_sm_current_state_and_unknown_id() -> None:
         assert (await client.expect(CancelSmResp)).command_status == 0
         await client.send(QuerySm(message_id=response.message_id))
         cancelled = await client.expect(QuerySmResp)
-        assert cancelled.message_state == MessageState.DELETED
+        assert cancelled.message_state == SmppMessageState.DELETED
         assert len(cancelled.final_date) == 16
         await client.send(CancelSm(message_id=response.message_id))
         again = await client.expect(CancelSmResp)
@@ -424,7 +424,7 @@ async def test_query_after_delivery_and_replace() -> None:
         response = await client.submit()
         await client.send(QuerySm(message_id=response.message_id))
         answer = await client.expect(QuerySmResp)
-        assert answer.message_state == MessageState.DELIVERED
+        assert answer.message_state == SmppMessageState.DELIVERED
         assert answer.final_date.endswith("000+")
         await client.close()
 

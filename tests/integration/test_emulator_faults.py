@@ -16,7 +16,7 @@ import pytest
 
 from smppgate.cli import smsc as smsc_cli
 from smppgate.cli.main import build_parser, main
-from smppgate.emulator import Account, ConfigError, EmulatorConfig, ListenerConfig
+from smppgate.emulator import Account, EmulatorConfig, EmulatorConfigError, ListenerConfig
 from smppgate.emulator.control import ControlServer
 from smppgate.pdu import (
     CommandStatus,
@@ -325,7 +325,7 @@ async def test_control_api_faults_mo_stats_and_sessions() -> None:
 def test_control_refuses_non_loopback() -> None:
     from smppgate.emulator import Emulator
 
-    with pytest.raises(ConfigError):
+    with pytest.raises(EmulatorConfigError):
         ControlServer(Emulator(config()), "0.0.0.0", 0)
 
 
@@ -411,9 +411,9 @@ def test_toml_config_and_errors_name_the_key(
 
 
 def test_config_validation() -> None:
-    with pytest.raises(ConfigError, match="max_sessions"):
+    with pytest.raises(EmulatorConfigError, match="max_sessions"):
         EmulatorConfig(max_sessions=0)
-    with pytest.raises(ConfigError, match="short_validity"):
+    with pytest.raises(EmulatorConfigError, match="short_validity"):
         EmulatorConfig(short_validity="sometimes")
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from smppgate.client import AccountConfig, DeliveryReport, HeldEvent, SessionPool
+from smppgate.client import DeliveryReport, HeldEvent, SessionPool, SmppAccount
 from smppgate.profiles import SMPP34, HostAddress
 
 from ..gateway_helpers import free_port
@@ -39,7 +39,7 @@ async def test_a_session_stops_reading_while_its_deliver_sm_wait_for_their_answe
             limit_reached.set()
 
     async with FloodSmsc(TOTAL) as smsc:
-        account = AccountConfig(
+        account = SmppAccount(
             "login", "secret", profile=SMPP34, hosts=(HostAddress.parse(smsc.address),)
         )
         async with SessionPool(account, on_held=on_held, held_limit=LIMIT) as pool:

@@ -15,18 +15,18 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from smppgate.client import (
-    AccountConfig,
     DeliveryReport,
     OutboundMessage,
-    Outcome,
     SessionPool,
+    SmppAccount,
+    SubmitOutcome,
     send_message,
 )
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
-from smppgate.pdu import CommandStatus, FrameReader, MessageState, RetryClass, SubmitSm, TlvTag
+from smppgate.pdu import CommandStatus, FrameReader, RetryClass, SmppMessageState, SubmitSm, TlvTag
 from smppgate.profiles import DEVINO_PROMO, DEVINO_TRANSACTIONAL, HostAddress, RetryRules
 from smppgate.session import BindMode, CloseReason
-from smppgate.text import ReceiptState, SplitMethod
+from smppgate.text import DeliveryState, SplitMethod
 from tests.esme_helpers import until
 
 from .test_client_fakesmsc import FakeSmsc
@@ -156,7 +156,7 @@ class RawSmsc:
                 self.changed.clear()
                 await self.changed.wait()
 
-    def account(self, **kwargs: object) -> AccountConfig:
+    def account(self, **kwargs: object) -> SmppAccount:
         base: dict[str, object] = {
             "profile": replace(DEVINO_PROMO, retry=FAST_RULES),
             "hosts": (HostAddress("127.0.0.1", self.port),),
@@ -167,7 +167,7 @@ class RawSmsc:
             "reconnect_jitter": 0.0,
         }
         base.update(kwargs)
-        return AccountConfig("login", "secret", **base)  # type: ignore[arg-type]
+        return SmppAccount("login", "secret", **base)  # type: ignore[arg-type]
 
     async def close(self) -> None:
         for conn in self.conns:
@@ -197,7 +197,7 @@ async def fake() -> AsyncIterator[FakeSmsc]:
     await server.close()
 
 
-def fake_account(smsc: FakeSmsc, **kwargs: object) -> AccountConfig:
+def fake_account(smsc: FakeSmsc, **kwargs: object) -> SmppAccount:
     base: dict[str, object] = {
         "profile": replace(DEVINO_PROMO, retry=FAST_RULES),
         "hosts": (HostAddress.parse(smsc.address),),
@@ -207,7 +207,7 @@ def fake_account(smsc: FakeSmsc, **kwargs: object) -> AccountConfig:
         "reconnect_jitter": 0.0,
     }
     base.update(kwargs)
-    return AccountConfig("login", "secret", **base)  # type: ignore[arg-type]
+    return SmppAccount("login", "secret", **base)  # type: ignore[arg-type]
 
 
 def emulator_config(**changes: object) -> EmulatorConfig:
@@ -223,7 +223,7 @@ def emulator_config(**changes: object) -> EmulatorConfig:
     return EmulatorConfig(**values)  # type: ignore[arg-type]
 
 
-def emulator_account(address: tuple[str, int], **kwargs: object) -> AccountConfig:
+def emulator_account(address: tuple[str, int], **kwargs: object) -> SmppAccount:
     host, port = address
     base: dict[str, object] = {
         "profile": replace(DEVINO_PROMO, retry=FAST_RULES),
@@ -235,7 +235,7 @@ def emulator_account(address: tuple[str, int], **kwargs: object) -> AccountConfi
     }
     base.update(kwargs)
     system_id = str(base.pop("system_id", "login"))
-    return AccountConfig(system_id, "secret", **base)  # type: ignore[arg-type]
+    return SmppAccount(system_id, "secret", **base)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------- D-01 / D-03 / D-04
@@ -373,8 +373,8 @@ async def test_unreadable_submit_sm_resp_resolves_its_submit_by_the_header(
         first = await asyncio.wait_for(pool.submit_many([SubmitSm(destination_addr="1")]), 5)
         second = await asyncio.wait_for(pool.submit_many([SubmitSm(destination_addr="2")]), 5)
         assert pool.sessions[0].bound
-    assert first[0].outcome is Outcome.UNKNOWN
-    assert second[0].outcome is Outcome.FAILED
+    assert first[0].outcome is SubmitOutcome.UNKNOWN
+    assert second[0].outcome is SubmitOutcome.FAILED
     assert second[0].retry is RetryClass.THROTTLED
 
 
@@ -487,7 +487,7 @@ async def test_d23_query_sm_bytes_and_delivered(raw: RawSmsc) -> None:
         result = await pool.query("1234567890", "Devino")
     (query,) = [f for _, f in raw.conns[0].frames if cid(f) == 3]
     assert with_seq(query, 5) == QUERY_SM_5
-    assert result.state is MessageState.DELIVERED
+    assert result.state is SmppMessageState.DELIVERED
     assert result.is_final
     assert result.final_date == "250101120000000+"
 
@@ -641,7 +641,7 @@ async def test_d07_receipt_arrives_on_the_receiver_and_is_correlated() -> None:
             names = {s.mode: s.name for s in pool.sessions}
         assert isinstance(report, DeliveryReport)
         assert report.message_id == result.parts[0].message_id
-        assert report.state is ReceiptState.DELIVERED
+        assert report.state is DeliveryState.DELIVERED
         assert report.session == names[BindMode.RECEIVER]
         assert result.parts[0].session == names[BindMode.TRANSMITTER]
         assert emu.violations.rules() == []
@@ -669,7 +669,7 @@ async def test_d15_payload_one_submit_three_billed_one_receipt() -> None:
         assert emu.counters.receipts_sent == 1
         assert isinstance(report, DeliveryReport)
         assert report.message_id == result.parts[0].message_id
-        assert report.state is ReceiptState.DELIVERED
+        assert report.state is DeliveryState.DELIVERED
         assert emu.violations.rules() == []
 
 

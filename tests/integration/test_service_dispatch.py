@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from smppgate.client.results import Outcome as ResultOutcome
-from smppgate.client.results import SubmitResult, accepted, unknown
+from smppgate.client.results import SubmitOutcome, SubmitResult, accepted, unknown
 from smppgate.pdu import CommandStatus, RetryClass, TlvTag
 from smppgate.profiles import DEVINO_PROMO
 from smppgate.service.config import parse_config
@@ -60,7 +59,7 @@ def _message(
 
 
 def _failed(status: CommandStatus) -> SubmitResult:
-    return SubmitResult(ResultOutcome.FAILED, None, status, status.retry)
+    return SubmitResult(SubmitOutcome.FAILED, None, status, status.retry)
 
 
 async def test_submits_follow_platform_addressing(store: Store) -> None:

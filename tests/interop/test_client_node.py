@@ -16,15 +16,15 @@ from typing import Any
 import pytest
 
 from smppgate.client import (
-    AccountConfig,
     DeliveryReport,
     OutboundMessage,
     SessionPool,
+    SmppAccount,
     send_message,
 )
 from smppgate.pdu import CommandStatus, RetryClass
 from smppgate.profiles import DEVINO_PROMO, HostAddress, RetryRules
-from smppgate.text import ReceiptState
+from smppgate.text import DeliveryState
 
 NODE_DIR = Path(__file__).parent / "node"
 SMPPGATE = Path(sys.executable).parent / "smppgate"
@@ -93,11 +93,11 @@ async def node() -> AsyncIterator[NodeSmsc]:
     await stop_node(server)
 
 
-def account(port: int, **kwargs: Any) -> AccountConfig:
+def account(port: int, **kwargs: Any) -> SmppAccount:
     fast = RetryRules(
         throttle_pause=0.3, queue_full_delays=(0.1, 0.2, 0.3), queue_full_max_retries=3
     )
-    return AccountConfig(
+    return SmppAccount(
         "login",
         "secret",
         profile=replace(DEVINO_PROMO, retry=fast),
@@ -121,7 +121,7 @@ async def test_send_and_receipt_against_node(node: NodeSmsc) -> None:
             report = await anext(aiter(pool.incoming()))
         assert isinstance(report, DeliveryReport)
         assert report.message_id == result.message_ids[0]
-        assert report.state is ReceiptState.DELIVERED
+        assert report.state is DeliveryState.DELIVERED
         await node.read_until("deliver_sm_resp")
     await node.read_until("unbind")
     (bind,) = node.of("bind")

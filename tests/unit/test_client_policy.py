@@ -9,20 +9,20 @@ from dataclasses import replace
 import pytest
 
 from smppgate.client import (
-    AccountConfig,
     Action,
     AddressError,
     AttemptEnd,
     Attempts,
     Candidate,
-    ConfigError,
+    ClientConfigError,
     CooldownPolicy,
     DeliveryReport,
     IncomingDecoder,
     MoMessage,
     MoPart,
     OutboundMessage,
-    Outcome,
+    SmppAccount,
+    SubmitOutcome,
     SubmitResult,
     TlsConfig,
     TokenBucket,
@@ -51,9 +51,9 @@ from smppgate.profiles import (
 from smppgate.session import BindMode
 from smppgate.text import (
     AssemblyStatus,
+    DeliveryState,
     Encoding,
     ItsSessionInfo,
-    ReceiptState,
     SplitMethod,
     UssdServiceOp,
     concatenation_udh,
@@ -65,7 +65,7 @@ RULES = DEVINO_PROMO.retry
 
 
 def test_cooldown_defaults_are_the_platforms() -> None:
-    account = AccountConfig("login", "secret")
+    account = SmppAccount("login", "secret")
     assert account.drop_cooldown == 60.0
     assert account.failure_cooldown == 90.0
     policy = CooldownPolicy(account.drop_cooldown, account.failure_cooldown)
@@ -92,15 +92,15 @@ def test_consecutive_failures_keep_90s() -> None:
 
 
 def test_cooldowns_are_settings() -> None:
-    account = AccountConfig("login", "secret", reconnect_after_drop=61, reconnect_after_failure=95)
+    account = SmppAccount("login", "secret", reconnect_after_drop=61, reconnect_after_failure=95)
     assert (account.drop_cooldown, account.failure_cooldown) == (61, 95)
-    plain = AccountConfig(
+    plain = SmppAccount(
         "login", "secret", profile=SMPP34, hosts=(HostAddress("h"),), reconnect_after_drop=0.1,
         reconnect_after_failure=0.2,
     )  # fmt: skip
     assert (plain.drop_cooldown, plain.failure_cooldown) == (0.1, 0.2)
-    with pytest.raises(ConfigError):
-        AccountConfig("login", "secret", reconnect_jitter=-0.1)
+    with pytest.raises(ClientConfigError):
+        SmppAccount("login", "secret", reconnect_jitter=-0.1)
 
 
 @pytest.mark.parametrize(
@@ -115,24 +115,24 @@ def test_devino_minimums_are_refused_unless_loudly_overridden(
     key: str, value: float, rule: str
 ) -> None:
     for profile in (DEVINO_PROMO, DEVINO_TRANSACTIONAL, DEVINO_ONLINE):
-        with pytest.raises(ConfigError, match=f"{key} = {value:g} s .*{rule}"):
-            AccountConfig("login", "secret", profile=profile, **{key: value})  # type: ignore[arg-type]
-        unsafe = AccountConfig(
+        with pytest.raises(ClientConfigError, match=f"{key} = {value:g} s .*{rule}"):
+            SmppAccount("login", "secret", profile=profile, **{key: value})  # type: ignore[arg-type]
+        unsafe = SmppAccount(
             "login", "secret", profile=profile, unsafe_below_platform_minimums=True,
             **{key: value},  # type: ignore[arg-type]
         )  # fmt: skip
         assert getattr(unsafe, key) == value
     # the smpp34 profile has no floors
-    AccountConfig("login", "secret", profile=SMPP34, hosts=(HostAddress("h"),), **{key: value})  # type: ignore[arg-type]
+    SmppAccount("login", "secret", profile=SMPP34, hosts=(HostAddress("h"),), **{key: value})  # type: ignore[arg-type]
 
 
 def test_short_timers_on_the_default_profile_say_which_profile_to_choose() -> None:
     """A library user who set no profile gets Devino's (the default) and learns the name of
     the one for another SMSC."""
-    with pytest.raises(ConfigError, match=r"default profile.*profile=SMPP34"):
-        AccountConfig("login", "secret", reconnect_after_drop=1.0)
-    with pytest.raises(ConfigError) as refused:
-        AccountConfig("login", "secret", profile=DEVINO_TRANSACTIONAL, reconnect_after_drop=1.0)
+    with pytest.raises(ClientConfigError, match=r"default profile.*profile=SMPP34"):
+        SmppAccount("login", "secret", reconnect_after_drop=1.0)
+    with pytest.raises(ClientConfigError) as refused:
+        SmppAccount("login", "secret", profile=DEVINO_TRANSACTIONAL, reconnect_after_drop=1.0)
     assert "default profile" not in str(refused.value)
 
 
@@ -190,7 +190,7 @@ def test_select_session_picks_bound_unpaused_with_most_room() -> None:
 
 
 def _failed(status: CommandStatus) -> SubmitResult:
-    return SubmitResult(Outcome.FAILED, None, status, RULES.classify(status))
+    return SubmitResult(SubmitOutcome.FAILED, None, status, RULES.classify(status))
 
 
 def test_invalid_destination_is_permanent_never_resent() -> None:
@@ -298,9 +298,9 @@ def test_short_validity_is_refused_before_sending() -> None:
 
 
 def test_more_than_four_sessions_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"5 sessions.*at most 4"):
-        AccountConfig("login", "secret", sessions=(BindMode.TRANSCEIVER,) * 5)
-    assert len(AccountConfig("login", "secret", sessions=(BindMode.TRANSMITTER,) * 4).sessions) == 4
+    with pytest.raises(ClientConfigError, match=r"5 sessions.*at most 4"):
+        SmppAccount("login", "secret", sessions=(BindMode.TRANSCEIVER,) * 5)
+    assert len(SmppAccount("login", "secret", sessions=(BindMode.TRANSMITTER,) * 4).sessions) == 4
 
 
 @pytest.mark.parametrize(
@@ -318,16 +318,16 @@ def test_more_than_four_sessions_is_a_config_error() -> None:
 def test_config_validation(kwargs: dict[str, object], match: str) -> None:
     base: dict[str, object] = {"system_id": "login", "password": "secret"}
     base.update(kwargs)
-    with pytest.raises(ConfigError, match=match):
-        AccountConfig(**base)  # type: ignore[arg-type]
+    with pytest.raises(ClientConfigError, match=match):
+        SmppAccount(**base)  # type: ignore[arg-type]
 
 
 def test_hosts_come_from_the_profile() -> None:
-    promo = AccountConfig("login", "secret")
+    promo = SmppAccount("login", "secret")
     assert [h.host for h in promo.effective_hosts] == ["194.226.179.12", "194.226.179.13"]
-    tr = AccountConfig("login", "secret", profile=DEVINO_TRANSACTIONAL)
+    tr = SmppAccount("login", "secret", profile=DEVINO_TRANSACTIONAL)
     assert [str(h) for h in tr.effective_hosts] == ["194.226.179.10:2775", "194.226.179.11:2775"]
-    own = AccountConfig("login", "secret", hosts=(HostAddress.parse("127.0.0.1:1"),))
+    own = SmppAccount("login", "secret", hosts=(HostAddress.parse("127.0.0.1:1"),))
     assert own.effective_hosts == (HostAddress("127.0.0.1", 1),)
     cfg = promo.session_config()
     assert cfg.enquire_link_idle == 60.0
@@ -338,7 +338,7 @@ def test_parse_mode() -> None:
     assert parse_mode("tx") is BindMode.TRANSMITTER
     assert parse_mode("RX") is BindMode.RECEIVER
     assert parse_mode("transceiver") is BindMode.TRANSCEIVER
-    with pytest.raises(ConfigError):
+    with pytest.raises(ClientConfigError):
         parse_mode("both")
 
 
@@ -441,7 +441,7 @@ def test_receipt_becomes_a_delivery_report() -> None:
     (event,) = decoder.feed(pdu, 0.0)
     assert isinstance(event, DeliveryReport)
     assert event.message_id == "1234567890"
-    assert event.state is ReceiptState.DELIVERED
+    assert event.state is DeliveryState.DELIVERED
 
 
 def test_two_part_mo_is_reassembled_and_ussd_exposed() -> None:
@@ -529,7 +529,7 @@ def test_token_bucket() -> None:
 
 def test_profile_is_the_only_source_of_defaults() -> None:
     slow = replace(DEVINO_PROMO, reconnect_after_drop=61.0)
-    assert AccountConfig("login", "secret", profile=slow).drop_cooldown == 61.0
+    assert SmppAccount("login", "secret", profile=slow).drop_cooldown == 61.0
 
 
 def test_a_submit_budget_goes_into_debt_and_pays_it_back() -> None:
@@ -546,7 +546,7 @@ def test_a_submit_budget_goes_into_debt_and_pays_it_back() -> None:
 def test_decide_message_precedence_fail_then_unknown_then_resend() -> None:
     from smppgate.client.retry import MessageAction, decide_message
 
-    accepted = SubmitResult(Outcome.ACCEPTED, "id", CommandStatus.ESME_ROK, RetryClass.OK)
+    accepted = SubmitResult(SubmitOutcome.ACCEPTED, "id", CommandStatus.ESME_ROK, RetryClass.OK)
     throttled = _failed(CommandStatus.ESME_RTHROTTLED)
     qfull = _failed(CommandStatus.ESME_RMSGQFUL)
     lost = unknown("no response in time")
@@ -578,8 +578,22 @@ async def test_pool_releases_the_reference_of_a_destination_written_with_plus() 
     from smppgate.client import SessionPool
     from smppgate.profiles import HostAddress
 
-    pool = SessionPool(AccountConfig("login", "secret", hosts=(HostAddress("127.0.0.1", 1),)))
+    pool = SessionPool(SmppAccount("login", "secret", hosts=(HostAddress("127.0.0.1", 1),)))
     for _ in range(300):
         plan = pool.prepare(OutboundMessage("Devino", "+79001234567", "x" * 300))
         assert plan.reference is not None
         pool.release(plan)
+
+
+def test_the_old_client_names_still_import_with_a_warning() -> None:
+    import smppgate.client as client
+
+    for old, new in (
+        ("AccountConfig", client.SmppAccount),
+        ("ConfigError", client.ClientConfigError),
+        ("Outcome", client.SubmitOutcome),
+    ):
+        with pytest.warns(DeprecationWarning, match=f"smppgate.client.{old} is deprecated"):
+            assert getattr(client, old) is new
+    with pytest.raises(AttributeError):
+        _ = client.NoSuchName  # type: ignore[attr-defined]

@@ -8,11 +8,11 @@ from __future__ import annotations
 import pytest
 
 from smppgate.client import (
-    AccountConfig,
     DeliveryReport,
     IncomingDecoder,
     MoMessage,
     OutboundMessage,
+    SmppAccount,
     UnreadablePdu,
     build_submits,
 )
@@ -22,9 +22,9 @@ from smppgate.pdu import (
     CommandStatus,
     DataSm,
     DeliverSm,
-    MessageState,
     QuerySm,
     QuerySmResp,
+    SmppMessageState,
     SubmitSm,
     TlvTag,
     decode,
@@ -46,7 +46,7 @@ from smppgate.session import (
     SessionConfig,
     State,
 )
-from smppgate.text import ReceiptState, SplitMethod, concatenation_udh
+from smppgate.text import DeliveryState, SplitMethod, concatenation_udh
 
 
 def hx(text: str) -> bytes:
@@ -137,8 +137,8 @@ def test_d02_hosts_and_traffic_classes() -> None:
         ("194.226.179.10", "smpp03.integrationapi.net"),
         ("194.226.179.11", "smpp04.integrationapi.net"),
     ]
-    promo = AccountConfig("login", "secret", profile=DEVINO_PROMO)
-    trans = AccountConfig("login", "secret", profile=DEVINO_TRANSACTIONAL)
+    promo = SmppAccount("login", "secret", profile=DEVINO_PROMO)
+    trans = SmppAccount("login", "secret", profile=DEVINO_TRANSACTIONAL)
     assert not set(promo.effective_hosts) & set(trans.effective_hosts)
 
 
@@ -260,7 +260,7 @@ def test_d10_every_deliver_sm_and_data_sm_answered_zero_same_seq() -> None:
     assert esme.state is State.BOUND_TRX
     report, unknown_report, bad_text, mo = seen
     assert isinstance(report, DeliveryReport)
-    assert (report.message_id, report.state) == ("1234567890", ReceiptState.DELIVERED)
+    assert (report.message_id, report.state) == ("1234567890", DeliveryState.DELIVERED)
     assert isinstance(unknown_report, DeliveryReport)
     assert unknown_report.message_id == "999999"
     assert isinstance(bad_text, MoMessage | UnreadablePdu)
@@ -422,8 +422,8 @@ def test_d23_query_sm_bytes_and_delivered_response() -> None:
     (event,) = esme.receive_data(QUERY_SM_RESP_5, 1.5)
     resp = event.response  # type: ignore[union-attr]
     assert isinstance(resp, QuerySmResp)
-    assert MessageState(resp.message_state) is MessageState.DELIVERED
-    assert MessageState(resp.message_state).is_final
+    assert SmppMessageState(resp.message_state) is SmppMessageState.DELIVERED
+    assert SmppMessageState(resp.message_state).is_final
     assert resp.final_date == "250101120000000+"
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from smppgate.text import (
+    DeliveryState,
     Receipt,
-    ReceiptState,
     canonical_message_id,
     format_receipt,
     message_id_keys,
@@ -51,9 +51,9 @@ def test_receipt_record(record: dict[str, Any]) -> None:
     assert receipt.error is None
     tlvs = record["tlvs"] or {}
     if TLV_MESSAGE_STATE in tlvs:
-        assert receipt.state == ReceiptState(tlvs[TLV_MESSAGE_STATE])
+        assert receipt.state == DeliveryState(tlvs[TLV_MESSAGE_STATE])
     else:
-        assert receipt.state is ReceiptState.from_stat_word(record["expect"]["stat"])
+        assert receipt.state is DeliveryState.from_stat_word(record["expect"]["stat"])
     if record["expect"]["stat"] is not None:
         assert receipt.state is not None
         assert receipt.state.stat_word == record["expect"]["stat"].upper()
@@ -80,7 +80,7 @@ def test_receipt_record(record: dict[str, Any]) -> None:
 def test_lenient_record_takes_fields_after_empty_text() -> None:
     (record,) = [r for r in RECORDS if r.get("lenient")]
     receipt = _parse(record)
-    assert (receipt.stat, receipt.text, receipt.state) == ("DELIVRD", "", ReceiptState.DELIVERED)
+    assert (receipt.stat, receipt.text, receipt.state) == ("DELIVRD", "", DeliveryState.DELIVERED)
 
 
 def test_text_is_rest_of_string_when_labels_already_seen() -> None:
@@ -126,46 +126,46 @@ def test_tlv_only_receipt() -> None:
     receipt = parse_receipt("", "0000ABCD", 2)
     assert receipt.error is None
     assert receipt.message_id == "0000ABCD"
-    assert receipt.state is ReceiptState.DELIVERED
+    assert receipt.state is DeliveryState.DELIVERED
     assert "abcd" in receipt.match_keys
     assert str(0xABCD) in receipt.match_keys
 
 
 def test_message_state_tlv_wins_over_stat_word() -> None:
-    assert parse_receipt("id:1 stat:ENROUTE", None, 5).state is ReceiptState.UNDELIVERABLE
+    assert parse_receipt("id:1 stat:ENROUTE", None, 5).state is DeliveryState.UNDELIVERABLE
 
 
 def test_unknown_message_state_falls_back_to_stat_word() -> None:
     receipt = parse_receipt("id:1 stat:DELIVRD", None, 0)
-    assert receipt.state is ReceiptState.DELIVERED
+    assert receipt.state is DeliveryState.DELIVERED
     assert receipt.error is None
 
 
 @pytest.mark.parametrize(
     ("word", "state"),
     [
-        ("DELIVRD", ReceiptState.DELIVERED),
-        ("expired", ReceiptState.EXPIRED),
-        ("Deleted", ReceiptState.DELETED),
-        ("UNDELIV", ReceiptState.UNDELIVERABLE),
-        ("ACCEPTD", ReceiptState.ACCEPTED),
-        ("UNKNOWN", ReceiptState.UNKNOWN),
-        ("REJECTD", ReceiptState.REJECTED),
-        ("ENROUTE", ReceiptState.ENROUTE),
-        ("DELIVERED", ReceiptState.DELIVERED),
-        ("UNDELIVERABLE", ReceiptState.UNDELIVERABLE),
+        ("DELIVRD", DeliveryState.DELIVERED),
+        ("expired", DeliveryState.EXPIRED),
+        ("Deleted", DeliveryState.DELETED),
+        ("UNDELIV", DeliveryState.UNDELIVERABLE),
+        ("ACCEPTD", DeliveryState.ACCEPTED),
+        ("UNKNOWN", DeliveryState.UNKNOWN),
+        ("REJECTD", DeliveryState.REJECTED),
+        ("ENROUTE", DeliveryState.ENROUTE),
+        ("DELIVERED", DeliveryState.DELIVERED),
+        ("UNDELIVERABLE", DeliveryState.UNDELIVERABLE),
         ("nope", None),
     ],
 )
-def test_stat_words(word: str, state: ReceiptState | None) -> None:
-    assert ReceiptState.from_stat_word(word) is state
+def test_stat_words(word: str, state: DeliveryState | None) -> None:
+    assert DeliveryState.from_stat_word(word) is state
 
 
 def test_message_state_values_follow_spec_a9() -> None:
-    assert [s.value for s in ReceiptState] == list(range(1, 9))
-    assert [ReceiptState.from_message_state(v) for v in (0, 9, 255)] == [None, None, None]
-    assert not ReceiptState.ENROUTE.is_final
-    assert all(s.is_final for s in ReceiptState if s is not ReceiptState.ENROUTE)
+    assert [s.value for s in DeliveryState] == list(range(1, 9))
+    assert [DeliveryState.from_message_state(v) for v in (0, 9, 255)] == [None, None, None]
+    assert not DeliveryState.ENROUTE.is_final
+    assert all(s.is_final for s in DeliveryState if s is not DeliveryState.ENROUTE)
 
 
 @pytest.mark.parametrize(
@@ -229,7 +229,7 @@ class TestFormat:
     def test_spec_example(self) -> None:
         text = format_receipt(
             "1234567890",
-            ReceiptState.DELIVERED,
+            DeliveryState.DELIVERED,
             datetime(2025, 1, 1, 12, 0),
             datetime(2025, 1, 1, 12, 1),
         )
@@ -239,7 +239,7 @@ class TestFormat:
     def test_round_trip(self) -> None:
         text = format_receipt(
             "abc",
-            ReceiptState.UNDELIVERABLE,
+            DeliveryState.UNDELIVERABLE,
             datetime(2024, 2, 29, 23, 59),
             datetime(2024, 3, 1, 0, 5),
             err=21,
@@ -249,12 +249,12 @@ class TestFormat:
         receipt = parse_receipt(text)
         assert receipt.error is None
         assert (receipt.id, receipt.sub, receipt.dlvrd, receipt.err) == ("abc", "002", "000", "021")
-        assert receipt.state is ReceiptState.UNDELIVERABLE
+        assert receipt.state is DeliveryState.UNDELIVERABLE
         assert receipt.text == "a message longer tha"
         assert receipt.submitted_at == datetime(2024, 2, 29, 23, 59)
 
     def test_string_err_kept(self) -> None:
         text = format_receipt(
-            "1", ReceiptState.REJECTED, datetime(2025, 1, 1), datetime(2025, 1, 1), err="21b"
+            "1", DeliveryState.REJECTED, datetime(2025, 1, 1), datetime(2025, 1, 1), err="21b"
         )
         assert " err:21b " in text

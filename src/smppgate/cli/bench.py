@@ -22,7 +22,7 @@ import time
 from collections import deque
 from typing import Any
 
-from smppgate.client import AccountConfig, ClientError, Outcome, SessionPool, SubmitResult
+from smppgate.client import ClientError, SessionPool, SmppAccount, SubmitOutcome, SubmitResult
 from smppgate.pdu import SubmitSm
 from smppgate.profiles import SMPP34, HostAddress
 from smppgate.session import BindMode
@@ -93,7 +93,7 @@ def run_client(args: argparse.Namespace) -> int:
 
 async def _client(args: argparse.Namespace) -> int:
     window = max(1, args.window)
-    account = AccountConfig(
+    account = SmppAccount(
         args.system_id,
         args.password,
         profile=SMPP34,
@@ -112,7 +112,7 @@ async def _client(args: argparse.Namespace) -> int:
         inflight: deque[asyncio.Future[list[SubmitResult]]] = deque()
         limit = args.count
         sent = acked = errors = 0
-        accepted = Outcome.ACCEPTED
+        accepted = SubmitOutcome.ACCEPTED
         while sent < limit or inflight:
             while sent < limit and len(inflight) < 3:
                 k = min(chunk, limit - sent)

@@ -14,13 +14,13 @@ import sys
 from typing import Any
 
 from smppgate.client import (
-    AccountConfig,
+    ClientConfigError,
     ClientError,
-    ConfigError,
     DeliveryReport,
     MessageResult,
     OutboundMessage,
     SessionPool,
+    SmppAccount,
     build_submits,
     parse_mode,
     send_message,
@@ -29,7 +29,7 @@ from smppgate.client.errors import AddressError, BindError, ConnectError, Validi
 from smppgate.numbers import normalize
 from smppgate.profiles import PROFILES, HostAddress, get_profile
 from smppgate.session import BindMode
-from smppgate.text import Encoding, ReceiptState, SplitMethod, TextError, message_ids_match
+from smppgate.text import DeliveryState, Encoding, SplitMethod, TextError, message_ids_match
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BIND = 0, 1, 2, 3
 
@@ -93,7 +93,7 @@ async def _send(args: argparse.Namespace) -> int:
         sessions: tuple[BindMode, ...] = (mode,)
         if args.wait_dlr and not mode.can_receive:
             sessions = (mode, BindMode.RECEIVER)  # receipts need a receiving session (D-07)
-        account = AccountConfig(
+        account = SmppAccount(
             args.system_id, password, profile=profile, hosts=hosts, sessions=sessions
         )
         message = OutboundMessage(
@@ -107,7 +107,7 @@ async def _send(args: argparse.Namespace) -> int:
             validity=args.validity,
         )
         build_submits(message, profile)  # every local error before connecting
-    except (ConfigError, ValidityError, AddressError, TextError, ValueError) as exc:
+    except (ClientConfigError, ValidityError, AddressError, TextError, ValueError) as exc:
         return _fail(args, EXIT_USAGE, str(exc))
 
     async with SessionPool(account) as pool:
@@ -156,7 +156,7 @@ async def _wait_receipts(
 
 def _report(args: argparse.Namespace, result: MessageResult, receipts: list[DeliveryReport]) -> int:
     delivered = len(receipts) == len(_expected_receipts(result)) and all(
-        r.state is ReceiptState.DELIVERED for r in receipts
+        r.state is DeliveryState.DELIVERED for r in receipts
     )
     ok = result.accepted and (delivered if args.wait_dlr else True)
     total = len(result.parts)

@@ -17,9 +17,9 @@ from typing import Any
 from smppgate.emulator import (
     DEMO_ACCOUNT,
     Account,
-    ConfigError,
     Emulator,
     EmulatorConfig,
+    EmulatorConfigError,
     FaultSpec,
     ListenerConfig,
     OutcomeMix,
@@ -147,7 +147,7 @@ def parse_fault(text: str) -> FaultSpec:
     for item in filter(None, (part.strip() for part in rest.split(","))):
         key, sep, value = item.partition("=")
         if not sep:
-            raise ConfigError(f"fault {name}", f"{item!r} is not key=value")
+            raise EmulatorConfigError(f"fault {name}", f"{item!r} is not key=value")
         if key == "account":
             account = value
         elif key == "prefix":
@@ -157,7 +157,7 @@ def parse_fault(text: str) -> FaultSpec:
     try:
         return FaultSpec(name.strip(), account, prefix, params)
     except UnknownFaultError:
-        raise ConfigError("fault", f"unknown fault {name!r}") from None
+        raise EmulatorConfigError("fault", f"unknown fault {name!r}") from None
 
 
 def _number(value: str) -> Any:
@@ -177,9 +177,11 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
             with open(args.config, "rb") as handle:
                 data = tomllib.load(handle)
         except OSError as exc:
-            raise ConfigError("config", f"cannot read {args.config}: {exc.strerror}") from None
+            raise EmulatorConfigError(
+                "config", f"cannot read {args.config}: {exc.strerror}"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError("config", f"{args.config}: {exc}") from None
+            raise EmulatorConfigError("config", f"{args.config}: {exc}") from None
     config: EmulatorConfig = EmulatorConfig.from_mapping(data)
     changes: dict[str, Any] = {}
     if args.listen:
@@ -302,15 +304,17 @@ def run(args: argparse.Namespace) -> int:
         config = build_config(args)
         control = _control_address(args.control) if args.control else None
         if control is not None and not is_loopback(control[0]):
-            raise ConfigError("control", f"{control[0]} is not a loopback address")
+            raise EmulatorConfigError("control", f"{control[0]} is not a loopback address")
         if control is not None and importlib.util.find_spec("aiohttp") is None:
-            raise ConfigError("control", "the control API needs pip install 'smppgate[gateway]'")
-    except ConfigError as exc:
+            raise EmulatorConfigError(
+                "control", "the control API needs pip install 'smppgate[gateway]'"
+            )
+    except EmulatorConfigError as exc:
         print(f"smppgate smsc: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
         asyncio.run(serve(config, control, args.stats_interval, control_token=args.control_token))
-    except ConfigError as exc:
+    except EmulatorConfigError as exc:
         print(f"smppgate smsc: configuration error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

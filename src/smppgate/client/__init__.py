@@ -2,7 +2,7 @@
 
 Typical use::
 
-    account = AccountConfig("login", "secret", profile=DEVINO_PROMO)
+    account = SmppAccount("login", "secret", profile=DEVINO_PROMO)
     async with SessionPool(account) as pool:
         await pool.wait_ready()
         plan = pool.prepare(OutboundMessage("Devino", "+79001234567", "Привет"))
@@ -16,14 +16,16 @@ Decisions are pure and live in their own modules (:mod:`.cooldown`, :mod:`.failo
 (:mod:`.connection`, :mod:`.pool`) carry them out.
 """
 
-from smppgate.client.config import AccountConfig, TlsConfig, parse_mode
-from smppgate.client.connection import Batch, ClientSession, SessionSnapshot, SessionState
+import warnings
+
+from smppgate.client.config import SmppAccount, TlsConfig, parse_mode
+from smppgate.client.connection import Batch, ClientSession, ClientSessionState, SessionSnapshot
 from smppgate.client.cooldown import AttemptEnd, CooldownPolicy
 from smppgate.client.errors import (
     AddressError,
     BindError,
+    ClientConfigError,
     ClientError,
-    ConfigError,
     ConnectError,
     NotBoundError,
     OutcomeUnknown,
@@ -55,7 +57,7 @@ from smppgate.client.message import (
 )
 from smppgate.client.pool import PoolSnapshot, SessionPool, SlotSnapshot, SlotState
 from smppgate.client.ratelimit import TokenBucket
-from smppgate.client.results import Outcome, QueryResult, SubmitResult
+from smppgate.client.results import QueryResult, SubmitOutcome, SubmitResult
 from smppgate.client.retry import (
     Action,
     Attempts,
@@ -72,7 +74,6 @@ from smppgate.profiles import UnsupportedOperationError
 from smppgate.transport import TcpOptions
 
 __all__ = [
-    "AccountConfig",
     "Action",
     "AddressError",
     "Answer",
@@ -81,9 +82,10 @@ __all__ = [
     "Batch",
     "BindError",
     "Candidate",
+    "ClientConfigError",
     "ClientError",
     "ClientSession",
-    "ConfigError",
+    "ClientSessionState",
     "ConnectError",
     "CooldownPolicy",
     "Decision",
@@ -99,17 +101,17 @@ __all__ = [
     "MoPart",
     "NotBoundError",
     "OutboundMessage",
-    "Outcome",
     "OutcomeUnknown",
     "PoolSnapshot",
     "QueryError",
     "QueryResult",
     "SessionPool",
     "SessionSnapshot",
-    "SessionState",
     "SlotSnapshot",
     "SlotState",
+    "SmppAccount",
     "SubmitError",
+    "SubmitOutcome",
     "SubmitResult",
     "SubmitTemplate",
     "TcpOptions",
@@ -135,3 +137,23 @@ __all__ = [
     "source_address",
     "submit_template",
 ]
+
+# The names before issue 18's renames (one name per idea): importable for a while, with a
+# DeprecationWarning, because docs/client.md showed them.
+_DEPRECATED = {
+    "AccountConfig": "SmppAccount",
+    "ConfigError": "ClientConfigError",
+    "Outcome": "SubmitOutcome",
+}
+
+
+def __getattr__(name: str) -> object:
+    new = _DEPRECATED.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"smppgate.client.{name} is deprecated; use smppgate.client.{new}",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return globals()[new]

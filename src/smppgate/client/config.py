@@ -1,7 +1,7 @@
 """Account configuration: who we are (system_id, password), where the SMSC is (hosts, primary
 first), how many sessions in which modes, and the timers. Every platform default comes from
 the :class:`~smppgate.profiles.ProviderProfile`; a field left at None means "the profile's".
-Validation happens at construction and raises :class:`ConfigError` with a readable message.
+Validation happens at construction and raises :class:`ClientConfigError` with a readable message.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass, field
 
-from smppgate.client.errors import ConfigError
+from smppgate.client.errors import ClientConfigError
 from smppgate.profiles import (
     DEVINO_PROMO,
     BelowPlatformMinimumError,
@@ -25,7 +25,7 @@ def _profile_hint(profile: ProviderProfile) -> str:
     if profile is not DEVINO_PROMO:
         return ""
     return (
-        ". devino-promo is AccountConfig's default profile (Devino Telecom's platform, whose "
+        ". devino-promo is SmppAccount's default profile (Devino Telecom's platform, whose "
         "rules these minimums are): for another SMSC pass profile=SMPP34 (from "
         "smppgate.profiles), which has no such minimums; for Devino's transactional hosts "
         "DEVINO_TRANSACTIONAL"
@@ -41,7 +41,7 @@ def parse_mode(text: str | BindMode) -> BindMode:
     try:
         return BindMode(aliases.get(value, value))
     except ValueError:
-        raise ConfigError(f"session mode {text!r} is not one of tx, rx, trx") from None
+        raise ClientConfigError(f"session mode {text!r} is not one of tx, rx, trx") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ class TlsConfig:
 
 
 @dataclass(frozen=True, slots=True)
-class AccountConfig:
+class SmppAccount:
     """One platform account: system_id + password + ordered hosts + up to N sessions."""
 
     system_id: str
@@ -114,39 +114,39 @@ class AccountConfig:
     def __post_init__(self) -> None:  # noqa: C901 - a flat list of independent checks
         p = self.profile
         if not self.system_id:
-            raise ConfigError("system_id is required")
+            raise ClientConfigError("system_id is required")
         if len(self.system_id) > p.max_system_id:
-            raise ConfigError(
+            raise ClientConfigError(
                 f"system_id {self.system_id!r} is {len(self.system_id)} characters; "
                 f"{p.name} allows at most {p.max_system_id}"
             )
         if len(self.password) > p.max_password:
-            raise ConfigError(
+            raise ClientConfigError(
                 f"password is {len(self.password)} characters; "
                 f"{p.name} allows at most {p.max_password}"
             )
         if not self.sessions:
-            raise ConfigError("an account needs at least one session")
+            raise ClientConfigError("an account needs at least one session")
         if len(self.sessions) > p.max_sessions:
-            raise ConfigError(
+            raise ClientConfigError(
                 f"account {self.system_id!r} asks for {len(self.sessions)} sessions; "
                 f"{p.name} allows at most {p.max_sessions} per system_id"
             )
         for mode in self.sessions:
             if not isinstance(mode, BindMode):
-                raise ConfigError(f"session mode {mode!r} is not a BindMode (tx, rx, trx)")
+                raise ClientConfigError(f"session mode {mode!r} is not a BindMode (tx, rx, trx)")
         if not self.effective_hosts:
-            raise ConfigError(
+            raise ClientConfigError(
                 f"account {self.system_id!r} has no hosts (profile {p.name} names none)"
             )
         if self.window < 1:
-            raise ConfigError(f"window must be at least 1, got {self.window}")
+            raise ClientConfigError(f"window must be at least 1, got {self.window}")
         if self.query_window < 1 or self.query_rate <= 0:
-            raise ConfigError("query_window must be >= 1 and query_rate > 0")
+            raise ClientConfigError("query_window must be >= 1 and query_rate > 0")
         if self.max_submit_rate is not None and self.max_submit_rate <= 0:
-            raise ConfigError(f"max_submit_rate must be > 0, got {self.max_submit_rate}")
+            raise ClientConfigError(f"max_submit_rate must be > 0, got {self.max_submit_rate}")
         if self.reconnect_jitter < 0:
-            raise ConfigError("reconnect_jitter cannot be negative: jitter only lengthens")
+            raise ClientConfigError("reconnect_jitter cannot be negative: jitter only lengthens")
         for name in (
             "response_timeout",
             "reconnect_after_drop",
@@ -156,10 +156,10 @@ class AccountConfig:
         ):
             value = getattr(self, name)
             if value is not None and value < 0:
-                raise ConfigError(f"{name} cannot be negative")
+                raise ClientConfigError(f"{name} cannot be negative")
         for name in ("bind_timeout", "connect_timeout", "unbind_timeout"):
             if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be positive")
+                raise ClientConfigError(f"{name} must be positive")
         if not self.unsafe_below_platform_minimums:
             try:
                 p.check_minimums(
@@ -170,7 +170,7 @@ class AccountConfig:
                     }
                 )
             except BelowPlatformMinimumError as exc:
-                raise ConfigError(f"{exc}{_profile_hint(p)}") from None
+                raise ClientConfigError(f"{exc}{_profile_hint(p)}") from None
 
     # ------------------------------------------------------------ effective values
 

@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable, Sequence
 from enum import Enum
 from typing import Any, NamedTuple
 
-from smppgate.client.config import AccountConfig
+from smppgate.client.config import SmppAccount
 from smppgate.client.errors import BindError, ConnectError, NotBoundError, OutcomeUnknown
-from smppgate.client.results import Outcome, SubmitResult, not_received, not_sent, unknown
+from smppgate.client.results import SubmitOutcome, SubmitResult, not_received, not_sent, unknown
 from smppgate.client.routing import Candidate
 from smppgate.pdu import (
     CommandId,
@@ -62,12 +62,12 @@ _DELIVER_SM = CommandId.DELIVER_SM
 _DATA_SM = CommandId.DATA_SM
 _ROK = CommandStatus.ESME_ROK
 _OK = RetryClass.OK
-_ACCEPTED = Outcome.ACCEPTED
-_NOT_RECEIVED = Outcome.NOT_RECEIVED
+_ACCEPTED = SubmitOutcome.ACCEPTED
+_NOT_RECEIVED = SubmitOutcome.NOT_RECEIVED
 _new_tuple: Any = tuple.__new__
 
 
-class SessionState(Enum):
+class ClientSessionState(Enum):
     NEW = "new"
     CONNECTING = "connecting"
     BOUND = "bound"
@@ -103,7 +103,7 @@ Item = tuple[Pdu, Context]
 class SessionSnapshot(NamedTuple):
     name: str
     mode: BindMode
-    state: SessionState
+    state: ClientSessionState
     host: str | None
     window_used: int
     window_size: int
@@ -133,7 +133,7 @@ class ClientSession:
 
     def __init__(
         self,
-        account: AccountConfig,
+        account: SmppAccount,
         mode: BindMode,
         *,
         name: str = "",
@@ -146,7 +146,7 @@ class ClientSession:
         self.mode = mode
         self.name = name or f"{account.label}/{mode.value}"
         self.rules = account.profile.retry
-        self.state = SessionState.NEW
+        self.state = ClientSessionState.NEW
         self.host: HostAddress | None = None
         self.close_reason: CloseReason | None = None
         self.bound_system_id: str | None = None
@@ -179,9 +179,9 @@ class ClientSession:
     async def open(self, host: HostAddress) -> None:
         """Connect and bind. Raises ConnectError (TCP/TLS, closed before bind_resp) or
         BindError (bind refused, or no bind_resp in time)."""
-        if self.state is not SessionState.NEW:
+        if self.state is not ClientSessionState.NEW:
             raise RuntimeError("a ClientSession is opened once")
-        self.state = SessionState.CONNECTING
+        self.state = ClientSessionState.CONNECTING
         self.host = host
         account = self.account
         ssl_context: ssl.SSLContext | None = None
@@ -231,7 +231,7 @@ class ClientSession:
             raise
         result = waiter.result() if waiter.done() else None
         if isinstance(result, Bound):
-            self.state = SessionState.BOUND
+            self.state = ClientSessionState.BOUND
             self.bound_system_id = result.system_id
             return
         conn.abort(CloseReason.POLICY)
@@ -246,7 +246,7 @@ class ClientSession:
         self._finish(fut.result())
 
     def _finish(self, reason: CloseReason) -> None:
-        self.state = SessionState.CLOSED
+        self.state = ClientSessionState.CLOSED
         if self.close_reason is None:
             self.close_reason = reason
         if self._resume is not None:
@@ -276,8 +276,8 @@ class ClientSession:
 
     def drain_and_close(self) -> None:
         """Take no new work; unbind as soon as nothing is in flight (return to primary)."""
-        if self.state is SessionState.BOUND:
-            self.state = SessionState.DRAINING
+        if self.state is ClientSessionState.BOUND:
+            self.state = ClientSessionState.DRAINING
             self._maybe_unbind()
 
     async def aclose(self, grace: float | None = None) -> None:
@@ -288,8 +288,8 @@ class ClientSession:
             if not self._closed.done():
                 self._finish(CloseReason.POLICY)
             return
-        if self.state in (SessionState.BOUND, SessionState.DRAINING):
-            self.state = SessionState.DRAINING
+        if self.state in (ClientSessionState.BOUND, ClientSessionState.DRAINING):
+            self.state = ClientSessionState.DRAINING
             session = conn.session
             if session.pending_count:
                 self._drained = self._loop.create_future()
@@ -321,7 +321,7 @@ class ClientSession:
 
     @property
     def bound(self) -> bool:
-        return self.state is SessionState.BOUND
+        return self.state is ClientSessionState.BOUND
 
     @property
     def queued(self) -> int:
@@ -331,7 +331,7 @@ class ClientSession:
         s = self._session
         if (
             s is None
-            or self.state is not SessionState.BOUND
+            or self.state is not ClientSessionState.BOUND
             or not s.state.is_bound
             or self.stalled
         ):
@@ -350,7 +350,7 @@ class ClientSession:
         """Queue ``pdus`` in order on this session; the future gets their results in order.
         Raises UnsupportedOperationError, before queuing any, for an operation the profile's
         platform lacks (data_sm, submit_multi on devino-online)."""
-        if self.state is not SessionState.BOUND:
+        if self.state is not ClientSessionState.BOUND:
             raise NotBoundError(f"{self.name} is not bound")
         profile = self.account.profile
         if profile.unsupported:
@@ -369,7 +369,7 @@ class ClientSession:
     def request_nowait(self, pdu: Pdu) -> asyncio.Future[Pdu]:
         """Queue any other request (query_sm...); the future gets the response PDU. Raises
         UnsupportedOperationError for an operation the profile's platform lacks."""
-        if self.state is not SessionState.BOUND:
+        if self.state is not ClientSessionState.BOUND:
             raise NotBoundError(f"{self.name} is not bound")
         self.account.profile.require(pdu.command_id)
         fut: asyncio.Future[Pdu] = self._loop.create_future()
@@ -381,7 +381,7 @@ class ClientSession:
         if self._filling:
             return
         conn = self._conn
-        if conn is None or self.state is not SessionState.BOUND or self.stalled:
+        if conn is None or self.state is not ClientSessionState.BOUND or self.stalled:
             return
         self._filling = True
         try:
@@ -415,7 +415,7 @@ class ClientSession:
     def _fail_unsendable(self, ctx: Context, exc: Exception) -> None:
         status = getattr(exc, "command_status", CommandStatus.ESME_RUNKNOWNERR)
         result = SubmitResult(
-            Outcome.FAILED, None, status, RetryClass.PERMANENT, 0.0, str(exc), self.name
+            SubmitOutcome.FAILED, None, status, RetryClass.PERMANENT, 0.0, str(exc), self.name
         )
         _resolve(ctx, result, exc)
 
@@ -441,7 +441,7 @@ class ClientSession:
         self._dispatch(connection, events)
         if self._queue or self._on_room is not None:
             self._fill()
-        if self.state is SessionState.DRAINING:
+        if self.state is ClientSessionState.DRAINING:
             self._maybe_unbind()
 
     def _dispatch(self, conn: SessionConnection, events: list[Event]) -> None:
@@ -634,7 +634,9 @@ class ClientSession:
             # the session is in a bad state: drop it; the pool reconnects after the cooldown
             log.warning("%s: %s, dropping the session", self.name, status.name)
             self._loop.call_soon(conn.close, CloseReason.POLICY)
-        return SubmitResult(Outcome.FAILED, None, status, retry, pause, status.name, self.name)
+        return SubmitResult(
+            SubmitOutcome.FAILED, None, status, retry, pause, status.name, self.name
+        )
 
     # ------------------------------------------------------------------ metrics
 

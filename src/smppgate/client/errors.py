@@ -16,7 +16,7 @@ class ClientError(Exception):
     """Base of every client error."""
 
 
-class ConfigError(ClientError, ValueError):
+class ClientConfigError(ClientError, ValueError):
     """The account or pool configuration is invalid; the message says which setting and why."""
 
 

@@ -14,10 +14,10 @@ from smppgate.pdu import ESM_CLASS_TYPE_MASK, DataSm, DeliverSm, Tlv, TlvTag, tl
 from smppgate.text import (
     AssembledMessage,
     AssemblyStatus,
+    DeliveryState,
     ItsSessionInfo,
     Reassembler,
     Receipt,
-    ReceiptState,
     UnsupportedDataCodingError,
     UssdServiceOp,
     concatenation_of,
@@ -31,7 +31,7 @@ class DeliveryReport(NamedTuple):
     account: str
     message_id: str | None
     """The id the receipt names (receipted_message_id TLV first, else ``id:``)."""
-    state: ReceiptState | None
+    state: DeliveryState | None
     receipt: Receipt
     source: str
     destination: str

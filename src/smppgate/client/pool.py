@@ -23,11 +23,11 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import NamedTuple
 
-from smppgate.client.config import AccountConfig
-from smppgate.client.connection import Batch, ClientSession, Item, SessionState
+from smppgate.client.config import SmppAccount
+from smppgate.client.connection import Batch, ClientSession, ClientSessionState, Item
 from smppgate.client.cooldown import AttemptEnd, CooldownPolicy
 from smppgate.client.coordination import Coordinator
-from smppgate.client.errors import ClientError, ConfigError, NotBoundError, QueryError
+from smppgate.client.errors import ClientConfigError, ClientError, NotBoundError, QueryError
 from smppgate.client.failover import next_host, slot_to_return
 from smppgate.client.incoming import (
     NO_ANSWER,
@@ -49,7 +49,15 @@ from smppgate.client.ratelimit import TokenBucket
 from smppgate.client.results import QueryResult, SubmitResult, not_sent
 from smppgate.client.routing import select_session
 from smppgate.lifecycle import AsyncLifecycle
-from smppgate.pdu import CommandId, DataSm, DeliverSm, MessageState, QuerySm, QuerySmResp, SubmitSm
+from smppgate.pdu import (
+    CommandId,
+    DataSm,
+    DeliverSm,
+    QuerySm,
+    QuerySmResp,
+    SmppMessageState,
+    SubmitSm,
+)
 from smppgate.session import BindMode, CloseReason, ProtocolViolation
 from smppgate.text import ReferenceAllocator, SplitMethod
 
@@ -187,7 +195,7 @@ class SessionPool(AsyncLifecycle):
 
     def __init__(
         self,
-        account: AccountConfig,
+        account: SmppAccount,
         *,
         on_incoming: Callable[[IncomingEvent], None] | None = None,
         on_held: Callable[[HeldEvent], None] | None = None,
@@ -589,7 +597,7 @@ class SessionPool(AsyncLifecycle):
         """Change the account's submit cap while the sessions run (a configuration reload:
         no session needs rebuilding for it). The new cap starts with a second's worth."""
         if rate is not None and rate <= 0:
-            raise ConfigError(f"max_submit_rate must be > 0, got {rate}")
+            raise ClientConfigError(f"max_submit_rate must be > 0, got {rate}")
         self.account = replace(self.account, max_submit_rate=rate)
         self._submits = _submit_bucket(rate, self._loop.time())
         if self._refill_timer is not None:
@@ -624,9 +632,9 @@ class SessionPool(AsyncLifecycle):
             )
         if response.command_status != 0 or not isinstance(response, QuerySmResp):
             raise QueryError(response.command_status)
-        state: MessageState | int
+        state: SmppMessageState | int
         try:
-            state = MessageState(response.message_state)
+            state = SmppMessageState(response.message_state)
         except ValueError:
             state = response.message_state
         return QueryResult(response.message_id, state, response.final_date, response.error_code)
@@ -723,7 +731,7 @@ class SessionPool(AsyncLifecycle):
     @property
     def sessions(self) -> tuple[ClientSession, ...]:
         """The sessions bound right now."""
-        return tuple(s for s in self._active if s.state is SessionState.BOUND)
+        return tuple(s for s in self._active if s.state is ClientSessionState.BOUND)
 
 
 def _cancelled(item: Item) -> bool:

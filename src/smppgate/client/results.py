@@ -6,10 +6,10 @@ from enum import Enum
 from typing import NamedTuple
 
 from smppgate.client.errors import OutcomeUnknown, SubmitError
-from smppgate.pdu import CommandStatus, MessageState, RetryClass
+from smppgate.pdu import CommandStatus, RetryClass, SmppMessageState
 
 
-class Outcome(Enum):
+class SubmitOutcome(Enum):
     ACCEPTED = "accepted"
     """The SMSC took the part; ``message_id`` is its handle."""
     FAILED = "failed"
@@ -25,7 +25,7 @@ class SubmitResult(NamedTuple):
     """The result of one submit_sm. ``pause`` is how long the connection that got a throttle
     error will send nothing (the caller's requeue should wait at least that long)."""
 
-    outcome: Outcome
+    outcome: SubmitOutcome
     message_id: str | None = None
     status: CommandStatus | None = CommandStatus.ESME_ROK
     retry: RetryClass = RetryClass.OK
@@ -35,13 +35,13 @@ class SubmitResult(NamedTuple):
 
     @property
     def accepted(self) -> bool:
-        return self.outcome is Outcome.ACCEPTED
+        return self.outcome is SubmitOutcome.ACCEPTED
 
     def raise_for_outcome(self) -> str:
         """The message_id when accepted; else SubmitError / OutcomeUnknown."""
-        if self.outcome is Outcome.ACCEPTED:
+        if self.outcome is SubmitOutcome.ACCEPTED:
             return self.message_id or ""
-        if self.outcome is Outcome.UNKNOWN:
+        if self.outcome is SubmitOutcome.UNKNOWN:
             raise OutcomeUnknown(self.reason)
         status = self.status if self.status is not None else CommandStatus.ESME_RUNKNOWNERR
         raise SubmitError(status, self.retry, self.pause)
@@ -49,33 +49,35 @@ class SubmitResult(NamedTuple):
 
 def accepted(message_id: str, session: str = "") -> SubmitResult:
     return SubmitResult(
-        Outcome.ACCEPTED, message_id, CommandStatus.ESME_ROK, RetryClass.OK, 0.0, "", session
+        SubmitOutcome.ACCEPTED, message_id, CommandStatus.ESME_ROK, RetryClass.OK, 0.0, "", session
     )
 
 
 def unknown(reason: str, session: str = "") -> SubmitResult:
-    return SubmitResult(Outcome.UNKNOWN, None, None, RetryClass.TRANSIENT, 0.0, reason, session)
+    return SubmitResult(
+        SubmitOutcome.UNKNOWN, None, None, RetryClass.TRANSIENT, 0.0, reason, session
+    )
 
 
 def not_received(reason: str, session: str = "") -> SubmitResult:
     return SubmitResult(
-        Outcome.NOT_RECEIVED, None, None, RetryClass.TRANSIENT, 0.0, reason, session
+        SubmitOutcome.NOT_RECEIVED, None, None, RetryClass.TRANSIENT, 0.0, reason, session
     )
 
 
 def not_sent(reason: str) -> SubmitResult:
     """Never written to any connection: safe to send again."""
-    return SubmitResult(Outcome.FAILED, None, None, RetryClass.TRANSIENT, 0.0, reason, "")
+    return SubmitResult(SubmitOutcome.FAILED, None, None, RetryClass.TRANSIENT, 0.0, reason, "")
 
 
 class QueryResult(NamedTuple):
     """query_sm_resp, typed. ``final_date`` is empty while the state is not final."""
 
     message_id: str
-    state: MessageState | int
+    state: SmppMessageState | int
     final_date: str
     error_code: int
 
     @property
     def is_final(self) -> bool:
-        return isinstance(self.state, MessageState) and self.state.is_final
+        return isinstance(self.state, SmppMessageState) and self.state.is_final

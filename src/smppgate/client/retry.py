@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import NamedTuple
 
-from smppgate.client.results import Outcome, SubmitResult
+from smppgate.client.results import SubmitOutcome, SubmitResult
 from smppgate.pdu import RetryClass
 from smppgate.profiles import RetryRules
 
@@ -56,9 +56,9 @@ class Decision(NamedTuple):
 
 def decide(result: SubmitResult, attempts: Attempts, rules: RetryRules) -> Decision:  # noqa: C901 - one branch per retry class: the module docstring's table
     """The decision for one result of one part."""
-    if result.outcome is Outcome.ACCEPTED:
+    if result.outcome is SubmitOutcome.ACCEPTED:
         return Decision(Action.DONE, RetryClass.OK, attempts=attempts)
-    if result.outcome is Outcome.UNKNOWN:
+    if result.outcome is SubmitOutcome.UNKNOWN:
         return Decision(
             Action.UNKNOWN, RetryClass.TRANSIENT, attempts=attempts, reason=result.reason
         )

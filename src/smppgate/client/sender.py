@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from smppgate.client.message import MessagePlan, OutboundMessage
 from smppgate.client.pool import SessionPool
-from smppgate.client.results import Outcome, SubmitResult
+from smppgate.client.results import SubmitOutcome, SubmitResult
 from smppgate.client.retry import Action, Attempts, MessageAction, decide_message
 from smppgate.pdu import RetryClass
 
@@ -28,7 +28,7 @@ class MessageResult(NamedTuple):
 
     @property
     def accepted(self) -> bool:
-        return all(p.outcome is Outcome.ACCEPTED for p in self.parts)
+        return all(p.outcome is SubmitOutcome.ACCEPTED for p in self.parts)
 
     @property
     def message_ids(self) -> tuple[str | None, ...]:
@@ -78,7 +78,7 @@ async def send_message(
                 # D-19: a part that failed ends the message; parts not yet accepted stop here
                 for i in order:
                     final[i] = SubmitResult(
-                        Outcome.FAILED, None, None, RetryClass.PERMANENT, 0.0,
+                        SubmitOutcome.FAILED, None, None, RetryClass.PERMANENT, 0.0,
                         "cancelled: another part failed",
                     )  # fmt: skip
                 order.clear()

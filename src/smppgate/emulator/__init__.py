@@ -17,7 +17,12 @@ from smppgate.emulator.config import (
     ShortValidity,
     TrafficClass,
 )
-from smppgate.emulator.errors import ConfigError, EmulatorError, NoReceiverError, UnknownFaultError
+from smppgate.emulator.errors import (
+    EmulatorConfigError,
+    EmulatorError,
+    NoReceiverError,
+    UnknownFaultError,
+)
 from smppgate.emulator.faults import POLICIES, FaultKind, FaultRule, Faults, Policy, make_policy
 from smppgate.emulator.ledger import (
     Counters,
@@ -33,10 +38,10 @@ __all__ = [
     "DEMO_ACCOUNT",
     "POLICIES",
     "Account",
-    "ConfigError",
     "Counters",
     "Emulator",
     "EmulatorConfig",
+    "EmulatorConfigError",
     "EmulatorError",
     "FaultKind",
     "FaultRule",

@@ -3,7 +3,7 @@
 Every value has a default that behaves like the Devino platform's page (four sessions per
 account, validity at least 60 s, 60 s / 90 s reconnect waits); a TOML file or the CLI changes
 them. ``EmulatorConfig.from_mapping`` turns a TOML document into a config and names the key of
-any bad value (``ConfigError.key``).
+any bad value (``EmulatorConfigError.key``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any
 
-from smppgate.emulator.errors import ConfigError, UnknownFaultError
+from smppgate.emulator.errors import EmulatorConfigError, UnknownFaultError
 from smppgate.emulator.faults import POLICIES, make_policy
 from smppgate.emulator.outcomes import OutcomeMix
 from smppgate.pdu import CommandStatus, Npi, Ton
@@ -68,18 +68,20 @@ class Account:
 
     def __post_init__(self) -> None:
         if not self.system_id or len(self.system_id) > 15:
-            raise ConfigError("accounts.system_id", "must be 1..15 characters (C-Octet 16)")
+            raise EmulatorConfigError("accounts.system_id", "must be 1..15 characters (C-Octet 16)")
         if len(self.password) > 8:
-            raise ConfigError(
+            raise EmulatorConfigError(
                 f"accounts.{self.system_id}.password", "must be at most 8 characters (C-Octet 9)"
             )
         if self.max_sessions is not None and self.max_sessions < 1:
-            raise ConfigError(f"accounts.{self.system_id}.max_sessions", "must be at least 1")
+            raise EmulatorConfigError(
+                f"accounts.{self.system_id}.max_sessions", "must be at least 1"
+            )
         try:
             object.__setattr__(self, "default_alphabet", DefaultAlphabet(self.default_alphabet))
         except ValueError:
             names = "|".join(a.value for a in DefaultAlphabet)
-            raise ConfigError(
+            raise EmulatorConfigError(
                 f"accounts.{self.system_id}.default_alphabet",
                 f"{self.default_alphabet!r} is not one of {names}",
             ) from None
@@ -89,7 +91,7 @@ class Account:
         """``LOGIN:PASSWORD``."""
         login, sep, password = text.partition(":")
         if not sep or not login:
-            raise ConfigError("account", "expected LOGIN:PASSWORD")
+            raise EmulatorConfigError("account", "expected LOGIN:PASSWORD")
         return cls(login, password)
 
 
@@ -107,15 +109,15 @@ class ListenerConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.port < 65536:
-            raise ConfigError("listeners.port", f"{self.port} is not a TCP port")
+            raise EmulatorConfigError("listeners.port", f"{self.port} is not a TCP port")
         try:
             object.__setattr__(self, "traffic_class", TrafficClass(self.traffic_class))
         except ValueError:
-            raise ConfigError(
+            raise EmulatorConfigError(
                 "listeners.traffic_class", f"{self.traffic_class!r} is not promo|transactional"
             ) from None
         if self.tls_key and not self.tls_cert:
-            raise ConfigError("listeners.tls_key", "given without tls_cert")
+            raise EmulatorConfigError("listeners.tls_key", "given without tls_cert")
 
     @property
     def tls(self) -> bool:
@@ -130,7 +132,7 @@ class ListenerConfig:
         try:
             context.load_cert_chain(self.tls_cert, self.tls_key)
         except (OSError, ssl.SSLError) as exc:
-            raise ConfigError("listeners.tls_cert", f"cannot load: {exc}") from None
+            raise EmulatorConfigError("listeners.tls_cert", f"cannot load: {exc}") from None
         return context
 
     @classmethod
@@ -146,7 +148,7 @@ class ListenerConfig:
         try:
             port = int(port_text)
         except ValueError:
-            raise ConfigError("listen", f"{text!r} is not HOST:PORT") from None
+            raise EmulatorConfigError("listen", f"{text!r} is not HOST:PORT") from None
         return cls(host or "127.0.0.1", port, klass or traffic_class)
 
 
@@ -232,10 +234,10 @@ class EmulatorConfig:
 
     def __post_init__(self) -> None:  # noqa: C901 - a flat list of independent checks
         if not self.listeners:
-            raise ConfigError("listeners", "at least one listener is needed")
+            raise EmulatorConfigError("listeners", "at least one listener is needed")
         names = [a.system_id for a in self.accounts]
         if len(set(names)) != len(names):
-            raise ConfigError("accounts", "a system_id appears twice")
+            raise EmulatorConfigError("accounts", "a system_id appears twice")
         for key, enum in (
             ("message_id_format", IdFormat),
             ("receipt_id_format", ReceiptIdFormat),
@@ -246,7 +248,7 @@ class EmulatorConfig:
                 object.__setattr__(self, key, enum(value))
             except ValueError:
                 allowed = "|".join(m.value for m in enum)
-                raise ConfigError(key, f"{value!r} is not one of {allowed}") from None
+                raise EmulatorConfigError(key, f"{value!r} is not one of {allowed}") from None
         for key in (
             "dlr_delay",
             "min_validity",
@@ -259,10 +261,10 @@ class EmulatorConfig:
             "lockout_seconds",
         ):
             if getattr(self, key) < 0:
-                raise ConfigError(key, "must not be negative")
+                raise EmulatorConfigError(key, "must not be negative")
         for key in ("bind_timeout", "deliver_timeout", "unbind_timeout", "enquire_link_idle"):
             if getattr(self, key) <= 0:
-                raise ConfigError(key, "must be positive")
+                raise EmulatorConfigError(key, "must be positive")
         for key in (
             "max_sessions",
             "deliver_window",
@@ -275,9 +277,9 @@ class EmulatorConfig:
             "failed_binds_before_lockout",
         ):
             if getattr(self, key) < 1:
-                raise ConfigError(key, "must be at least 1")
+                raise EmulatorConfigError(key, "must be at least 1")
         if self.record_limit < 0:
-            raise ConfigError("record_limit", "must not be negative")
+            raise EmulatorConfigError("record_limit", "must not be negative")
 
     def with_changes(self, **changes: Any) -> EmulatorConfig:
         return replace(self, **changes)
@@ -299,7 +301,7 @@ class EmulatorConfig:
         changes: dict[str, Any] = {}
         for key, value in data.items():
             if key not in known:
-                raise ConfigError(key, "unknown setting")
+                raise EmulatorConfigError(key, "unknown setting")
             if key == "listeners":
                 changes[key] = tuple(
                     _listener(i, item) for i, item in enumerate(_tables(key, value))
@@ -312,34 +314,34 @@ class EmulatorConfig:
                 changes[key] = tuple(_fault(i, item) for i, item in enumerate(_tables(key, value)))
             elif key == "dlr_outcomes":
                 if not isinstance(value, Mapping):
-                    raise ConfigError(key, "expected a table like {delivered = 0.9}")
+                    raise EmulatorConfigError(key, "expected a table like {delivered = 0.9}")
                 changes[key] = OutcomeMix.from_mapping(dict(value))
             elif key == "session_limit_status":
                 changes[key] = _command_status(key, value)
             elif key in ("source_ton", "source_npi", "dest_ton", "dest_npi"):
                 if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
-                    raise ConfigError(key, "expected a list of integers")
+                    raise EmulatorConfigError(key, "expected a list of integers")
                 changes[key] = tuple(value)
             else:
                 changes[key] = _scalar(key, value, getattr(base, key))
         try:
             return replace(base, **changes)
-        except ConfigError:
+        except EmulatorConfigError:
             raise
         except (TypeError, ValueError) as exc:
-            raise ConfigError("config", str(exc)) from None
+            raise EmulatorConfigError("config", str(exc)) from None
 
 
 def _tables(key: str, value: object) -> list[Mapping[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-        raise ConfigError(key, "expected an array of tables ([[" + key + "]])")
+        raise EmulatorConfigError(key, "expected an array of tables ([[" + key + "]])")
     return value
 
 
 def _check_keys(key: str, item: Mapping[str, Any], allowed: set[str]) -> None:
     for name in item:
         if name not in allowed:
-            raise ConfigError(f"{key}.{name}", "unknown setting")
+            raise EmulatorConfigError(f"{key}.{name}", "unknown setting")
 
 
 def _listener(index: int, item: Mapping[str, Any]) -> ListenerConfig:
@@ -349,7 +351,7 @@ def _listener(index: int, item: Mapping[str, Any]) -> ListenerConfig:
     try:
         return ListenerConfig(**item)
     except TypeError as exc:
-        raise ConfigError(f"listeners[{index}]", str(exc)) from None
+        raise EmulatorConfigError(f"listeners[{index}]", str(exc)) from None
 
 
 def _account(index: int, item: Mapping[str, Any]) -> Account:
@@ -357,7 +359,7 @@ def _account(index: int, item: Mapping[str, Any]) -> Account:
         f"accounts[{index}]", item, {"system_id", "password", "max_sessions", "default_alphabet"}
     )
     if "system_id" not in item or "password" not in item:
-        raise ConfigError(f"accounts[{index}]", "system_id and password are required")
+        raise EmulatorConfigError(f"accounts[{index}]", "system_id and password are required")
     return Account(
         str(item["system_id"]),
         str(item["password"]),
@@ -368,13 +370,13 @@ def _account(index: int, item: Mapping[str, Any]) -> Account:
 
 def _fault(index: int, item: Mapping[str, Any]) -> FaultSpec:
     if "fault" not in item:
-        raise ConfigError(f"faults[{index}].fault", "missing (the behaviour's name)")
+        raise EmulatorConfigError(f"faults[{index}].fault", "missing (the behaviour's name)")
     params = {k: v for k, v in item.items() if k not in ("fault", "account", "prefix")}
     try:
         return FaultSpec(str(item["fault"]), item.get("account"), item.get("prefix"), params)
     except UnknownFaultError as exc:
         known = ", ".join(sorted(POLICIES))
-        raise ConfigError(
+        raise EmulatorConfigError(
             f"faults[{index}].fault", f"unknown fault {exc.name!r} (known: {known})"
         ) from None
 
@@ -387,27 +389,27 @@ def _command_status(key: str, value: object) -> CommandStatus:
             return CommandStatus(value)
     except (KeyError, ValueError):
         pass
-    raise ConfigError(key, f"{value!r} is not a command_status name or number")
+    raise EmulatorConfigError(key, f"{value!r} is not a command_status name or number")
 
 
 def _scalar(key: str, value: object, current: object) -> object:
     if isinstance(current, bool):
         if not isinstance(value, bool):
-            raise ConfigError(key, "expected true or false")
+            raise EmulatorConfigError(key, "expected true or false")
         return value
     if isinstance(current, float):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(key, "expected a number")
+            raise EmulatorConfigError(key, "expected a number")
         return float(value)
     if isinstance(current, int) or (key in ("message_id_start", "seed") and current is None):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(key, "expected an integer")
+            raise EmulatorConfigError(key, "expected an integer")
         return value
     if isinstance(current, str):
         if not isinstance(value, str):
-            raise ConfigError(key, "expected a string")
+            raise EmulatorConfigError(key, "expected a string")
         return value
-    raise ConfigError(key, "cannot be set from a file")
+    raise EmulatorConfigError(key, "cannot be set from a file")
 
 
 def is_loopback(host: str) -> bool:

@@ -29,7 +29,7 @@ from aiohttp import web
 
 from smppgate.emulator.config import is_loopback
 from smppgate.emulator.deliveries import mo_pdus
-from smppgate.emulator.errors import ConfigError, NoReceiverError, UnknownFaultError
+from smppgate.emulator.errors import EmulatorConfigError, NoReceiverError, UnknownFaultError
 from smppgate.emulator.server import Emulator
 from smppgate.lifecycle import AsyncLifecycle
 from smppgate.pdu import PduError, encode
@@ -100,7 +100,7 @@ async def add_fault(request: web.Request) -> web.Response:
         rule = _emulator(request).faults.add(name, account=account, prefix=prefix, **body)
     except UnknownFaultError as exc:
         return _error(400, str(exc))
-    except ConfigError as exc:
+    except EmulatorConfigError as exc:
         return _error(400, str(exc))
     return web.json_response(rule.describe(), status=201)
 
@@ -221,7 +221,7 @@ class ControlServer(AsyncLifecycle):
         token: str | None = None,
     ) -> None:
         if not is_loopback(host):
-            raise ConfigError("control", f"{host} is not a loopback address")
+            raise EmulatorConfigError("control", f"{host} is not a loopback address")
         self.emulator = emulator
         self.token = token or None
         self.host = host

@@ -7,7 +7,7 @@ class EmulatorError(Exception):
     """Base class of the emulator's errors."""
 
 
-class ConfigError(EmulatorError, ValueError):
+class EmulatorConfigError(EmulatorError, ValueError):
     """A setting is missing, unknown or out of range; ``key`` names it (dotted for TOML)."""
 
     def __init__(self, key: str, message: str) -> None:

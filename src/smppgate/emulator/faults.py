@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar, NamedTuple
 
-from smppgate.emulator.errors import ConfigError, UnknownFaultError
+from smppgate.emulator.errors import EmulatorConfigError, UnknownFaultError
 from smppgate.pdu import CommandStatus
 
 
@@ -61,7 +61,7 @@ def _status(value: object, key: str) -> CommandStatus:
             return CommandStatus(value)
     except (KeyError, ValueError):
         pass
-    raise ConfigError(key, f"{value!r} is not a command_status name or number")
+    raise EmulatorConfigError(key, f"{value!r} is not a command_status name or number")
 
 
 class Policy:
@@ -87,11 +87,11 @@ class Throttle(Policy):
 
     def __init__(self, rate: float, burst: float | None = None) -> None:
         if rate <= 0:
-            raise ConfigError("throttle.rate", "must be positive")
+            raise EmulatorConfigError("throttle.rate", "must be positive")
         self.rate = float(rate)
         self.burst = float(burst) if burst is not None else max(1.0, self.rate)
         if self.burst < 1:
-            raise ConfigError("throttle.burst", "must be at least 1")
+            raise EmulatorConfigError("throttle.burst", "must be at least 1")
         self._buckets: dict[str, tuple[float, float]] = {}  # system_id -> (tokens, at)
 
     def params(self) -> dict[str, object]:
@@ -117,11 +117,11 @@ class QueueFull(Policy):
 
     def __init__(self, first: int = 0, probability: float = 0.0, seed: int | None = None) -> None:
         if first < 0:
-            raise ConfigError("queue_full.first", "must not be negative")
+            raise EmulatorConfigError("queue_full.first", "must not be negative")
         if not 0.0 <= probability <= 1.0:
-            raise ConfigError("queue_full.probability", "must be within 0..1")
+            raise EmulatorConfigError("queue_full.probability", "must be within 0..1")
         if not first and not probability:
-            raise ConfigError("queue_full", "set first or probability")
+            raise EmulatorConfigError("queue_full", "set first or probability")
         self.first = int(first)
         self.probability = float(probability)
         self._rng = random.Random(seed)
@@ -151,7 +151,7 @@ class InvalidDestination(Policy):
         try:
             self.pattern = re.compile(pattern)
         except re.error as exc:
-            raise ConfigError("invalid_destination.pattern", str(exc)) from None
+            raise EmulatorConfigError("invalid_destination.pattern", str(exc)) from None
 
     def params(self) -> dict[str, object]:
         return {"pattern": self.pattern.pattern}
@@ -170,7 +170,7 @@ class Delay(Policy):
 
     def __init__(self, seconds: float) -> None:
         if seconds < 0:
-            raise ConfigError("delay.seconds", "must not be negative")
+            raise EmulatorConfigError("delay.seconds", "must not be negative")
         self.seconds = float(seconds)
 
     def params(self) -> dict[str, object]:
@@ -204,7 +204,7 @@ class DropAfter(Policy):
 
     def __init__(self, pdus: int) -> None:
         if pdus < 1:
-            raise ConfigError("drop_after.pdus", "must be at least 1")
+            raise EmulatorConfigError("drop_after.pdus", "must be at least 1")
         self.pdus = int(pdus)
 
     def params(self) -> dict[str, object]:
@@ -246,7 +246,7 @@ class RefuseConnections(Policy):
 
     def __init__(self, seconds: float) -> None:
         if seconds <= 0:
-            raise ConfigError("refuse_connections.seconds", "must be positive")
+            raise EmulatorConfigError("refuse_connections.seconds", "must be positive")
         self.seconds = float(seconds)
         self.until = 0.0  # set by Faults.add from its clock
 
@@ -272,14 +272,14 @@ POLICIES: dict[str, Callable[..., Policy]] = {
 
 
 def make_policy(name: str, params: Mapping[str, Any] | None = None) -> Policy:
-    """Build the behaviour called ``name``; raises UnknownFaultError or ConfigError."""
+    """Build the behaviour called ``name``; raises UnknownFaultError or EmulatorConfigError."""
     factory = POLICIES.get(name)
     if factory is None:
         raise UnknownFaultError(name)
     try:
         return factory(**dict(params or {}))
     except TypeError as exc:
-        raise ConfigError(f"faults.{name}", f"bad parameters: {exc}") from None
+        raise EmulatorConfigError(f"faults.{name}", f"bad parameters: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 from smppgate.emulator.config import IdFormat, ReceiptIdFormat
 from smppgate.pdu import CommandStatus, Pdu, decode
-from smppgate.text import ReceiptState
+from smppgate.text import DeliveryState
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -97,7 +97,7 @@ class SubmitRecord(NamedTuple):
 class MessageStatus(NamedTuple):
     """A message's state once something happened to it (delivered, cancelled, expired...)."""
 
-    state: ReceiptState
+    state: DeliveryState
     done_at: float
     error: int = 0
 

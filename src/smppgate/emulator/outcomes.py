@@ -5,24 +5,24 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from smppgate.emulator.errors import ConfigError
-from smppgate.text import ReceiptState
+from smppgate.emulator.errors import EmulatorConfigError
+from smppgate.text import DeliveryState
 
 #: outcome names as written in settings -> receipt state
-OUTCOME_STATES: dict[str, ReceiptState] = {
-    "delivered": ReceiptState.DELIVERED,
-    "undeliverable": ReceiptState.UNDELIVERABLE,
-    "expired": ReceiptState.EXPIRED,
-    "rejected": ReceiptState.REJECTED,
+OUTCOME_STATES: dict[str, DeliveryState] = {
+    "delivered": DeliveryState.DELIVERED,
+    "undeliverable": DeliveryState.UNDELIVERABLE,
+    "expired": DeliveryState.EXPIRED,
+    "rejected": DeliveryState.REJECTED,
 }
 
 #: the err: field and network_error_code we report with each final state
-ERROR_CODES: dict[ReceiptState, int] = {
-    ReceiptState.DELIVERED: 0,
-    ReceiptState.UNDELIVERABLE: 1,
-    ReceiptState.EXPIRED: 2,
-    ReceiptState.REJECTED: 3,
-    ReceiptState.DELETED: 4,
+ERROR_CODES: dict[DeliveryState, int] = {
+    DeliveryState.DELIVERED: 0,
+    DeliveryState.UNDELIVERABLE: 1,
+    DeliveryState.EXPIRED: 2,
+    DeliveryState.REJECTED: 3,
+    DeliveryState.DELETED: 4,
 }
 
 
@@ -38,17 +38,17 @@ class OutcomeMix:
     def __post_init__(self) -> None:
         weights = self.weights()
         if any(w < 0 for w in weights):
-            raise ConfigError("dlr_outcome", "weights must not be negative")
+            raise EmulatorConfigError("dlr_outcome", "weights must not be negative")
         if sum(weights) <= 0:
-            raise ConfigError("dlr_outcome", "at least one weight must be positive")
+            raise EmulatorConfigError("dlr_outcome", "at least one weight must be positive")
 
     def weights(self) -> tuple[float, float, float, float]:
         return (self.delivered, self.undeliverable, self.expired, self.rejected)
 
-    def choose(self, rng: random.Random) -> ReceiptState:
+    def choose(self, rng: random.Random) -> DeliveryState:
         """One final state drawn with these weights."""
         if self.delivered and not (self.undeliverable or self.expired or self.rejected):
-            return ReceiptState.DELIVERED
+            return DeliveryState.DELIVERED
         states = tuple(OUTCOME_STATES.values())
         return rng.choices(states, weights=self.weights())[0]
 
@@ -59,7 +59,7 @@ class OutcomeMix:
         for item in text.split(","):
             name, sep, value = item.strip().partition("=")
             if not sep or name.strip() not in OUTCOME_STATES:
-                raise ConfigError(
+                raise EmulatorConfigError(
                     "dlr_outcome",
                     f"{item.strip()!r}: expected NAME=WEIGHT with NAME one of "
                     + ", ".join(OUTCOME_STATES),
@@ -67,12 +67,12 @@ class OutcomeMix:
             try:
                 weights[name.strip()] = float(value)
             except ValueError:
-                raise ConfigError("dlr_outcome", f"{value!r} is not a number") from None
+                raise EmulatorConfigError("dlr_outcome", f"{value!r} is not a number") from None
         return cls.from_mapping(weights)
 
     @classmethod
     def from_mapping(cls, weights: dict[str, float]) -> OutcomeMix:
         unknown = set(weights) - set(OUTCOME_STATES)
         if unknown:
-            raise ConfigError("dlr_outcome", f"unknown outcome {sorted(unknown)[0]!r}")
+            raise EmulatorConfigError("dlr_outcome", f"unknown outcome {sorted(unknown)[0]!r}")
         return cls(**{name: float(weights.get(name, 0.0)) for name in OUTCOME_STATES})

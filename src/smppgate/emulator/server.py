@@ -101,8 +101,8 @@ from smppgate.smsc.receipts import message_text, receipt_pdu
 from smppgate.text import (
     AssembledMessage,
     DefaultAlphabet,
+    DeliveryState,
     Reassembler,
-    ReceiptState,
     TextError,
 )
 
@@ -148,7 +148,7 @@ class _Due(NamedTuple):
     at: float
     message_id: str
     destination: str  # the handset (for submit_multi: one entry per destination)
-    forced: ReceiptState | None  # EXPIRED for a too-short validity that was accepted
+    forced: DeliveryState | None  # EXPIRED for a too-short validity that was accepted
 
 
 def _frames_with(data: bytes, command_id: bytes) -> int:
@@ -837,7 +837,7 @@ class Emulator(AsyncLifecycle, SmscHandler):
         system_id = _account_of(connection)
         destination = pdu.destination_addr
         rules = self.address_rules
-        forced: ReceiptState | None = None
+        forced: DeliveryState | None = None
         content: Content | None = None
         if (
             pdu.source_addr_ton in rules.source_ton
@@ -876,7 +876,7 @@ class Emulator(AsyncLifecycle, SmscHandler):
                     and (self.config.short_validity is ShortValidity.EXPIRE)
                 ):
                     self.violation("D-22", connection, found[0].detail + " (accepted, will expire)")
-                    forced = ReceiptState.EXPIRED
+                    forced = DeliveryState.EXPIRED
                 else:
                     findings += found
             status = self._apply(connection, findings)
@@ -1095,7 +1095,7 @@ class Emulator(AsyncLifecycle, SmscHandler):
         if status is not None:
             return status
         if now < record.at + self.config.dlr_delay:
-            return MessageStatus(ReceiptState.ENROUTE, 0.0)
+            return MessageStatus(DeliveryState.ENROUTE, 0.0)
         state = self.config.dlr_outcomes.choose(self._rng)
         status = MessageStatus(state, record.at + self.config.dlr_delay, ERROR_CODES[state])
         self._states[message_id] = status
@@ -1136,7 +1136,7 @@ class Emulator(AsyncLifecycle, SmscHandler):
             )
             return
         self._states[pdu.message_id] = MessageStatus(
-            ReceiptState.DELETED, now, ERROR_CODES[ReceiptState.DELETED]
+            DeliveryState.DELETED, now, ERROR_CODES[DeliveryState.DELETED]
         )
         connection.send_response(pdu, CancelSmResp())
 
@@ -1167,7 +1167,7 @@ class Emulator(AsyncLifecycle, SmscHandler):
             self.records.append(record)
 
     def schedule(
-        self, at: float, message_id: str, destination: str, forced: ReceiptState | None
+        self, at: float, message_id: str, destination: str, forced: DeliveryState | None
     ) -> None:
         """A receipt for ``message_id`` to ``destination``, due ``dlr_delay`` after ``at``."""
         due = self._due
@@ -1198,14 +1198,14 @@ class Emulator(AsyncLifecycle, SmscHandler):
             state = item.forced or self.config.dlr_outcomes.choose(self._rng)
             status = MessageStatus(state, now, ERROR_CODES[state])
             self._states[item.message_id] = status
-        elif status.state is ReceiptState.DELETED:
+        elif status.state is DeliveryState.DELETED:
             return  # cancelled: no receipt
         pdu = record.pdu
         if not isinstance(pdu, SubmitSm | DataSm | SubmitMulti):
             return  # the book holds only these
         if (
             pdu.registered_delivery & _RECEIPT_WANTED == RegisteredDelivery.RECEIPT_ON_FAILURE
-            and status.state is ReceiptState.DELIVERED
+            and status.state is DeliveryState.DELIVERED
         ):
             return  # receipt on failure only
         short_message = b"" if isinstance(pdu, DataSm) else pdu.short_message

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from smppgate.pdu import CommandStatus, Tlv, TlvTag
-from smppgate.smsc.times import ValidityError, validity_seconds
+from smppgate.smsc.times import TimeFormatError, validity_seconds
 from smppgate.text import InformationElement, UdhError, split_udh
 
 ESM_UDHI = 0x40
@@ -261,7 +261,7 @@ def check_validity(value: str, wall_now: datetime, minimum: float) -> list[Findi
     violation (answered ESME_RINVEXPIRY unless the emulator accepts and expires it)."""
     try:
         seconds = validity_seconds(value, wall_now)
-    except ValidityError as exc:
+    except TimeFormatError as exc:
         return [Finding(None, CommandStatus.ESME_RINVEXPIRY, str(exc))]
     if seconds is not None and seconds < minimum:
         return [

@@ -23,9 +23,9 @@ from smppgate.pdu.constants import (
     DataCoding,
     DestFlag,
     EsmClass,
-    MessageState,
     Npi,
     RegisteredDelivery,
+    SmppMessageState,
     Ton,
 )
 from smppgate.pdu.errors import (
@@ -109,7 +109,6 @@ __all__ = [
     "InvalidFieldError",
     "InvalidMessageLengthError",
     "InvalidTlvError",
-    "MessageState",
     "Npi",
     "Outbind",
     "Pdu",
@@ -120,6 +119,7 @@ __all__ = [
     "ReplaceSm",
     "ReplaceSmResp",
     "RetryClass",
+    "SmppMessageState",
     "SubmitMulti",
     "SubmitMultiResp",
     "SubmitSm",

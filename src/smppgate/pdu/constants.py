@@ -121,7 +121,7 @@ class RegisteredDelivery(IntFlag):
     INTERMEDIATE_NOTIFICATION = 0x10
 
 
-class MessageState(IntEnum):
+class SmppMessageState(IntEnum):
     """message_state (§5.2.28); 0 and 9 are SMPP 5.0 values tolerated on input."""
 
     SCHEDULED = 0
@@ -137,7 +137,7 @@ class MessageState(IntEnum):
 
     @property
     def is_final(self) -> bool:
-        return self not in (MessageState.SCHEDULED, MessageState.ENROUTE)
+        return self not in (SmppMessageState.SCHEDULED, SmppMessageState.ENROUTE)
 
 
 class DestFlag(IntEnum):

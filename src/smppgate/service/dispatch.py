@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from smppgate.client.message import submit_template
-from smppgate.client.results import Outcome as ResultOutcome
-from smppgate.client.results import SubmitResult
+from smppgate.client.results import SubmitOutcome, SubmitResult
 from smppgate.client.retry import Attempts, MessageAction, decide_message
 from smppgate.pdu import (
     CommandStatus,
@@ -117,7 +116,7 @@ def outcomes_for(
     requeues the whole message, its accepted parts staying accepted, never sent again)."""
     outcomes: list[Outcome] = []
     for seq, result in results:
-        if result.outcome is ResultOutcome.ACCEPTED:
+        if result.outcome is SubmitOutcome.ACCEPTED:
             smsc_id = result.message_id or ""
             outcomes.append(
                 PartAccepted(message.id, seq, smsc_id, message_id_keys(smsc_id), now, context)
@@ -147,7 +146,7 @@ def outcomes_for(
         seq, result = results[verdict.deciding]
         status = result.status
         reason = _REASONS.get(verdict.parts[verdict.deciding].retry, RequeueReason.TRANSIENT)
-        if result.outcome is ResultOutcome.NOT_RECEIVED:
+        if result.outcome is SubmitOutcome.NOT_RECEIVED:
             reason = RequeueReason.NOT_RECEIVED
         elif status is None:
             reason = RequeueReason.SESSION_LOST

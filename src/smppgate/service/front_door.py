@@ -62,7 +62,7 @@ from smppgate.smsc import (
 )
 from smppgate.smsc.receipts import receipt_pdu
 from smppgate.store import MessageState, NewMessage, SmppReceipt, Store, StoreError
-from smppgate.text import ReceiptState
+from smppgate.text import DeliveryState
 
 if TYPE_CHECKING:
     from smppgate.service.runtime import Gateway
@@ -574,22 +574,22 @@ class FrontDoor(SmscHandler):
 
 #: a message's state as query_sm's message_state (the queue's open states are ENROUTE)
 _QUERY_STATES = {
-    MessageState.QUEUED: ReceiptState.ENROUTE,
-    MessageState.SENDING: ReceiptState.ENROUTE,
-    MessageState.SUBMITTED: ReceiptState.ENROUTE,
-    MessageState.DELIVERED: ReceiptState.DELIVERED,
-    MessageState.UNDELIVERABLE: ReceiptState.UNDELIVERABLE,
-    MessageState.EXPIRED: ReceiptState.EXPIRED,
-    MessageState.REJECTED: ReceiptState.REJECTED,
-    MessageState.FAILED: ReceiptState.UNDELIVERABLE,
-    MessageState.UNKNOWN: ReceiptState.UNKNOWN,
+    MessageState.QUEUED: DeliveryState.ENROUTE,
+    MessageState.SENDING: DeliveryState.ENROUTE,
+    MessageState.SUBMITTED: DeliveryState.ENROUTE,
+    MessageState.DELIVERED: DeliveryState.DELIVERED,
+    MessageState.UNDELIVERABLE: DeliveryState.UNDELIVERABLE,
+    MessageState.EXPIRED: DeliveryState.EXPIRED,
+    MessageState.REJECTED: DeliveryState.REJECTED,
+    MessageState.FAILED: DeliveryState.UNDELIVERABLE,
+    MessageState.UNKNOWN: DeliveryState.UNKNOWN,
 }
 
 
 def _receipt(row: SmppReceipt) -> DeliverSm:
     """The deliver_sm receipt of an outbox row: the gateway's id in receipted_message_id and
     in the ``id:`` of the text, from the handset to the application's sender."""
-    state = ReceiptState[row.state.name]  # the store's names are the text layer's
+    state = DeliveryState[row.state.name]  # the store's names are the text layer's
     try:
         error = int(row.error_code or 0) & 0xFFFF
     except ValueError:

@@ -15,20 +15,20 @@ from smppgate.store.models import NewInbound, NewReceipt, ReceiptState
 from smppgate.text import (
     AssembledMessage,
     AssemblyStatus,
+    DeliveryState,
     ItsSessionInfo,
     UnsupportedDataCodingError,
 )
-from smppgate.text import ReceiptState as TextReceiptState
 
-_STATES: dict[TextReceiptState, ReceiptState] = {
-    TextReceiptState.DELIVERED: ReceiptState.DELIVERED,
-    TextReceiptState.EXPIRED: ReceiptState.EXPIRED,
-    TextReceiptState.DELETED: ReceiptState.DELETED,
-    TextReceiptState.UNDELIVERABLE: ReceiptState.UNDELIVERABLE,
-    TextReceiptState.ACCEPTED: ReceiptState.ACCEPTED,
-    TextReceiptState.UNKNOWN: ReceiptState.UNKNOWN,
-    TextReceiptState.REJECTED: ReceiptState.REJECTED,
-    TextReceiptState.ENROUTE: ReceiptState.ENROUTE,
+_STATES: dict[DeliveryState, ReceiptState] = {
+    DeliveryState.DELIVERED: ReceiptState.DELIVERED,
+    DeliveryState.EXPIRED: ReceiptState.EXPIRED,
+    DeliveryState.DELETED: ReceiptState.DELETED,
+    DeliveryState.UNDELIVERABLE: ReceiptState.UNDELIVERABLE,
+    DeliveryState.ACCEPTED: ReceiptState.ACCEPTED,
+    DeliveryState.UNKNOWN: ReceiptState.UNKNOWN,
+    DeliveryState.REJECTED: ReceiptState.REJECTED,
+    DeliveryState.ENROUTE: ReceiptState.ENROUTE,
 }
 
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, fields
 from types import TracebackType
 from typing import Any, TypeVar
 
-from smppgate.client import AccountConfig as ClientAccount
 from smppgate.client import (
     AddressError,
     ClientError,
@@ -35,15 +34,14 @@ from smppgate.client import (
     MoPart,
     NotBoundError,
     SessionPool,
+    SmppAccount,
     SubmitResult,
     TlsConfig,
     ValidityError,
 )
 from smppgate.client.pool import SlotState
-from smppgate.client.results import Outcome as ResultOutcome
-from smppgate.client.results import not_sent
-from smppgate.pdu import MessageState as PduMessageState
-from smppgate.pdu import SubmitSm
+from smppgate.client.results import SubmitOutcome, not_sent
+from smppgate.pdu import SmppMessageState, SubmitSm
 from smppgate.service.cluster import SPREAD, ClusterCoordinator, process_gone
 from smppgate.service.config import AccountConfig, GatewayConfig
 from smppgate.service.dispatch import build_part_submits, outcomes_for
@@ -101,18 +99,18 @@ def default_node_id() -> str:
 #: ``tls`` is the exception (the gateway's is a flag, with ca_file and tls_verify beside it)
 _SHARED_FIELDS = tuple(
     f.name
-    for f in fields(ClientAccount)
+    for f in fields(SmppAccount)
     if f.name != "tls" and f.name in {g.name for g in fields(AccountConfig)}
 )
 
 
-def client_account(account: AccountConfig) -> ClientAccount:
+def client_account(account: AccountConfig) -> SmppAccount:
     """The client's view of a configured account."""
     tls = None
     if account.tls:
         tls = TlsConfig(ca_file=account.ca_file, verify=account.tls_verify)
     shared = {name: getattr(account, name) for name in _SHARED_FIELDS}
-    return ClientAccount(tls=tls, **shared)
+    return SmppAccount(tls=tls, **shared)
 
 
 @dataclass
@@ -753,14 +751,14 @@ class AccountRunner:
 
 
 _QUERY_STATES: dict[object, ReceiptState] = {
-    PduMessageState.ENROUTE: ReceiptState.ENROUTE,
-    PduMessageState.DELIVERED: ReceiptState.DELIVERED,
-    PduMessageState.EXPIRED: ReceiptState.EXPIRED,
-    PduMessageState.DELETED: ReceiptState.DELETED,
-    PduMessageState.UNDELIVERABLE: ReceiptState.UNDELIVERABLE,
-    PduMessageState.ACCEPTED: ReceiptState.ACCEPTED,
-    PduMessageState.UNKNOWN: ReceiptState.UNKNOWN,
-    PduMessageState.REJECTED: ReceiptState.REJECTED,
+    SmppMessageState.ENROUTE: ReceiptState.ENROUTE,
+    SmppMessageState.DELIVERED: ReceiptState.DELIVERED,
+    SmppMessageState.EXPIRED: ReceiptState.EXPIRED,
+    SmppMessageState.DELETED: ReceiptState.DELETED,
+    SmppMessageState.UNDELIVERABLE: ReceiptState.UNDELIVERABLE,
+    SmppMessageState.ACCEPTED: ReceiptState.ACCEPTED,
+    SmppMessageState.UNKNOWN: ReceiptState.UNKNOWN,
+    SmppMessageState.REJECTED: ReceiptState.REJECTED,
 }
 
 
@@ -772,9 +770,9 @@ def _answer(batch: list[HeldEvent]) -> None:
 def _status_label(result: SubmitResult) -> str:
     if result.status is not None:
         return result.status.name
-    if result.outcome is ResultOutcome.UNKNOWN:
+    if result.outcome is SubmitOutcome.UNKNOWN:
         return "NO_RESPONSE"
-    if result.outcome is ResultOutcome.NOT_RECEIVED:
+    if result.outcome is SubmitOutcome.NOT_RECEIVED:
         return "NOT_RECEIVED"
     return "NOT_SENT"
 

@@ -17,7 +17,7 @@ from smppgate.numbers import DialPlan, NumberError, international, national, nor
 from smppgate.pdu import CommandStatus, DataSm, EsmClass, Npi, SubmitSm, TlvTag, Ton
 from smppgate.service.config import AccountConfig, SmppUserConfig
 from smppgate.service.intake import MAX_VALIDITY, ValidationError, check_sender
-from smppgate.smsc.times import ValidityError, validity_seconds
+from smppgate.smsc.times import TimeFormatError, validity_seconds
 from smppgate.store import NewMessage, PlannedPart, SmppOrigin
 from smppgate.text import DefaultAlphabet, UnsupportedDataCodingError, decode
 
@@ -168,7 +168,7 @@ def _validity(request: SubmitSm | DataSm, account: AccountConfig, wall: datetime
     value = request.validity_period if isinstance(request, SubmitSm) else ""
     try:
         seconds = validity_seconds(value, wall)
-    except ValidityError as exc:
+    except TimeFormatError as exc:
         raise SubmitRefused(CommandStatus.ESME_RINVEXPIRY, str(exc)) from None
     if seconds is None:
         return None
@@ -186,7 +186,7 @@ def _schedule(request: SubmitSm | DataSm, wall: datetime, now: float) -> float |
     value = request.schedule_delivery_time if isinstance(request, SubmitSm) else ""
     try:
         seconds = validity_seconds(value, wall)
-    except ValidityError as exc:
+    except TimeFormatError as exc:
         raise SubmitRefused(CommandStatus.ESME_RINVSCHED, str(exc)) from None
     if seconds is None or seconds <= 0:
         return None

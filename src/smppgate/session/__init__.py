@@ -5,7 +5,6 @@ from smppgate.session._fast import SendResult
 from smppgate.session.config import SessionConfig
 from smppgate.session.errors import (
     LocalProtocolError,
-    RemoteProtocolError,
     SessionError,
     WindowFullError,
 )
@@ -38,7 +37,6 @@ __all__ = [
     "Event",
     "LocalProtocolError",
     "ProtocolViolation",
-    "RemoteProtocolError",
     "RequestAbandoned",
     "RequestReceived",
     "RequestTimedOut",

@@ -9,7 +9,7 @@ from datetime import datetime
 from smppgate.pdu import DeliverSm, EsmClass, Npi, TlvTag, Ton, make_tlv
 from smppgate.text import (
     DefaultAlphabet,
-    ReceiptState,
+    DeliveryState,
     UnsupportedDataCodingError,
     decode,
     format_receipt,
@@ -33,7 +33,7 @@ def message_text(
 def receipt_pdu(
     *,
     receipt_id: str,
-    state: ReceiptState,
+    state: DeliveryState,
     error: int,
     submitted: datetime,
     done: datetime,

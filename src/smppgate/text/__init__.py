@@ -55,8 +55,8 @@ from smppgate.text.reassembly import (
     concatenation_of,
 )
 from smppgate.text.receipt import (
+    DeliveryState,
     Receipt,
-    ReceiptState,
     canonical_message_id,
     format_receipt,
     message_id_keys,
@@ -105,6 +105,7 @@ __all__ = [
     "ConcatPart",
     "Concatenation",
     "DefaultAlphabet",
+    "DeliveryState",
     "Encoding",
     "InformationElement",
     "ItsSessionInfo",
@@ -112,7 +113,6 @@ __all__ = [
     "Preview",
     "Reassembler",
     "Receipt",
-    "ReceiptState",
     "ReferenceAllocator",
     "ReferencesExhaustedError",
     "Sar",

@@ -19,8 +19,8 @@ from datetime import datetime
 from enum import IntEnum
 
 __all__ = [
+    "DeliveryState",
     "Receipt",
-    "ReceiptState",
     "canonical_message_id",
     "format_receipt",
     "message_id_keys",
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 
-class ReceiptState(IntEnum):
+class DeliveryState(IntEnum):
     """Final or intermediate state of a message; values are message_state (spec A9)."""
 
     ENROUTE = 1
@@ -49,15 +49,15 @@ class ReceiptState(IntEnum):
 
     @property
     def is_final(self) -> bool:
-        return self is not ReceiptState.ENROUTE
+        return self is not DeliveryState.ENROUTE
 
     @classmethod
-    def from_stat_word(cls, word: str) -> ReceiptState | None:
+    def from_stat_word(cls, word: str) -> DeliveryState | None:
         """The state for a ``stat:`` word, case-insensitive; None when unrecognised."""
         return _BY_WORD.get(word.strip().upper())
 
     @classmethod
-    def from_message_state(cls, value: int) -> ReceiptState | None:
+    def from_message_state(cls, value: int) -> DeliveryState | None:
         """The state for a message_state TLV; None for 0 SCHEDULED, 9 SKIPPED (SMPP 5.0), other."""
         try:
             return cls(value)
@@ -66,18 +66,18 @@ class ReceiptState(IntEnum):
 
 
 _STAT_WORD = {
-    ReceiptState.ENROUTE: "ENROUTE",
-    ReceiptState.DELIVERED: "DELIVRD",
-    ReceiptState.EXPIRED: "EXPIRED",
-    ReceiptState.DELETED: "DELETED",
-    ReceiptState.UNDELIVERABLE: "UNDELIV",
-    ReceiptState.ACCEPTED: "ACCEPTD",
-    ReceiptState.UNKNOWN: "UNKNOWN",
-    ReceiptState.REJECTED: "REJECTD",
+    DeliveryState.ENROUTE: "ENROUTE",
+    DeliveryState.DELIVERED: "DELIVRD",
+    DeliveryState.EXPIRED: "EXPIRED",
+    DeliveryState.DELETED: "DELETED",
+    DeliveryState.UNDELIVERABLE: "UNDELIV",
+    DeliveryState.ACCEPTED: "ACCEPTD",
+    DeliveryState.UNKNOWN: "UNKNOWN",
+    DeliveryState.REJECTED: "REJECTD",
 }
 # The spelled-out names are accepted too: some SMSCs write them.
 _BY_WORD = {word: state for state, word in _STAT_WORD.items()} | {
-    state.name: state for state in ReceiptState
+    state.name: state for state in DeliveryState
 }
 
 
@@ -101,7 +101,7 @@ class Receipt:
     text: str | None
     receipted_message_id: str | None
     message_state: int | None
-    state: ReceiptState | None
+    state: DeliveryState | None
     submitted_at: datetime | None
     done_at: datetime | None
     error: str | None
@@ -178,10 +178,10 @@ def parse_receipt(
     else:
         fields, free_text = _tolerant_fields(raw)
 
-    state = None if message_state is None else ReceiptState.from_message_state(message_state)
+    state = None if message_state is None else DeliveryState.from_message_state(message_state)
     stat = fields.get("stat")
     if state is None and stat is not None:
-        state = ReceiptState.from_stat_word(stat)
+        state = DeliveryState.from_stat_word(stat)
 
     problems: list[str] = []
     found_anything = bool(fields) or free_text is not None
@@ -323,7 +323,7 @@ def message_ids_match(submitted: str, receipted: str) -> bool:
 
 def format_receipt(
     message_id: str,
-    state: ReceiptState,
+    state: DeliveryState,
     submit_date: datetime,
     done_date: datetime,
     err: int | str = 0,
@@ -336,7 +336,7 @@ def format_receipt(
     ``dlvrd`` defaults to 1 for DELIVERED and 0 otherwise; ``text`` is cut to 20 characters.
     """
     if dlvrd is None:
-        dlvrd = 1 if state is ReceiptState.DELIVERED else 0
+        dlvrd = 1 if state is DeliveryState.DELIVERED else 0
     err_field = f"{err:03d}" if isinstance(err, int) else err
     return (
         f"id:{message_id} sub:{sub:03d} dlvrd:{dlvrd:03d} "
