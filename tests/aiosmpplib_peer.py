@@ -25,11 +25,15 @@ class RecordingHook(aiosmpplib.AbstractHook):
         self.bound = asyncio.Event()
         self.responses: list[Any] = []
         self.receipts: list[Any] = []
+        #: every PDU received, as its bytes: aiosmpplib hands the hook one submit_sm_resp and
+        #: one receipt for a message it split itself, whatever its parts
+        self.pdus: list[bytes] = []
 
     async def sending(self, smpp_message: Any, pdu: bytes, client_id: str) -> None:
         return None
 
     async def received(self, smpp_message: Any, pdu: bytes, client_id: str) -> None:
+        self.pdus.append(pdu)
         if isinstance(smpp_message, aiosmpplib.BindTransceiverResp):
             self.bound.set()
         elif isinstance(smpp_message, aiosmpplib.SubmitSmResp):

@@ -4,6 +4,7 @@ put a database back to an older schema version."""
 from __future__ import annotations
 
 import sqlite3
+from importlib import resources
 from typing import Any
 
 import asyncpg
@@ -101,17 +102,50 @@ def undo_retention_counts(store_url: str) -> list[str]:
     ]
 
 
-def undo_mo_parts() -> list[str]:
+def undo_smpp_parts(store_url: str) -> list[str]:
+    """Statements that take a database back to schema version 8 (before the held parts, the
+    routed MO outbox and the per-part outbox triggers of 0009_smpp_parts.sql): the version-6
+    triggers are put back as they were."""
+    dialect = "sqlite" if store_url.startswith("sqlite:") else "postgresql"
+    folder = resources.files("smppgate.store").joinpath("migrations", dialect)
+    version_6 = folder.joinpath("0006_smpp_front_door.sql").read_text(encoding="utf-8")
+    statements = [s.strip() for s in version_6.split("\n;\n")]
+    if dialect == "sqlite":
+        triggers = ["DROP TRIGGER smpp_outbox_receipt", "DROP TRIGGER smpp_outbox_final"]
+        again = [s for s in statements if "CREATE TRIGGER" in s]
+    else:  # the triggers call the functions by name: putting the functions back is enough
+        triggers = []
+        again = [
+            s.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION")
+            for s in statements
+            if "CREATE FUNCTION" in s
+        ]
+    return [
+        *triggers,
+        "DROP TABLE smpp_held_parts",
+        "DROP TABLE smpp_mo_outbox",
+        "ALTER TABLE smpp_origins DROP COLUMN split",
+        "ALTER TABLE smpp_outbox DROP COLUMN seq",
+        *again,
+        "DELETE FROM schema_version WHERE version >= 9",
+    ]
+
+
+def undo_mo_parts(store_url: str) -> list[str]:
     """Statements that take a database back to schema version 7 (before the stored parts of
     multi-part MO of 0008_mo_parts.sql)."""
-    return ["DROP TABLE mo_parts", "DELETE FROM schema_version WHERE version >= 8"]
+    return [
+        *undo_smpp_parts(store_url),
+        "DROP TABLE mo_parts",
+        "DELETE FROM schema_version WHERE version >= 8",
+    ]
 
 
-def undo_clients() -> list[str]:
+def undo_clients(store_url: str) -> list[str]:
     """Statements that take a database back to schema version 6 (before the message clients
     and the quota counts of 0007_message_clients.sql)."""
     return [
-        *undo_mo_parts(),
+        *undo_mo_parts(store_url),
         "DROP INDEX messages_client",
         "ALTER TABLE messages DROP COLUMN client",
         "DROP TABLE client_usage",
@@ -132,7 +166,7 @@ def undo_smpp_front_door(store_url: str) -> list[str]:
             "DROP FUNCTION smpp_outbox_final()",
         ]
     return [
-        *undo_clients(),
+        *undo_clients(store_url),
         *triggers,
         "DROP TABLE smpp_outbox",
         "DROP TABLE smpp_origins",

@@ -5,7 +5,9 @@ and a set whose parts stop coming goes out partial after the reassembly timeout.
 
 from __future__ import annotations
 
+from smppgate.service.config import HostAddress, SmppRouteConfig, SmppServerConfig
 from smppgate.service.incoming import inbound_for_set
+from smppgate.service.smpp_mo import SmppRoutes
 from smppgate.store import InboundMessage, NewMoPart, Store, open_store
 
 T0 = 1_700_000_000.0
@@ -81,3 +83,23 @@ async def test_completed_sets_are_forgotten_after_the_timeout(store: Store) -> N
     # forgotten: the same part now begins a new set
     assert await _add(store, _part(1, b"a", T0 + TIMEOUT + 1, total=2)) == []
     assert [m.id for m in await store.list_inbound()] == [mo.id]
+
+
+async def test_a_set_reassembled_or_gone_partial_is_routed_by_the_stores_router(
+    store: Store,
+) -> None:
+    # the store reassembles multi-part MO itself: the SMPP front door's routes are applied
+    # there, in the transaction that records the set, as for a single MO
+    config = SmppServerConfig(
+        listen=HostAddress("127.0.0.1", 2776), routes=(SmppRouteConfig("app1", destination="1234"),)
+    )
+    store.mo_router = SmppRoutes(lambda: config)
+    (complete,) = await _add(store, _part(1, b"a", T0, total=2), _part(2, b"b", T0, total=2))
+    await _add(store, _part(1, b"x", T0, reference=8))
+    (partial,) = await store.expire_mo_parts("demo", T0, T0 + TIMEOUT + 1, inbound_for_set)
+    routed = await store.smpp_mo_outbox("app1")
+    assert [(m.system_id, m.inbound.id) for m in routed] == [
+        ("app1", complete.id),
+        ("app1", partial.id),
+    ]
+    assert partial.text == "x"

@@ -287,7 +287,9 @@ async def test_data_sm_and_message_payload(store_url: str) -> None:
         ({"dest_addr_ton": 4, "destination_addr": "1234567"}, CommandStatus.ESME_RINVDSTADR),
         ({"dest_addr_ton": 0, "destination_addr": "8 900 abc"}, CommandStatus.ESME_RINVDSTADR),
         ({"source_addr": "far too long sender"}, CommandStatus.ESME_RINVSRCADR),
-        ({"short_message": b"x" * 141}, CommandStatus.ESME_RINVMSGLEN),
+        ({"short_message": b"x" * 161}, CommandStatus.ESME_RINVMSGLEN),  # GSM: 160 septets
+        ({"short_message": b"x" * 142, "data_coding": 8}, CommandStatus.ESME_RINVMSGLEN),
+        ({"short_message": b"x" * 141, "data_coding": 3}, CommandStatus.ESME_RINVMSGLEN),
         ({"short_message": b""}, CommandStatus.ESME_RINVMSGLEN),
         ({"validity_period": "000000000030000R"}, CommandStatus.ESME_RINVEXPIRY),
         ({"validity_period": "garbage-garbage0"}, CommandStatus.ESME_RINVEXPIRY),

@@ -8,7 +8,7 @@ import pytest
 
 from smppgate.pdu import CommandStatus, Npi, Ton
 from smppgate.service.config import parse_config
-from smppgate.service.smpp_intake import SubmitRefused, smpp_message
+from smppgate.service.smpp_intake import SubmitRefused, smpp_submit
 from tests.esme_helpers import submit
 
 CONFIG = parse_config(
@@ -44,13 +44,13 @@ DEMO, BY = CONFIG.accounts
     ],
 )
 def test_destinations_by_their_ton(ton: Ton, typed: str, sent: str) -> None:
-    message = smpp_message(submit(typed, dest_addr_ton=ton), USER, DEMO, 1_800_000_000.0)
+    message = smpp_submit(submit(typed, dest_addr_ton=ton), USER, DEMO, 1_800_000_000.0)
     assert message.destination == sent
 
 
 def test_the_accounts_plan_reads_national_numbers() -> None:
     for ton, typed in ((Ton.NATIONAL, "291234567"), (Ton.UNKNOWN, "8 029 123-45-67")):
-        message = smpp_message(submit(typed, dest_addr_ton=ton), USER, BY, 1_800_000_000.0)
+        message = smpp_submit(submit(typed, dest_addr_ton=ton), USER, BY, 1_800_000_000.0)
         assert message.destination == "375291234567"
 
 
@@ -69,7 +69,7 @@ def test_the_accounts_plan_reads_national_numbers() -> None:
 )
 def test_what_names_no_reachable_number_is_invdstadr(fields: dict[str, object], words: str) -> None:
     with pytest.raises(SubmitRefused) as info:
-        smpp_message(submit(**fields), USER, DEMO, 1_800_000_000.0)
+        smpp_submit(submit(**fields), USER, DEMO, 1_800_000_000.0)
     assert info.value.status is CommandStatus.ESME_RINVDSTADR
     assert words in info.value.detail
 
@@ -77,11 +77,11 @@ def test_what_names_no_reachable_number_is_invdstadr(fields: dict[str, object], 
 def test_senders_by_the_accounts_profile() -> None:
     # Devino sends every sender as TON 5: 12 digits do not fit, 11 do
     with pytest.raises(SubmitRefused) as info:
-        smpp_message(submit(source_addr="375291234567"), USER, DEMO, 1_800_000_000.0)
+        smpp_submit(submit(source_addr="375291234567"), USER, DEMO, 1_800_000_000.0)
     assert info.value.status is CommandStatus.ESME_RINVSRCADR
     assert "at most 11" in info.value.detail
-    message = smpp_message(submit(source_addr="79001234567"), USER, DEMO, 1_800_000_000.0)
+    message = smpp_submit(submit(source_addr="79001234567"), USER, DEMO, 1_800_000_000.0)
     assert message.source == "79001234567"
     # smpp34 sends it as an international number
-    message = smpp_message(submit(source_addr="375291234567"), USER, BY, 1_800_000_000.0)
+    message = smpp_submit(submit(source_addr="375291234567"), USER, BY, 1_800_000_000.0)
     assert message.source == "375291234567"

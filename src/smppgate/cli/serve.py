@@ -238,13 +238,13 @@ async def serve(
         gateway.outcome_listeners.append(wake)
         gateway.inbound_listeners.append(wake)
         door_snapshot = None
+        intake = Intake(config, gateway.store)
         if config.smpp_server.enabled:
             # entered after the gateway, so closed before it: applications are unbound and
             # what they submitted is committed before the dispatchers stop
-            door = await stack.enter_async_context(FrontDoor(config, gateway))
+            door = await stack.enter_async_context(FrontDoor(config, gateway, intake=intake))
             door_snapshot = door.snapshot
             metrics.attach_front_door(door_snapshot)
-        intake = Intake(config, gateway.store)
         ops = await stack.enter_async_context(OpsView(gateway, metrics, front_door=door_snapshot))
         live = LiveConfig(config)
         app = create_app(

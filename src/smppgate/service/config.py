@@ -16,6 +16,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,28 @@ class SmppUserConfig:
     password_source: str = "password"  # noqa: S105 - where it came from, not a secret
 
 
+class InboundKind(StrEnum):
+    """What an ``[[smpp_server.routes]]`` entry takes: MO SMS or USSD."""
+
+    SMS = "sms"
+    USSD = "ussd"
+
+
+@dataclass(frozen=True, slots=True)
+class SmppRouteConfig:
+    """An ``[[smpp_server.routes]]`` entry: MO and USSD matching every criterion given go to
+    the front door user ``user`` (the first entry that matches wins)."""
+
+    user: str
+    destination: str | None = None
+    """The number or short code the subscriber sent to (exact; a leading ``+`` ignored)."""
+    keyword: str | None = None
+    """The text's first word (case ignored)."""
+    account: str | None = None
+    """The upstream account it came in on."""
+    kind: InboundKind | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class SmppServerConfig:
     """``[smpp_server]``: the SMPP front door (off when ``listen`` is None)."""
@@ -233,6 +256,11 @@ class SmppServerConfig:
     """Seconds a receipt waits for its application to bind before it is given up."""
     failed_binds_before_lockout: int = 5
     lockout_seconds: float = 300.0
+    parts_timeout: float = 300.0
+    """Seconds the parts of a message an application split itself are held for the rest of
+    their set; then the set is given up: rejected, a receipt for each part held."""
+    routes: tuple[SmppRouteConfig, ...] = ()
+    """MO and USSD to users, in order; what matches none stays on the HTTP API."""
 
     @property
     def enabled(self) -> bool:
@@ -741,7 +769,8 @@ def _emulator(data: Mapping[str, Any]) -> EmulatorConfig:
 
 _SMPP_SERVER_KEYS = {"listen", "users", "system_id", "tls_cert", "tls_key", "window",
                      "response_timeout", "receipt_keep", "failed_binds_before_lockout",
-                     "lockout_seconds"}  # fmt: skip
+                     "lockout_seconds", "parts_timeout", "routes"}  # fmt: skip
+_SMPP_ROUTE_KEYS = {"user", "destination", "keyword", "account", "kind"}
 _SMPP_USER_KEYS = {"system_id", "password", "password_env", "account", "max_binds", "throughput"}
 
 
@@ -781,7 +810,41 @@ def _smpp_server(
             data, "smpp_server", "failed_binds_before_lockout", 5, minimum=1, maximum=1000
         ),
         lockout_seconds=_number(data, "smpp_server", "lockout_seconds", 300.0, minimum=0.0),
+        parts_timeout=_number(data, "smpp_server", "parts_timeout", 300.0, minimum=0.1),
+        routes=_smpp_routes(data.get("routes", []), set(ids), accounts),
     )
+
+
+def _smpp_routes(raw: object, users: set[str], accounts: set[str]) -> tuple[SmppRouteConfig, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError("smpp_server.routes", "must be tables ([[smpp_server.routes]])")
+    routes: list[SmppRouteConfig] = []
+    for i, data in enumerate(raw):
+        key = f"smpp_server.routes[{i}]"
+        if not isinstance(data, Mapping):
+            raise ConfigError(key, "must be a table ([[smpp_server.routes]])")
+        _known(data, key, _SMPP_ROUTE_KEYS)
+        user = _str(data, key, "user", "")
+        if user not in users:
+            raise ConfigError(f"{key}.user", f"{user!r} is not a [[smpp_server.users]] system_id")
+        account = _opt_str(data, key, "account")
+        if account is not None and account not in accounts:
+            raise ConfigError(f"{key}.account", f"{account!r} is not an [[accounts]] name")
+        kind = _opt_str(data, key, "kind")
+        if kind is not None and kind not in {k.value for k in InboundKind}:
+            raise ConfigError(f"{key}.kind", f"sms or ussd, not {kind!r}")
+        destination = _opt_str(data, key, "destination")
+        keyword = _opt_str(data, key, "keyword")
+        routes.append(
+            SmppRouteConfig(
+                user=user,
+                destination=None if destination is None else destination.removeprefix("+"),
+                keyword=None if keyword is None else keyword.casefold(),
+                account=account,
+                kind=None if kind is None else InboundKind(kind),
+            )
+        )
+    return tuple(routes)
 
 
 def _smpp_user(

@@ -14,7 +14,15 @@ The server side is ``smppgate.smsc``; this module is its handler:
   upstream receipt or the final state) is read for every user with a receiver bound, each row
   becomes a deliver_sm receipt to one of the user's rx/trx sessions (windowed, round robin) and
   is forgotten only once the application answered it. Unanswered or refused ones are sent
-  again; while the user is not bound they wait in the store (``receipt_keep``).
+  again; while the user is not bound they wait in the store (``receipt_keep``);
+* **parts an application split itself** (UDH or SAR): each part is held in the store before
+  its answer, with an id of its own (``<message id>-<seq>``); a complete set becomes one
+  message of as many parts (``smpp_parts``: the reference rewritten) and follows the API's
+  multi-part path; a set still incomplete after ``parts_timeout`` is rejected, each part
+  held gets a receipt saying so. Complete sets a crash left held are released at start;
+* **MO and USSD** routed to a user by ``[[smpp_server.routes]]`` (``smpp_mo``) wait in the
+  store's ``smpp_mo_outbox`` (written with the inbound record) and go to the user's
+  receivers as deliver_sm the same way as receipts.
 """
 
 from __future__ import annotations
@@ -50,7 +58,10 @@ from smppgate.pdu import (
     Ton,
 )
 from smppgate.service.config import AccountConfig, GatewayConfig, SmppUserConfig
-from smppgate.service.smpp_intake import SubmitRefused, smpp_message
+from smppgate.service.intake import Intake
+from smppgate.service.smpp_intake import SubmitRefused, smpp_submit
+from smppgate.service.smpp_mo import mo_pdu
+from smppgate.service.smpp_parts import set_message, set_method
 from smppgate.session import BindRequested, SessionConfig
 from smppgate.smsc import (
     BindGuard,
@@ -61,7 +72,16 @@ from smppgate.smsc import (
     guard_key,
 )
 from smppgate.smsc.receipts import receipt_pdu
-from smppgate.store import MessageState, NewMessage, SmppReceipt, Store, StoreError
+from smppgate.store import (
+    HeldSet,
+    MessageState,
+    NewHeldPart,
+    NewMessage,
+    SmppReceipt,
+    Store,
+    StoreError,
+    parse_part_id,
+)
 from smppgate.text import DeliveryState
 
 if TYPE_CHECKING:
@@ -79,6 +99,8 @@ OUTBOX_POLL = 1.0
 REDELIVER_AFTER = 5.0
 #: seconds between expiries of receipts nobody came for
 EXPIRE_EVERY = 600.0
+#: held sets released (or given up) per look
+RELEASE_BATCH = 100
 
 
 @dataclass(slots=True)
@@ -87,7 +109,14 @@ class _Waiting:
 
     connection: ServerConnection
     request: SubmitSm | DataSm
-    message: NewMessage
+    message: NewMessage | NewHeldPart
+
+
+@dataclass(frozen=True, slots=True)
+class _Mo:
+    """The tag of a routed MO's deliver_sm (a receipt's is its outbox id, an int)."""
+
+    id: int
 
 
 @dataclass(slots=True)
@@ -99,8 +128,14 @@ class _User:
     in_flight: set[int] = field(default_factory=set)
     #: outbox ids the application answered with OK, to delete
     answered: list[int] = field(default_factory=list)
+    #: the same for routed MO (smpp_mo_outbox ids)
+    mo_in_flight: set[int] = field(default_factory=set)
+    mo_answered: list[int] = field(default_factory=list)
+    mo_sent: int = 0
     submits: int = 0
     receipts_sent: int = 0
+    #: sets of parts given up incomplete (``parts_timeout``)
+    sets_given_up: int = 0
 
     @property
     def system_id(self) -> str:
@@ -119,9 +154,14 @@ class FrontDoor(SmscHandler):
         clock: Callable[[], float] = time.time,
         outbox_poll: float = OUTBOX_POLL,
         redeliver_after: float = REDELIVER_AFTER,
+        intake: Intake | None = None,
     ) -> None:
         self.config = config.smpp_server
         self._gateway = gateway
+        # the API's intake when serving both: the concatenation references of the sets the
+        # applications split come from the API's allocator, so the two never collide
+        self._intake = intake if intake is not None else Intake(config, gateway.store, clock)
+        self._accounts = {a.name: a for a in config.accounts}
         self._clock = clock
         self._outbox_poll = outbox_poll
         self._redeliver_after = redeliver_after
@@ -183,6 +223,7 @@ class FrontDoor(SmscHandler):
             (self._commit_loop(), "front-door-commit"),
             (self._outbox_loop(), "front-door-outbox"),
             (self._expire_loop(), "front-door-expire"),
+            (self._sets_loop(), "front-door-sets"),
         ):
             self._tasks.append(self._tg.create_task(coro, name=name))
         try:
@@ -194,6 +235,7 @@ class FrontDoor(SmscHandler):
             raise
         self._gateway.receipt_listeners.append(self._receipts_recorded)
         self._gateway.outcome_listeners.append(self._receipts_recorded)
+        self._gateway.inbound_listeners.append(self._receipts_recorded)
         log.info("SMPP front door listening on %s:%d (%d user(s))", host, port, len(self.users))
 
     def _ssl_context(self) -> ssl.SSLContext | None:
@@ -351,7 +393,7 @@ class FrontDoor(SmscHandler):
             self._answer(connection, request, CommandStatus.ESME_RTHROTTLED)
             return
         try:
-            message = smpp_message(request, user.config, user.account, self._clock())
+            message = smpp_submit(request, user.config, user.account, self._clock())
         except SubmitRefused as exc:
             log.info("application %s: %s refused: %s", user.system_id, type(request).__name__, exc)
             self._answer(connection, request, exc.status)
@@ -376,16 +418,34 @@ class FrontDoor(SmscHandler):
     async def _on_query(self, connection: ServerConnection, request: QuerySm) -> None:
         """query_sm answered from the store: the state of a message this user submitted."""
         failed = QuerySmResp(command_status=CommandStatus.ESME_RQUERYFAIL)
+        part = parse_part_id(request.message_id)
+        message_id = request.message_id if part is None else part[0]
         try:
-            message = await self.store.smpp_message(connection.system_id or "", request.message_id)
+            message = await self.store.smpp_message(connection.system_id or "", message_id)
+            if message is None and part is not None:
+                held = await self.store.smpp_held_seqs(connection.system_id or "", message_id)
+                if part[1] in held:  # its set is not complete yet
+                    self.server.answer(
+                        connection,
+                        request,
+                        QuerySmResp(
+                            message_id=request.message_id,
+                            message_state=int(DeliveryState.ENROUTE),
+                        ),
+                    )
+                    return
         except StoreError as exc:
             log.warning("front door: query_sm: store: %s", exc)
             self.server.answer(connection, request, failed)
             return
-        if message is None:
+        if message is None or (part is not None and part[1] not in {p.seq for p in message.parts}):
             self.server.answer(connection, request, failed)
             return
         state = _QUERY_STATES[message.state]
+        if part is not None:  # the part's own receipt once it came
+            receipt = next(p.receipt_state for p in message.parts if p.seq == part[1])
+            if receipt is not None and receipt.is_final:
+                state = DeliveryState[receipt.name]
         final_date = ""
         if message.state.is_final:
             done = datetime.fromtimestamp(message.updated_at, UTC)
@@ -412,31 +472,97 @@ class FrontDoor(SmscHandler):
         while self._waiting:
             batch = self._waiting[:COMMIT_BATCH]
             del self._waiting[:COMMIT_BATCH]
+            messages = [w for w in batch if isinstance(w.message, NewMessage)]
+            parts = [w for w in batch if isinstance(w.message, NewHeldPart)]
+            if messages:
+                await self._commit_messages(messages)
+            if parts:
+                await self._commit_parts(parts)
+
+    async def _commit_messages(self, batch: list[_Waiting]) -> None:
+        try:
+            results = await self.store.insert_messages(
+                [w.message for w in batch if isinstance(w.message, NewMessage)], self._clock()
+            )
+        except StoreError as exc:
+            self._failed(batch, exc)
+            return
+        self._accepted(batch, [r.message.id for r in results])
+        for account in {w.message.account for w in batch}:
+            self._gateway.wake(account)
+
+    async def _commit_parts(self, batch: list[_Waiting]) -> None:
+        try:
+            ids, complete = await self.store.smpp_hold_parts(
+                [w.message for w in batch if isinstance(w.message, NewHeldPart)], self._clock()
+            )
+        except StoreError as exc:
+            self._failed(batch, exc)
+            return
+        self._accepted(batch, ids)
+        if complete:
+            await self._release(complete)
+
+    def _failed(self, batch: list[_Waiting], exc: StoreError) -> None:
+        log.warning("front door: %d submit(s) answered ESME_RSYSERR: store: %s", len(batch), exc)
+        for waiting in batch:
+            self._answer(waiting.connection, waiting.request, CommandStatus.ESME_RSYSERR)
+
+    def _accepted(self, batch: list[_Waiting], ids: list[str]) -> None:
+        for waiting, message_id in zip(batch, ids, strict=True):
+            self._answer(waiting.connection, waiting.request, CommandStatus.ESME_ROK, message_id)
+            user = self.users.get(waiting.connection.system_id or "")
+            if user is not None:
+                user.submits += 1
+
+    async def _release(self, sets: list[HeldSet]) -> None:
+        """Held sets become their messages (an incomplete one, given up, is rejected at once);
+        a store failure leaves them held for the next look (``_sets_loop``)."""
+        items = []
+        for held in sets:
+            first = held.first
+            reference = self._intake.concatenation_reference(set_method(held), first.destination)
+            items.append((held, set_message(held, self._accounts.get(first.account), reference)))
+        try:
+            released = set(await self.store.smpp_release_sets(items, self._clock()))
+        except StoreError as exc:
+            log.warning("front door: %d set(s) of parts stay held: store: %s", len(items), exc)
+            return
+        for held, message in items:
+            if held.message_id not in released:
+                continue
+            if held.complete:
+                self._gateway.wake(message.account)
+                continue
+            user = self.users.get(held.first.system_id)
+            if user is not None:
+                user.sets_given_up += 1
+            log.warning(
+                "application %s: message %s given up: %d of its %d parts came within %g s "
+                "(rejected, a receipt for each part held)",
+                held.first.system_id,
+                held.message_id,
+                len(held.parts),
+                held.total,
+                self.config.parts_timeout,
+            )
+
+    async def _sets_loop(self) -> None:
+        """Release the complete sets a crash left held (at start) and give up the sets still
+        incomplete after ``parts_timeout``."""
+        every = min(max(self.config.parts_timeout / 4, 0.05), 5.0)
+        while True:
             try:
-                results = await self.store.insert_messages(
-                    [w.message for w in batch], self._clock()
+                due = await self.store.smpp_due_sets(
+                    self._clock() - self.config.parts_timeout, RELEASE_BATCH
                 )
             except StoreError as exc:
-                log.warning(
-                    "front door: %d submit(s) answered ESME_RSYSERR: store: %s", len(batch), exc
-                )
-                for waiting in batch:
-                    self._answer(waiting.connection, waiting.request, CommandStatus.ESME_RSYSERR)
-                continue
-            accounts: set[str] = set()
-            for waiting, result in zip(batch, results, strict=True):
-                self._answer(
-                    waiting.connection,
-                    waiting.request,
-                    CommandStatus.ESME_ROK,
-                    result.message.id,
-                )
-                accounts.add(waiting.message.account)
-                system_id = waiting.connection.system_id
-                if system_id in self.users:
-                    self.users[system_id].submits += 1
-            for account in accounts:
-                self._gateway.wake(account)
+                log.warning("front door: held parts: store: %s", exc)
+                due = []
+            if due:
+                await self._release(due)
+            if len(due) < RELEASE_BATCH:
+                await asyncio.sleep(every)
 
     # ------------------------------------------------------------------ receipts
 
@@ -459,58 +585,82 @@ class FrontDoor(SmscHandler):
     async def _load(self, user: _User) -> None:
         """Hand the user's next receipts to the server, as many as its windows take."""
         receivers = sum(1 for c in self.server.bound(user.system_id) if c.can_receive)
-        room = receivers * self.config.window * 2 - len(user.in_flight)
+        room = receivers * self.config.window * 2 - len(user.in_flight) - len(user.mo_in_flight)
         if room <= 0:
             return
         rows = await self.store.smpp_outbox(user.system_id, limit=room + len(user.in_flight))
         for row in rows:
-            if row.id in user.in_flight:
+            if row.id in user.in_flight or room <= 0:
                 continue
             user.in_flight.add(row.id)
+            room -= 1
             self.server.deliver(user.system_id, Delivery(_receipt(row), row.id))
+        if room <= 0:
+            return
+        routed = await self.store.smpp_mo_outbox(
+            user.system_id, limit=room + len(user.mo_in_flight)
+        )
+        for mo in routed:
+            if mo.id in user.mo_in_flight or room <= 0:
+                continue
+            user.mo_in_flight.add(mo.id)
+            room -= 1
+            self.server.deliver(user.system_id, Delivery(mo_pdu(mo.inbound), _Mo(mo.id)))
 
     def delivery_sent(self, connection: ServerConnection, delivery: Delivery) -> None:
         user = self.users.get(connection.system_id or "")
-        if user is not None:
+        if user is None:
+            return
+        if isinstance(delivery.tag, _Mo):
+            user.mo_sent += 1
+        else:
             user.receipts_sent += 1
 
     def delivery_answered(
         self, connection: ServerConnection, delivery: Delivery, response: Pdu
     ) -> None:
         user = self.users.get(connection.system_id or "")
-        if not isinstance(delivery.tag, int) or user is None:
+        tag = delivery.tag
+        if not isinstance(tag, int | _Mo) or user is None:
             return
         if not isinstance(response, GenericNack) and response.command_status == 0:
-            user.answered.append(delivery.tag)
+            if isinstance(tag, _Mo):
+                user.mo_answered.append(tag.id)
+            else:
+                user.answered.append(tag)
             self._outbox_wanted.set()
             return
         log.info(
-            "application %s answered receipt %d with %s: sent again in %g s",
+            "application %s answered %s with %s: sent again in %g s",
             user.system_id,
-            delivery.tag,
+            _what(tag),
             CommandStatus(response.command_status).name,
             self._redeliver_after,
         )
-        self._later(user, delivery.tag)
+        self._later(user, tag)
 
     def delivery_timed_out(
         self, connection: ServerConnection, delivery: Delivery, sequence_number: int
     ) -> None:
         user = self.users.get(connection.system_id or "")
-        if isinstance(delivery.tag, int) and user is not None:
+        tag = delivery.tag
+        if isinstance(tag, int | _Mo) and user is not None:
             log.info(
-                "application %s: no deliver_sm_resp for receipt %d (seq %d): sent again later",
+                "application %s: no deliver_sm_resp for %s (seq %d): sent again later",
                 user.system_id,
-                delivery.tag,
+                _what(tag),
                 sequence_number,
             )
-            self._later(user, delivery.tag)
+            self._later(user, tag)
 
-    def _later(self, user: _User, outbox_id: int) -> None:
-        """Let the outbox hand ``outbox_id`` out again after a pause."""
+    def _later(self, user: _User, tag: int | _Mo) -> None:
+        """Let the outbox hand ``tag`` out again after a pause."""
 
         def release() -> None:
-            user.in_flight.discard(outbox_id)
+            if isinstance(tag, _Mo):
+                user.mo_in_flight.discard(tag.id)
+            else:
+                user.in_flight.discard(tag)
             self._outbox_wanted.set()
 
         asyncio.get_running_loop().call_later(self._redeliver_after, release)
@@ -519,25 +669,41 @@ class FrontDoor(SmscHandler):
         """Forget the receipts the applications answered; False when the store failed (they
         stay in flight, so none is sent twice meanwhile)."""
         for user in self.users.values():
-            if not user.answered:
-                continue
-            ids = user.answered
-            user.answered = []
-            try:
-                await self.store.smpp_outbox_done(ids)
-            except StoreError as exc:
-                log.warning("front door: cannot forget answered receipts: store: %s", exc)
-                user.answered.extend(ids)
-                return False
-            user.in_flight.difference_update(ids)
+            if user.answered:
+                ids = user.answered
+                user.answered = []
+                try:
+                    await self.store.smpp_outbox_done(ids)
+                except StoreError as exc:
+                    log.warning("front door: cannot forget answered receipts: store: %s", exc)
+                    user.answered.extend(ids)
+                    return False
+                user.in_flight.difference_update(ids)
+            if user.mo_answered:
+                ids = user.mo_answered
+                user.mo_answered = []
+                try:
+                    await self.store.smpp_mo_done(ids)
+                except StoreError as exc:
+                    log.warning("front door: cannot forget answered MO: store: %s", exc)
+                    user.mo_answered.extend(ids)
+                    return False
+                user.mo_in_flight.difference_update(ids)
         return True
 
     async def _expire_loop(self) -> None:
         while True:
             try:
-                dropped = await self.store.smpp_outbox_expire(
-                    self._clock() - self.config.receipt_keep
-                )
+                before = self._clock() - self.config.receipt_keep
+                dropped = await self.store.smpp_outbox_expire(before)
+                dropped_mo = await self.store.smpp_mo_expire(before)
+                if dropped_mo:
+                    log.warning(
+                        "front door: %d routed MO given up after %g s without their "
+                        "application bound (still on the HTTP API)",
+                        dropped_mo,
+                        self.config.receipt_keep,
+                    )
                 if dropped:
                     log.warning(
                         "front door: %d receipt(s) given up after %g s without their "
@@ -566,10 +732,17 @@ class FrontDoor(SmscHandler):
                 ],
                 "submits": user.submits,
                 "receipts_sent": user.receipts_sent,
+                "sets_given_up": user.sets_given_up,
+                "mo_sent": user.mo_sent,
+                "mo_in_flight": len(user.mo_in_flight),
                 "receipts_in_flight": len(user.in_flight),
             }
             for system_id, user in self.users.items()
         }
+
+
+def _what(tag: int | _Mo) -> str:
+    return f"MO {tag.id}" if isinstance(tag, _Mo) else f"receipt {tag}"
 
 
 #: a message's state as query_sm's message_state (the queue's open states are ENROUTE)

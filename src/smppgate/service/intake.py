@@ -534,6 +534,11 @@ class Intake:
         )
         return to, sender
 
+    def concatenation_reference(self, split: SplitMethod, destination: str) -> int:
+        """A reference for the parts of a message split elsewhere (by an SMPP front door
+        application), drawn from the API's own allocator: the two never collide."""
+        return self._allocate(split, destination)
+
     def release_reference(self, destination: str, method: str, ref: int) -> None:
         """Give back a concatenation reference once its message is final (optional: without
         it references still rotate, see `_allocate`)."""

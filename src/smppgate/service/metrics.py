@@ -357,6 +357,16 @@ class Metrics:
             "Receipts waiting in the store's outbox for an application, per user (every node's).",
             ("user",),
         )
+        self.front_door_mo_total = r.counter(
+            "smppgate_front_door_mo_total",
+            "MO and USSD written to applications as deliver_sm (resends included), per user.",
+            ("user",),
+        )
+        self.front_door_sets_given_up_total = r.counter(
+            "smppgate_front_door_sets_given_up_total",
+            "Messages an application split itself, given up incomplete (parts_timeout), per user.",
+            ("user",),
+        )
         self._front_door: Callable[[], Mapping[str, Any]] | None = None
 
     # ------------------------------------------------------------------ recording (hot path)
@@ -436,6 +446,8 @@ class Metrics:
             # the front door counts since it started, as a counter does
             self.front_door_submits_total.values[(user,)] = float(figures["submits"])
             self.front_door_receipts_total.values[(user,)] = float(figures["receipts_sent"])
+            self.front_door_mo_total.values[(user,)] = float(figures["mo_sent"])
+            self.front_door_sets_given_up_total.values[(user,)] = float(figures["sets_given_up"])
         self.front_door_sessions.replace(sessions)
         self.front_door_window.replace(window)
 

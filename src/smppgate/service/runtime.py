@@ -49,6 +49,7 @@ from smppgate.service.incoming import inbound_for_set, part_record, record_for
 from smppgate.service.maintenance import Retention
 from smppgate.service.metrics import Metrics
 from smppgate.service.reload import as_built, session_changes
+from smppgate.service.smpp_mo import SmppRoutes
 from smppgate.store import (
     InboundMessage,
     MarkUnknown,
@@ -851,6 +852,9 @@ class Gateway:
         self._store = await open_store(self.config.store.url)
         if self._notifier is not None:
             self._store.notifier = self._notifier(self._store)
+        #: MO routed to front door applications in the transactions that record them (a
+        #: multi-part one is reassembled and recorded by the store itself)
+        self._store.mo_router = SmppRoutes(lambda: self.config.smpp_server)
         for account in self.config.accounts:
             self.runners[account.name] = AccountRunner(self, account)
         await self.recover_at_start()

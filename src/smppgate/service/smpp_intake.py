@@ -1,7 +1,9 @@
 """What the SMPP front door accepts: a submit_sm or data_sm from an application, checked field
 by field and turned into the `NewMessage` the store commits (one part, sent as the
-application wrote it: its data_coding and octets are kept, never re-encoded). Pure: the time
-is an argument, nothing is stored here.
+application wrote it: its data_coding and octets are kept, never re-encoded), or, for a part
+of a message the application split itself (a concatenation UDH of 6 or 7 octets, or the SAR
+TLVs), the `NewHeldPart` the store holds until its set is complete (``smpp_parts``). Pure: the
+time is an argument, nothing is stored here.
 
 A refusal is a `SubmitRefused` carrying the command_status the application gets (SMPP 3.4
 §5.1.3) and a detail for the log.
@@ -18,16 +20,25 @@ from smppgate.pdu import CommandStatus, DataSm, EsmClass, Npi, SubmitSm, TlvTag,
 from smppgate.service.config import AccountConfig, SmppUserConfig
 from smppgate.service.intake import MAX_VALIDITY, ValidationError, check_sender
 from smppgate.smsc.times import TimeFormatError, validity_seconds
-from smppgate.store import NewMessage, PlannedPart, SmppOrigin
-from smppgate.text import DefaultAlphabet, UnsupportedDataCodingError, decode
+from smppgate.store import NewHeldPart, NewMessage, PlannedPart, SmppOrigin
+from smppgate.text import (
+    DefaultAlphabet,
+    Encoding,
+    UdhError,
+    UnsupportedDataCodingError,
+    capacity,
+    decode,
+    find_concatenation,
+    split_udh,
+)
 
 #: data_coding values passed on: SMSC default alphabet, IA5/ASCII, Latin-1, 8-bit binary, UCS2
-_DATA_CODINGS = {0: "gsm7", 1: "ascii", 3: "latin1", 4: "binary", 8: "ucs2"}
-_SHORT_MESSAGE_MAX = 140  # octets of one SMS
+DATA_CODINGS = {0: "gsm7", 1: "ascii", 3: "latin1", 4: "binary", 8: "ucs2"}
 _PAYLOAD_PART = 134  # octets per part the SMSC makes of a message_payload
 _SAR_TAGS = frozenset(
     {TlvTag.SAR_MSG_REF_NUM, TlvTag.SAR_TOTAL_SEGMENTS, TlvTag.SAR_SEGMENT_SEQNUM}
 )
+_SAR_ORDER = (TlvTag.SAR_MSG_REF_NUM, TlvTag.SAR_TOTAL_SEGMENTS, TlvTag.SAR_SEGMENT_SEQNUM)
 _UDHI = int(EsmClass.UDHI)
 _MAX_PRIORITY_FLAG = 3
 
@@ -41,11 +52,11 @@ class SubmitRefused(Exception):  # noqa: N818 - an answer, not a crash
         self.detail = detail
 
 
-def smpp_message(
+def smpp_submit(
     request: SubmitSm | DataSm, user: SmppUserConfig, account: AccountConfig, now: float
-) -> NewMessage:
-    """The message to commit for ``request`` from ``user`` at epoch ``now``; raises
-    `SubmitRefused`."""
+) -> NewMessage | NewHeldPart:
+    """What to commit for ``request`` from ``user`` at epoch ``now``: a message, or a part of
+    one the application split itself; raises `SubmitRefused`."""
     destination = _destination(request, account)
     source = _source(request.source_addr, account)
     if request.service_type not in ("", "CMT"):
@@ -53,31 +64,44 @@ def smpp_message(
             CommandStatus.ESME_RINVSERTYP, f"service_type {request.service_type!r} (USSD and "
             "others are not taken from applications yet)"
         )  # fmt: skip
-    tags = {tlv.tag for tlv in request.tlvs}
-    if request.esm_class & _UDHI or tags & _SAR_TAGS:
-        raise SubmitRefused(
-            CommandStatus.ESME_RINVESMCLASS,
-            "a part of a message split by the application (UDH or SAR) is not taken yet",
-        )
     data_coding = request.data_coding
-    encoding = _DATA_CODINGS.get(data_coding)
+    encoding = DATA_CODINGS.get(data_coding)
     if encoding is None:
         raise SubmitRefused(
             CommandStatus.ESME_RSUBMITFAIL,
-            f"data_coding {data_coding} (taken: {', '.join(map(str, _DATA_CODINGS))})",
+            f"data_coding {data_coding} (taken: {', '.join(map(str, DATA_CODINGS))})",
         )
-    short_message, payload = _content(request, account)
     wall = datetime.fromtimestamp(now, UTC)
     validity = _validity(request, account, wall)
     not_before = _schedule(request, wall, now)
     priority = request.priority_flag if isinstance(request, SubmitSm) else 0
     if priority > _MAX_PRIORITY_FLAG:
         raise SubmitRefused(CommandStatus.ESME_RINVPRTFLG, f"priority_flag {priority} (0..3)")
+    part = _part(request, account)
+    if part is not None:
+        method, reference, total, seq, octets = part
+        return NewHeldPart(
+            system_id=user.system_id,
+            set_key=f"{method}:{reference}:{total}:{source}:{destination}",
+            seq=seq,
+            total=total,
+            method="sar" if method == "sar" else "udh",
+            account=account.name,
+            source=source,
+            destination=destination,
+            data_coding=data_coding,
+            octets=octets,
+            validity_seconds=validity,
+            priority=priority,
+            not_before=not_before,
+            registered_delivery=request.registered_delivery,
+        )
+    short_message, payload = _content(request, account)
     return NewMessage(
         account=account.name,
         source=source,
         destination=destination,
-        text=_text(payload if payload is not None else short_message, data_coding, account),
+        text=smpp_text(payload if payload is not None else short_message, data_coding, account),
         parts=(
             PlannedPart(
                 seq=1,
@@ -93,6 +117,86 @@ def smpp_message(
         not_before=not_before,
         origin=SmppOrigin(user.system_id, request.registered_delivery),
     )
+
+
+def _part(
+    request: SubmitSm | DataSm, account: AccountConfig
+) -> tuple[str, int, int, int, bytes] | None:
+    """(method, reference, total, seq, text octets) of a part the application split itself
+    (method ``udh8``, ``udh16`` or ``sar``: the key of its set tells them apart); None for a
+    whole message."""
+    sar = {t.tag: t.value for t in request.tlvs if t.tag in _SAR_TAGS}
+    udhi = bool(request.esm_class & _UDHI)
+    if not udhi and not sar:
+        return None
+    short_message = request.short_message if isinstance(request, SubmitSm) else b""
+    if any(t.tag == TlvTag.MESSAGE_PAYLOAD for t in request.tlvs):
+        raise SubmitRefused(
+            CommandStatus.ESME_RINVESMCLASS,
+            "a part (UDH or SAR) in message_payload: split parts go in short_message",
+        )
+    if udhi and sar:
+        raise SubmitRefused(CommandStatus.ESME_RINVESMCLASS, "both a UDH and the SAR TLVs")
+    if udhi:
+        method, reference, total, seq, octets = _udh_part(short_message)
+        status = CommandStatus.ESME_RINVESMCLASS
+    else:
+        method, reference, total, seq, octets = _sar_part(sar, short_message)
+        status = CommandStatus.ESME_RINVOPTPARAMVAL
+    if not 1 <= seq <= total or total > account.max_parts:
+        raise SubmitRefused(
+            status,
+            f"part {seq} of {total} (1 <= part <= total <= {account.max_parts}, the account's "
+            "max_parts)",
+        )
+    if not octets:
+        raise SubmitRefused(CommandStatus.ESME_RINVMSGLEN, f"part {seq} of {total} is empty")
+    limit = _octets_limit(request.data_coding, split=True)
+    if len(octets) > limit:
+        raise SubmitRefused(
+            CommandStatus.ESME_RINVMSGLEN,
+            f"part {seq} of {total} carries {len(octets)} octets of text (at most {limit} "
+            f"with data_coding {request.data_coding}: the platform's part)",
+        )
+    return method, reference, total, seq, octets
+
+
+def _udh_part(short_message: bytes) -> tuple[str, int, int, int, bytes]:
+    """(method, reference, total, seq, text octets) of a part split with a concatenation UDH."""
+    try:
+        elements, octets = split_udh(short_message)
+    except UdhError as exc:
+        raise SubmitRefused(CommandStatus.ESME_RINVESMCLASS, f"UDH: {exc}") from None
+    concatenation = find_concatenation(elements)
+    if concatenation is None or len(elements) != 1:
+        raise SubmitRefused(
+            CommandStatus.ESME_RINVESMCLASS,
+            "a UDH must hold only the concatenation element (IEI 0x00 or 0x08): the "
+            "platform takes nothing else",
+        )
+    reference, total, seq, _ = concatenation
+    return f"udh{concatenation.reference_bits}", reference, total, seq, octets
+
+
+def _sar_part(sar: dict[int, bytes], short_message: bytes) -> tuple[str, int, int, int, bytes]:
+    """(method, reference, total, seq, text octets) of a part split with the SAR TLVs."""
+    if len(sar) != len(_SAR_TAGS):
+        raise SubmitRefused(
+            CommandStatus.ESME_RMISSINGOPTPARAM, "SAR: all three sar_* TLVs are needed"
+        )
+    if [len(sar[tag]) for tag in _SAR_ORDER] != [2, 1, 1]:
+        raise SubmitRefused(CommandStatus.ESME_RINVOPTPARAMVAL, "SAR: TLV lengths 2, 1, 1")
+    reference, total, seq = (int.from_bytes(sar[tag], "big") for tag in _SAR_ORDER)
+    return "sar", reference, total, seq, short_message
+
+
+def _octets_limit(data_coding: int, *, split: bool) -> int:
+    """Octets of text one SMS (or one part) holds: GSM septets come one per octet (unpacked),
+    UCS2 units two."""
+    encoding = {0: Encoding.GSM7, 8: Encoding.UCS2}.get(data_coding, Encoding.LATIN1)
+    limits = capacity(encoding)
+    units = limits.per_part if split else limits.single
+    return units * 2 if encoding is Encoding.UCS2 else units
 
 
 #: how destination_addr is read, by dest_addr_ton: an international number as it is (digits,
@@ -155,11 +259,12 @@ def _content(request: SubmitSm | DataSm, account: AccountConfig) -> tuple[bytes,
         return b"", payload
     if not short_message:
         raise SubmitRefused(CommandStatus.ESME_RINVMSGLEN, "empty message")
-    if len(short_message) > _SHORT_MESSAGE_MAX:
+    limit = _octets_limit(request.data_coding, split=False)
+    if len(short_message) > limit:
         raise SubmitRefused(
             CommandStatus.ESME_RINVMSGLEN,
-            f"short_message of {len(short_message)} octets (at most {_SHORT_MESSAGE_MAX}; "
-            "longer texts go in message_payload or split)",
+            f"short_message of {len(short_message)} octets (at most {limit} with data_coding "
+            f"{request.data_coding}; longer texts go in message_payload or split)",
         )
     return short_message, None
 
@@ -197,9 +302,13 @@ def _schedule(request: SubmitSm | DataSm, wall: datetime, now: float) -> float |
     return now + seconds
 
 
-def _text(octets: bytes, data_coding: int, account: AccountConfig) -> str:
+def smpp_text(octets: bytes, data_coding: int, account: AccountConfig | None) -> str:
     """The text as the API and the ops page show it (the octets are sent as they came)."""
-    alphabet = account.default_alphabet if data_coding == 0 else DefaultAlphabet.GSM7
+    alphabet = (
+        account.default_alphabet
+        if data_coding == 0 and account is not None
+        else DefaultAlphabet.GSM7
+    )
     try:
         return decode(octets, data_coding, alphabet)
     except UnsupportedDataCodingError:

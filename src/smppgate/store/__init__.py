@@ -28,6 +28,7 @@ from smppgate.store.models import (
     MessageDetail,
     MessagePage,
     MessageState,
+    MoRouter,
     NewInbound,
     NewMessage,
     NewReceipt,
@@ -58,6 +59,8 @@ from smppgate.store.models import (
 )
 from smppgate.store.protocol import Store
 from smppgate.store.retention import PurgeKind
+from smppgate.store.smpp_mo import SmppMo
+from smppgate.store.smpp_parts import HeldSet, NewHeldPart, parse_part_id, part_id
 
 __all__ = [
     "COOLDOWN_SECONDS",
@@ -65,6 +68,7 @@ __all__ = [
     "Attempt",
     "DropKind",
     "DuplicateKey",
+    "HeldSet",
     "InboundMessage",
     "InsertResult",
     "InvalidTime",
@@ -73,7 +77,9 @@ __all__ = [
     "MessageDetail",
     "MessagePage",
     "MessageState",
+    "MoRouter",
     "MoSet",
+    "NewHeldPart",
     "NewInbound",
     "NewMessage",
     "NewMoPart",
@@ -98,6 +104,7 @@ __all__ = [
     "RequeueReason",
     "SchemaOutOfDate",
     "SessionSlot",
+    "SmppMo",
     "SmppOrigin",
     "SmppReceipt",
     "Store",
@@ -114,5 +121,7 @@ __all__ = [
     "migrate",
     "new_message_id",
     "open_store",
+    "parse_part_id",
+    "part_id",
     "redacted_url",
 ]

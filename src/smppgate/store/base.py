@@ -2,10 +2,10 @@
 store's lifetime (open, migrate, ping, close).
 
 `SqlStore` is composed of one mixin per concern (`intake`, `messages`, `queue`, `outcomes`,
-`receipts`, `inbound`, `smpp_outbox`, `webhooks`, `retention`, `cluster`), each a subclass of
-`StoreBase`: a public method validates its arguments and runs one function in one transaction
-(`self._backend.run`); the statements shared between concerns are functions over a
-`Connection` (`rows`, `settling`, `webhooks.notify`).
+`receipts`, `inbound`, `smpp_outbox`, `smpp_parts`, `smpp_mo`, `webhooks`, `retention`,
+`cluster`), each a subclass of `StoreBase`: a public method validates its arguments and runs
+one function in one transaction (`self._backend.run`); the statements shared between concerns
+are functions over a `Connection` (`rows`, `settling`, `webhooks.notify`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Self
 
 from smppgate.store import schema
 from smppgate.store.backend import Backend, Connection, Dialect
-from smppgate.store.models import Notifier
+from smppgate.store.models import MoRouter, Notifier
 
 
 class StoreBase:
@@ -24,6 +24,8 @@ class StoreBase:
         self._dialect: Dialect = backend.dialect
         #: webhooks decided inside the transactions that record their events (see Notifier)
         self.notifier: Notifier | None = None
+        #: the SMPP front door application of each MO recorded (see MoRouter)
+        self.mo_router: MoRouter | None = None
 
     @property
     def dialect(self) -> str:

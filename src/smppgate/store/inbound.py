@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from smppgate.store import smpp_mo
 from smppgate.store.backend import Connection, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.finite import require_finite_fields
-from smppgate.store.models import InboundMessage, NewInbound, Notifier
+from smppgate.store.models import InboundMessage, MoRouter, NewInbound, Notifier
 from smppgate.store.rows import read_inbound
 from smppgate.store.webhooks import insert_webhooks
 
@@ -17,7 +18,7 @@ class InboundStore(StoreBase):
         require_finite_fields([inbound])
 
         async def record(conn: Connection) -> InboundMessage:
-            return await insert_inbound(conn, inbound, self.notifier)
+            return await insert_inbound(conn, inbound, self.notifier, self.mo_router)
 
         return await self._backend.run(record)
 
@@ -52,10 +53,15 @@ class InboundStore(StoreBase):
 
 
 async def insert_inbound(
-    conn: Connection, inbound: NewInbound, notifier: Notifier | None
+    conn: Connection,
+    inbound: NewInbound,
+    notifier: Notifier | None,
+    router: MoRouter | None = None,
 ) -> InboundMessage:
-    """One inbound row, and its webhook job when the notifier wants one, in the caller's
-    transaction (also a multi-part MO's, reassembled in the transaction of its last part)."""
+    """One inbound row in the caller's transaction (also a multi-part MO's, reassembled in the
+    transaction of its last part), with it either its row in the outbox of the SMPP
+    application it is routed to (``inbound.smpp_user``, else the ``router``'s choice) or its
+    webhook job when the notifier wants one."""
     row = await conn.fetchrow(
         "INSERT INTO inbound (account, source, destination, text, data_coding,"
         " ussd_service_op, received_at, parts_info) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -71,7 +77,12 @@ async def insert_inbound(
     )
     assert row is not None
     recorded = read_inbound(row)
-    if notifier is not None:
+    user = inbound.smpp_user
+    if user is None and router is not None:
+        user = router.smpp_user(inbound)
+    if user is not None:
+        await smpp_mo.route(conn, recorded.id, user, recorded.received_at)
+    elif notifier is not None:
         job = notifier.inbound_job(recorded, recorded.received_at)
         if job is not None:
             await insert_webhooks(conn, [job], recorded.received_at)

@@ -52,7 +52,7 @@ class IntakeStore(StoreBase):
         prepared = [(m, m.id or new_message_id(now)) for m in messages]
 
         async def insert(conn: Connection) -> list[InsertResult]:
-            results = await _insert(conn, prepared, now, check)
+            results = await insert_prepared(conn, prepared, now, check)
             if quota is not None:
                 await _count_usage(conn, quota, sum(r.created for r in results))
             return results
@@ -73,7 +73,7 @@ class IntakeStore(StoreBase):
         return await self._backend.run(fetch, write=False)
 
 
-async def _insert(
+async def insert_prepared(
     conn: Connection,
     prepared: list[tuple[NewMessage, str]],
     now: float,
@@ -129,14 +129,14 @@ async def _insert(
     await conn.apply(_INSERT_MESSAGES, message_rows)
     await conn.apply(_INSERT_PARTS, part_rows)
     origins = [
-        (result.message.id, m.origin.system_id, m.origin.registered_delivery)
+        (result.message.id, m.origin.system_id, m.origin.registered_delivery, m.origin.split)
         for (m, _), result in zip(prepared, results, strict=True)
         if m.origin is not None and result.created
     ]
     if origins:
         await conn.executemany(
-            "INSERT INTO smpp_origins (message_id, system_id, registered_delivery)"
-            " VALUES (?, ?, ?)",
+            "INSERT INTO smpp_origins (message_id, system_id, registered_delivery, split)"
+            " VALUES (?, ?, ?, ?)",
             origins,
         )
     return results

@@ -84,7 +84,7 @@ class MoPartStore(StoreBase):
     ) -> list[InboundMessage]:
         require_finite_fields(parts)
         require_finite(reassembly_timeout=reassembly_timeout)
-        notifier = self.notifier
+        notifier, router = self.notifier, self.mo_router
 
         async def record(conn: Connection) -> list[InboundMessage]:
             return await add_parts(
@@ -92,7 +92,7 @@ class MoPartStore(StoreBase):
                 parts,
                 reassembly_timeout,
                 assemble,
-                lambda c, inbound: insert_inbound(c, inbound, notifier),
+                lambda c, inbound: insert_inbound(c, inbound, notifier, router),
             )
 
         return await self._backend.run(record)
@@ -101,7 +101,7 @@ class MoPartStore(StoreBase):
         self, account: str, cutoff: float, now: float, assemble: Assemble
     ) -> list[InboundMessage]:
         require_finite(cutoff=cutoff, now=now)
-        notifier = self.notifier
+        notifier, router = self.notifier, self.mo_router
 
         async def run(conn: Connection) -> list[InboundMessage]:
             return await expire(
@@ -110,7 +110,7 @@ class MoPartStore(StoreBase):
                 cutoff,
                 now,
                 assemble,
-                lambda c, inbound: insert_inbound(c, inbound, notifier),
+                lambda c, inbound: insert_inbound(c, inbound, notifier, router),
             )
 
         return await self._backend.run(run)

@@ -156,6 +156,9 @@ class SmppOrigin:
 
     system_id: str
     registered_delivery: int = 0
+    split: bool = False
+    """The application split the message itself: it holds an id per part
+    (``store.smpp_parts.part_id``), and gets a receipt per part."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +310,11 @@ class NewInbound:
     received_at: float
     ussd_service_op: int | None = None
     parts_info: str = ""
+    smpp_user: str | None = None
+    """The SMPP front door application it is routed to (``[[smpp_server.routes]]``): the
+    store puts it in that application's outbox in the transaction that records it, and queues
+    no inbound webhook for it. None: the store's ``mo_router`` decides (no router: the HTTP API
+    and webhooks only, as before)."""
 
 
 # --------------------------------------------------------------------------- what comes out
@@ -504,6 +512,7 @@ class SmppReceipt:
     id: int
     system_id: str
     message_id: str
+    """The id the application holds: the message's, or a part's when it split it itself."""
     state: ReceiptState
     error_code: str | None
     done_at: float
@@ -544,4 +553,15 @@ class Notifier(Protocol):
 
     def inbound_job(self, inbound: InboundMessage, now: float) -> NewWebhook | None:
         """The job for an MO or USSD message just recorded."""
+        ...
+
+
+class MoRouter(Protocol):
+    """Decides which SMPP front door application an MO or USSD message is routed to, inside the
+    transaction that records it: a single message and a multi-part one reassembled by the store
+    (`mo_parts`) alike. Pure, no I/O."""
+
+    def smpp_user(self, inbound: NewInbound) -> str | None:
+        """The application (``system_id``) ``inbound`` goes to; None: the HTTP API and
+        webhooks only."""
         ...

@@ -21,6 +21,7 @@ from smppgate.store.models import (
     MessageDetail,
     MessagePage,
     MessageState,
+    MoRouter,
     NewInbound,
     NewMessage,
     NewReceipt,
@@ -38,6 +39,8 @@ from smppgate.store.models import (
     WebhookState,
 )
 from smppgate.store.retention import PurgeKind
+from smppgate.store.smpp_mo import SmppMo
+from smppgate.store.smpp_parts import HeldSet, NewHeldPart
 
 
 @runtime_checkable
@@ -47,6 +50,9 @@ class Store(Protocol):
     #: decides, inside the transactions recording receipts, outcomes, recoveries and inbound
     #: messages, the webhooks they cause (None: none are queued by the store)
     notifier: Notifier | None
+    #: decides, inside the transaction recording an MO or USSD message (single or reassembled
+    #: from its parts), the SMPP front door application it is routed to (None: none is)
+    mo_router: MoRouter | None
 
     @property
     def dialect(self) -> str:
@@ -253,6 +259,54 @@ class Store(Protocol):
     async def smpp_message(self, system_id: str, message_id: str) -> StoredMessage | None:
         """The message ``message_id`` if the application ``system_id`` submitted it (None
         otherwise: another user's messages are not its to query)."""
+        ...
+
+    async def smpp_hold_parts(
+        self, parts: Sequence[NewHeldPart], now: float
+    ) -> tuple[list[str], list[HeldSet]]:
+        """Hold parts an application split itself, in one transaction; return each one's id
+        (``part_id``) and the sets they made complete."""
+        ...
+
+    async def smpp_due_sets(self, received_before: float, limit: int) -> list[HeldSet]:
+        """The complete held sets (left by a crash between hold and release) and the sets
+        whose first part came before ``received_before`` (to give up)."""
+        ...
+
+    async def smpp_release_sets(
+        self, sets: Sequence[tuple[HeldSet, NewMessage]], now: float
+    ) -> list[str]:
+        """Each set becomes its message (``message.id`` is the set's) in the transaction that
+        deletes its held parts; an incomplete set's message is final at once ('rejected',
+        last_status_name ``incomplete_set``), so each part gets its receipt. Return the ids
+        released (a set another node released first is skipped)."""
+        ...
+
+    async def smpp_parts_held(self) -> dict[str, int]:
+        """Parts held for their set, per application."""
+        ...
+
+    async def smpp_held_seqs(self, system_id: str, message_id: str) -> list[int]:
+        """The parts (seqs) held of the set ``message_id`` of the application ``system_id``
+        (empty once the set became its message, or for another application's)."""
+        ...
+
+    async def smpp_mo_outbox(self, system_id: str, *, limit: int = 100) -> list[SmppMo]:
+        """MO and USSD routed to the application ``system_id`` (`NewInbound.smpp_user` or the
+        ``mo_router``'s choice), oldest first; each stays until `smpp_mo_done`."""
+        ...
+
+    async def smpp_mo_done(self, ids: Sequence[int]) -> None:
+        """The application answered these MO deliver_sm: forget them (the inbound messages
+        stay on the HTTP API)."""
+        ...
+
+    async def smpp_mo_expire(self, before: float) -> int:
+        """Give up the routed MO written before ``before``; return how many."""
+        ...
+
+    async def smpp_mo_backlog(self) -> dict[str, int]:
+        """Routed MO waiting, per application."""
         ...
 
     async def smpp_outbox_done(self, ids: Sequence[int]) -> None:

@@ -12,6 +12,7 @@ from smppgate.store.base import StoreBase
 from smppgate.store.finite import require_finite
 from smppgate.store.models import ReceiptState, SmppReceipt, StoredMessage
 from smppgate.store.rows import chunks, load_messages
+from smppgate.store.smpp_parts import part_id
 
 
 class SmppOutboxStore(StoreBase):
@@ -20,9 +21,10 @@ class SmppOutboxStore(StoreBase):
     ) -> list[SmppReceipt]:
         async def fetch(conn: Connection) -> list[SmppReceipt]:
             rows = await conn.fetch(
-                "SELECT o.id, o.system_id, o.message_id, o.state, o.error_code, o.done_at,"
-                " m.created_at, m.source, m.destination, m.text"
+                "SELECT o.id, o.system_id, o.message_id, o.seq, g.split, o.state, o.error_code,"
+                " o.done_at, m.created_at, m.source, m.destination, m.text"
                 " FROM smpp_outbox o JOIN messages m ON m.id = o.message_id"
+                " LEFT JOIN smpp_origins g ON g.message_id = o.message_id"
                 " WHERE o.system_id = ? AND o.id > ? ORDER BY o.id LIMIT ?",
                 system_id,
                 after_id,
@@ -32,7 +34,9 @@ class SmppOutboxStore(StoreBase):
                 SmppReceipt(
                     id=int(r["id"]),
                     system_id=r["system_id"],
-                    message_id=r["message_id"],
+                    message_id=(
+                        part_id(r["message_id"], int(r["seq"])) if r["split"] else r["message_id"]
+                    ),
                     state=ReceiptState(r["state"]),
                     error_code=r["error_code"],
                     done_at=float(r["done_at"]),

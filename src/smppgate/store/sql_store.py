@@ -20,7 +20,9 @@ from smppgate.store.outcomes import OutcomeStore
 from smppgate.store.queue import QueueStore
 from smppgate.store.receipts import ReceiptStore
 from smppgate.store.retention import RetentionStore
+from smppgate.store.smpp_mo import SmppMoStore
 from smppgate.store.smpp_outbox import SmppOutboxStore
+from smppgate.store.smpp_parts import SmppPartsStore
 from smppgate.store.webhooks import WebhookStore
 
 __all__ = ["MAX_BATCH", "SqlStore"]
@@ -36,6 +38,8 @@ class SqlStore(
     InboundStore,
     MoPartStore,
     SmppOutboxStore,
+    SmppPartsStore,
+    SmppMoStore,
     WebhookStore,
     RetentionStore,
     ClusterStore,
