@@ -121,6 +121,7 @@ def undo_smpp_parts(store_url: str) -> list[str]:
             if "CREATE FUNCTION" in s
         ]
     return [
+        *undo_blocklist(),
         *triggers,
         "DROP TABLE smpp_held_parts",
         "DROP TABLE smpp_mo_outbox",
@@ -151,6 +152,12 @@ def undo_clients(store_url: str) -> list[str]:
         "DROP TABLE client_usage",
         "DELETE FROM schema_version WHERE version >= 7",
     ]
+
+
+def undo_blocklist() -> list[str]:
+    """Statements that take a database back to schema version 9 (before the blocklist of
+    0010_blocklist.sql)."""
+    return ["DROP TABLE blocklist", "DELETE FROM schema_version WHERE version >= 10"]
 
 
 def undo_smpp_front_door(store_url: str) -> list[str]:

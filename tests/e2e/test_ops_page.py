@@ -272,6 +272,24 @@ async def _run(
     await expect(client).to_have_count(1)
     await expect(client).to_contain_text("default")
 
+    # a number on the blocklist: its message ends `blocked` unsent, a state the page shows
+    headers = {"X-API-Key": KEY}
+    blocked_to = "79009999999"
+    async with http.post(
+        f"{base}/v1/blocklist", json={"number": blocked_to, "reason": "e2e"}, headers=headers
+    ) as response:
+        assert response.status == 201, await response.text()
+    message = {"to": blocked_to, "from": "Demo", "text": "not for you"}
+    async with http.post(f"{base}/v1/messages", json=message, headers=headers) as response:
+        assert response.status == 202, await response.text()
+        blocked = await response.json()
+    assert blocked["status"] == "blocked"
+    await expect(page.locator('[data-testid="queue-blocked"]')).to_have_text("1", timeout=WAIT)
+    await page.fill("#search-input", blocked["id"])
+    await page.click("#search-form button")
+    result = page.locator(f'[data-testid="search-result"][data-id="{blocked["id"]}"]')
+    await expect(result.locator('[data-testid="result-status"]')).to_have_text("blocked")
+
     # the emulator drops the connections: the page shows the 60 s cooldown and its countdown
     emu.drop_sessions("demo")
     cooling = page.locator('[data-testid="session"][data-state="cooling_down"]')

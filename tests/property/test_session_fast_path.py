@@ -210,3 +210,22 @@ SameAsGeneralPath.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_fast_path_is_the_general_path = SameAsGeneralPath.TestCase
+
+
+def test_a_general_path_request_alone_leaves_the_deadline_floor_to_its_own_timeout() -> None:
+    """Found by the machine above: a plain request timed out, then two enquire_links (their
+    own, longer timeout) went out through send_from with no plain request among them; the
+    fast path lowered the deadline floor to ``now + response_timeout`` all the same, so
+    next_deadline said 10 where the general path says 35."""
+    config = SessionConfig(window=1, response_timeout=TIMEOUT, enquire_link_idle=1e9)
+    deadlines = []
+    for session in (Session(Role.ESME, config), GeneralSession(Role.ESME, config)):
+        session.start(0.0)
+        seq = session.bind(BindMode.TRANSCEIVER, "login", "secret", 0.0)
+        session.receive_data(encode(BindTransceiverResp(system_id="x"), seq), 0.0)
+        session.send_from(deque([(_request(Role.ESME, "plain", 1), 1)]), 0.0)
+        session.tick(TIMEOUT)  # the plain request times out
+        for n in (2, 3):
+            session.send_from(deque([(EnquireLink(), n)]), TIMEOUT)
+            deadlines.append(session.next_deadline())
+    assert deadlines[:2] == deadlines[2:]

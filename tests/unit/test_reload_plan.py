@@ -163,3 +163,14 @@ def test_body_timeout_and_allowed_hosts_apply() -> None:
     assert plan.refused == ()
     assert set(plan.applied) == {"http.body_timeout", "http.allowed_hosts"}
     assert plan.config.http.allowed_hosts == ("gw.example.com",)
+
+
+def test_opt_keywords_apply_from_the_next_mo() -> None:
+    new = config(accounts__0__opt_out_keywords=["UNSUBSCRIBE"], accounts__1__opt_in_keywords=[])
+    plan = plan_reload(config(), new)
+    assert plan.refused == ()
+    assert set(plan.applied) == {
+        "accounts[promo].opt_out_keywords",
+        "accounts[otp].opt_in_keywords",
+    }
+    assert plan.config.accounts[0].opt_out_keywords == ("UNSUBSCRIBE",)

@@ -28,6 +28,7 @@ from aiohttp.web_server import Server
 from smppgate.api import routes
 from smppgate.api.errors import GENERIC_CODE, PROBLEM_JSON, ApiError
 from smppgate.api.keys import (
+    BLOCKLISTS,
     CLIENT,
     CONFIG,
     INTAKE,
@@ -42,6 +43,7 @@ from smppgate.api.keys import (
     presented_key,
 )
 from smppgate.api.openapi import build_document
+from smppgate.service.blocklist import Blocklists
 from smppgate.service.clients import (
     AccountForbiddenError,
     Clients,
@@ -112,6 +114,7 @@ def create_app(
     app[LIVE] = live
     app[STORE] = store
     app[INTAKE] = intake
+    app[BLOCKLISTS] = Blocklists(intake, store)
     app[METRICS] = metrics
     app[READINESS] = readiness
     if ops is not None:

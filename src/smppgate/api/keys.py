@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from smppgate.service.blocklist import Blocklists
 from smppgate.service.config import ClientConfig, GatewayConfig
 from smppgate.service.intake import Intake
 from smppgate.service.metrics import Metrics
@@ -32,6 +33,7 @@ LIVE = web.AppKey("live", LiveConfig)
 STORE = web.AppKey("store", Store)
 INTAKE = web.AppKey("intake", Intake)
 METRICS = web.AppKey("metrics", Metrics)
+BLOCKLISTS = web.AppKey("blocklists", Blocklists)
 READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
 OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 OPS = web.AppKey("ops", OpsView)

@@ -12,7 +12,7 @@ from smppgate.api.ops import openapi_paths as ops_paths
 from smppgate.api.schemas import ENCODINGS, SPLITS
 from smppgate.service.config import GatewayConfig
 from smppgate.service.intake import MAX_VALIDITY
-from smppgate.store import MAX_PRIORITY, MessageState, PartStatus, ReceiptState
+from smppgate.store import MAX_PRIORITY, BlockSource, MessageState, PartStatus, ReceiptState
 from smppgate.text import UssdServiceOp
 
 _PRIORITY = {
@@ -370,6 +370,45 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
                 "next": {"type": ["string", "null"], "description": "Pass as `after`"},
             },
         },
+        "BlockRequest": {
+            "type": "object",
+            "required": ["number"],
+            "additionalProperties": False,
+            "properties": {
+                "number": {"type": "string", "description": "As a message's `to` is written"},
+                "account": {
+                    "type": "string",
+                    "description": "Default: the first account the client may use",
+                },
+                "reason": {"type": "string", "maxLength": 200, "description": "Why"},
+            },
+        },
+        "BlockEntry": {
+            "type": "object",
+            "properties": {
+                "number": {"type": "string"},
+                "account": {"type": "string"},
+                "source": {
+                    "type": "string",
+                    "enum": [s.value for s in BlockSource],
+                    "description": "`keyword`: the number sent an opt-out keyword (an opt-in "
+                    "keyword removes only these); the others are an operator's block",
+                },
+                "reason": _NULLABLE_STR,
+                "added_by": {
+                    "type": ["string", "null"],
+                    "description": "The API client, `cli`, or `inbound:<id>` for a keyword",
+                },
+                "created_at": _TIME,
+            },
+        },
+        "BlockList": {
+            "type": "object",
+            "properties": {
+                "items": {"type": "array", "items": _ref("BlockEntry")},
+                "next": {"type": ["string", "null"], "description": "Pass as `after`"},
+            },
+        },
         "Health": {"type": "object", "properties": {"status": {"const": "ok"}}},
         "Ready": {
             "type": "object",
@@ -525,6 +564,59 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
                     _LIMIT,
                 ],
                 "responses": {"200": _answer("A page", "InboundList"), **_errors(401, 422)},
+            }
+        },
+        "/v1/blocklist": {
+            "post": {
+                "operationId": "addBlock",
+                "summary": "Put a number on an account's blocklist (messages to it end `blocked`)",
+                "description": "Idempotent: a number listed already answers 200 with its "
+                "entry (an entry an opt-out keyword made becomes this caller's block).",
+                "requestBody": _body(
+                    "BlockRequest", {"number": "+79001234567", "reason": "asked by phone"}
+                ),
+                "responses": {
+                    "201": _answer("Listed", "BlockEntry"),
+                    "200": _answer("Listed already: the entry as it stands", "BlockEntry"),
+                    **_errors(400, 401, 403, 408, 415, 422, 503),
+                },
+            },
+            "get": {
+                "operationId": "listBlocks",
+                "summary": "Blocklist entries of the accounts the client may use (oldest first)",
+                "parameters": [
+                    _query("account", "Only this account", {"type": "string"}),
+                    _query("number", "Only this number", {"type": "string"}),
+                    _query("after", "The `next` cursor of the previous page", {"type": "string"}),
+                    _LIMIT,
+                ],
+                "responses": {
+                    "200": _answer("A page", "BlockList"),
+                    **_errors(401, 403, 422, 503),
+                },
+            },
+        },
+        "/v1/blocklist/{number}": {
+            "delete": {
+                "operationId": "removeBlock",
+                "summary": "Take a number off an account's blocklist, whatever listed it",
+                "parameters": [
+                    {
+                        "name": "number",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    },
+                    _query(
+                        "account",
+                        "Default: the first account the client may use",
+                        {"type": "string"},
+                    ),
+                ],
+                "responses": {
+                    "200": _answer("Removed: the entry it was", "BlockEntry"),
+                    **_errors(401, 403, 404, 422, 503),
+                },
             }
         },
         "/healthz": {

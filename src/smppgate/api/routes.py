@@ -12,6 +12,7 @@ from aiohttp import web
 from smppgate.api import schemas
 from smppgate.api.errors import ApiError
 from smppgate.api.keys import (
+    BLOCKLISTS,
     INTAKE,
     LIVE,
     METRICS,
@@ -25,7 +26,7 @@ from smppgate.api.ops import add_ops_routes
 from smppgate.api.reference import render_reference_page
 from smppgate.service.intake import Accepted
 from smppgate.service.metrics import CONTENT_TYPE
-from smppgate.store import NotFound
+from smppgate.store import MessageState, NotFound
 
 log = logging.getLogger("smppgate.api")
 
@@ -102,6 +103,8 @@ def _count_accepted(request: web.Request, results: list[Accepted]) -> list[Accep
     created = [r for r in results if r.created]
     for result in created:
         metrics.accepted(result.account)
+        if result.status is MessageState.BLOCKED:
+            metrics.blocked(result.account, "intake")
     if created:
         metrics.client_accepted(client, len(created))
         log.debug("client %s queued %d message(s)", client, len(created))
@@ -196,20 +199,25 @@ async def post_ussd(request: web.Request) -> web.Response:
     return _json(schemas.accepted(result), 200, {REPLAYED_HEADER: "true", **location})
 
 
-async def list_inbound(request: web.Request) -> web.Response:
-    q = request.query
-    after = q.get("after") or "0"
+def _after_id(value: str | None) -> int:
+    """An ``after`` cursor that is a store id (inbound, blocklist): 0..2^63-1."""
+    after = value or "0"
     if not (after.isascii() and after.isdecimal() and len(after) <= 19) or (
         int(after) > MAX_INBOUND_ID
     ):
         raise ApiError(
             422, "validation_error", "the id of the last item seen (0..2^63-1)", field="after"
         )
+    return int(after)
+
+
+async def list_inbound(request: web.Request) -> web.Response:
+    q = request.query
     limit = schemas.parse_limit(q.get("limit"))
     client = client_of(request)
     items = await request.app[STORE].list_inbound(
         since=schemas.parse_time(q.get("since"), "since"),
-        after_id=int(after),
+        after_id=_after_id(q.get("after")),
         account=schemas.query_text(q.get("account"), "account"),
         limit=limit,
         # a client sees the inbound of the accounts it may use (all, for an operator)
@@ -217,6 +225,42 @@ async def list_inbound(request: web.Request) -> web.Response:
     )
     next_cursor = str(items[-1].id) if len(items) == limit else None
     return _json({"items": [schemas.inbound(m) for m in items], "next": next_cursor})
+
+
+# ----------------------------------------------------------------------- blocklist
+
+
+async def post_blocklist(request: web.Request) -> web.Response:
+    body = schemas.block_request(await read_json(request))
+    result = await request.app[BLOCKLISTS].add(
+        body.number, account=body.account, reason=body.reason, client=client_of(request)
+    )
+    # adding a listed number again is no error: 200 with the entry as it stands
+    return _json(schemas.block_entry(result.entry), 201 if result.created else 200)
+
+
+async def delete_blocklist(request: web.Request) -> web.Response:
+    number = schemas.query_text(request.match_info["number"], "number") or ""
+    removed = await request.app[BLOCKLISTS].remove(
+        number,
+        account=schemas.query_text(request.query.get("account"), "account"),
+        client=client_of(request),
+    )
+    return _json(schemas.block_entry(removed))
+
+
+async def list_blocklist(request: web.Request) -> web.Response:
+    q = request.query
+    number = schemas.query_text(q.get("number"), "number")
+    page = await request.app[BLOCKLISTS].list(
+        account=schemas.query_text(q.get("account"), "account"),
+        number=number,
+        after=_after_id(q.get("after")),
+        limit=schemas.parse_limit(q.get("limit")),
+        client=client_of(request),
+    )
+    next_cursor = None if page.next_cursor is None else str(page.next_cursor)
+    return _json({"items": [schemas.block_entry(e) for e in page.items], "next": next_cursor})
 
 
 # ----------------------------------------------------------------------- operations
@@ -256,6 +300,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/messages/{id}", get_message)
     app.router.add_post("/v1/ussd", post_ussd)
     app.router.add_get("/v1/inbound", list_inbound)
+    app.router.add_post("/v1/blocklist", post_blocklist)
+    app.router.add_get("/v1/blocklist", list_blocklist)
+    app.router.add_delete("/v1/blocklist/{number}", delete_blocklist)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)

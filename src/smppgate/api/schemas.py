@@ -8,10 +8,12 @@ import logging
 import math
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from smppgate.api.errors import ApiError, invalid
+from smppgate.service.blocklist import entry_json
 from smppgate.service.intake import (
     Accepted,
     MessageRequest,
@@ -22,6 +24,7 @@ from smppgate.service.intake import (
 )
 from smppgate.store import (
     Attempt,
+    BlockEntry,
     InboundMessage,
     MessageDetail,
     MessageState,
@@ -44,6 +47,7 @@ USSD_FIELDS = frozenset(
      "reference", "priority", "class"}
 )  # fmt: skip
 PREVIEW_FIELDS = frozenset({"text", "encoding", "account", "to", "from"})
+BLOCK_FIELDS = frozenset({"number", "account", "reason"})
 
 
 # ------------------------------------------------------------------------- reading
@@ -177,6 +181,24 @@ def preview_request(data: object) -> PreviewRequest:
         to=f.text("to"),
         sender=f.text("from"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRequest:
+    """``POST /v1/blocklist``: a number to list for an account (None: the client's first)."""
+
+    number: str
+    account: str | None
+    reason: str | None
+
+
+def block_request(data: object) -> BlockRequest:
+    f = Fields(data, BLOCK_FIELDS)
+    return BlockRequest(f.required_str("number"), f.text("account"), f.text("reason"))
+
+
+def block_entry(e: BlockEntry) -> dict[str, Any]:
+    return _rendered("blocklist entry", e.id, lambda: entry_json(e), {"number": e.number})
 
 
 def ussd_request(data: object) -> UssdRequest:

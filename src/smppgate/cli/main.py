@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "serve",
     "send",
     "send_bulk",
+    "blocklist",
     "status",
     "smsc",
     "migrate",

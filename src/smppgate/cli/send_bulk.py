@@ -29,7 +29,7 @@ from typing import Any, TextIO
 from smppgate.cli.config_file import add_config_argument, read_config
 from smppgate.service.config import CLI_CLIENT, ClientConfig, ConfigError, GatewayConfig
 from smppgate.service.intake import Intake, MessageRequest, ValidationError
-from smppgate.store import MAX_PRIORITY, NewMessage, StoreError, open_store
+from smppgate.store import MAX_PRIORITY, MessageState, NewMessage, StoreError, open_store
 
 SCOPE = "cli:send-bulk"
 #: the client send-bulk's messages record: the operator at the console, unrestricted
@@ -80,6 +80,8 @@ class Summary:
     queued: int = 0
     parts: int = 0
     repeated: int = 0
+    #: not sent: the number is on the account's blocklist (the message ended `blocked`)
+    blocked: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -198,14 +200,16 @@ async def queue(
             if len(batch) >= args.batch_size:
                 await _commit(intake, batch, summary)
                 batch = []
-            progress.update(done, summary)
+            progress.update(done, summary.queued, len(summary.rejected))
         await _commit(intake, batch, summary)
-        progress.update(len(rows), summary, force=True)
+        progress.update(len(rows), summary.queued, len(summary.rejected), force=True)
 
 
 async def _commit(intake: Intake, batch: list[NewMessage], summary: Summary) -> None:
     for accepted in await intake.commit(batch):
-        if accepted.created:
+        if accepted.created and accepted.status is MessageState.BLOCKED:
+            summary.blocked += 1
+        elif accepted.created:
             summary.queued += 1
             summary.parts += accepted.parts
         else:
@@ -214,11 +218,23 @@ async def _commit(intake: Intake, batch: list[NewMessage], summary: Summary) -> 
 
 class Progress:
     """On a terminal, one line on stderr rewritten with ``\\r`` at most ten times a second;
-    elsewhere (a pipe, a log file), a plain line every ``PLAIN_INTERVAL`` seconds."""
+    elsewhere (a pipe, a log file), a plain line every ``PLAIN_INTERVAL`` seconds. ``label``
+    names the command, ``verb`` what happened to the rows that went through (``queued``,
+    ``added``): send-bulk and ``blocklist import`` show the same display."""
 
     PLAIN_INTERVAL = 5.0
 
-    def __init__(self, out: TextIO, total: int, *, terminal: bool | None = None) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        total: int,
+        *,
+        terminal: bool | None = None,
+        label: str = "send-bulk",
+        verb: str = "queued",
+    ) -> None:
+        self._label = label
+        self._verb = verb
         self._out = out
         self._total = total
         self._terminal = out.isatty() if terminal is None else terminal
@@ -226,7 +242,7 @@ class Progress:
         self._started = time.monotonic()
         self._used = False
 
-    def update(self, done: int, summary: Summary, *, force: bool = False) -> None:
+    def update(self, done: int, ok: int, rejected: int, *, force: bool = False) -> None:
         now = time.monotonic()
         interval = 0.1 if self._terminal else self.PLAIN_INTERVAL
         if not force and now - self._shown < interval:
@@ -235,11 +251,11 @@ class Progress:
         percent = 100 * done // self._total if self._total else 100
         rate = done / (now - self._started) if now > self._started else 0.0
         counts = (
-            f"{percent:3d}% {done}/{self._total} queued {summary.queued} "
-            f"rejected {len(summary.rejected)} ({rate:.0f}/s)"
+            f"{percent:3d}% {done}/{self._total} {self._verb} {ok} "
+            f"rejected {rejected} ({rate:.0f}/s)"
         )
         if not self._terminal:
-            self._out.write(f"send-bulk: {counts.lstrip()}\n")
+            self._out.write(f"{self._label}: {counts.lstrip()}\n")
             self._out.flush()
             return
         self._used = True
@@ -262,6 +278,7 @@ def report_json(summary: Summary, account: str) -> dict[str, Any]:
         "queued": summary.queued,
         "parts": summary.parts,
         "already_queued": summary.repeated,
+        "blocked": summary.blocked,
         "rejected": [{"line": line, "reason": reason} for line, reason in sorted(summary.rejected)],
     }
 
@@ -272,6 +289,8 @@ def report(summary: Summary, account: str) -> str:
     ]
     if summary.repeated:
         lines.append(f"already queued by an earlier run: {summary.repeated}")
+    if summary.blocked:
+        lines.append(f"blocked (on the account's blocklist, not sent): {summary.blocked}")
     lines.append(f"rejected: {len(summary.rejected)}")
     for line, reason in sorted(summary.rejected)[:MAX_SHOWN]:
         lines.append(f"  line {line}: {reason}")

@@ -105,6 +105,11 @@ class WebhookConfig:
         return EgressPolicy(allow_private=self.allow_private, allow_hosts=self.allow_hosts)
 
 
+#: an account's MO keywords unless its config lists others (Cyrillic ones: Russian handsets)
+DEFAULT_OPT_OUT_KEYWORDS = ("STOP", "СТОП")
+DEFAULT_OPT_IN_KEYWORDS = ("START", "СТАРТ")  # noqa: RUF001
+
+
 @dataclass(frozen=True, slots=True)
 class AccountConfig:
     name: str
@@ -146,6 +151,12 @@ class AccountConfig:
     """Seconds of unacknowledged writes after which a session takes no new submits."""
     numbers: DialPlan = RUSSIA
     """How destinations are read (``[numbers]``, ``[accounts.numbers]``): Russia by default."""
+    opt_out_keywords: tuple[str, ...] = DEFAULT_OPT_OUT_KEYWORDS
+    """An MO whose whole text is one of these (trimmed, any case) puts its sender on the
+    account's blocklist (issue 16); empty: no keyword opts out."""
+    opt_in_keywords: tuple[str, ...] = DEFAULT_OPT_IN_KEYWORDS
+    """An MO whose whole text is one of these takes its sender off the account's blocklist,
+    when a keyword put it there (an operator's block stays)."""
 
     @property
     def receives(self) -> bool:
@@ -910,7 +921,7 @@ _ACCOUNT_KEYS = {
     "source_npi", "default_alphabet", "unsafe_below_platform_minimums",
     "tcp_user_timeout",
     "tcp_keepalive_idle", "tcp_keepalive_interval", "tcp_keepalive_count", "write_stall_after",
-    "max_submit_rate", "numbers",
+    "max_submit_rate", "numbers", "opt_out_keywords", "opt_in_keywords",
 }  # fmt: skip
 #: timers an account may set; None keeps the profile's (the platform's) value
 _TIMER_KEYS = ("reconnect_after_drop", "reconnect_after_failure", "response_timeout",
@@ -1013,6 +1024,7 @@ def _account(
             f"{key}.query_after",
             f"profile {profile.name!r} has no query_sm: remove query_after (receipts only)",
         )
+    opt_out, opt_in = _opt_keywords(data, key)
     return AccountConfig(
         name=name,
         system_id=system_id,
@@ -1041,6 +1053,8 @@ def _account(
         tcp=_tcp_options(data, key),
         write_stall_after=_number(data, key, "write_stall_after", 5.0, minimum=0.0),
         numbers=_dial_plan(_subtable(data, key, "numbers"), f"{key}.numbers", numbers),
+        opt_out_keywords=opt_out,
+        opt_in_keywords=opt_in,
         **timers,
     )
 
@@ -1078,6 +1092,30 @@ def _dial_plan(data: Mapping[str, Any], key: str, base: DialPlan) -> DialPlan:
         return replace(base, **changes)
     except ValueError as exc:
         raise ConfigError(key, str(exc)) from None
+
+
+def _opt_keywords(data: Mapping[str, Any], key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``opt_out_keywords`` and ``opt_in_keywords``: words, trimmed; no word in both lists
+    (compared as the MO's text is: trimmed, any case)."""
+    lists: list[tuple[str, ...]] = []
+    for name, default in (
+        ("opt_out_keywords", DEFAULT_OPT_OUT_KEYWORDS),
+        ("opt_in_keywords", DEFAULT_OPT_IN_KEYWORDS),
+    ):
+        if name not in data:
+            lists.append(default)
+            continue
+        words = _str_list(data, key, name)
+        if not all(w.strip() for w in words):
+            raise ConfigError(f"{key}.{name}", "a keyword cannot be only spaces")
+        lists.append(tuple(w.strip() for w in words))
+    both = {w.casefold() for w in lists[0]} & {w.casefold() for w in lists[1]}
+    if both:
+        raise ConfigError(
+            f"{key}.opt_in_keywords",
+            f"{', '.join(sorted(both))} is also an opt-out keyword: a word does one thing",
+        )
+    return lists[0], lists[1]
 
 
 def _account_profile(

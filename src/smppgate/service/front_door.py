@@ -488,7 +488,16 @@ class FrontDoor(SmscHandler):
             self._failed(batch, exc)
             return
         self._accepted(batch, [r.message.id for r in results])
-        for account in {w.message.account for w in batch}:
+        accounts: set[str] = set()
+        for waiting, result in zip(batch, results, strict=True):
+            if result.message.state is MessageState.BLOCKED:
+                # its receipt (stat:UNDELIV) was queued with it: hand it out now
+                self._outbox_wanted.set()
+                if result.created and self._gateway.metrics is not None:
+                    self._gateway.metrics.blocked(waiting.message.account, "intake")
+            else:
+                accounts.add(waiting.message.account)
+        for account in accounts:
             self._gateway.wake(account)
 
     async def _commit_parts(self, batch: list[_Waiting]) -> None:
@@ -756,6 +765,7 @@ _QUERY_STATES = {
     MessageState.REJECTED: DeliveryState.REJECTED,
     MessageState.FAILED: DeliveryState.UNDELIVERABLE,
     MessageState.UNKNOWN: DeliveryState.UNKNOWN,
+    MessageState.BLOCKED: DeliveryState.UNDELIVERABLE,
 }
 
 

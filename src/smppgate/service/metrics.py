@@ -234,6 +234,17 @@ class Metrics:
             "Messages accepted (committed), per API client (the configured names: bounded).",
             ("client",),
         )
+        self.blocked_total = r.counter(
+            "smppgate_messages_blocked_total",
+            "Messages ended `blocked` (destination on the account's blocklist), per account and"
+            " where it was found (intake: when queued; dispatch: listed after it was queued).",
+            ("account", "at"),
+        )
+        self.opt_keywords_total = r.counter(
+            "smppgate_opt_keywords_total",
+            "MO opt-out / opt-in keywords received, per account and action (opt_out, opt_in).",
+            ("account", "action"),
+        )
         self.client_limited_total = r.counter(
             "smppgate_client_limited_total",
             "Requests refused with 429, per API client and limit (rate, daily_quota).",
@@ -376,6 +387,12 @@ class Metrics:
 
     def client_accepted(self, client: str, count: int = 1) -> None:
         self.client_accepted_total.inc(client, amount=count)
+
+    def blocked(self, account: str, at: str, count: int = 1) -> None:
+        self.blocked_total.inc(account, at, amount=count)
+
+    def opt_keyword(self, account: str, action: str) -> None:
+        self.opt_keywords_total.inc(account, action)
 
     def client_limited(self, client: str, limit: str) -> None:
         self.client_limited_total.inc(client, limit)

@@ -42,6 +42,7 @@ from smppgate.client import (
 from smppgate.client.pool import SlotState
 from smppgate.client.results import SubmitOutcome, not_sent
 from smppgate.pdu import SmppMessageState, SubmitSm
+from smppgate.service.blocklist import keyword_of, opt_keyword, with_keywords
 from smppgate.service.cluster import SPREAD, ClusterCoordinator, process_gone
 from smppgate.service.config import AccountConfig, GatewayConfig
 from smppgate.service.dispatch import build_part_submits, outcomes_for
@@ -58,6 +59,7 @@ from smppgate.store import (
     NewMoPart,
     NewReceipt,
     Notifier,
+    OptKeyword,
     Outcome,
     OutcomeResult,
     PartFailed,
@@ -372,6 +374,9 @@ class AccountRunner:
                 continue
             self.stats.claimed += len(messages)
             try:
+                # the claim committed: the check is retried through an outage (never left to
+                # lease recovery, never skipped: a listed number gets no message)
+                messages = await self._drop_blocked(messages, now)
                 await self._stage(messages, want_receipts, now)
             except StoreUnavailable as exc:  # persist gave up: the node is stopping
                 log.warning("%s: dispatcher stopping, store unavailable: %s", account.name, exc)
@@ -381,6 +386,30 @@ class AccountRunner:
                 # claimed messages come back through lease recovery
                 log.exception("%s: recording a claimed batch failed", account.name)
                 await _wait_any(asyncio.Event(), gw.stopping, within=STORE_RETRY_MAX)
+
+    async def _drop_blocked(self, messages: list[StoredMessage], now: float) -> list[StoredMessage]:
+        """The claimed messages without those whose number was listed after they were queued
+        (the store ends those `blocked`). A read first: a write only when one is listed."""
+        if not messages:
+            return messages
+        gw = self.gateway
+        pairs = {(m.account, m.destination) for m in messages}
+        listed = await gw.persist(
+            "blocklist check", functools.partial(gw.store.blocked_among, pairs)
+        )
+        if not listed:
+            return messages
+        ids = [m.id for m in messages if (m.account, m.destination) in listed]
+        blocking = functools.partial(gw.store.block_listed, ids, now)
+        blocked = set(await gw.persist("blocked messages", blocking))
+        metrics = self.gateway.metrics
+        if metrics is not None and blocked:
+            metrics.blocked(self.account.name, "dispatch", len(blocked))
+        # their webhooks and front-door receipts were queued with the move: wake the senders
+        await self.gateway.after_outcomes(
+            [OutcomeResult(i, MessageState.BLOCKED) for i in sorted(blocked)]
+        )
+        return [m for m in messages if m.id not in blocked]
 
     async def _stage(self, messages: list[StoredMessage], want_receipts: bool, now: float) -> None:
         """Build the submits of claimed messages and queue them for the feeder (leased, their
@@ -597,6 +626,7 @@ class AccountRunner:
         answers meanwhile); raises StoreUnavailable only while the node stops."""
         gw = self.gateway
         now = gw.clock()
+        account = self.account  # one batch, one config: a reload applies from the next
         receipts: list[NewReceipt] = []
         parts: list[NewMoPart] = []
         for e in events:
@@ -605,23 +635,27 @@ class AccountRunner:
                 continue
             record = record_for(e, now)
             if isinstance(record, NewInbound):
+                # an opt keyword: the store changes the blocklist with the MO (insert_inbound)
+                record = opt_keyword(record, account)
                 inbound = await gw.persist(
                     "record inbound", functools.partial(gw.store.record_inbound, record)
                 )
-                await self._inbound_recorded(inbound)
+                await self._inbound_recorded(inbound, record.opt)
             else:
                 receipts.append(record)
                 if gw.metrics is not None:
                     gw.metrics.receipt(record.state.value)
         if parts:
+            # a keyword sent in parts: recognised when the store reassembles the set, in the
+            # transaction that stores its last part and the MO
+            assemble = with_keywords(inbound_for_set, account)
             completed = await gw.persist(
                 "record MO parts",
-                functools.partial(
-                    gw.store.record_mo_parts, parts, REASSEMBLY_TIMEOUT, inbound_for_set
-                ),
+                functools.partial(gw.store.record_mo_parts, parts, REASSEMBLY_TIMEOUT, assemble),
             )
             for inbound in completed:
-                await self._inbound_recorded(inbound)
+                opt = keyword_of(inbound.text, inbound.source, inbound.ussd_service_op, account)
+                await self._inbound_recorded(inbound, opt)
         if receipts:
             matches = await gw.persist(
                 "record receipts", functools.partial(gw.store.record_receipts, receipts)
@@ -637,11 +671,15 @@ class AccountRunner:
                         )
             await gw.after_receipts([m for m in matches if m is not None])
 
-    async def _inbound_recorded(self, inbound: InboundMessage) -> None:
+    async def _inbound_recorded(
+        self, inbound: InboundMessage, opt: OptKeyword | None = None
+    ) -> None:
         gw = self.gateway
         self.stats.inbound += 1
         if gw.metrics is not None:
             gw.metrics.inbound("ussd" if inbound.ussd_service_op is not None else "sms")
+            if opt is not None:
+                gw.metrics.opt_keyword(self.account.name, opt.action.value)
         await gw.notify_inbound(self.account, inbound.id)
 
     async def run_mo_expiry(self) -> None:

@@ -10,7 +10,8 @@ on ``X-Smppgate-Delivery``, which is the job id and the same on every attempt.
 Headers of every POST::
 
     Content-Type: application/json
-    X-Smppgate-Event: message.status | inbound.mo | inbound.ussd
+    X-Smppgate-Event: message.status | inbound.mo | inbound.ussd | inbound.opt_out
+                      | inbound.opt_in
     X-Smppgate-Delivery: <job id>
     X-Smppgate-Timestamp: <epoch seconds of this attempt>
     X-Smppgate-Signature: v1=<hex HMAC-SHA256 of "<delivery>.<timestamp>.<raw body>">
@@ -56,6 +57,8 @@ from smppgate.service.metrics import Metrics
 from smppgate.store import (
     InboundMessage,
     NewWebhook,
+    OptAction,
+    OptChange,
     OutcomeResult,
     ReceiptMatch,
     ReceiptRecord,
@@ -72,12 +75,15 @@ __all__ = [
     "EVENT_INBOUND_MO",
     "EVENT_INBOUND_USSD",
     "EVENT_MESSAGE_STATUS",
+    "EVENT_OPT_IN",
+    "EVENT_OPT_OUT",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "CheckedResolver",
     "WebhookOutbox",
     "WebhookSender",
     "inbound_payload",
+    "opt_payload",
     "sign",
     "status_payload",
     "verify",
@@ -88,6 +94,9 @@ log = logging.getLogger("smppgate.webhooks")
 EVENT_MESSAGE_STATUS = "message.status"
 EVENT_INBOUND_MO = "inbound.mo"
 EVENT_INBOUND_USSD = "inbound.ussd"
+EVENT_OPT_OUT = "inbound.opt_out"
+EVENT_OPT_IN = "inbound.opt_in"
+_OPT_EVENTS = {OptAction.OPT_OUT: EVENT_OPT_OUT, OptAction.OPT_IN: EVENT_OPT_IN}
 SIGNATURE_HEADER = "X-Smppgate-Signature"
 EVENT_HEADER = "X-Smppgate-Event"
 DELIVERY_HEADER = "X-Smppgate-Delivery"
@@ -179,6 +188,27 @@ def inbound_payload(inbound: InboundMessage, at: float) -> str:
 
 #: how old (or how far in the future) a timestamp `verify` accepts, in seconds
 TOLERANCE = 300
+
+
+def opt_payload(change: OptChange, at: float) -> str:
+    """``inbound.opt_out`` / ``inbound.opt_in``: an MO keyword and what it did to the
+    account's blocklist (``changed``: an entry was added or removed; ``blocked``: the number
+    is listed now, e.g. an operator's block that an opt-in leaves in place)."""
+    return _text(
+        {
+            "event": _OPT_EVENTS[change.action],
+            "created_at": _iso(at),
+            "opt": {
+                "account": change.account,
+                "number": change.number,
+                "keyword": change.keyword,
+                "inbound_id": change.inbound_id,
+                "changed": change.changed,
+                "blocked": change.blocked,
+                "at": _iso(change.at),
+            },
+        }
+    )
 
 
 def sign(secret: str, delivery: str, timestamp: str, body: bytes) -> str:
@@ -275,6 +305,12 @@ class WebhookOutbox:
         if url is None:
             return None
         return NewWebhook(url, inbound_payload(inbound, now), inbound_event(inbound), None)
+
+    def opt_job(self, change: OptChange, now: float) -> NewWebhook | None:
+        url = self._defaults.get(change.account)
+        if url is None:
+            return None
+        return NewWebhook(url, opt_payload(change, now), _OPT_EVENTS[change.action], None)
 
     # -- queued after the event's own transaction (for callers that record events themselves)
 

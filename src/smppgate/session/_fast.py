@@ -85,6 +85,7 @@ def send_batch(session: Session, queue: deque[tuple[Pdu, Any]], now: float) -> S
     popleft = queue.popleft
     seq = session._next_seq
     sent = fast = 0  # fast: sent below, not yet counted in session._in_window
+    any_fast = False  # a request of this call is pending with ``deadline``
     written = session.bytes_out
     # every plain request's timeout is the response timeout: one deadline for the batch
     deadline = now + session.config.response_timeout
@@ -122,14 +123,16 @@ def send_batch(session: Session, queue: deque[tuple[Pdu, Any]], now: float) -> S
             seq += 1
             free -= 1
             fast += 1
+            any_fast = True
     finally:
         # also when an encoder raised something unexpected: what went out is counted
         session.bytes_out = written
         session._next_seq = seq if seq <= MAX_SEQUENCE_NUMBER else 1
         session._in_window += fast
-        # (sent > 0 also counts fast requests flushed before a general-path one)
+        # only when a request went out here: a general-path one (an enquire_link, with its
+        # own longer timeout) set the floor itself in send_request
         floor = session._deadline_floor
-        if (fast or sent) and floor is not None and deadline < floor:
+        if any_fast and floor is not None and deadline < floor:
             session._deadline_floor = deadline
     sent += fast
     if sent:

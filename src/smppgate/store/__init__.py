@@ -2,6 +2,7 @@
 leases — one `Store` protocol over SQLite (default) and PostgreSQL. Knows nothing of SMPP
 sessions. See docs/store.md for the schema and the rules."""
 
+from smppgate.store.blocklist import MAX_BLOCKS
 from smppgate.store.errors import (
     DuplicateKey,
     InvalidTime,
@@ -16,11 +17,15 @@ from smppgate.store.errors import (
 from smppgate.store.factory import migrate, open_store, redacted_url
 from smppgate.store.ids import new_message_id
 from smppgate.store.lifecycle import derive_state
-from smppgate.store.mo_parts import MoSet, NewMoPart
+from smppgate.store.mo_parts import Assemble, MoSet, NewMoPart
 from smppgate.store.models import (
     COOLDOWN_SECONDS,
     MAX_PRIORITY,
     Attempt,
+    BlockEntry,
+    BlocklistPage,
+    BlockResult,
+    BlockSource,
     DropKind,
     InboundMessage,
     InsertResult,
@@ -29,11 +34,15 @@ from smppgate.store.models import (
     MessagePage,
     MessageState,
     MoRouter,
+    NewBlock,
     NewInbound,
     NewMessage,
     NewReceipt,
     NewWebhook,
     Notifier,
+    OptAction,
+    OptChange,
+    OptKeyword,
     Outcome,
     OutcomeResult,
     PartAccepted,
@@ -64,8 +73,14 @@ from smppgate.store.smpp_parts import HeldSet, NewHeldPart, parse_part_id, part_
 
 __all__ = [
     "COOLDOWN_SECONDS",
+    "MAX_BLOCKS",
     "MAX_PRIORITY",
+    "Assemble",
     "Attempt",
+    "BlockEntry",
+    "BlockResult",
+    "BlockSource",
+    "BlocklistPage",
     "DropKind",
     "DuplicateKey",
     "HeldSet",
@@ -79,6 +94,7 @@ __all__ = [
     "MessageState",
     "MoRouter",
     "MoSet",
+    "NewBlock",
     "NewHeldPart",
     "NewInbound",
     "NewMessage",
@@ -87,6 +103,9 @@ __all__ = [
     "NewWebhook",
     "NotFound",
     "Notifier",
+    "OptAction",
+    "OptChange",
+    "OptKeyword",
     "Outcome",
     "OutcomeResult",
     "PartAccepted",

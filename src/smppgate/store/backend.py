@@ -96,6 +96,9 @@ class Dialect:
     #: the message counts are kept as appended deltas that a reader folds into the totals
     #: (PostgreSQL: concurrent writers never queue on one counter row), not updated in place
     count_deltas: bool
+    #: binds arrays (``?::text[]``): a lookup of a batch's values is one statement, however
+    #: many (SQLite reads IN lists of `rows.CHUNK` values, in-process)
+    arrays: bool
 
 
 SQLITE = Dialect(
@@ -105,6 +108,7 @@ SQLITE = Dialect(
     real="REAL",
     single_process=True,
     count_deltas=False,
+    arrays=False,
 )
 # NO KEY: the transaction may already hold KEY SHARE on the row (its inserts into tables that
 # reference it), which a plain FOR UPDATE would deadlock against
@@ -115,6 +119,7 @@ POSTGRESQL = Dialect(
     real="DOUBLE PRECISION",
     single_process=False,
     count_deltas=True,
+    arrays=True,
 )
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from smppgate.store import smpp_mo
+from smppgate.store import blocklist, smpp_mo
 from smppgate.store.backend import Connection, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.finite import require_finite_fields
-from smppgate.store.models import InboundMessage, MoRouter, NewInbound, Notifier
+from smppgate.store.models import InboundMessage, MoRouter, NewInbound, NewWebhook, Notifier
 from smppgate.store.rows import read_inbound
 from smppgate.store.webhooks import insert_webhooks
 
@@ -77,13 +77,23 @@ async def insert_inbound(
     )
     assert row is not None
     recorded = read_inbound(row)
+    jobs: list[NewWebhook | None] = []
     user = inbound.smpp_user
     if user is None and router is not None:
         user = router.smpp_user(inbound)
     if user is not None:
         await smpp_mo.route(conn, recorded.id, user, recorded.received_at)
     elif notifier is not None:
-        job = notifier.inbound_job(recorded, recorded.received_at)
-        if job is not None:
-            await insert_webhooks(conn, [job], recorded.received_at)
+        jobs.append(notifier.inbound_job(recorded, recorded.received_at))
+    if inbound.opt is not None:
+        # the keyword's change commits with its MO: never answered without it (routed to an
+        # application or not: the list is the account's)
+        change = await blocklist.apply_opt(
+            conn, recorded.account, recorded.id, inbound.opt, recorded.received_at
+        )
+        if notifier is not None:
+            jobs.append(notifier.opt_job(change, recorded.received_at))
+    queued = [j for j in jobs if j is not None]
+    if queued:
+        await insert_webhooks(conn, queued, recorded.received_at)
     return recorded

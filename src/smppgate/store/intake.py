@@ -4,14 +4,23 @@ scope, with the client's daily quota counted in the same transaction."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
-from smppgate.store.backend import Connection, insert_rows, placeholders
+from smppgate.store import blocklist
+from smppgate.store.backend import Connection, Dialect, insert_rows, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.errors import DuplicateKey, QuotaExceeded, StoreError
 from smppgate.store.finite import require_finite, require_finite_fields
 from smppgate.store.ids import new_message_id
-from smppgate.store.models import InsertResult, NewMessage, PartStatus, Quota, StoredMessage
+from smppgate.store.models import (
+    InsertResult,
+    MessageState,
+    NewMessage,
+    PartStatus,
+    Quota,
+    StoredMessage,
+)
 from smppgate.store.rows import MESSAGE_COLUMNS, chunks, load_messages, message_row, new_stored
 
 MAX_BATCH = 1000
@@ -52,9 +61,10 @@ class IntakeStore(StoreBase):
         prepared = [(m, m.id or new_message_id(now)) for m in messages]
 
         async def insert(conn: Connection) -> list[InsertResult]:
-            results = await insert_prepared(conn, prepared, now, check)
+            results = await insert_prepared(conn, self._dialect, prepared, now, check)
             if quota is not None:
                 await _count_usage(conn, quota, sum(r.created for r in results))
+            await blocklist.blocked_at_insert(conn, self.notifier, results, now)
             return results
 
         try:
@@ -75,6 +85,7 @@ class IntakeStore(StoreBase):
 
 async def insert_prepared(
     conn: Connection,
+    dialect: Dialect,
     prepared: list[tuple[NewMessage, str]],
     now: float,
     check: Callable[[Sequence[InsertResult]], None] | None,
@@ -99,12 +110,18 @@ async def insert_prepared(
     results: list[InsertResult] = []
     message_rows: list[tuple[object, ...]] = []
     part_rows: list[tuple[object, ...]] = []
+    # a listed destination: the message is stored `blocked`, never claimed
+    listed = await blocklist.listed(
+        conn, dialect, [(m.account, m.destination) for m, _ in prepared]
+    )
     for message, message_id in prepared:
         key = message.idempotency_key
         if key is not None and (message.idempotency_scope, key) in existing:
             results.append(InsertResult(existing[(message.idempotency_scope, key)], False))
             continue
         stored = new_stored(message, message_id, now)
+        if (message.account, message.destination) in listed:
+            stored = dataclasses.replace(stored, state=MessageState.BLOCKED)
         if key is not None:
             existing[(message.idempotency_scope, key)] = stored
         message_rows.append(message_row(stored))

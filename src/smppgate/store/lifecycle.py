@@ -25,6 +25,10 @@ Two kinds of moves change a message's state:
 
 `TRANSITIONS` lists every legal move; a final state may still move to a worse final state when a
 later receipt shows it (e.g. `unknown` -> `undeliverable`).
+
+3. **Decided moves**: `blocked` (the destination is on the account's blocklist) is set by the
+   store at insert or, for a message still queued or leased and not sent, instead of sending
+   it. It is final and never derived from parts, so nothing moves a message out of it.
 """
 
 from __future__ import annotations
@@ -64,11 +68,16 @@ _SUBMIT_FINAL: dict[PartStatus, MessageState] = {
 _FINALS = frozenset(SEVERITY)
 
 TRANSITIONS: dict[MessageState, frozenset[MessageState]] = {
-    M.QUEUED: frozenset({M.SENDING, M.QUEUED}) | _FINALS,
-    M.SENDING: frozenset({M.QUEUED, M.SUBMITTED}) | _FINALS,
+    M.QUEUED: frozenset({M.SENDING, M.QUEUED, M.BLOCKED}) | _FINALS,
+    M.SENDING: frozenset({M.QUEUED, M.SUBMITTED, M.BLOCKED}) | _FINALS,
     M.SUBMITTED: _FINALS,
     **{s: frozenset(f for f in _FINALS if SEVERITY[f] > SEVERITY[s]) for s in _FINALS},
+    M.BLOCKED: frozenset(),
 }
+
+
+#: the states a message's parts may move it out of (not a decided state such as `blocked`)
+TRANSITIONS_FROM_PARTS = frozenset({M.QUEUED, M.SENDING, M.SUBMITTED}) | _FINALS
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +126,7 @@ def settle(message_id: str, current: MessageState, derived: MessageState | None)
     A derived state never moves a final message to a better or equal one (a late duplicate
     receipt cannot turn `undeliverable` back into `delivered`).
     """
-    if derived is None or derived is current:
+    if derived is None or derived is current or current not in TRANSITIONS_FROM_PARTS:
         return current
     if current.is_final and (derived not in SEVERITY or SEVERITY[derived] <= SEVERITY[current]):
         return current

@@ -25,6 +25,8 @@ class MessageState(StrEnum):
     REJECTED = "rejected"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    #: never sent: its destination is on its account's blocklist (store/blocklist.py)
+    BLOCKED = "blocked"
 
     @property
     def is_final(self) -> bool:
@@ -315,6 +317,94 @@ class NewInbound:
     store puts it in that application's outbox in the transaction that records it, and queues
     no inbound webhook for it. None: the store's ``mo_router`` decides (no router: the HTTP API
     and webhooks only, as before)."""
+    #: an opt-out / opt-in keyword: applied to the account's blocklist with the MO
+    opt: OptKeyword | None = None
+
+
+# ------------------------------------------------------------------------- the blocklist
+# (store/blocklist.py)
+
+
+class BlockSource(StrEnum):
+    """How an entry came to be."""
+
+    API = "api"
+    CLI = "cli"
+    IMPORT = "import"
+    #: an MO opt-out keyword from the number itself
+    KEYWORD = "keyword"
+
+
+class OptAction(StrEnum):
+    """What an MO keyword asks for."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+
+
+@dataclass(frozen=True, slots=True)
+class NewBlock:
+    account: str
+    number: str
+    source: BlockSource
+    reason: str | None = None
+    #: who: the API client's name, ``cli``, or ``inbound:<id>`` for a keyword
+    added_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockEntry:
+    id: int
+    account: str
+    number: str
+    source: BlockSource
+    reason: str | None
+    added_by: str | None
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class BlockResult:
+    """``created`` False: the number was listed already (an operator's add over a keyword's
+    entry makes it the operator's: ``entry`` is the entry as it is now)."""
+
+    entry: BlockEntry
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BlocklistPage:
+    """Entries in id order; pass ``next_cursor`` as ``after`` for the next page."""
+
+    items: tuple[BlockEntry, ...]
+    next_cursor: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OptKeyword:
+    """An MO recognised as an opt-out or opt-in keyword (set on `NewInbound` by the service,
+    for a multi-part MO by the ``assemble`` the store calls with its last part): the store
+    applies it in the transaction that records the MO (`inbound.insert_inbound`)."""
+
+    action: OptAction
+    keyword: str
+    #: the sender as the blocklist keys it
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class OptChange:
+    """What an opt keyword did: ``changed`` (an entry was added or removed) and ``blocked``
+    (the number is listed now: after an opt-in, an operator's block stays)."""
+
+    action: OptAction
+    account: str
+    number: str
+    keyword: str
+    inbound_id: int
+    changed: bool
+    blocked: bool
+    at: float
 
 
 # --------------------------------------------------------------------------- what comes out
@@ -553,6 +643,10 @@ class Notifier(Protocol):
 
     def inbound_job(self, inbound: InboundMessage, now: float) -> NewWebhook | None:
         """The job for an MO or USSD message just recorded."""
+        ...
+
+    def opt_job(self, change: OptChange, now: float) -> NewWebhook | None:
+        """The job for an opt-out / opt-in keyword an MO carried (see `OptKeyword`)."""
         ...
 
 

@@ -9,12 +9,15 @@ paths.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Protocol, runtime_checkable
 
 from smppgate.store.mo_parts import Assemble, NewMoPart
 from smppgate.store.models import (
+    BlockEntry,
+    BlocklistPage,
+    BlockResult,
     DropKind,
     InboundMessage,
     InsertResult,
@@ -22,6 +25,7 @@ from smppgate.store.models import (
     MessagePage,
     MessageState,
     MoRouter,
+    NewBlock,
     NewInbound,
     NewMessage,
     NewReceipt,
@@ -111,9 +115,42 @@ class Store(Protocol):
         raised). Results are in input order; a repeated key within the batch returns the
         first message of the batch with `created=False`. `check`, when given, sees the
         results before anything is written and may raise to insert nothing (idempotency
-        conflicts are decided there, inside the transaction). `quota`, when given, counts
-        the messages created against the client's day in the same transaction and raises
-        `QuotaExceeded` (inserting nothing) above its limit."""
+        conflicts are decided there, inside the transaction). A message whose (account,
+        destination) is on the blocklist is inserted `blocked` (never claimed), its
+        ``message.status`` webhook and front-door receipt queued in the same transaction.
+        `quota`, when given, counts the messages created against the client's day in the
+        same transaction and raises `QuotaExceeded` (inserting nothing) above its limit."""
+        ...
+
+    # -- the blocklist (store/blocklist.py)
+    async def add_blocks(self, blocks: Sequence[NewBlock], now: float) -> list[BlockResult]:
+        """Add entries (at most 1,000) in one transaction; a listed number keeps its entry
+        (``created`` False), one a keyword listed becomes the adding operator's."""
+        ...
+
+    async def remove_block(self, account: str, number: str) -> BlockEntry | None:
+        """Delete an entry; the entry deleted, None when the number was not listed."""
+        ...
+
+    async def list_blocklist(
+        self,
+        *,
+        accounts: Sequence[str] | None = None,
+        number: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> BlocklistPage:
+        """Entries in id order after the id ``after``, of ``accounts`` (None: all)."""
+        ...
+
+    async def blocked_among(self, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The (account, number) pairs among ``pairs`` that are listed (a read)."""
+        ...
+
+    async def block_listed(self, message_ids: Sequence[str], now: float) -> list[str]:
+        """The messages among ``message_ids`` still queued or leased with no part sent whose
+        destination is listed now end `blocked` (webhooks and front-door receipts queued in
+        the same transaction); their ids."""
         ...
 
     async def client_usage(self, day: str) -> dict[str, int]:
@@ -215,15 +252,21 @@ class Store(Protocol):
     async def count_unmatched_receipts(self) -> int: ...
 
     # -- inbound
-    async def record_inbound(self, inbound: NewInbound) -> InboundMessage: ...
+    async def record_inbound(self, inbound: NewInbound) -> InboundMessage:
+        """Store an MO or USSD message (and its webhook); an `OptKeyword` it carries changes
+        its account's blocklist in the same transaction (and queues the notifier's
+        `opt_job`)."""
+        ...
 
     async def record_mo_parts(
         self, parts: Sequence[NewMoPart], reassembly_timeout: float, assemble: Assemble
     ) -> list[InboundMessage]:
         """Store parts of multi-part MO (each before its deliver_sm_resp); a set one of them
         completes is reassembled from the stored parts (``assemble``), written to inbound
-        (returned) and marked completed in the same transaction. A part already stored, or
-        identical to one of a set completed less than ``reassembly_timeout`` ago, is ignored."""
+        (returned) and marked completed in the same transaction (an `OptKeyword` the
+        assembled record carries changes the blocklist there too, as in `record_inbound`). A
+        part already stored, or identical to one of a set completed less than
+        ``reassembly_timeout`` ago, is ignored."""
         ...
 
     async def expire_mo_parts(

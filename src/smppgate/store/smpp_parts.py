@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from smppgate.store import blocklist
 from smppgate.store.backend import Connection, Row, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.finite import require_finite
@@ -260,9 +261,13 @@ class SmppPartsStore(StoreBase):
                 assert message.id == held.message_id
                 if not await take(conn, held):
                     continue
-                await insert_prepared(conn, [(message, held.message_id)], now, None)
+                results = await insert_prepared(
+                    conn, self._dialect, [(message, held.message_id)], now, None
+                )
                 if not held.complete:
                     await reject(conn, held.message_id, now)
+                else:  # its destination listed: `blocked`, a receipt for each part
+                    await blocklist.blocked_at_insert(conn, self.notifier, results, now)
                 released.append(held.message_id)
             return released
 

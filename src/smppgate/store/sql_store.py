@@ -10,6 +10,7 @@ touched message's state from its parts and stores what `lifecycle.settle` allows
 
 from __future__ import annotations
 
+from smppgate.store.blocklist import BlocklistStore
 from smppgate.store.cluster import ClusterStore
 from smppgate.store.inbound import InboundStore
 from smppgate.store.intake import MAX_BATCH, IntakeStore
@@ -43,5 +44,6 @@ class SqlStore(
     WebhookStore,
     RetentionStore,
     ClusterStore,
+    BlocklistStore,
 ):
     """The `Store` protocol over one `Backend` (see `protocol.py` for the contract)."""

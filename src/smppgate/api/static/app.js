@@ -77,6 +77,7 @@ const STATE_TONES = {
   rejected: "bad",
   failed: "bad",
   unknown: "warn",
+  blocked: "warn",
 };
 
 function stateText(state) {
