@@ -232,6 +232,7 @@ async def test_claim_moves_due_messages_to_sending_with_lease(store: Store) -> N
     assert got.parts == due.message.parts
     assert got.attempts == 1
     assert await store.claim("node-b", 10, T0 + 1, LEASE) == []
+    assert await store.release_scheduled(T0 + 60) == 1  # scheduled -> queued when due
     later = await store.claim("node-b", 10, T0 + 60, LEASE)
     assert len(later) == 1
 
@@ -259,6 +260,7 @@ async def test_claim_takes_higher_priorities_first(store: Store) -> None:
     assert [m.id for m in claimed] == [otp, mid]  # the not-yet-due priority 5 waits
     assert [m.priority for m in claimed] == [5, 1]
     assert [m.id for m in await store.claim("n", 10, T0 + 5, LEASE)] == campaign
+    assert await store.release_scheduled(T0 + 60) == 1
     assert [m.id for m in await store.claim("n", 10, T0 + 60, LEASE)] == [later.id]
     assert later.priority == 5
 

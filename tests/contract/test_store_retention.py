@@ -171,7 +171,7 @@ async def test_client_usage_of_past_days_goes(store: Store) -> None:
 
 async def test_redaction_blanks_texts_and_stops_before_unsent_messages(store: Store) -> None:
     first = await delivered_message(store, T0, "R1", text="code 4711")
-    # queued, due only later
+    # scheduled, due only later
     waiting = (await store.insert_message(message(not_before=T0 + 3), T0 + 1)).message.id
     later = await delivered_message(store, T0 + 2, "R2", text="code 9999")
 
@@ -185,6 +185,7 @@ async def test_redaction_blanks_texts_and_stops_before_unsent_messages(store: St
     assert (await store.get_message(later)).message.text == "code 9999"
     assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 0
 
+    assert await store.release_scheduled(T0 + 3) == 1
     claimed = await store.claim("node-a", 1, T0 + 3, LEASE)
     assert [m.id for m in claimed] == [waiting]
     await store.mark_parts_sent([(waiting, 1)], T0 + 3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,26 @@ def test_commands_read_the_config_named_by_smppgate_config(
     body = json.loads(capsys.readouterr().out)
     assert body["source"] == str(config_file)
     assert [a["name"] for a in body["accounts"]] == ["promo"]
+
+
+def test_send_bulk_schedules_with_send_at(
+    config_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    csv_file = tmp_path / "plain.csv"
+    csv_file.write_text("79001234567,hi\n79001234568,hi\n", encoding="utf-8")
+    args = ["send-bulk", str(csv_file), "--account", "promo", "--config", str(config_file)]
+    for bad, says in (
+        ("2030-01-01T09:00:00", "no UTC offset"),
+        ("2001-01-01T09:00:00Z", "in the past"),
+        ("2999-01-01T09:00:00Z", "at most 30 days ahead"),
+    ):
+        assert main([*args, "--send-at", bad]) == 2
+        assert says in capsys.readouterr().err
+    assert stored(config_file) == []
+    send_at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+    assert main([*args, "--send-at", send_at.isoformat(), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["queued"], report["send_at"]) == (2, send_at.isoformat())
+    messages = stored(config_file)
+    assert {m.state for m in messages} == {MessageState.SCHEDULED}
+    assert {m.next_attempt_at for m in messages} == {send_at.timestamp()}

@@ -410,12 +410,12 @@ async def test_query_sm_is_answered_from_the_store_for_the_user_own_messages(
             answer = await asker.read()
             assert answer.command_status == CommandStatus.ESME_RQUERYFAIL
         await other.close()
-        # cancel_sm is not taken (yet): generic_nack
+        # a delivered message cannot be cancelled any more
         seq = await client.send(CancelSm(message_id=message_id, source_addr="Devino"))
         answer = await client.read()
-        assert answer.command_id == CommandId.GENERIC_NACK
+        assert answer.command_id == CommandId.CANCEL_SM_RESP
         assert answer.sequence_number == seq
-        assert answer.command_status == CommandStatus.ESME_RINVCMDID
+        assert answer.command_status == CommandStatus.ESME_RCANCELFAIL
         await client.close()
 
 

@@ -8,7 +8,17 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from smppgate.pdu import CommandStatus, DeliverSm, QuerySm, QuerySmResp, TlvTag, make_tlv
+from smppgate.pdu import (
+    CancelSm,
+    CancelSmResp,
+    CommandId,
+    CommandStatus,
+    DeliverSm,
+    QuerySm,
+    QuerySmResp,
+    TlvTag,
+    make_tlv,
+)
 from smppgate.store import MessageState, parse_part_id
 from smppgate.text import concatenation_udh
 from tests.esme_helpers import RawEsme, bound
@@ -221,4 +231,39 @@ async def test_a_whole_gsm_message_of_160_septets_is_taken(store_url: str) -> No
         assert response.command_status == CommandStatus.ESME_ROK
         assert await _receipts(client, 1) == {response.message_id: "DELIVRD"}
         assert not [v for v in emu.violations if v.rule != "D-12"]
+        await client.close()
+
+
+async def test_cancel_sm_with_a_part_id_cancels_the_scheduled_set_it_belongs_to(
+    store_url: str,
+) -> None:
+    async with running(store_url) as (emu, gateway, door):
+        client = await bound(door.address, "trx", system_id="app1", password="app1pw")
+        later = {"schedule_delivery_time": "000001000000000R"}  # in an hour
+        ids = [(await client.submit(udh_submit(p, **later))).message_id for p in ucs2_parts(7)]
+        held = (await client.submit(udh_submit(ucs2_parts(8)[0], **later))).message_id
+
+        async def cancel(message_id: str) -> CommandStatus:
+            seq = await client.send(CancelSm(message_id=message_id, source_addr="Devino"))
+            answer = await client.expect(CancelSmResp)
+            assert answer.sequence_number == seq
+            return answer.command_status
+
+        # a part of a set still held is no message yet: nothing to cancel
+        assert await cancel(held) == CommandStatus.ESME_RCANCELFAIL
+        message_id = parse_part_id(ids[0])[0]  # type: ignore[index]
+        waiting = await gateway.store.get_message(message_id)
+        assert waiting.message.state is MessageState.SCHEDULED  # the set keeps its send time
+        assert await cancel(f"{message_id}-3") == CommandStatus.ESME_RCANCELFAIL  # no part 3
+        # one part's id cancels its whole message (a part is never sent alone) ...
+        assert await cancel(ids[1]) == CommandStatus.ESME_ROK
+        detail = await gateway.store.get_message(message_id)
+        assert detail.message.state is MessageState.CANCELLED
+        # ... and the other part's id finds it cancelled: OK again
+        assert await cancel(ids[0]) == CommandStatus.ESME_ROK
+        seq = await client.send(QuerySm(message_id=ids[0], source_addr="Devino"))
+        answer = await client.expect(QuerySmResp)
+        assert answer.sequence_number == seq
+        assert answer.message_state == 4  # DELETED
+        assert not [r for r in emu.records if r.pdu.command_id == CommandId.SUBMIT_SM]
         await client.close()

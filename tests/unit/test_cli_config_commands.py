@@ -56,6 +56,28 @@ def test_check_config_refuses_a_bad_file_naming_the_key(
     assert body["key"] == key
 
 
+QUIET = """
+[[quiet_hours]]
+class = "promo"
+send_between = "09:00-21:00"
+utc_offset = "+03:00"
+"""
+
+
+def test_check_config_shows_and_checks_quiet_hours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text(GOOD + QUIET, encoding="utf-8")
+    assert main(["check-config", "--config", str(path)]) == 0
+    assert "quiet hours: class promo: sent 09:00-21:00 UTC+03:00" in capsys.readouterr().out
+    path.write_text(GOOD + QUIET.replace("09:00-21:00", "9-21"), encoding="utf-8")
+    assert main(["check-config", "--config", str(path), "--json"]) == 2
+    body = json.loads(capsys.readouterr().out)
+    assert body["key"] == "quiet_hours[0].send_between"
+    assert "HH:MM-HH:MM" in body["error"]
+
+
 def test_check_config_of_a_missing_file_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -41,6 +41,7 @@ TITLES: dict[str, str] = {
     "method_not_allowed": "Method not allowed",
     "request_timeout": "Request body timed out",
     "idempotency_conflict": "Idempotency-Key reused for a different request",
+    "not_cancellable": "Message can no longer be cancelled",
     "body_too_large": "Request too large",
     "batch_too_large": "Batch too large",
     "unsupported_media_type": "Body not sent as application/json",

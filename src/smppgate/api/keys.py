@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from smppgate.service.blocklist import Blocklists
+from smppgate.service.cancel import UpstreamCancel
 from smppgate.service.config import ClientConfig, GatewayConfig
 from smppgate.service.intake import Intake
 from smppgate.service.metrics import Metrics
@@ -38,6 +39,9 @@ READINESS: web.AppKey[Readiness] = web.AppKey("readiness")
 OPENAPI: web.AppKey[dict[str, Any]] = web.AppKey("openapi")
 OPS = web.AppKey("ops", OpsView)
 """The ops page's data; absent when the app was built without one (the routes answer 503)."""
+UPSTREAM_CANCEL: web.AppKey[UpstreamCancel] = web.AppKey("upstream_cancel")
+"""cancel_sm at the SMSC for a submitted message (the gateway's); absent: a submitted message
+is not cancelled (409)."""
 CLIENT = web.RequestKey("client", ClientConfig)
 """The client the request's key names (set by the auth middleware on every keyed path)."""
 STREAMS_STOP = web.AppKey("streams_stop", asyncio.Event)

@@ -143,6 +143,12 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
                                "description": "Resend a part whose submit_sm got no response "
                                "(may duplicate)"},
             "priority": _PRIORITY,
+            "send_at": {"type": "string", "format": "date-time",
+                        "examples": ["2026-12-08T09:00:00+03:00"],
+                        "description": "Not sent before this time (RFC 3339 with its UTC "
+                        "offset; at most 30 days ahead): the message is `scheduled` until "
+                        "then, and can be cancelled. Quiet hours may move it later. Its "
+                        "validity counts from when it is sent"},
         },
     }  # fmt: skip
     receipt = {
@@ -195,6 +201,11 @@ def _schemas(config: GatewayConfig) -> dict[str, Any]:
         "to": {"type": "string"},
         "from": {"type": "string"},
         "status": {"type": "string", "enum": [s.value for s in MessageState]},
+        "send_at": {
+            **_TIME,
+            "description": "While `scheduled`: when it joins the queue (its send_at, or the "
+            "end of the quiet hours it fell in); null otherwise",
+        },
         "parts": {"type": "integer"},
         "reference": _NULLABLE_STR,
         "created_at": _TIME,
@@ -530,7 +541,28 @@ def build_document(config: GatewayConfig) -> dict[str, Any]:
                     {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
                 ],
                 "responses": {"200": _answer("The message", "Message"), **_errors(401, 404)},
-            }
+            },
+            "delete": {
+                "operationId": "cancelMessage",
+                "summary": "Cancel a message still queued or scheduled",
+                "description": "The message ends `cancelled` (final; its `message.status` "
+                "webhook is queued) and nothing of it is sent. A message the dispatcher "
+                "takes at the same instant is either cancelled or sent, never both. "
+                "Cancelling a cancelled message again answers 200. One already on its way "
+                "(`sending`, `submitted`) or final gets 409 with the reason and its `status`.",
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": _answer("Cancelled (now or before)", "Message"),
+                    **_errors(401, 404, 503),
+                    "409": _answer(
+                        "`not_cancellable`: already on its way (`sending`, `submitted`) or "
+                        "final; `message_status` says which, `detail` why",
+                        "Error",
+                    ),
+                },
+            },
         },
         "/v1/ussd": {
             "post": {

@@ -19,14 +19,16 @@ from smppgate.api.keys import (
     OPENAPI,
     READINESS,
     STORE,
+    UPSTREAM_CANCEL,
     client_of,
     scope_of,
 )
 from smppgate.api.ops import add_ops_routes
 from smppgate.api.reference import render_reference_page
+from smppgate.service.cancel import NotCancellableError, cancel_message
 from smppgate.service.intake import Accepted
 from smppgate.service.metrics import CONTENT_TYPE
-from smppgate.store import MessageState, NotFound
+from smppgate.store import MessageDetail, MessageState, NotFound
 
 log = logging.getLogger("smppgate.api")
 
@@ -157,14 +159,42 @@ async def post_preview(request: web.Request) -> web.Response:
     return _json(answer)
 
 
-async def get_message(request: web.Request) -> web.Response:
+async def _visible_message(request: web.Request) -> MessageDetail:
+    """The message the path names, if the calling client may see it (404 otherwise)."""
     message_id = schemas.query_text(request.match_info["id"], "id") or ""
     detail = await request.app[STORE].get_message(message_id)
     client = client_of(request)
     if not client.operator and detail.message.client != client.name:
         # another client's message is as absent as one that never was
         raise NotFound("message", message_id)
-    return _json(schemas.message_detail(detail))
+    return detail
+
+
+async def get_message(request: web.Request) -> web.Response:
+    return _json(schemas.message_detail(await _visible_message(request)))
+
+
+async def delete_message(request: web.Request) -> web.Response:
+    """Cancel a message still queued or scheduled: 200 with the message (``cancelled``), 409
+    with the reason for one already on its way or final."""
+    message_id = (await _visible_message(request)).message.id
+    store = request.app[STORE]
+    client = client_of(request)
+    try:
+        result = await cancel_message(
+            store,
+            message_id,
+            request.app[INTAKE].now(),
+            by=f"api:{client.name}",
+            upstream=request.app.get(UPSTREAM_CANCEL),
+        )
+    except NotCancellableError as exc:
+        raise ApiError(
+            409, "not_cancellable", str(exc), extra={"message_status": exc.state.value}
+        ) from None
+    if result.cancelled:
+        log.info("client %s cancelled message %s (%s)", client.name, message_id, result.account)
+    return _json(schemas.message_detail(await store.get_message(message_id)))
 
 
 async def list_messages(request: web.Request) -> web.Response:
@@ -298,6 +328,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/v1/messages/preview", post_preview)
     app.router.add_get("/v1/messages", list_messages)
     app.router.add_get("/v1/messages/{id}", get_message)
+    # not the POST-only paths beside it: DELETE /v1/messages/batch stays a 405
+    app.router.add_delete(r"/v1/messages/{id:(?!(?:batch|preview)$)[^{}/]+}", delete_message)
     app.router.add_post("/v1/ussd", post_ussd)
     app.router.add_get("/v1/inbound", list_inbound)
     app.router.add_post("/v1/blocklist", post_blocklist)

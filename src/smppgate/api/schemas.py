@@ -20,6 +20,8 @@ from smppgate.service.intake import (
     PreviewRequest,
     UssdFields,
     UssdRequest,
+    ValidationError,
+    parse_send_at,
     ussd_service_op,
 )
 from smppgate.store import (
@@ -40,7 +42,7 @@ SPLITS = tuple(m.value for m in SplitMethod)
 ENCODINGS = ("auto", "gsm7", "latin1", "ucs2")
 MESSAGE_FIELDS = frozenset(
     {"to", "from", "text", "account", "split", "encoding", "validity", "callback_url",
-     "reference", "resend_unknown", "priority", "class"}
+     "reference", "resend_unknown", "priority", "class", "send_at"}
 )  # fmt: skip
 USSD_FIELDS = frozenset(
     {"to", "from", "text", "op", "session", "account", "encoding", "validity", "callback_url",
@@ -148,7 +150,18 @@ def message_request(data: object, prefix: str = "") -> MessageRequest:
         resend_unknown=f.flag("resend_unknown"),
         priority=_priority(f),
         traffic_class=f.text("class"),
+        send_at=_send_at(f),
     )
+
+
+def _send_at(f: Fields) -> float | None:
+    value = f.text("send_at")
+    if value is None:
+        return None
+    try:
+        return parse_send_at(value)
+    except ValidationError as exc:
+        raise invalid(f.name("send_at"), exc.message) from None
 
 
 def _priority(f: Fields) -> int:
@@ -355,6 +368,7 @@ def _summary(m: StoredMessage) -> dict[str, Any]:
         "to": m.destination,
         "from": m.source,
         "status": m.state.value,
+        "send_at": iso(m.next_attempt_at) if m.state is MessageState.SCHEDULED else None,
         "parts": m.part_count,
         "reference": m.client_reference,
         "created_at": iso(m.created_at),

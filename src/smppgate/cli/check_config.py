@@ -93,6 +93,7 @@ def summary(config: GatewayConfig, path: str | None) -> dict[str, Any]:
             }
             for c in config.api_clients
         ],
+        "quiet_hours": [q.describe() for q in config.quiet_hours],
     }
 
 
@@ -117,4 +118,5 @@ def render(body: dict[str, Any]) -> str:
         f"sessions {' '.join(a['sessions'])}, window {a['window']}"
         for a in body["accounts"]
     )
+    lines.extend(f"  quiet hours: {q}" for q in body["quiet_hours"])
     return "\n".join(lines)

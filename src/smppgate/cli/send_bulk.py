@@ -28,7 +28,13 @@ from typing import Any, TextIO
 
 from smppgate.cli.config_file import add_config_argument, read_config
 from smppgate.service.config import CLI_CLIENT, ClientConfig, ConfigError, GatewayConfig
-from smppgate.service.intake import Intake, MessageRequest, ValidationError
+from smppgate.service.intake import (
+    Intake,
+    MessageRequest,
+    ValidationError,
+    check_send_at,
+    parse_send_at,
+)
 from smppgate.store import MAX_PRIORITY, MessageState, NewMessage, StoreError, open_store
 
 SCOPE = "cli:send-bulk"
@@ -59,6 +65,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--class", dest="traffic_class", metavar="CLASS",
                         help="the traffic class recorded with each message (transactional, "
                         "promo, service or a class [[routes]] name)")  # fmt: skip
+    parser.add_argument("--send-at", metavar="TIME",
+                        help="send no row before this time: RFC 3339 with its UTC offset, "
+                        "e.g. 2026-12-08T09:00:00+03:00 (at most 30 days ahead); the messages "
+                        "wait as 'scheduled' and can be cancelled until then. Quiet hours "
+                        "([[quiet_hours]]) may move some later")  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=500, metavar="N",
                         help="messages per store transaction (1..1000, default 500)")  # fmt: skip
     parser.add_argument("--json", action="store_true",
@@ -83,6 +94,8 @@ class Summary:
     #: not sent: the number is on the account's blocklist (the message ended `blocked`)
     blocked: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    send_at: str | None = None
+    """--send-at as given (None: the messages go now)."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,6 +115,14 @@ def run(args: argparse.Namespace) -> int:
     if not 1 <= args.batch_size <= 1000:
         print("smppgate send-bulk: --batch-size must be 1..1000", file=sys.stderr)
         return 2
+    send_at = None
+    if args.send_at is not None:
+        try:
+            send_at = parse_send_at(args.send_at, "--send-at")
+            check_send_at(send_at, time.time())
+        except ValidationError as exc:
+            print(f"smppgate send-bulk: --send-at: {exc.message}", file=sys.stderr)
+            return 2
     try:
         with open(args.file, "rb") as f:
             raw = f.read()
@@ -113,12 +134,12 @@ def run(args: argparse.Namespace) -> int:
     except UnicodeDecodeError as exc:
         print(f"smppgate send-bulk: {args.file} is not UTF-8 ({exc})", file=sys.stderr)
         return 2
-    summary = Summary()
+    summary = Summary(send_at=args.send_at)
     rows = read_rows(text, summary)
     digest = hashlib.sha256(raw).hexdigest()[:32]
     progress = Progress(sys.stderr, len(rows))
     try:
-        asyncio.run(queue(config, args, rows, digest, summary, progress))
+        asyncio.run(queue(config, args, rows, digest, summary, progress, send_at))
     except StoreError as exc:
         progress.done()
         print(f"smppgate send-bulk: store error after {summary.queued} queued: {exc}; "
@@ -173,6 +194,7 @@ async def queue(
     digest: str,
     summary: Summary,
     progress: Progress,
+    send_at: float | None = None,
 ) -> None:
     async with open_store(config.store.url) as store:
         intake = Intake(config, store)
@@ -185,6 +207,7 @@ async def queue(
                 account=args.account,
                 priority=args.priority,
                 traffic_class=args.traffic_class,
+                send_at=send_at,
             )
             try:
                 batch.append(
@@ -279,6 +302,7 @@ def report_json(summary: Summary, account: str) -> dict[str, Any]:
         "parts": summary.parts,
         "already_queued": summary.repeated,
         "blocked": summary.blocked,
+        "send_at": summary.send_at,
         "rejected": [{"line": line, "reason": reason} for line, reason in sorted(summary.rejected)],
     }
 
@@ -287,6 +311,9 @@ def report(summary: Summary, account: str) -> str:
     lines = [
         f"queued {summary.queued} message(s), {summary.parts} part(s), for account {account}",
     ]
+    if summary.send_at is not None:
+        lines.append(f"scheduled: not sent before {summary.send_at} (quiet hours may move some "
+                     "later); cancel with DELETE /v1/messages/{id}")  # fmt: skip
     if summary.repeated:
         lines.append(f"already queued by an earlier run: {summary.repeated}")
     if summary.blocked:

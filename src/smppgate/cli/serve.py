@@ -18,6 +18,7 @@ from aiohttp import web
 
 from smppgate.api import create_app
 from smppgate.api.app import runner as http_runner
+from smppgate.api.keys import UPSTREAM_CANCEL
 from smppgate.cli.config_file import add_config_argument, config_path, read_config
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
 from smppgate.service.config import ConfigError, GatewayConfig, load_config
@@ -256,6 +257,7 @@ async def serve(
             ops=ops,
             live=live,
         )
+        app[UPSTREAM_CANCEL] = gateway.cancel_upstream
         targets: list[Callable[[GatewayConfig], None]] = [
             gateway.reconfigure,
             intake.reconfigure,

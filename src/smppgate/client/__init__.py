@@ -24,6 +24,7 @@ from smppgate.client.cooldown import AttemptEnd, CooldownPolicy
 from smppgate.client.errors import (
     AddressError,
     BindError,
+    CancelError,
     ClientConfigError,
     ClientError,
     ConnectError,
@@ -81,6 +82,7 @@ __all__ = [
     "Attempts",
     "Batch",
     "BindError",
+    "CancelError",
     "Candidate",
     "ClientConfigError",
     "ClientError",

@@ -80,6 +80,14 @@ class OutcomeUnknown(ClientError):  # noqa: N818 - reads as what happened, like 
         super().__init__(f"outcome unknown: {reason}")
 
 
+class CancelError(ClientError):
+    """cancel_sm was refused by the SMSC (ESME_RCANCELFAIL: it can no longer be cancelled)."""
+
+    def __init__(self, status: CommandStatus) -> None:
+        self.status = status
+        super().__init__(f"cancel_sm refused: {status.name}")
+
+
 class QueryError(ClientError):
     """query_sm was refused by the SMSC."""
 

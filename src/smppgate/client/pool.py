@@ -27,7 +27,13 @@ from smppgate.client.config import SmppAccount
 from smppgate.client.connection import Batch, ClientSession, ClientSessionState, Item
 from smppgate.client.cooldown import AttemptEnd, CooldownPolicy
 from smppgate.client.coordination import Coordinator
-from smppgate.client.errors import ClientConfigError, ClientError, NotBoundError, QueryError
+from smppgate.client.errors import (
+    CancelError,
+    ClientConfigError,
+    ClientError,
+    NotBoundError,
+    QueryError,
+)
 from smppgate.client.failover import next_host, slot_to_return
 from smppgate.client.incoming import (
     NO_ANSWER,
@@ -50,9 +56,12 @@ from smppgate.client.results import QueryResult, SubmitResult, not_sent
 from smppgate.client.routing import select_session
 from smppgate.lifecycle import AsyncLifecycle
 from smppgate.pdu import (
+    CancelSm,
+    CancelSmResp,
     CommandId,
     DataSm,
     DeliverSm,
+    Pdu,
     QuerySm,
     QuerySmResp,
     SmppMessageState,
@@ -620,16 +629,7 @@ class SessionPool(AsyncLifecycle):
         async with self._query_slots:
             while (wait := self._bucket.take(self._loop.time())) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)  # the rate limit's own wait, not a poll
-            session = await self._session_for_query()
-            ton, npi, address = source_address(sender, self.profile.addresses)
-            response = await session.request_nowait(
-                QuerySm(
-                    message_id=message_id,
-                    source_addr_ton=ton,
-                    source_addr_npi=npi,
-                    source_addr=address,
-                )
-            )
+            response = await self._about_message(QuerySm, message_id, sender)
         if response.command_status != 0 or not isinstance(response, QuerySmResp):
             raise QueryError(response.command_status)
         state: SmppMessageState | int
@@ -638,6 +638,29 @@ class SessionPool(AsyncLifecycle):
         except ValueError:
             state = response.message_state
         return QueryResult(response.message_id, state, response.final_date, response.error_code)
+
+    async def cancel(self, message_id: str, sender: str) -> None:
+        """cancel_sm for a message this account sent from ``sender``: returns once the SMSC
+        answered OK (it will not deliver it). Raises CancelError when the SMSC refuses (it can
+        no longer be cancelled), OutcomeUnknown when no response comes, and
+        UnsupportedOperationError at once when the profile's platform has no cancel_sm (the
+        Devino profiles)."""
+        self.profile.require(CommandId.CANCEL_SM)
+        response = await self._about_message(CancelSm, message_id, sender)
+        if response.command_status != 0 or not isinstance(response, CancelSmResp):
+            raise CancelError(response.command_status)
+
+    async def _about_message(
+        self, kind: type[QuerySm] | type[CancelSm], message_id: str, sender: str
+    ) -> Pdu:
+        """A query_sm or cancel_sm for ``message_id`` (sent from ``sender``, typed by the
+        profile) through a bound session that may submit; its response."""
+        session = await self._session_for_query()
+        ton, npi, address = source_address(sender, self.profile.addresses)
+        pdu = kind(
+            message_id=message_id, source_addr_ton=ton, source_addr_npi=npi, source_addr=address
+        )
+        return await session.request_nowait(pdu)
 
     async def _session_for_query(self) -> ClientSession:
         while True:

@@ -306,6 +306,9 @@ DEVINO_PROMO = ProviderProfile(
     addresses=DEVINO_ADDRESSES,
     queue_full_retries=(3, 5),
     minimums=DEVINO_MINIMUMS,
+    # the page promises query_sm (point 16) and says nothing of cancel_sm: a message the
+    # platform has is not asked back (DELETE /v1/messages/{id} answers 409 for it)
+    unsupported=frozenset({CommandId.CANCEL_SM}),
     description="Devino Telecom, advertising (promo) traffic: smpp01 primary, smpp02 backup",
 )
 DEVINO_TRANSACTIONAL = replace(
@@ -321,7 +324,9 @@ DEVINO_ONLINE = replace(
     DEVINO_PROMO,
     name="devino-online",
     hosts=(HostAddress("smpp.devino.online", 2775, "smpp.devino.online"),),
-    unsupported=frozenset({CommandId.QUERY_SM, CommandId.DATA_SM, CommandId.SUBMIT_MULTI}),
+    unsupported=frozenset(
+        {CommandId.QUERY_SM, CommandId.DATA_SM, CommandId.SUBMIT_MULTI, CommandId.CANCEL_SM}
+    ),
     description="Devino's newer single-host service: no query_sm, data_sm or submit_multi",
 )
 SMPP34 = ProviderProfile(

@@ -33,6 +33,7 @@ from smppgate.profiles import (
 )
 from smppgate.service.egress import EgressPolicy, UrlRefusedError
 from smppgate.service.logs import parse_level
+from smppgate.service.quiet_hours import QuietHours, WindowError, parse_offset, parse_window
 from smppgate.service.routes import BUILTIN_CLASSES, Route
 from smppgate.session import BindMode
 from smppgate.store import redacted_url
@@ -289,6 +290,8 @@ class GatewayConfig:
     """``[[clients]]`` as configured (`api_clients` adds the default client)."""
     routes: tuple[Route, ...] = ()
     """``[[routes]]`` in order: the account of a message that names none."""
+    quiet_hours: tuple[QuietHours, ...] = ()
+    """``[[quiet_hours]]`` in order: the hours a message may be sent in (first match)."""
     emulator: EmulatorConfig = EmulatorConfig()
     smpp_server: SmppServerConfig = SmppServerConfig()
     log_format: str = "text"
@@ -399,7 +402,7 @@ def parse_config(
     env = os.environ if environ is None else environ
     _known(data, "", {"node_id", "store", "http", "webhooks", "accounts", "emulator", "log",
                       "shutdown_timeout", "profiles", "smpp_server",
-                      "clients", "routes", "numbers"})  # fmt: skip
+                      "clients", "routes", "numbers", "quiet_hours"})  # fmt: skip
     store = _store(_table(data, "store"))
     http = _http(_table(data, "http"), env)
     webhooks = _webhooks(_table(data, "webhooks"), env)
@@ -435,6 +438,7 @@ def parse_config(
                 f"unknown class {client.default_class!r}; classes: "
                 f"{', '.join(sorted(c for c in classes if c))} (a route's class adds one)",
             )
+    quiet_hours = _quiet_hours(data.get("quiet_hours", []), names, classes)
     policy = webhooks.policy
     for i, account in enumerate(accounts):
         if account.default_callback_url is not None:
@@ -451,6 +455,7 @@ def parse_config(
         accounts=accounts,
         clients=clients,
         routes=routes,
+        quiet_hours=quiet_hours,
         emulator=emulator,
         smpp_server=smpp_server,
         log_format=log_format,
@@ -690,6 +695,51 @@ def _routes(raw: object, accounts: list[str]) -> tuple[Route, ...]:
             )
         routes.append(Route(account, traffic_class, prefix))
     return tuple(routes)
+
+
+def _quiet_hours(
+    raw: object, accounts: list[str], classes: set[str | None]
+) -> tuple[QuietHours, ...]:
+    """``[[quiet_hours]]``: account, class and prefix (each optional) to the window messages
+    are sent in, in the recipient's local time (``utc_offset``)."""
+    if not isinstance(raw, list) or not all(isinstance(r, Mapping) for r in raw):
+        raise ConfigError("quiet_hours", "must be an array of tables ([[quiet_hours]])")
+    rules = []
+    for i, data in enumerate(raw):
+        key = f"quiet_hours[{i}]"
+        _known(data, key, {"account", "class", "prefix", "send_between", "utc_offset"})
+        account = _opt_str(data, key, "account")
+        if account is not None and account not in accounts:
+            raise ConfigError(
+                f"{key}.account", f"no account {account!r}; accounts: {', '.join(accounts)}"
+            )
+        traffic_class = _opt_str(data, key, "class")
+        if traffic_class is not None and traffic_class not in classes:
+            known = ", ".join(sorted(c for c in classes if c))
+            raise ConfigError(f"{key}.class", f"unknown class {traffic_class!r}; classes: {known}")
+        prefix = _opt_str(data, key, "prefix")
+        if prefix is not None and not (prefix.isascii() and prefix.isdecimal()
+                                       and len(prefix) <= 15):  # fmt: skip
+            raise ConfigError(
+                f"{key}.prefix",
+                f"international digits the destination starts with, e.g. '7'; got {prefix!r}",
+            )
+        window = _opt_str(data, key, "send_between")
+        if window is None:
+            raise ConfigError(
+                f"{key}.send_between",
+                "required: the local hours messages may be sent in, e.g. '09:00-21:00'",
+            )
+        try:
+            start, end = parse_window(window)
+        except WindowError as exc:
+            raise ConfigError(f"{key}.send_between", str(exc)) from None
+        try:
+            offset = parse_offset(_str(data, key, "utc_offset", "+00:00"))
+        except WindowError as exc:
+            raise ConfigError(f"{key}.utc_offset", str(exc)) from None
+        rules.append(QuietHours(start, end, offset, account, traffic_class, prefix))
+    return tuple(rules)
 
 
 def _client(

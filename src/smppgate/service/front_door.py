@@ -44,6 +44,8 @@ from smppgate.pdu import (
     BindReceiver,
     BindTransceiver,
     BindTransmitter,
+    CancelSm,
+    CancelSmResp,
     CommandStatus,
     DataSm,
     DataSmResp,
@@ -57,6 +59,7 @@ from smppgate.pdu import (
     SubmitSmResp,
     Ton,
 )
+from smppgate.service.cancel import NotCancellableError, cancel_message
 from smppgate.service.config import AccountConfig, GatewayConfig, SmppUserConfig
 from smppgate.service.intake import Intake
 from smppgate.service.smpp_intake import SubmitRefused, smpp_submit
@@ -77,6 +80,7 @@ from smppgate.store import (
     MessageState,
     NewHeldPart,
     NewMessage,
+    NotFound,
     SmppReceipt,
     Store,
     StoreError,
@@ -373,8 +377,10 @@ class FrontDoor(SmscHandler):
                 self._on_submit(connection, pdu)
             case QuerySm() if self._tg is not None:
                 self._tg.create_task(self._on_query(connection, pdu))
+            case CancelSm() if self._tg is not None:
+                self._tg.create_task(self._on_cancel(connection, pdu))
             case _:
-                # the session's table let it through (cancel_sm, replace_sm, submit_multi)
+                # the session's table let it through (replace_sm, submit_multi)
                 # but the front door does not take it (yet)
                 self.server.answer(
                     connection, pdu, GenericNack(command_status=CommandStatus.ESME_RINVCMDID)
@@ -460,6 +466,49 @@ class FrontDoor(SmscHandler):
                 error_code=(message.last_status or 0) & 0xFF,
             ),
         )
+
+    async def _on_cancel(self, connection: ServerConnection, request: CancelSm) -> None:
+        """cancel_sm answered from the store: a message this user submitted is cancelled while
+        it is still queued or scheduled, or once submitted through the platform's cancel_sm
+        where the profile has it (ESME_RCANCELFAIL once it is on its way, final, or not this
+        user's; cancelling one cancelled before is OK). The message_id is required: a
+        cancel of every message to a destination (empty message_id) is not taken. A part's id
+        (a message the application split itself) cancels its whole message: a part of a
+        concatenated message is never sent alone."""
+        system_id = connection.system_id or ""
+        status = CommandStatus.ESME_ROK
+        try:
+            message_id = await self._cancel_target(system_id, request.message_id)
+            await cancel_message(
+                self.store,
+                message_id,
+                self._clock(),
+                by=f"smpp:{system_id}",
+                tell_application=False,  # it asked: no deleted receipt for it
+                upstream=self._gateway.cancel_upstream,
+            )
+        except (NotFound, NotCancellableError) as exc:
+            log.info("application %s: cancel_sm refused: %s", system_id, exc)
+            status = CommandStatus.ESME_RCANCELFAIL
+        except StoreError as exc:
+            log.warning("front door: cancel_sm: store: %s", exc)
+            status = CommandStatus.ESME_RSYSERR
+        else:
+            log.info("application %s cancelled message %s", system_id, request.message_id)
+        self.server.answer(connection, request, CancelSmResp(command_status=status))
+
+    async def _cancel_target(self, system_id: str, requested: str) -> str:
+        """The id of the message of ``system_id`` that cancel_sm's ``requested`` id names (its
+        own, or one of its parts'); `NotFound` for none (a part whose set is still held
+        included: nothing of it is a message yet)."""
+        if not requested:
+            raise NotFound("message", "(empty message_id)")
+        part = parse_part_id(requested)
+        message_id = requested if part is None else part[0]
+        message = await self.store.smpp_message(system_id, message_id)
+        if message is None or (part is not None and part[1] not in {p.seq for p in message.parts}):
+            raise NotFound("message", requested)
+        return message_id
 
     async def _commit_loop(self) -> None:
         while True:
@@ -754,8 +803,10 @@ def _what(tag: int | _Mo) -> str:
     return f"MO {tag.id}" if isinstance(tag, _Mo) else f"receipt {tag}"
 
 
-#: a message's state as query_sm's message_state (the queue's open states are ENROUTE)
+#: a message's state as query_sm's message_state (the queue's open states are ENROUTE: SMPP
+#: 3.4 has no "scheduled"; a cancelled message is DELETED, as SMPP names a cancelled one)
 _QUERY_STATES = {
+    MessageState.SCHEDULED: DeliveryState.ENROUTE,
     MessageState.QUEUED: DeliveryState.ENROUTE,
     MessageState.SENDING: DeliveryState.ENROUTE,
     MessageState.SUBMITTED: DeliveryState.ENROUTE,
@@ -766,6 +817,7 @@ _QUERY_STATES = {
     MessageState.FAILED: DeliveryState.UNDELIVERABLE,
     MessageState.UNKNOWN: DeliveryState.UNKNOWN,
     MessageState.BLOCKED: DeliveryState.UNDELIVERABLE,
+    MessageState.CANCELLED: DeliveryState.DELETED,
 }
 
 

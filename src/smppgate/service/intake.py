@@ -12,9 +12,11 @@ USSD messages are ordinary messages with one part and the store's ``ussd_service
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from smppgate.numbers import RUSSIA, DialPlan, NumberError, SenderError, normalize
 from smppgate.profiles import AddressPolicy
@@ -26,6 +28,7 @@ from smppgate.service.clients import (
 )
 from smppgate.service.config import AccountConfig, ClientConfig, GatewayConfig
 from smppgate.service.egress import EgressPolicy, UrlRefusedError
+from smppgate.service.quiet_hours import next_allowed
 from smppgate.service.routes import NoRouteError, choose_account
 from smppgate.store import (
     MAX_PRIORITY,
@@ -54,6 +57,7 @@ from smppgate.text import (
 )
 
 __all__ = [
+    "MAX_SEND_AHEAD",
     "MAX_VALIDITY",
     "Accepted",
     "Clock",
@@ -64,12 +68,23 @@ __all__ = [
     "UssdFields",
     "UssdRequest",
     "ValidationError",
+    "check_send_at",
+    "parse_send_at",
 ]
 
 Clock = Callable[[], float]
 """Epoch seconds (``time.time`` in production, a fixed value in tests)."""
 
 MAX_VALIDITY = 7 * 86400
+#: the furthest ahead a message may be scheduled (``send_at``): 30 days
+MAX_SEND_AHEAD = 30 * 86400
+#: a ``send_at`` this far in the past is still taken (as "now": clocks differ a little);
+#: further back it is surely a mistake (a wrong date, a wrong offset) and refused
+SEND_AT_PAST_TOLERANCE = 600
+#: RFC 3339 date-time: a full date, a time, and an offset (``Z`` or ``+03:00``), nothing else
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
 MAX_REFERENCE_LENGTH = 128
 #: the idempotency scope of batch keys is the caller's scope plus this: a batch key ``k`` is
 #: stored as ``k#0``, ``k#1``... and must not meet a single message's key ``k#0``
@@ -142,6 +157,9 @@ class MessageRequest:
     traffic_class: str | None = None
     """``transactional``, ``promo``, ``service`` or a class the routes name (None: the
     client's ``default_class``); routes choose the account by it when none is named."""
+    send_at: float | None = None
+    """Epoch seconds not to send before (`parse_send_at` reads RFC 3339); None: now. The
+    message's validity counts from when it is sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +254,8 @@ class Intake:
         self._config = config
         self._store = store
         self._clock = clock
+        #: epoch seconds (the clock the intake was given): for callers timing store calls
+        self.now = clock
         self._accounts = {a.name: a for a in config.accounts}
         self._egress: EgressPolicy = config.webhooks.policy
         self._udh_refs = ReferenceAllocator(bits=8)
@@ -345,6 +365,7 @@ class Intake:
         validity = self._validity(request.validity, account)
         callback_url = self._callback_url(request.callback_url)
         reference = _reference(request.reference)
+        not_before = self._send_time(request.send_at, account, traffic_class, destination)
         plan = self._plan(request.text, encoding, split, account, destination)
         return NewMessage(
             account=account.name,
@@ -362,6 +383,7 @@ class Intake:
             priority=request.priority,
             idempotency_key=idempotency_key,
             idempotency_scope=scope,
+            not_before=not_before,
             client=_client_name(client),
         )
 
@@ -564,6 +586,27 @@ class Intake:
             raise ValidationError("encoding", f"must be one of {names} for text")
         return chosen
 
+    def _send_time(
+        self,
+        send_at: float | None,
+        account: AccountConfig,
+        traffic_class: str | None,
+        destination: str,
+    ) -> float | None:
+        """When the message may first go (None: now): ``send_at``, moved to the end of the
+        quiet hours it falls in. Refuses a time absurdly far ahead or behind."""
+        now = self._clock()
+        due = now
+        if send_at is not None:
+            check_send_at(send_at, now)
+            due = max(now, send_at)
+        opens = next_allowed(
+            self._config.quiet_hours, account.name, traffic_class, destination, due
+        )
+        if opens is not None:
+            due = opens
+        return due if due > now else None
+
     @staticmethod
     def _validity(validity: int | None, account: AccountConfig) -> int | None:
         if validity is None:
@@ -656,6 +699,43 @@ class Intake:
 
 
 # ---------------------------------------------------------------------- field checks
+
+
+def parse_send_at(value: str, field: str = "send_at") -> float:
+    """An RFC 3339 time with its offset (``2026-12-07T09:00:00+03:00``, ``...Z``) as epoch
+    seconds; ValidationError for anything else (a naive time would be guessed, so it is not)."""
+    if not _RFC3339.fullmatch(value):
+        hint = " (no UTC offset: add Z or e.g. +03:00)" if _RFC3339.fullmatch(value + "Z") else ""
+        raise ValidationError(
+            field,
+            f"an RFC 3339 time with its offset, e.g. 2026-12-07T09:00:00+03:00 or "
+            f"2026-12-07T06:00:00Z; got {value[:40]!r}{hint}",
+        )
+    try:
+        return datetime.fromisoformat(value.upper().replace("Z", "+00:00")).timestamp()
+    except (ValueError, OverflowError) as exc:
+        raise ValidationError(field, f"not a valid time: {value[:40]!r} ({exc})") from None
+
+
+def check_send_at(send_at: float, now: float) -> None:
+    """ValidationError for a send time absurdly far ahead (over `MAX_SEND_AHEAD`) or behind
+    (a wrong date or offset, more than a few minutes back)."""
+    if send_at > now + MAX_SEND_AHEAD:
+        raise ValidationError(
+            "send_at",
+            f"at most {MAX_SEND_AHEAD // 86400} days ahead; got "
+            f"{_iso(send_at)}, {(send_at - now) / 86400:.1f} days from now",
+        )
+    if send_at < now - SEND_AT_PAST_TOLERANCE:
+        raise ValidationError(
+            "send_at",
+            f"{_iso(send_at)} is {(now - send_at) / 60:.0f} minutes in the past; "
+            "give a time ahead (or leave send_at out to send now), and check its UTC offset",
+        )
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _client_name(client: ClientConfig | None) -> str | None:

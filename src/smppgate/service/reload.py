@@ -1,11 +1,12 @@
 """Reloading the configuration without a restart (SIGHUP, `smppgate reload`).
 
 A restart costs at least 60 s without sessions (the platform's reconnect cooldown), so what can
-change under a running gateway does: API keys and batch limit, the API clients and routes
-(``[[clients]]``, ``[[routes]]``: from the next request), the webhooks' secret and attempts,
-the default sender / callback URL / split / encoding / part limit of an account, retention,
-lease and shutdown timings, the log level. `plan_reload` compares the running configuration
-with the new one and says what it applies and what it keeps at its running value, with why:
+change under a running gateway does: API keys and batch limit, the API clients, routes and
+quiet hours (``[[clients]]``, ``[[routes]]``, ``[[quiet_hours]]``: from the next request or
+claim), the webhooks' secret and attempts, the default sender / callback URL / split / encoding
+/ part limit of an account, retention, lease and shutdown timings, the log level. `plan_reload`
+compares the running configuration with the new one and says what it applies and what it keeps
+at its running value, with why:
 
 - **needs a restart**: ``node_id``, ``[store] url``, ``[emulator]``, ``[log] format``, and every
   ``[http]`` / ``[webhooks]`` setting but those in `LIVE_FIELDS` (the listen address, the
@@ -137,12 +138,16 @@ def _policy(
     """``[[clients]]`` and ``[[routes]]`` apply from the next request, unless they name an
     account that is not running (one the reload could not add): then both stay as they run."""
     running_accounts = {a.name for a in config.accounts}
-    named = {r.account for r in config.routes} | {
-        a for c in config.clients for a in (c.accounts or ())
-    }
+    named = (
+        {r.account for r in config.routes}
+        | {a for c in config.clients for a in (c.accounts or ())}
+        | {q.account for q in config.quiet_hours if q.account is not None}
+    )
     missing = sorted(named - running_accounts)
     changed = [
-        name for name in ("clients", "routes") if getattr(running, name) != getattr(config, name)
+        name
+        for name in ("clients", "routes", "quiet_hours")
+        if getattr(running, name) != getattr(config, name)
     ]
     if not changed:
         return config
@@ -151,7 +156,12 @@ def _policy(
             f"{' and '.join(changed)}: name account(s) not running ({', '.join(missing)}): "
             "kept as they run (restart to add the account)"
         )
-        return replace(config, clients=running.clients, routes=running.routes)
+        return replace(
+            config,
+            clients=running.clients,
+            routes=running.routes,
+            quiet_hours=running.quiet_hours,
+        )
     applied.extend(changed)
     return config
 

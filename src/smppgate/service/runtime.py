@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from smppgate.client import (
     AddressError,
+    CancelError,
     ClientError,
     HeldEvent,
     IncomingEvent,
@@ -37,11 +38,12 @@ from smppgate.client import (
     SmppAccount,
     SubmitResult,
     TlsConfig,
+    UnsupportedOperationError,
     ValidityError,
 )
 from smppgate.client.pool import SlotState
 from smppgate.client.results import SubmitOutcome, not_sent
-from smppgate.pdu import SmppMessageState, SubmitSm
+from smppgate.pdu import CommandId, SmppMessageState, SubmitSm
 from smppgate.service.blocklist import keyword_of, opt_keyword, with_keywords
 from smppgate.service.cluster import SPREAD, ClusterCoordinator, process_gone
 from smppgate.service.config import AccountConfig, GatewayConfig
@@ -49,6 +51,7 @@ from smppgate.service.dispatch import build_part_submits, outcomes_for
 from smppgate.service.incoming import inbound_for_set, part_record, record_for
 from smppgate.service.maintenance import Retention
 from smppgate.service.metrics import Metrics
+from smppgate.service.quiet_hours import next_allowed
 from smppgate.service.reload import as_built, session_changes
 from smppgate.service.smpp_mo import SmppRoutes
 from smppgate.store import (
@@ -75,6 +78,7 @@ from smppgate.store import (
     SubmitContext,
     open_store,
 )
+from smppgate.store.schedule import RELEASE_BATCH
 from smppgate.text import message_id_keys
 
 log = logging.getLogger("smppgate.gateway")
@@ -342,7 +346,6 @@ class AccountRunner:
 
     async def _run_claims(self) -> None:
         gw = self.gateway
-        store = gw.store
         account = self.account
         want_receipts = account.receives
         while not gw.stopping.is_set():
@@ -360,13 +363,8 @@ class AccountRunner:
                 await _wait_any(self._room, gw.stopping, within=1.0)
                 continue
             now = gw.clock()
-            try:
-                messages = await store.claim(
-                    gw.node_id, min(free, 500), now, gw.config.store.lease_seconds, [account.name]
-                )
-            except StoreUnavailable as exc:
-                # (a claim that did commit is recovered when its leases run out)
-                await gw.store_unavailable(f"claim for {account.name}", exc)
+            messages = await self._claim(free, now)
+            if messages is None:
                 continue
             if not messages:
                 self.wakeup.clear()
@@ -386,6 +384,25 @@ class AccountRunner:
                 # claimed messages come back through lease recovery
                 log.exception("%s: recording a claimed batch failed", account.name)
                 await _wait_any(asyncio.Event(), gw.stopping, within=STORE_RETRY_MAX)
+
+    async def _claim(self, free: int, now: float) -> list[StoredMessage] | None:
+        """Up to ``free`` messages (500 at most) to send now, those in their quiet hours handed
+        back; None to claim again at once (the store was out, or every one was held back: the
+        queue may have more behind them)."""
+        gw = self.gateway
+        try:
+            messages = await gw.store.claim(
+                gw.node_id, min(free, 500), now, gw.config.store.lease_seconds, [self.account.name]
+            )
+        except StoreUnavailable as exc:
+            # (a claim that did commit is recovered when its leases run out)
+            await gw.store_unavailable(f"claim for {self.account.name}", exc)
+            return None
+        if messages and gw.config.quiet_hours:
+            messages = await self._postpone_quiet(messages, now)
+            if not messages:
+                return None
+        return messages
 
     async def _drop_blocked(self, messages: list[StoredMessage], now: float) -> list[StoredMessage]:
         """The claimed messages without those whose number was listed after they were queued
@@ -410,6 +427,39 @@ class AccountRunner:
             [OutcomeResult(i, MessageState.BLOCKED) for i in sorted(blocked)]
         )
         return [m for m in messages if m.id not in blocked]
+
+    async def _postpone_quiet(
+        self, messages: list[StoredMessage], now: float
+    ) -> list[StoredMessage]:
+        """The claimed messages that may go now; those inside their quiet hours go back to the
+        store as ``scheduled`` at the window's opening (nothing of them was marked sent). A
+        store outage leaves them claimed: their leases run out and they come back."""
+        gw = self.gateway
+        rules = gw.config.quiet_hours
+        later: list[tuple[str, float]] = []
+        kept: list[StoredMessage] = []
+        for message in messages:
+            opens = next_allowed(
+                rules, message.account, message.traffic_class, message.destination, now
+            )
+            # a USSD message answers a dialogue the subscriber is in: never held for hours
+            if opens is None or message.ussd_service_op is not None:
+                kept.append(message)
+            else:
+                later.append((message.id, opens))
+        if later:
+            try:
+                await gw.store.postpone(gw.node_id, later, now, "quiet_hours")
+            except StoreError as exc:
+                log.warning("%s: postponing %d message(s) failed: %s", self.account.name,
+                            len(later), exc)  # fmt: skip
+            else:
+                log.info(
+                    "%s: %d message(s) postponed to their quiet hours' end",
+                    self.account.name,
+                    len(later),
+                )
+        return kept
 
     async def _stage(self, messages: list[StoredMessage], want_receipts: bool, now: float) -> None:
         """Build the submits of claimed messages and queue them for the feeder (leased, their
@@ -841,6 +891,7 @@ class Gateway:
         node_id: str | None = None,
         poll_interval: float = 0.05,
         retention_interval: float = 60.0,
+        schedule_interval: float = 1.0,
         metrics: Metrics | None = None,
         notifier: Callable[[Store], Notifier] | None = None,
     ) -> None:
@@ -856,6 +907,8 @@ class Gateway:
         self.node_id = node_id or config.node_id or default_node_id()
         self.poll_interval = poll_interval
         self.retention_interval = retention_interval
+        #: seconds between looks for scheduled messages that became due
+        self.schedule_interval = schedule_interval
         self.retention: Retention | None = None
         self.stopping = asyncio.Event()
         self._store: Store | None = None
@@ -907,6 +960,7 @@ class Gateway:
             if account.query_after is not None:
                 self._spawn_sweeper(runner)
         self._spawn(self._recover_leases(), "lease-recovery")
+        self._spawn(self._release_scheduled(), "scheduled")
         self.retention = Retention(
             self.store,
             lambda: self.config.store,
@@ -989,6 +1043,20 @@ class Gateway:
             except Exception:
                 log.exception("lease recovery failed; retrying in %.0f s", interval)
 
+    async def _release_scheduled(self) -> None:
+        """Scheduled messages whose time came join the queue (``queued``), and the dispatchers
+        of their accounts look at it at once. Every node may do it: each row moves once."""
+        while not self.stopping.is_set():
+            try:
+                moved = RELEASE_BATCH
+                while moved >= RELEASE_BATCH and not self.stopping.is_set():
+                    moved = await self.store.release_scheduled(self.clock())
+                    if moved:
+                        self.wake()
+            except StoreError as exc:
+                log.warning("releasing scheduled messages failed (retrying): %s", exc)
+            await _wait_any(asyncio.Event(), self.stopping, within=self.schedule_interval)
+
     async def _sample_pools(self, metrics: Metrics) -> None:
         """Session gauges from the pools' snapshots, once a second (the same figures the ops
         page shows: one source)."""
@@ -1038,6 +1106,34 @@ class Gateway:
         """The account's pool was rebuilt: its slots count reconnects from 0 again."""
         for key in [k for k in self._reconnects_seen if k[0] == account]:
             del self._reconnects_seen[key]
+
+    async def cancel_upstream(self, message: StoredMessage) -> str | None:
+        """cancel_sm at the SMSC for each part of a submitted ``message`` that has no final
+        receipt yet, through its account's sessions: None when the SMSC agreed for every one,
+        else why not (the profile has no cancel_sm, the SMSC refused, no answer came). A
+        refusal after some parts were cancelled leaves those parts to their receipts."""
+        runner = self.runners.get(message.account)
+        if runner is None:
+            return f"account {message.account!r} does not run on this node"
+        profile = runner.account.profile
+        if not profile.supports(CommandId.CANCEL_SM):
+            return f"the {profile.name} profile has no cancel_sm"
+        parts = [p for p in message.parts if p.status is PartStatus.ACCEPTED]
+        if message.uses_payload:
+            parts = parts[:1]  # the SMSC split it: one message, one id
+        if any(p.receipt_state is not None and p.receipt_state.is_final for p in parts):
+            return "a part of it already has its final receipt"
+        for part in parts:
+            if not part.smsc_message_id:
+                return f"part {part.seq} has no SMSC message id to cancel"
+            try:
+                await runner.pool.cancel(part.smsc_message_id, message.source)
+            except CancelError as exc:
+                return f"the SMSC refused cancel_sm for part {part.seq}: {exc.status.name}"
+            except (ClientError, TimeoutError, UnsupportedOperationError) as exc:
+                return f"cancel_sm for part {part.seq} failed: {exc}"
+        log.info("%s: message %s cancelled at the SMSC", message.account, message.id)
+        return None
 
     def wake(self, account: str | None = None) -> None:
         """New messages were queued: the dispatchers look at the queue now."""

@@ -68,6 +68,7 @@ from smppgate.store.models import (
 )
 from smppgate.store.protocol import Store
 from smppgate.store.retention import PurgeKind
+from smppgate.store.schedule import CancelResult
 from smppgate.store.smpp_mo import SmppMo
 from smppgate.store.smpp_parts import HeldSet, NewHeldPart, parse_part_id, part_id
 
@@ -81,6 +82,7 @@ __all__ = [
     "BlockResult",
     "BlockSource",
     "BlocklistPage",
+    "CancelResult",
     "DropKind",
     "DuplicateKey",
     "HeldSet",

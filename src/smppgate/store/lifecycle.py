@@ -2,8 +2,11 @@
 
 Two kinds of moves change a message's state:
 
-1. **Queue moves**, made by the operation itself: insert -> `queued`; claim -> `sending` (with
-   a lease); requeue / lease recovery -> `queued` again.
+1. **Queue moves**, made by the operation itself: insert -> `queued` (or `scheduled` when its
+   send time is ahead; due -> `queued`); claim -> `sending` (with a lease); requeue / lease
+   recovery -> `queued` again; a claimed message inside a quiet-hours window -> `scheduled`;
+   cancel (only from `queued` or `scheduled`; from `submitted` once the SMSC agreed to a
+   cancel_sm) -> `cancelled`, final, never left.
 2. **Derived moves**: after any change to a part (a response, a receipt, a recovery), the
    message state is recomputed from its parts by `derive_state`:
 
@@ -28,7 +31,8 @@ later receipt shows it (e.g. `unknown` -> `undeliverable`).
 
 3. **Decided moves**: `blocked` (the destination is on the account's blocklist) is set by the
    store at insert or, for a message still queued or leased and not sent, instead of sending
-   it. It is final and never derived from parts, so nothing moves a message out of it.
+   it; `cancelled` by a cancel (the queue move above). Both are final and never derived from
+   parts, so nothing moves a message out of them.
 """
 
 from __future__ import annotations
@@ -68,15 +72,24 @@ _SUBMIT_FINAL: dict[PartStatus, MessageState] = {
 _FINALS = frozenset(SEVERITY)
 
 TRANSITIONS: dict[MessageState, frozenset[MessageState]] = {
-    M.QUEUED: frozenset({M.SENDING, M.QUEUED, M.BLOCKED}) | _FINALS,
-    M.SENDING: frozenset({M.QUEUED, M.SUBMITTED, M.BLOCKED}) | _FINALS,
-    M.SUBMITTED: _FINALS,
+    M.SCHEDULED: frozenset({M.QUEUED, M.SCHEDULED, M.CANCELLED}),
+    M.QUEUED: frozenset({M.SENDING, M.QUEUED, M.BLOCKED, M.CANCELLED}) | _FINALS,
+    M.SENDING: frozenset({M.QUEUED, M.SCHEDULED, M.SUBMITTED, M.BLOCKED}) | _FINALS,
+    # cancelled at the SMSC (cancel_sm answered OK, where the profile has it)
+    M.SUBMITTED: _FINALS | {M.CANCELLED},
     **{s: frozenset(f for f in _FINALS if SEVERITY[f] > SEVERITY[s]) for s in _FINALS},
+    # decided, final, never left: nothing of a blocked message was sent, and a cancelled one
+    # was either never sent or taken back by the SMSC (cancel_sm): no receipt or outcome can
+    # concern them
     M.BLOCKED: frozenset(),
+    M.CANCELLED: frozenset(),
 }
+#: the states a cancel takes a message from (anything later may already be on the air)
+CANCELLABLE = frozenset({M.SCHEDULED, M.QUEUED})
 
 
-#: the states a message's parts may move it out of (not a decided state such as `blocked`)
+#: the states a message's parts may move it out of: not a decided state (`blocked`,
+#: `cancelled`), nor `scheduled` (nothing of it was sent)
 TRANSITIONS_FROM_PARTS = frozenset({M.QUEUED, M.SENDING, M.SUBMITTED}) | _FINALS
 
 

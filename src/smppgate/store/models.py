@@ -16,6 +16,9 @@ from typing import Protocol
 class MessageState(StrEnum):
     """The lifecycle of one outbound message (see `lifecycle.py` for the rule)."""
 
+    #: waiting for its send time (``send_at``, or the end of a quiet-hours window); moved to
+    #: `queued` when due (store/schedule.py), never claimed before
+    SCHEDULED = "scheduled"
     QUEUED = "queued"
     SENDING = "sending"
     SUBMITTED = "submitted"
@@ -27,13 +30,18 @@ class MessageState(StrEnum):
     UNKNOWN = "unknown"
     #: never sent: its destination is on its account's blocklist (store/blocklist.py)
     BLOCKED = "blocked"
+    #: cancelled while still queued or scheduled (``DELETE /v1/messages/{id}``, cancel_sm):
+    #: nothing of it was sent
+    CANCELLED = "cancelled"
 
     @property
     def is_final(self) -> bool:
         return self not in _OPEN_STATES
 
 
-_OPEN_STATES = frozenset({MessageState.QUEUED, MessageState.SENDING, MessageState.SUBMITTED})
+_OPEN_STATES = frozenset(
+    {MessageState.SCHEDULED, MessageState.QUEUED, MessageState.SENDING, MessageState.SUBMITTED}
+)
 
 
 class PartStatus(StrEnum):
@@ -172,7 +180,8 @@ class NewMessage:
     that passes none, e.g. the CLI). Inserting a message whose (scope, key) exists returns the
     first message instead.
     `id` may be given (to know it before the insert); otherwise the store makes one.
-    `not_before`: the first attempt is not made before this time (default: the insert's now).
+    `not_before`: the first attempt is not made before this time (default: the insert's now);
+    a time after the insert's now stores the message `scheduled`.
     """
 
     account: str

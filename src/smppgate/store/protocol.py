@@ -43,6 +43,7 @@ from smppgate.store.models import (
     WebhookState,
 )
 from smppgate.store.retention import PurgeKind
+from smppgate.store.schedule import CancelResult
 from smppgate.store.smpp_mo import SmppMo
 from smppgate.store.smpp_parts import HeldSet, NewHeldPart
 
@@ -232,6 +233,38 @@ class Store(Protocol):
         if resend_unknown. `now` is the time written (it must be finite: which leases are
         taken is said by the other arguments, never by a sentinel time). The attempts it
         writes name ``recovered_by`` (default: ``node_id``)."""
+        ...
+
+    # -- scheduling and cancelling (store/schedule.py)
+    async def release_scheduled(self, now: float) -> int:
+        """Move up to 1,000 `scheduled` messages due by ``now`` to `queued` (the claim takes
+        only those); return how many (call again while it returns 1,000)."""
+        ...
+
+    async def postpone(
+        self, node_id: str, until: Sequence[tuple[str, float]], now: float, why: str
+    ) -> list[str]:
+        """(message id, time) pairs this node claimed and has not marked sent: back to
+        `scheduled` at that time, the claim not counted as an attempt (a quiet-hours window,
+        ``why`` in the history). Returns the ids moved."""
+        ...
+
+    async def cancel_message(
+        self,
+        message_id: str,
+        now: float,
+        *,
+        by: str = "",
+        tell_application: bool = True,
+        submitted: bool = False,
+    ) -> CancelResult:
+        """Cancel a `queued` or `scheduled` message (`cancelled`, its ``message.status``
+        webhook in the same transaction); any other state is left as it is and returned with
+        ``cancelled`` False. Race-safe against the claim: a message is cancelled or sent, never
+        both. ``tell_application``: a message an application submitted over SMPP gets its
+        ``deleted`` receipt (not when the application cancelled it itself). ``submitted``: a
+        `submitted` message is cancelled too (the SMSC agreed to a cancel_sm). `NotFound` if
+        absent."""
         ...
 
     # -- receipts

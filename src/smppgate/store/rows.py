@@ -256,7 +256,11 @@ def new_stored(message: NewMessage, message_id: str, now: float) -> StoredMessag
         priority=message.priority,
         idempotency_key=message.idempotency_key,
         idempotency_scope=message.idempotency_scope,
-        state=MessageState.QUEUED,
+        state=(
+            MessageState.SCHEDULED
+            if message.not_before is not None and message.not_before > now
+            else MessageState.QUEUED
+        ),
         created_at=now,
         updated_at=now,
         next_attempt_at=now if message.not_before is None else message.not_before,

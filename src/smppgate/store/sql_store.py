@@ -21,6 +21,7 @@ from smppgate.store.outcomes import OutcomeStore
 from smppgate.store.queue import QueueStore
 from smppgate.store.receipts import ReceiptStore
 from smppgate.store.retention import RetentionStore
+from smppgate.store.schedule import ScheduleStore
 from smppgate.store.smpp_mo import SmppMoStore
 from smppgate.store.smpp_outbox import SmppOutboxStore
 from smppgate.store.smpp_parts import SmppPartsStore
@@ -34,6 +35,7 @@ class SqlStore(
     MessageReads,
     QueueStore,
     LeaseReads,
+    ScheduleStore,
     OutcomeStore,
     ReceiptStore,
     InboundStore,

@@ -67,6 +67,7 @@ const STATE_TONES = {
   waiting: "idle",
   draining: "info",
   stopped: "bad",
+  scheduled: "idle",
   queued: "idle",
   sending: "info",
   submitted: "info",
@@ -78,6 +79,7 @@ const STATE_TONES = {
   failed: "bad",
   unknown: "warn",
   blocked: "warn",
+  cancelled: "idle",
 };
 
 function stateText(state) {
