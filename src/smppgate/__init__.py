@@ -1,3 +1,3 @@
 """smppgate: an SMS/USSD gateway over SMPP 3.4, with an emulator of the Devino platform."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
