@@ -7,19 +7,20 @@ project, so every layer may use it.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Self
 
 
-class AsyncLifecycle:
+class AsyncLifecycle(ABC):
     """``async with part:`` starts it and, however the block ends, closes it."""
 
     __slots__ = ()
 
-    async def start(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def start(self) -> None: ...
 
-    async def aclose(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    async def aclose(self) -> None: ...
 
     async def __aenter__(self) -> Self:
         await self.start()
