@@ -157,7 +157,25 @@ def undo_clients(store_url: str) -> list[str]:
 def undo_blocklist() -> list[str]:
     """Statements that take a database back to schema version 9 (before the blocklist of
     0010_blocklist.sql)."""
-    return ["DROP TABLE blocklist", "DELETE FROM schema_version WHERE version >= 10"]
+    return [
+        *undo_hot_path_indexes(),
+        "DROP TABLE blocklist",
+        "DELETE FROM schema_version WHERE version >= 10",
+    ]
+
+
+def undo_hot_path_indexes() -> list[str]:
+    """Statements that take a database back to schema version 10 (the full claim and lease
+    indexes, before the partial ones of 0011_hot_path_indexes.sql)."""
+    return [
+        "CREATE INDEX messages_due_by_priority ON messages"
+        " (state, priority DESC, next_attempt_at, id)",
+        "CREATE INDEX messages_lease ON messages (state, lease_until)",
+        "DROP INDEX messages_queued",
+        "DROP INDEX messages_scheduled",
+        "DROP INDEX messages_leased",
+        "DELETE FROM schema_version WHERE version >= 11",
+    ]
 
 
 def undo_smpp_front_door(store_url: str) -> list[str]:

@@ -45,6 +45,8 @@ from smppgate.store import (
     open_store,
 )
 
+from ..raw_sql import raw_fetch
+
 T0 = 1_700_000_000.0
 LEASE = 30.0
 CTX = SubmitContext(node_id="node-a", session_id="s1", host="127.0.0.1:2775")
@@ -909,6 +911,58 @@ async def test_last_status_is_the_status_of_the_last_response(store: Store) -> N
     await store.record_outcome(accepted(mid, 1, "201", at=T0 + 5))
     got = (await store.get_message(mid)).message
     assert (got.last_status, got.last_status_name) == (0, "ESME_ROK")
+
+
+async def test_last_status_follows_the_order_of_one_batch(store: Store) -> None:
+    """In one `record_outcomes` batch the last response of a message sets its last_status,
+    whether the acceptance's status is written with the state (settle) or on its own: an
+    acceptance then a failure shows the failure, a queue-full then an acceptance shows
+    ESME_ROK, and an acceptance of a part whose message stays `sending` shows ESME_ROK."""
+    failed, ok, partial = await store.insert_messages(
+        [message(parts=2), message(parts=2), message(parts=2)], T0
+    )
+    ids = [failed.message.id, ok.message.id, partial.message.id]
+    await store.claim("node-a", 3, T0, LEASE)
+    await store.mark_parts_sent([(m, seq) for m in ids for seq in (1, 2)], T0)
+    await store.record_outcomes(
+        [
+            accepted(ids[0], 1, "300"),
+            PartFailed(ids[0], 2, 0x45, "ESME_RSUBMITFAIL", T0, context=CTX),
+            Requeue(ids[1], T0 + 5, RequeueReason.QUEUE_FULL, T0, 2, 0x14, "ESME_RMSGQFUL", CTX),
+            accepted(ids[1], 1, "301"),
+            accepted(ids[2], 1, "302"),
+        ]
+    )
+    got = [(await store.get_message(m)).message for m in ids]
+    assert [(m.state, m.last_status, m.last_status_name) for m in got] == [
+        (MessageState.FAILED, 0x45, "ESME_RSUBMITFAIL"),
+        (MessageState.QUEUED, 0, "ESME_ROK"),
+        (MessageState.SENDING, 0, "ESME_ROK"),
+    ]
+
+
+async def test_the_claim_and_lease_indexes_hold_only_their_states(
+    store: Store, store_url: str
+) -> None:
+    """Version 11: a message's entry in the claim index lives while it is `queued`, in the
+    lease index while it is `sending` (partial indexes), so a delivered message costs neither
+    index anything; the claim still takes the highest priority first."""
+    if store_url.startswith("sqlite:"):
+        query = "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+    else:
+        query = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'messages'"
+    indexes = dict(await raw_fetch(store_url, query))
+    assert "messages_due_by_priority" not in indexes
+    assert "messages_lease" not in indexes
+    for name, state in (
+        ("messages_queued", "queued"),
+        ("messages_scheduled", "scheduled"),
+        ("messages_leased", "sending"),
+    ):
+        assert f"state = '{state}'" in indexes[name].replace("::text", "").replace("(", "")
+    low = (await store.insert_message(message("79990000001"), T0)).message.id
+    high = (await store.insert_message(message("79990000002", priority=5), T0)).message.id
+    assert [m.id for m in await store.claim("node-a", 2, T0, LEASE)] == [high, low]
 
 
 # ------------------------------------------------------------------ SMPP front door outbox

@@ -6,7 +6,7 @@ also matches the receipts that came before its id (kept unmatched by `receipts`)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from smppgate.store.backend import Connection, Row, RowsStatement, insert_rows, placeholders
 from smppgate.store.base import StoreBase
@@ -35,7 +35,7 @@ from smppgate.store.rows import (
     exists,
     insert_attempt,
 )
-from smppgate.store.settling import settle
+from smppgate.store.settling import LAST_STATUS_OK, settle
 from smppgate.store.webhooks import notify
 
 _ACCEPT_PARTS = RowsStatement(
@@ -46,11 +46,6 @@ _ACCEPT_PARTS = RowsStatement(
     " FROM unnest(?::text[], ?::float8[], ?::text[], ?::text[], ?::int[])"
     " AS v(smsc, at, name, message_id, seq)"
     " WHERE p.message_id = v.message_id AND p.seq = v.seq",
-)
-_LAST_STATUS_OK = RowsStatement(
-    each="UPDATE messages SET last_status = 0, last_status_name = ? WHERE id = ?",
-    unnest="UPDATE messages AS m SET last_status = 0, last_status_name = v.name"
-    " FROM unnest(?::text[], ?::text[]) AS v(name, id) WHERE m.id = v.id",
 )
 _MARK_MATCHED = RowsStatement(
     each="UPDATE unmatched_receipts SET matched_message_id = ?, matched_seq = ?, matched_at = ?"
@@ -87,6 +82,15 @@ class OutcomeStore(StoreBase):
                 }
             )
             late: dict[str, list[tuple[int, int, ReceiptState]]] = {}
+            # the message's last_status is the status of its last response, whatever it was
+            # (a success after ESME_RMSGQFUL must not keep showing the error): for a message
+            # that only acceptances (and no-responses, which leave it) concern here, `settle`
+            # writes it with the state, in the same row update; one that a failure or a
+            # requeue of this batch concerns too gets it in the order of the outcomes
+            last_ok = {o.message_id for o in outcomes if isinstance(o, PartAccepted)}
+            last_ok.difference_update(
+                o.message_id for o in outcomes if isinstance(o, PartFailed | Requeue)
+            )
             accepted: list[PartAccepted] = []
             for outcome in outcomes:
                 if isinstance(outcome, PartAccepted):
@@ -94,7 +98,7 @@ class OutcomeStore(StoreBase):
                     accepted.append(outcome)
                     continue
                 if accepted:
-                    await _accepted_many(conn, accepted, late)
+                    await _accepted_many(conn, accepted, late, last_ok)
                     accepted = []
                 if isinstance(outcome, PartFailed):
                     await _failed(conn, outcome)
@@ -103,10 +107,10 @@ class OutcomeStore(StoreBase):
                 else:
                     await _unknown(conn, outcome)
             if accepted:
-                await _accepted_many(conn, accepted, late)
+                await _accepted_many(conn, accepted, late, last_ok)
             touched = list(dict.fromkeys(o.message_id for o in outcomes))
             at = max((o.at for o in outcomes), default=0.0)
-            states = await settle(conn, self._dialect, touched, at)
+            states = await settle(conn, self._dialect, touched, at, last_ok)
             await notify(
                 conn,
                 self.notifier,
@@ -145,10 +149,12 @@ async def _accepted_many(
     conn: Connection,
     run: Sequence[PartAccepted],
     late: dict[str, list[tuple[int, int, ReceiptState]]],
+    last_ok: Collection[str],
 ) -> None:
     """Accepted parts, a few statements for the whole run: the part updates, attempts and
     match keys as batches, and one look for receipts that came before their ids (rare);
-    only the parts such a receipt names are then matched one by one."""
+    only the parts such a receipt names are then matched one by one. The messages'
+    last_status: here for those not in ``last_ok`` (`settle` writes the others')."""
     present: set[tuple[str, int]] = set()
     for chunk in chunks(list(dict.fromkeys(o.message_id for o in run))):
         for row in await conn.fetch(
@@ -165,11 +171,13 @@ async def _accepted_many(
         _ACCEPT_PARTS,
         [(o.smsc_message_id, o.at, OK_NAME, o.message_id, o.seq) for o in last.values()],
     )
-    # the message's last_status is the status of its last response, whatever it was: a
-    # success after ESME_RMSGQFUL must not keep showing the error
     await conn.apply(
-        _LAST_STATUS_OK,
-        [(OK_NAME, message_id) for message_id in dict.fromkeys(o.message_id for o in run)],
+        LAST_STATUS_OK,
+        [
+            (OK_NAME, message_id)
+            for message_id in dict.fromkeys(o.message_id for o in run)
+            if message_id not in last_ok
+        ],
     )
     await conn.apply(
         INSERT_ATTEMPTS,

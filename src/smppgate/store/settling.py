@@ -6,13 +6,13 @@ goes through `settle`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from smppgate.store import lifecycle
 from smppgate.store.backend import Connection, Dialect, RowsStatement, placeholders
 from smppgate.store.errors import NotFound
 from smppgate.store.models import MessageState, PartStatus, ReceiptState
-from smppgate.store.rows import chunks
+from smppgate.store.rows import OK_NAME, chunks
 
 _SET_STATES = RowsStatement(
     each="UPDATE messages SET state = ?, updated_at = ?, leased_by = NULL, lease_until = NULL"
@@ -21,14 +21,38 @@ _SET_STATES = RowsStatement(
     " lease_until = NULL FROM unnest(?::text[], ?::float8[], ?::text[]) AS v(state, at, id)"
     " WHERE m.id = v.id",
 )
+#: the same, for messages whose last response was a success (`last_ok`): one row update
+#: where a separate `LAST_STATUS_OK` would have been a second
+_SET_STATES_OK = RowsStatement(
+    each="UPDATE messages SET state = ?, updated_at = ?, leased_by = NULL, lease_until = NULL,"
+    " last_status = 0, last_status_name = ? WHERE id = ?",
+    unnest="UPDATE messages AS m SET state = v.state, updated_at = v.at, leased_by = NULL,"
+    " lease_until = NULL, last_status = 0, last_status_name = v.name"
+    " FROM unnest(?::text[], ?::float8[], ?::text[], ?::text[]) AS v(state, at, name, id)"
+    " WHERE m.id = v.id",
+)
+LAST_STATUS_OK = RowsStatement(
+    each="UPDATE messages SET last_status = 0, last_status_name = ? WHERE id = ?",
+    unnest="UPDATE messages AS m SET last_status = 0, last_status_name = v.name"
+    " FROM unnest(?::text[], ?::text[]) AS v(name, id) WHERE m.id = v.id",
+)
 
 
 async def settle(
-    conn: Connection, dialect: Dialect, message_ids: Sequence[str], now: float
+    conn: Connection,
+    dialect: Dialect,
+    message_ids: Sequence[str],
+    now: float,
+    last_ok: Collection[str] = (),
 ) -> dict[str, tuple[MessageState, MessageState]]:
-    """Recompute each message's state from its parts; return {id: (before, after)}."""
+    """Recompute each message's state from its parts; return {id: (before, after)}.
+
+    ``last_ok``: messages whose last response was a success (`OK_NAME`), their
+    `last_status` written here with their state (a message whose state stays gets it alone)."""
     result: dict[str, tuple[MessageState, MessageState]] = {}
     updates: list[tuple[object, ...]] = []
+    updates_ok: list[tuple[object, ...]] = []
+    only_ok: list[tuple[object, ...]] = []
     for chunk in chunks(list(message_ids)):
         marks = placeholders(len(chunk))
         # the message rows first, locked in id order: two transactions settling the same
@@ -61,10 +85,17 @@ async def settle(
             )
             new = lifecycle.settle(message_id, current, derived)
             result[message_id] = (current, new)
-            if new is not current:
+            if message_id in last_ok:
+                if new is not current:
+                    updates_ok.append((new.value, now, OK_NAME, message_id))
+                else:
+                    only_ok.append((OK_NAME, message_id))
+            elif new is not current:
                 updates.append((new.value, now, message_id))
     missing = [m for m in message_ids if m not in result]
     if missing:
         raise NotFound("message", missing[0])
     await conn.apply(_SET_STATES, updates)
+    await conn.apply(_SET_STATES_OK, updates_ok)
+    await conn.apply(LAST_STATUS_OK, only_ok)
     return result

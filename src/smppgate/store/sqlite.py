@@ -221,6 +221,16 @@ def _open(path: str, synchronous: str, busy_timeout_ms: int) -> sqlite3.Connecti
         db.execute("PRAGMA journal_mode = WAL")
         db.execute(f"PRAGMA synchronous = {synchronous.upper()}")
         db.execute("PRAGMA foreign_keys = ON")
+        # every page a write changes inside a SAVEPOINT (each group-commit job runs in one)
+        # is first copied to the sub-journal; on disk that is a temporary file and one
+        # pwrite per page once it passes 64 KiB, which was a tenth of the store's CPU on
+        # the hot path. The sub-journal only ever serves a rollback of this connection's
+        # open transaction, so memory loses nothing: durability is the WAL's (FULL above).
+        db.execute("PRAGMA temp_store = MEMORY")
+        # 32 MiB of page cache instead of 2 MiB: the indexes the hot path walks (parts,
+        # match keys, the message ids) stay in memory as the history grows, rather than
+        # being read again with pread after each eviction
+        db.execute("PRAGMA cache_size = -32768")  # KiB
     except sqlite3.Error as exc:
         db.close()
         raise StoreUnavailable(f"cannot set up {path}: {exc}") from exc
