@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from smppgate.store.backend import Connection, Row, RowsStatement, insert_rows, placeholders
+from smppgate.store.backend import (
+    Connection,
+    Dialect,
+    Row,
+    RowsStatement,
+    insert_rows,
+    placeholders,
+)
 from smppgate.store.base import StoreBase
 from smppgate.store.errors import NotFound
 from smppgate.store.finite import require_finite_fields
@@ -29,6 +36,7 @@ from smppgate.store.receipts import apply_receipts
 from smppgate.store.rows import (
     INSERT_ATTEMPTS,
     OK_NAME,
+    apply_batch,
     callback_info,
     chunks,
     context_columns,
@@ -98,7 +106,7 @@ class OutcomeStore(StoreBase):
                     accepted.append(outcome)
                     continue
                 if accepted:
-                    await _accepted_many(conn, accepted, late, last_ok)
+                    await _accepted_many(conn, accepted, late, last_ok, self._dialect)
                     accepted = []
                 if isinstance(outcome, PartFailed):
                     await _failed(conn, outcome)
@@ -107,7 +115,7 @@ class OutcomeStore(StoreBase):
                 else:
                     await _unknown(conn, outcome)
             if accepted:
-                await _accepted_many(conn, accepted, late, last_ok)
+                await _accepted_many(conn, accepted, late, last_ok, self._dialect)
             touched = list(dict.fromkeys(o.message_id for o in outcomes))
             at = max((o.at for o in outcomes), default=0.0)
             states = await settle(conn, self._dialect, touched, at, last_ok)
@@ -150,6 +158,7 @@ async def _accepted_many(
     run: Sequence[PartAccepted],
     late: dict[str, list[tuple[int, int, ReceiptState]]],
     last_ok: Collection[str],
+    dialect: Dialect,
 ) -> None:
     """Accepted parts, a few statements for the whole run: the part updates, attempts and
     match keys as batches, and one look for receipts that came before their ids (rare);
@@ -171,7 +180,9 @@ async def _accepted_many(
         _ACCEPT_PARTS,
         [(o.smsc_message_id, o.at, OK_NAME, o.message_id, o.seq) for o in last.values()],
     )
-    await conn.apply(
+    await apply_batch(
+        conn,
+        dialect,
         LAST_STATUS_OK,
         [
             (OK_NAME, message_id)
@@ -203,11 +214,12 @@ async def _accepted_many(
         ):
             waiting.setdefault(row["key"], []).append(row)
     if waiting:
-        await _match_waiting(conn, run, keys_of, waiting, late)
+        await _match_waiting(conn, dialect, run, keys_of, waiting, late)
 
 
 async def _match_waiting(
     conn: Connection,
+    dialect: Dialect,
     run: Sequence[PartAccepted],
     keys_of: Sequence[Sequence[str]],
     waiting: Mapping[str, Sequence[Row]],
@@ -236,7 +248,7 @@ async def _match_waiting(
             )
             matched.append((o.message_id, o.seq, o.at, receipt_id))
             late.setdefault(o.message_id, []).append((receipt_id, o.seq, state))
-    await apply_receipts(conn, applied)
+    await apply_receipts(conn, dialect, applied)
     await conn.apply(_MARK_MATCHED, matched)
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from smppgate.store.backend import Connection, RowsStatement, insert_rows, placeholders
+from smppgate.store.backend import Connection, Dialect, RowsStatement, insert_rows, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.finite import require_finite_fields
 from smppgate.store.models import NewReceipt, ReceiptMatch, ReceiptState, UnmatchedReceipt
-from smppgate.store.rows import callback_info, chunks, read_unmatched
+from smppgate.store.rows import apply_batch, callback_info, chunks, insert_batch, read_unmatched
 from smppgate.store.settling import settle
 from smppgate.store.webhooks import notify
 
@@ -26,7 +26,7 @@ def _replaceable(column: str) -> str:
     return f"({column} IS NULL OR {column} IN ('{INTERMEDIATE[0]}', '{INTERMEDIATE[1]}'))"
 
 
-_INSERT_RECEIPTS = insert_rows(
+_INSERT_RECEIPTS = insert_batch(
     "receipts",
     (
         ("message_id", "text"),
@@ -73,6 +73,7 @@ class ReceiptStore(StoreBase):
             )
             await apply_receipts(
                 conn,
+                self._dialect,
                 [
                     (part[0], part[1], r.state, r.raw, r.received_at, r.error_code)
                     for r, part in zip(receipts, found, strict=True)
@@ -174,6 +175,7 @@ async def _find_parts(
 
 async def apply_receipts(
     conn: Connection,
+    dialect: Dialect,
     receipts: Sequence[tuple[str, int, ReceiptState, str, float, str | None]],
 ) -> None:
     """Store matched receipts and put their states on the parts, as `apply_receipt` one
@@ -182,7 +184,9 @@ async def apply_receipts(
     order), ends in the same state."""
     if not receipts:
         return
-    await conn.apply(
+    await apply_batch(
+        conn,
+        dialect,
         _INSERT_RECEIPTS,
         [(m, seq, state.value, raw, at, error) for m, seq, state, raw, at, error in receipts],
     )

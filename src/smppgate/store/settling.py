@@ -12,29 +12,42 @@ from smppgate.store import lifecycle
 from smppgate.store.backend import Connection, Dialect, RowsStatement, placeholders
 from smppgate.store.errors import NotFound
 from smppgate.store.models import MessageState, PartStatus, ReceiptState
-from smppgate.store.rows import OK_NAME, chunks
+from smppgate.store.rows import OK_NAME, BatchStatement, apply_batch, chunks, json_rows
 
-_SET_STATES = RowsStatement(
-    each="UPDATE messages SET state = ?, updated_at = ?, leased_by = NULL, lease_until = NULL"
-    " WHERE id = ?",
-    unnest="UPDATE messages AS m SET state = v.state, updated_at = v.at, leased_by = NULL,"
-    " lease_until = NULL FROM unnest(?::text[], ?::float8[], ?::text[]) AS v(state, at, id)"
-    " WHERE m.id = v.id",
+_SET_STATES = BatchStatement(
+    RowsStatement(
+        each="UPDATE messages SET state = ?, updated_at = ?, leased_by = NULL, lease_until = NULL"
+        " WHERE id = ?",
+        unnest="UPDATE messages AS m SET state = v.state, updated_at = v.at, leased_by = NULL,"
+        " lease_until = NULL FROM unnest(?::text[], ?::float8[], ?::text[]) AS v(state, at, id)"
+        " WHERE m.id = v.id",
+    ),
+    "UPDATE messages SET state = v.state, updated_at = v.at, leased_by = NULL, lease_until = NULL"
+    f" FROM {json_rows(('state', 'at', 'id'))} AS v WHERE messages.id = v.id",
 )
 #: the same, for messages whose last response was a success (`last_ok`): one row update
 #: where a separate `LAST_STATUS_OK` would have been a second
-_SET_STATES_OK = RowsStatement(
-    each="UPDATE messages SET state = ?, updated_at = ?, leased_by = NULL, lease_until = NULL,"
-    " last_status = 0, last_status_name = ? WHERE id = ?",
-    unnest="UPDATE messages AS m SET state = v.state, updated_at = v.at, leased_by = NULL,"
+_SET_STATES_OK = BatchStatement(
+    RowsStatement(
+        each="UPDATE messages SET state = ?, updated_at = ?, leased_by = NULL,"
+        " lease_until = NULL, last_status = 0, last_status_name = ? WHERE id = ?",
+        unnest="UPDATE messages AS m SET state = v.state, updated_at = v.at, leased_by = NULL,"
+        " lease_until = NULL, last_status = 0, last_status_name = v.name"
+        " FROM unnest(?::text[], ?::float8[], ?::text[], ?::text[]) AS v(state, at, name, id)"
+        " WHERE m.id = v.id",
+    ),
+    "UPDATE messages SET state = v.state, updated_at = v.at, leased_by = NULL,"
     " lease_until = NULL, last_status = 0, last_status_name = v.name"
-    " FROM unnest(?::text[], ?::float8[], ?::text[], ?::text[]) AS v(state, at, name, id)"
-    " WHERE m.id = v.id",
+    f" FROM {json_rows(('state', 'at', 'name', 'id'))} AS v WHERE messages.id = v.id",
 )
-LAST_STATUS_OK = RowsStatement(
-    each="UPDATE messages SET last_status = 0, last_status_name = ? WHERE id = ?",
-    unnest="UPDATE messages AS m SET last_status = 0, last_status_name = v.name"
-    " FROM unnest(?::text[], ?::text[]) AS v(name, id) WHERE m.id = v.id",
+LAST_STATUS_OK = BatchStatement(
+    RowsStatement(
+        each="UPDATE messages SET last_status = 0, last_status_name = ? WHERE id = ?",
+        unnest="UPDATE messages AS m SET last_status = 0, last_status_name = v.name"
+        " FROM unnest(?::text[], ?::text[]) AS v(name, id) WHERE m.id = v.id",
+    ),
+    "UPDATE messages SET last_status = 0, last_status_name = v.name"
+    f" FROM {json_rows(('name', 'id'))} AS v WHERE messages.id = v.id",
 )
 
 
@@ -95,7 +108,7 @@ async def settle(
     missing = [m for m in message_ids if m not in result]
     if missing:
         raise NotFound("message", missing[0])
-    await conn.apply(_SET_STATES, updates)
-    await conn.apply(_SET_STATES_OK, updates_ok)
-    await conn.apply(LAST_STATUS_OK, only_ok)
+    await apply_batch(conn, dialect, _SET_STATES, updates)
+    await apply_batch(conn, dialect, _SET_STATES_OK, updates_ok)
+    await apply_batch(conn, dialect, LAST_STATUS_OK, only_ok)
     return result
