@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from smppgate.store.backend import Connection, RowsStatement, placeholders
+from smppgate.store.backend import Connection, Row, RowsStatement, placeholders
 from smppgate.store.base import StoreBase
 from smppgate.store.finite import require_finite
 from smppgate.store.models import RecoveryReport, StoredMessage, SubmitContext
-from smppgate.store.rows import chunks, insert_attempt, load_messages
+from smppgate.store.rows import READ_MESSAGE, chunks, insert_attempt, with_parts
 from smppgate.store.settling import settle
 from smppgate.store.webhooks import notify
 
@@ -60,11 +60,12 @@ class QueueStore(StoreBase):
             " WHERE id IN (SELECT id FROM messages WHERE state = 'queued' AND priority = ?"
             f" AND next_attempt_at <= ?{account_filter}"
             f" ORDER BY next_attempt_at, id LIMIT ?{self._dialect.skip_locked})"
-            " RETURNING id"
+            f" RETURNING {READ_MESSAGE}"
         )
 
         async def claim(conn: Connection) -> list[StoredMessage]:
-            ids: list[str] = []
+            # the claimed rows as the UPDATE left them: no second read of the messages
+            leased: list[Row] = []
             # the priorities queued messages have, highest first: one index probe each (a
             # loose index scan), so an all-default queue costs one claim statement, not ten
             present = await conn.fetch(_QUEUED_PRIORITIES)
@@ -72,13 +73,14 @@ class QueueStore(StoreBase):
                 priority = row["v"]
                 if priority is None:
                     continue
-                rows = await conn.fetch(
-                    sql, node_id, now + lease_seconds, now, priority, *args, limit - len(ids)
+                leased.extend(
+                    await conn.fetch(
+                        sql, node_id, now + lease_seconds, now, priority, *args, limit - len(leased)
+                    )
                 )
-                ids.extend(r["id"] for r in rows)
-                if len(ids) >= limit:
+                if len(leased) >= limit:
                     break
-            claimed = await load_messages(conn, ids)
+            claimed = await with_parts(conn, leased)
             return sorted(claimed, key=lambda m: (-m.priority, m.next_attempt_at, m.id))
 
         return await self._backend.run(claim)

@@ -129,12 +129,12 @@ def json_rows(names: Sequence[str]) -> str:
 
 
 def insert_batch(
-    table: str, columns: Sequence[tuple[str, str]], suffix: str = "", *, ordered: bool = True
+    table: str, columns: Sequence[tuple[str, str]], suffix: str = ""
 ) -> BatchStatement:
-    """`insert_rows` with its JSON form: ``ordered`` keeps the rows' order (generated ids
-    follow it, as with the other forms)."""
+    """`insert_rows` with its JSON form, in the rows' order (generated ids follow it, as with
+    the other forms)."""
     names = [name for name, _ in columns]
-    order = " ORDER BY v.n" if ordered else ""
+    order = " ORDER BY v.n"
     listed = ", ".join(names)
     return BatchStatement(
         insert_rows(table, columns, suffix),
@@ -180,20 +180,27 @@ def chunks(values: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 async def load_messages(conn: Connection, ids: Sequence[str]) -> list[StoredMessage]:
     """Messages with their parts, in the order of `ids` (missing ones left out)."""
     by_id: dict[str, Row] = {}
-    parts: dict[str, list[StoredPart]] = {}
     for chunk in chunks(list(ids)):
-        marks = placeholders(len(chunk))
         for row in await conn.fetch(
-            f"SELECT {READ_MESSAGE} FROM messages WHERE id IN ({marks})",
+            f"SELECT {READ_MESSAGE} FROM messages WHERE id IN ({placeholders(len(chunk))})",
             *chunk,
         ):
             by_id[row[0]] = row
+    return await with_parts(conn, [by_id[i] for i in ids if i in by_id])
+
+
+async def with_parts(conn: Connection, rows: Sequence[Row]) -> list[StoredMessage]:
+    """The messages of ``rows`` (`READ_MESSAGE` columns, e.g. from an UPDATE's RETURNING),
+    in their order, each with its parts."""
+    parts: dict[str, list[StoredPart]] = {}
+    for chunk in chunks([row[0] for row in rows]):
         for row in await conn.fetch(
-            f"SELECT {READ_PART} FROM parts WHERE message_id IN ({marks}) ORDER BY message_id, seq",
+            f"SELECT {READ_PART} FROM parts WHERE message_id IN ({placeholders(len(chunk))})"
+            " ORDER BY message_id, seq",
             *chunk,
         ):
             parts.setdefault(row[0], []).append(read_part(row))
-    return [read_message(by_id[i], parts.get(i, [])) for i in ids if i in by_id]
+    return [read_message(row, parts.get(row[0], [])) for row in rows]
 
 
 async def detail(conn: Connection, message_id: str) -> MessageDetail:
