@@ -16,6 +16,10 @@ calls the dispatcher makes for one-part messages, with its batch sizes, round af
   batch was being recorded), each with the match keys of a hex SMSC id (the emulator's);
 * `record_receipts`, ``--receipts`` DELIVRD receipts per call.
 
+With ``--vary`` the last three take batches of 1 to twice their size (seeded), as the
+gateway's are: each batch size is another text for an IN list, and a prepared statement the
+driver's cache may have to compile again.
+
 Each call is one transaction and one COMMIT (no group commit: calls run one after another).
 Printed per transaction: the process CPU (all threads: the store's thread does the work) and
 wall time per message, statements per message (`Store.statements`), and the share of the
@@ -29,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import sqlite3
 import sys
 import tempfile
@@ -52,6 +57,7 @@ T = TypeVar("T")
 T0 = 1_700_000_000.0
 CONTEXT = SubmitContext(node_id="bench", session_id="s1", host="127.0.0.1:2775")
 ACCOUNT = "bench"
+RANDOM = random.Random(15)
 CALLS = ("insert_messages", "claim", "mark_parts_sent", "record_outcomes", "record_receipts")
 
 
@@ -213,19 +219,19 @@ async def run(args: argparse.Namespace, folder: str) -> dict[str, Any]:
                     raise SystemExit("claim found nothing")
                 claimed.extend(got)
             ids = [m.id for m in claimed]
-            for start in range(0, size, args.window):
-                marks = [(i, 1) for i in ids[start : start + args.window]]
+            for start, end in _batches(size, args.window, args.vary):
+                marks = [(i, 1) for i in ids[start:end]]
                 await meter(
                     "mark_parts_sent", lambda m=marks, t=now: store.mark_parts_sent(m, t + 1)
                 )
             smsc = {mid: format(0x80000000 + serial + n, "x") for n, mid in enumerate(ids)}
-            for start in range(0, size, args.outcomes):
+            for start, end in _batches(size, args.outcomes, args.vary):
                 outcomes = [
                     PartAccepted(mid, 1, smsc[mid], message_id_keys(smsc[mid]), now + 2, CONTEXT)
-                    for mid in ids[start : start + args.outcomes]
+                    for mid in ids[start:end]
                 ]
                 await meter("record_outcomes", lambda o=outcomes: store.record_outcomes(o))
-            for start in range(0, size, args.receipts):
+            for start, end in _batches(size, args.receipts, args.vary):
                 receipts = [
                     NewReceipt(
                         message_id_keys(smsc[mid]),
@@ -235,7 +241,7 @@ async def run(args: argparse.Namespace, folder: str) -> dict[str, Any]:
                         now + 3,
                         "000",
                     )
-                    for mid in ids[start : start + args.receipts]
+                    for mid in ids[start:end]
                 ]
                 matches = await meter(
                     "record_receipts", lambda r=receipts: store.record_receipts(r)
@@ -271,6 +277,18 @@ async def run(args: argparse.Namespace, folder: str) -> dict[str, Any]:
     if args.plan:
         result["plans"] = _plans(path)
     return result
+
+
+def _batches(total: int, size: int, vary: bool) -> list[tuple[int, int]]:
+    """(start, end) of each batch: ``size`` each, or with ``vary`` sizes from 1 to 2 x
+    ``size`` (the gateway's batches are whatever came while the last one was committing)."""
+    bounds: list[tuple[int, int]] = []
+    start = 0
+    while start < total:
+        end = min(total, start + (RANDOM.randint(1, 2 * size) if vary else size))
+        bounds.append((start, end))
+        start = end
+    return bounds
 
 
 def _size(folder: str) -> int:
@@ -313,6 +331,9 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=200)
     parser.add_argument("--outcomes", type=int, default=50)
     parser.add_argument("--receipts", type=int, default=50)
+    parser.add_argument(
+        "--vary", action="store_true", help="batch sizes from 1 to twice the given (seeded)"
+    )
     parser.add_argument("--plan", action="store_true", help="EXPLAIN QUERY PLAN of hot statements")
     parser.add_argument("--json", action="store_true", help="one JSON line")
     parser.add_argument(
