@@ -232,6 +232,10 @@ system_id = "bench"
 password = "bench"
 sessions = [{sessions}]
 window = {args.window}
+# the platform's addressing (Devino: source TON 5 / NPI 1, as the emulator checks it); with
+# SMPP 3.4's alphanumeric 5/0 every message is a logged D-04 violation in the emulator
+source_ton = 5
+source_npi = 1
 """,
         encoding="utf-8",
     )

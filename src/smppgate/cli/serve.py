@@ -20,6 +20,7 @@ from smppgate.api import create_app
 from smppgate.api.app import runner as http_runner
 from smppgate.api.keys import UPSTREAM_CANCEL
 from smppgate.cli.config_file import add_config_argument, config_path, read_config
+from smppgate.cli.loops import LOOP_HELP, LOOPS, LoopUnavailableError, loop_factory
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
 from smppgate.service.config import ConfigError, GatewayConfig, load_config
 from smppgate.service.front_door import FrontDoor
@@ -92,34 +93,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--loop",
         choices=LOOPS,
         default="auto",
-        help="event loop: uvloop when installed (auto, the default; pip install "
-        "'smppgate[fast]'), asyncio's own, or uvloop (an error when it is missing)",
+        help=LOOP_HELP,
     )
     parser.set_defaults(func=run)
-
-
-#: ``--loop`` choices
-LOOPS = ("auto", "asyncio", "uvloop")
-
-
-class LoopUnavailableError(RuntimeError):
-    """``--loop uvloop`` without uvloop installed."""
-
-
-def loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """The event loop `serve` runs on (None: asyncio's default). uvloop runs the same code
-    with less CPU per request and per socket event: the gateway is CPU-bound on one core."""
-    if choice == "asyncio":
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        if choice == "uvloop":
-            raise LoopUnavailableError(
-                "--loop uvloop: uvloop is not installed (pip install 'smppgate[fast]')"
-            ) from None
-        return None
-    return uvloop.new_event_loop
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import sys
 import tomllib
 from typing import Any
 
+from smppgate.cli.loops import LOOP_HELP, LOOPS, LoopUnavailableError, loop_factory
 from smppgate.emulator import (
     DEMO_ACCOUNT,
     Account,
@@ -136,6 +137,7 @@ def register(subparsers: Any) -> None:
         metavar="LEVEL",
         help=f"{', '.join(LOG_LEVELS)} (any case; default INFO)",
     )
+    parser.add_argument("--loop", choices=LOOPS, default="auto", help=LOOP_HELP)
     parser.set_defaults(func=run)
 
 
@@ -313,7 +315,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"smppgate smsc: configuration error: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(config, control, args.stats_interval, control_token=args.control_token))
+        factory = loop_factory(args.loop)
+    except LoopUnavailableError as exc:
+        print(f"smppgate smsc: {exc}", file=sys.stderr)
+        return 2
+    log.info("event loop: %s", "asyncio" if factory is None else factory.__module__)
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(
+                serve(config, control, args.stats_interval, control_token=args.control_token)
+            )
     except EmulatorConfigError as exc:
         print(f"smppgate smsc: configuration error: {exc}", file=sys.stderr)
         return 2

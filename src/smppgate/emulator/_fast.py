@@ -50,7 +50,7 @@ class PlainSubmit(NamedTuple):
 
 
 # tuple.__new__ straight: half the cost of calling the class (its generated __new__ is Python)
-_plain_submit = tuple.__new__
+_plain_submit = _new_tuple = tuple.__new__
 
 
 def scan_plain_submit(frame: bytes, rules: AddressRules) -> PlainSubmit | None:
@@ -155,15 +155,18 @@ class FastSubmit:
         message_id = str(number) if self._decimal else format(number, "x")
         system_id = connection.system_id
         assert system_id is not None  # bound
-        record = SubmitRecord(
-            now,
-            system_id,
-            connection.id,
-            connection.traffic_class,
-            message_id,
-            CommandStatus.ESME_ROK,
-            frame,
-            number,
+        record = _new_tuple(
+            SubmitRecord,
+            (
+                now,
+                system_id,
+                connection.id,
+                connection.traffic_class,
+                message_id,
+                _OK,
+                frame,
+                number,
+            ),
         )
         self._book[message_id] = record  # as Emulator.accepted, inlined
         if self._log is not None:

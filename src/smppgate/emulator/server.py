@@ -97,7 +97,7 @@ from smppgate.smsc import (
     SmscServer,
     guard_key,
 )
-from smppgate.smsc.receipts import message_text, receipt_pdu
+from smppgate.smsc.receipts import ReceiptDates, message_text, receipt_deliver_sm
 from smppgate.text import (
     AssembledMessage,
     DefaultAlphabet,
@@ -113,6 +113,7 @@ _ENQUIRE_LINK_RESP_ID = int(CommandId.ENQUIRE_LINK_RESP).to_bytes(4, "big")
 # plain ints: an IntFlag operand would cost a flag construction per submit
 _UDHI = int(EsmClass.UDHI)
 _RECEIPT_WANTED = int(RegisteredDelivery.RECEIPT_ALWAYS | RegisteredDelivery.RECEIPT_ON_FAILURE)
+_RECEIPT_ON_FAILURE = int(RegisteredDelivery.RECEIPT_ON_FAILURE)
 _MAX_QFULL_RETRIES = 5
 _QFULL_TOLERANCE = 0.5
 #: a message as the retry checks know it: (system_id, destination, content)
@@ -149,6 +150,10 @@ class _Due(NamedTuple):
     message_id: str
     destination: str  # the handset (for submit_multi: one entry per destination)
     forced: DeliveryState | None  # EXPIRED for a too-short validity that was accepted
+
+
+# tuple.__new__ straight: half the cost of calling a NamedTuple (its generated __new__ is Python)
+_new_due = tuple.__new__
 
 
 def _frames_with(data: bytes, command_id: bytes) -> int:
@@ -264,6 +269,8 @@ class Emulator(AsyncLifecycle, SmscHandler):
         self._record_submits = config.record_limit > 0
         self._due: deque[_Due] = deque()
         self._due_timer: asyncio.TimerHandle | None = None
+        self._receipt_dates = ReceiptDates()
+        self._receipt_ids = ReceiptIdFormat(config.receipt_id_format)
         self.book: BoundedIndex[str, SubmitRecord] = BoundedIndex(config.message_limit)
         self._states: BoundedIndex[str, MessageStatus] = BoundedIndex(config.message_limit)
         # open split messages: (source, destination, reference, total) -> (system_id, parts
@@ -1171,7 +1178,7 @@ class Emulator(AsyncLifecycle, SmscHandler):
     ) -> None:
         """A receipt for ``message_id`` to ``destination``, due ``dlr_delay`` after ``at``."""
         due = self._due
-        due.append(_Due(at + self.config.dlr_delay, message_id, destination, forced))
+        due.append(_new_due(_Due, (at + self.config.dlr_delay, message_id, destination, forced)))
         if self._due_timer is None:
             self._arm_due(self.now())
 
@@ -1185,29 +1192,44 @@ class Emulator(AsyncLifecycle, SmscHandler):
     def _on_due(self) -> None:
         now = self.now()
         due = self._due
-        while due and due[0].at <= now:
-            self._send_receipt(due.popleft(), now)
+        if due and due[0].at <= now:
+            # every receipt due now is built first, then handed over per account in one go:
+            # the server picks the receivers once for the lot
+            batch: list[tuple[str, PlatformDelivery]] = []
+            receipt = self._receipt
+            while due and due[0].at <= now:
+                built = receipt(due.popleft(), now)
+                if built is not None:
+                    batch.append(built)
+            deliver = self.smsc.deliver_all
+            start = 0
+            for i in range(1, len(batch) + 1):
+                if i == len(batch) or batch[i][0] != batch[start][0]:
+                    deliver(batch[start][0], [delivery for _, delivery in batch[start:i]])
+                    start = i
         self._arm_due(now)
 
-    def _send_receipt(self, item: _Due, now: float) -> None:
+    def _receipt(self, item: _Due, now: float) -> tuple[str, PlatformDelivery] | None:
+        """The receipt due for ``item`` (and the account it goes to), or None when none is
+        sent (a forgotten or cancelled message, a receipt wanted on failure only)."""
         record = self.book.get(item.message_id)
         if record is None:
-            return  # forgotten (bounded book)
+            return None  # forgotten (bounded book)
         status = self._states.get(item.message_id)
         if status is None:
             state = item.forced or self.config.dlr_outcomes.choose(self._rng)
             status = MessageStatus(state, now, ERROR_CODES[state])
             self._states[item.message_id] = status
         elif status.state is DeliveryState.DELETED:
-            return  # cancelled: no receipt
+            return None  # cancelled: no receipt
         pdu = record.pdu
         if not isinstance(pdu, SubmitSm | DataSm | SubmitMulti):
-            return  # the book holds only these
+            return None  # the book holds only these
         if (
-            pdu.registered_delivery & _RECEIPT_WANTED == RegisteredDelivery.RECEIPT_ON_FAILURE
+            pdu.registered_delivery & _RECEIPT_WANTED == _RECEIPT_ON_FAILURE
             and status.state is DeliveryState.DELIVERED
         ):
-            return  # receipt on failure only
+            return None  # receipt on failure only
         short_message = b"" if isinstance(pdu, DataSm) else pdu.short_message
         udh = short_message[0] + 1 if pdu.esm_class & _UDHI and short_message else 0
         if not short_message:
@@ -1216,21 +1238,21 @@ class Emulator(AsyncLifecycle, SmscHandler):
                     short_message = tlv.value
         alphabet = self._alphabet(record.system_id)
         text = message_text(short_message[:200], pdu.data_coding, udh, alphabet)[:20]
-        receipt = receipt_pdu(
-            receipt_id=self.ids.for_receipt(
-                record.number, item.message_id, ReceiptIdFormat(self.config.receipt_id_format)
-            ),
+        offset = self._wall_offset
+        dates = self._receipt_dates
+        receipt = receipt_deliver_sm(
+            receipt_id=self.ids.for_receipt(record.number, item.message_id, self._receipt_ids),
             state=status.state,
             error=status.error,
-            submitted=self.wall(record.at),
-            done=self.wall(status.done_at),
+            submitted=dates.text(record.at + offset),
+            done=dates.text(status.done_at + offset),
             text=text,
             source_ton=pdu.source_addr_ton,
             source_npi=pdu.source_addr_npi,
             source=pdu.source_addr,
             destination=item.destination,
         )
-        self.smsc.deliver(record.system_id, PlatformDelivery(receipt, "receipt", None))
+        return record.system_id, PlatformDelivery(receipt, "receipt", None)
 
     # ------------------------------------------------------------------ delivery to receivers
 
@@ -1251,9 +1273,12 @@ class Emulator(AsyncLifecycle, SmscHandler):
         if isinstance(response, GenericNack):
             self.unexpected_response(connection, response)
             return
+        if response.command_status == 0:  # the common answer: no enum to look up
+            if self._record_submits:
+                self.answered.append(delivery.pdu)
+            _finish(delivery, _OK)
+            return
         status = CommandStatus(response.command_status)
-        if status is _OK and self._record_submits:
-            self.answered.append(delivery.pdu)
         if status is not _OK:
             self.counters.deliver_errors += 1
             self.violation(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 FastRequest = Callable[["ServerConnection", bytes], bytes | None]
 
 _HEADER = 16
+_RESPONSE_BIT = 0x80  # of a command_id's first octet
 
 
 class ServerConnection(SessionConnection):
@@ -87,6 +88,7 @@ class ServerConnection(SessionConnection):
                 return
             if end - position < length:
                 break
+            start = position
             frame = buffer[position : position + length]
             position += length
             if frame[4:8] == command:
@@ -94,6 +96,21 @@ class ServerConnection(SessionConnection):
                 if response is not None:
                     out.append(response)
                     continue
+            elif frame[4] & _RESPONSE_BIT:
+                # a response (deliver_sm_resp): the whole run of responses that follows goes
+                # to the session at once, as a chunk without the hook would
+                while end - position >= _HEADER:
+                    length = int.from_bytes(buffer[position : position + 4], "big")
+                    if (
+                        length < _HEADER
+                        or length > limit
+                        or end - position < length
+                        or not buffer[position + 4] & _RESPONSE_BIT
+                    ):
+                        break
+                    position += length
+                if position - start > len(frame):
+                    frame = buffer[start:position]
             # the long way, still one write per chunk: whatever the session and the handler
             # write joins ``out`` in order
             events = session.receive_data(frame, self.now())

@@ -198,20 +198,42 @@ class SmscServer:
 
     def deliver(self, system_id: str, delivery: Delivery) -> None:
         """Send now through a receiver with room in its window, or queue (in order)."""
+        self.deliver_all(system_id, (delivery,))
+
+    def deliver_all(self, system_id: str, deliveries: Sequence[Delivery]) -> None:
+        """``deliver`` for each of ``deliveries`` in order, the receivers looked up once (a
+        server's receipts come in bursts)."""
         queue = self._pending.get(system_id)
-        if queue or not self._send(system_id, delivery):
-            queue = self._queue(system_id)
-            if self.queue_limit is not None and len(queue) >= self.queue_limit:
-                self.handler.delivery_dropped(system_id, queue.popleft())
+        sent = 0
+        if not queue:
+            receivers = self._receivers(system_id)
+            if receivers:
+                for delivery in deliveries:
+                    if not self._send_to(receivers, system_id, delivery):
+                        break
+                    sent += 1
+            if sent == len(deliveries):
+                return
+        queue = self._queue(system_id)
+        limit = self.queue_limit
+        handler = self.handler
+        for delivery in deliveries[sent:]:
+            if limit is not None and len(queue) >= limit:
+                handler.delivery_dropped(system_id, queue.popleft())
             queue.append(delivery)
-            self.handler.delivery_queued(system_id, delivery)
+            handler.delivery_queued(system_id, delivery)
             self.drain(system_id)
 
     def drain(self, system_id: str) -> None:
         """Send waiting deliveries while a receiver of ``system_id`` has room."""
         queue = self._pending.get(system_id)
+        if not queue:
+            return
+        receivers = self._receivers(system_id)
+        if not receivers:
+            return
         while queue:
-            if not self._send(system_id, queue[0]):
+            if not self._send_to(receivers, system_id, queue[0]):
                 return
             queue.popleft()
 
@@ -221,14 +243,23 @@ class SmscServer:
             queue = self._pending[system_id] = deque()
         return queue
 
+    def _receivers(self, system_id: str) -> list[ServerConnection]:
+        return [c for c in self._bound.get(system_id, ()) if c.can_receive]
+
     def _send(self, system_id: str, delivery: Delivery) -> bool:
         """Round robin over the receivers with a free window."""
-        receivers = [c for c in self._bound.get(system_id, ()) if c.can_receive]
-        if not receivers:
-            return False
+        receivers = self._receivers(system_id)
+        return bool(receivers) and self._send_to(receivers, system_id, delivery)
+
+    def _send_to(
+        self, receivers: list[ServerConnection], system_id: str, delivery: Delivery
+    ) -> bool:
+        """``_send`` over ``receivers`` (the bound receivers of ``system_id``, looked up by
+        the caller: sending does not change who can receive)."""
         start = self._rr.get(system_id, 0)
-        for offset in range(len(receivers)):
-            connection = receivers[(start + offset) % len(receivers)]
+        count = len(receivers)
+        for offset in range(count):
+            connection = receivers[(start + offset) % count]
             if not connection.session.window_free:
                 continue
             try:
@@ -247,6 +278,14 @@ class SmscServer:
         assert isinstance(connection, ServerConnection)
         handler = self.handler
         for event in events:
+            if event.__class__ is ResponseReceived:
+                # the common event (a deliver_sm answered) before the match's class patterns
+                context = event.context
+                if isinstance(context, Delivery):
+                    handler.delivery_answered(connection, context, event.response)
+                    if connection.system_id:
+                        self.drain(connection.system_id)
+                    continue
             match event:
                 case RequestReceived(pdu=pdu):
                     handler.request(connection, pdu)
