@@ -495,6 +495,36 @@ async def test_pending_receipts_are_bounded() -> None:
         await tx.close()
 
 
+async def test_a_burst_of_receipts_fills_the_windows_in_turn_and_waits_in_order() -> None:
+    # seven receipts due at once (one read of pipelined submits), two receivers with windows
+    # of 2: two each go out, three wait in the account's queue in submit order and follow as
+    # the windows free up
+    async with running(deliver_window=2) as emu:
+        receivers = [await bound(emu.address, "rx"), await bound(emu.address, "rx")]
+        tx = await bound(emu.address, "tx")
+        await tx.send_raw(b"".join(encode(submit(registered_delivery=1), 10 + i) for i in range(7)))
+        ids = [(await tx.expect(SubmitSmResp)).message_id for _ in range(7)]
+        assert [int(i) for i in ids] == sorted(int(i) for i in ids)
+        first = [[await rx.read() for _ in range(2)] for rx in receivers]
+        await until(lambda: emu.pending_deliveries(LOGIN) == 3)
+        for rx in receivers:
+            with pytest.raises(TimeoutError):
+                await rx.read(within=0.1)
+        sent = {str(_tlv(pdu, TlvTag.RECEIPTED_MESSAGE_ID)) for got in first for pdu in got}
+        assert sent == set(ids[:4])
+        a, b = receivers
+        await a.send_raw(b"".join(encode(DeliverSmResp(), pdu.sequence_number) for pdu in first[0]))
+        later = [await a.read(), await a.read()]
+        assert [_tlv(pdu, TlvTag.RECEIPTED_MESSAGE_ID) for pdu in later] == ids[4:6]
+        await b.send(DeliverSmResp(), first[1][0].sequence_number)
+        last = await b.read()
+        assert _tlv(last, TlvTag.RECEIPTED_MESSAGE_ID) == ids[6]
+        assert emu.pending_deliveries(LOGIN) == 0
+        assert emu.counters.receipts_sent == 7
+        for client in (*receivers, tx):
+            await client.close()
+
+
 async def test_receipts_never_cross_accounts() -> None:
     from smppgate.emulator import Account
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import signal
 import ssl
 import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -36,6 +38,7 @@ from tests.esme_helpers import (
     running,
     submit,
 )
+from tests.gateway_helpers import free_port
 
 # ---------------------------------------------------------------------- submit faults
 
@@ -424,6 +427,47 @@ async def test_cli_serve_runs_and_stops() -> None:
     await asyncio.sleep(0.2)  # real time: the CLI's server runs a while (its stats tick)
     stop.set()
     await asyncio.wait_for(task, 5)
+
+
+@pytest.mark.parametrize(("choice", "loop"), [("auto", "uvloop"), ("asyncio", "asyncio")])
+async def test_cli_runs_on_the_chosen_loop(tmp_path: Path, choice: str, loop: str) -> None:
+    # `smppgate smsc` on uvloop when installed (as `serve`): a submit answered, a clean stop
+    port = free_port()
+    log = tmp_path / "smsc.log"
+    with log.open("ab") as stderr:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "smppgate.cli.main", "smsc",
+            "--listen", f"127.0.0.1:{port}", "--account", f"{LOGIN}:{SECRET}",
+            "--stats-interval", "0", "--log-level", "INFO", "--loop", choice,
+            stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
+        )  # fmt: skip
+    try:
+        for _ in range(500):
+            try:
+                client = await bound(("127.0.0.1", port), "trx")
+                break
+            except OSError:
+                await asyncio.sleep(0.02)
+        else:
+            raise AssertionError(f"the emulator does not listen: {log.read_text()}")
+        response = await client.submit(registered_delivery=1)
+        assert response.command_status == 0
+        await client.expect(DeliverSm)
+        await client.close()
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 30)
+    assert code == 0
+    assert f"event loop: {loop}" in log.read_text()
+
+
+def test_cli_loop_uvloop_missing_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if it were not installed
+    assert main(["smsc", "--loop", "uvloop", "--listen", "127.0.0.1:0"]) == 2
+    assert "uvloop is not installed" in capsys.readouterr().err
 
 
 async def test_submit_records_are_bounded() -> None:

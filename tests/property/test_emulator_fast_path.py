@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from smppgate.emulator import Emulator
-from smppgate.pdu import EnquireLink, encode
+from smppgate.emulator._fast import ReceiptFields, receipt_fields
+from smppgate.pdu import EnquireLink, PduError, SubmitSm, decode, encode
 from tests.esme_helpers import bound, config, submit_frame
 
 _ASCII = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcxyz0123456789 +", max_size=30)
@@ -90,3 +91,30 @@ def _same_answers(frames: list[bytes]) -> None:
 @example([submit_frame(1), encode(EnquireLink(), 1)])
 def test_fast_path_answers_as_the_general_path(frames: list[bytes]) -> None:
     _same_answers(frames)
+
+
+@settings(max_examples=300, deadline=None)
+@given(submits())
+@example(submit_frame(1, short_message=b""))
+@example(submit_frame(1, service_type=b"ABCDEFGHIJ", schedule=b"000000000100000R"))
+def test_receipt_fields_read_from_the_frame_are_the_decoded_ones(frame: bytes) -> None:
+    # a receipt is built from a submit_sm's frame without decoding it: what it reads there
+    # is what the decoder reads, or it declines (an empty short_message: message_payload)
+    try:
+        pdu = decode(frame)
+    except PduError:
+        return  # never accepted: never in the message book
+    fields = receipt_fields(frame)
+    if fields is None:
+        assert not isinstance(pdu, SubmitSm) or not pdu.short_message
+        return
+    assert isinstance(pdu, SubmitSm)
+    assert fields == ReceiptFields(
+        pdu.source_addr_ton,
+        pdu.source_addr_npi,
+        pdu.source_addr,
+        pdu.esm_class,
+        pdu.registered_delivery,
+        pdu.data_coding,
+        pdu.short_message,
+    )

@@ -175,3 +175,51 @@ class FastSubmit:
             emulator.schedule(now, message_id, plain.destination, None)
         body = message_id.encode() + b"\x00"
         return (16 + len(body)).to_bytes(4, "big") + _RESP_OK + frame[12:16] + body
+
+
+class ReceiptFields(NamedTuple):
+    """What a receipt needs of a submit_sm, read from its frame."""
+
+    source_ton: int
+    source_npi: int
+    source: str
+    esm_class: int
+    registered_delivery: int
+    data_coding: int
+    short_message: bytes
+
+
+_SUBMIT_SM_ID = int(CommandId.SUBMIT_SM).to_bytes(4, "big")
+
+
+def receipt_fields(frame: bytes) -> ReceiptFields | None:
+    """The fields of the submit_sm ``frame`` (an accepted one: it decodes) a receipt is built
+    from, as the decoder reads them, without decoding the rest (and the TLVs); None when the
+    text is not in short_message (message_payload) or the frame is not a plain submit_sm:
+    then the receipt is built from the decoded PDU."""
+    if frame[4:8] != _SUBMIT_SM_ID:
+        return None
+    try:
+        p = frame.index(0, 16)  # end of service_type
+        q = frame.index(0, p + 3)  # end of source_addr
+        r = frame.index(0, q + 3)  # end of destination_addr
+        s = frame.index(0, r + 4)  # end of schedule_delivery_time
+        t = frame.index(0, s + 1)  # end of validity_period
+        sm_length = frame[t + 5]
+        short_message = frame[t + 6 : t + 6 + sm_length]
+        if not sm_length or len(short_message) != sm_length:
+            return None
+        return _new_tuple(
+            ReceiptFields,
+            (
+                frame[p + 1],
+                frame[p + 2],
+                frame[p + 3 : q].decode("latin-1"),
+                frame[r + 1],
+                frame[t + 1],
+                frame[t + 3],
+                short_message,
+            ),
+        )
+    except (ValueError, IndexError):
+        return None

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from smppgate.emulator._fast import FastSubmit
+from smppgate.emulator._fast import FastSubmit, ReceiptFields, receipt_fields
 from smppgate.emulator.admission import ReconnectWatch
 from smppgate.emulator.config import (
     Account,
@@ -1222,22 +1222,18 @@ class Emulator(AsyncLifecycle, SmscHandler):
             self._states[item.message_id] = status
         elif status.state is DeliveryState.DELETED:
             return None  # cancelled: no receipt
-        pdu = record.pdu
-        if not isinstance(pdu, SubmitSm | DataSm | SubmitMulti):
-            return None  # the book holds only these
+        fields = _receipt_fields(record)
+        if fields is None:
+            return None  # the book holds only submit_sm, data_sm and submit_multi
         if (
-            pdu.registered_delivery & _RECEIPT_WANTED == _RECEIPT_ON_FAILURE
+            fields.registered_delivery & _RECEIPT_WANTED == _RECEIPT_ON_FAILURE
             and status.state is DeliveryState.DELIVERED
         ):
             return None  # receipt on failure only
-        short_message = b"" if isinstance(pdu, DataSm) else pdu.short_message
-        udh = short_message[0] + 1 if pdu.esm_class & _UDHI and short_message else 0
-        if not short_message:
-            for tlv in pdu.tlvs:
-                if tlv.tag == TlvTag.MESSAGE_PAYLOAD:
-                    short_message = tlv.value
+        short_message = fields.short_message
+        udh = short_message[0] + 1 if fields.esm_class & _UDHI and short_message else 0
         alphabet = self._alphabet(record.system_id)
-        text = message_text(short_message[:200], pdu.data_coding, udh, alphabet)[:20]
+        text = message_text(short_message[:200], fields.data_coding, udh, alphabet)[:20]
         offset = self._wall_offset
         dates = self._receipt_dates
         receipt = receipt_deliver_sm(
@@ -1247,9 +1243,9 @@ class Emulator(AsyncLifecycle, SmscHandler):
             submitted=dates.text(record.at + offset),
             done=dates.text(status.done_at + offset),
             text=text,
-            source_ton=pdu.source_addr_ton,
-            source_npi=pdu.source_addr_npi,
-            source=pdu.source_addr,
+            source_ton=fields.source_ton,
+            source_npi=fields.source_npi,
+            source=fields.source,
             destination=item.destination,
         )
         return record.system_id, PlatformDelivery(receipt, "receipt", None)
@@ -1323,6 +1319,32 @@ class Emulator(AsyncLifecycle, SmscHandler):
                 f"enquire_link {idle:.1f} s after our last PDU "
                 f"(only after {self.config.enquire_link_idle:g} s of silence)",
             )
+
+
+def _receipt_fields(record: SubmitRecord) -> ReceiptFields | None:
+    """What the receipt of ``record`` is built from: read from the frame of a plain
+    submit_sm, else from the decoded PDU (message_payload for the text when short_message
+    is empty); None for anything that is not a submit."""
+    fields = receipt_fields(record.frame)
+    if fields is not None:
+        return fields
+    pdu = record.pdu
+    if not isinstance(pdu, SubmitSm | DataSm | SubmitMulti):
+        return None
+    short_message = b"" if isinstance(pdu, DataSm) else pdu.short_message
+    if not short_message:
+        for tlv in pdu.tlvs:
+            if tlv.tag == TlvTag.MESSAGE_PAYLOAD:
+                short_message = tlv.value
+    return ReceiptFields(
+        pdu.source_addr_ton,
+        pdu.source_addr_npi,
+        pdu.source_addr,
+        pdu.esm_class,
+        pdu.registered_delivery,
+        pdu.data_coding,
+        short_message,
+    )
 
 
 def _finish(delivery: Delivery, status: CommandStatus) -> None:
