@@ -207,11 +207,10 @@ class SmscServer:
         sent = 0
         if not queue:
             receivers = self._receivers(system_id)
-            if receivers:
-                for delivery in deliveries:
-                    if not self._send_to(receivers, system_id, delivery):
-                        break
-                    sent += 1
+            if len(deliveries) == 1:
+                sent = int(bool(receivers) and self._send_to(receivers, system_id, deliveries[0]))
+            elif receivers:
+                sent = self._send_all(receivers, system_id, deliveries)
             if sent == len(deliveries):
                 return
         queue = self._queue(system_id)
@@ -250,6 +249,48 @@ class SmscServer:
         """Round robin over the receivers with a free window."""
         receivers = self._receivers(system_id)
         return bool(receivers) and self._send_to(receivers, system_id, delivery)
+
+    def _send_all(
+        self, receivers: list[ServerConnection], system_id: str, deliveries: Sequence[Delivery]
+    ) -> int:
+        """``_send_to`` for each of ``deliveries`` in order until no receiver has room; the
+        receivers are chosen as ``_send_to`` would, one after the other, and each one's share
+        is written in one batch (``Session.send_from``). Returns how many went out."""
+        count = len(receivers)
+        free = [connection.session.window_free for connection in receivers]
+        shares: list[deque[tuple[Pdu, object]] | None] = [None] * count
+        chosen: list[int] = []
+        start = self._rr.get(system_id, 0)
+        for delivery in deliveries:
+            for offset in range(count):
+                index = (start + offset) % count
+                if free[index] > 0:
+                    break
+            else:
+                break  # every window is full: the rest waits
+            free[index] -= 1
+            start += offset + 1
+            share = shares[index]
+            if share is None:
+                share = shares[index] = deque()
+            share.append((delivery.pdu, delivery))
+            chosen.append(index)
+        if not chosen:
+            return 0
+        self._rr[system_id] = start
+        now = self.now()
+        for index, share in enumerate(shares):
+            if share is not None:
+                connection = receivers[index]
+                # it takes the whole share: a bound receiver with that much room
+                result = connection.session.send_from(share, now)
+                connection.wrote()
+                for _, error in result.failed:
+                    raise error  # as send_request raises it (a PDU that cannot be encoded)
+        handler = self.handler
+        for index, delivery in zip(chosen, deliveries, strict=False):
+            handler.delivery_sent(receivers[index], delivery)
+        return len(chosen)
 
     def _send_to(
         self, receivers: list[ServerConnection], system_id: str, delivery: Delivery
