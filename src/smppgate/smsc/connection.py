@@ -4,8 +4,9 @@ bound on it.
 A server may hand its connections a *fast request* hook: then frames are cut here and a frame
 whose command_id is the hook's is offered to it first, as bytes; the hook answers it straight
 from them (returns the whole response) or declines (None) and the frame goes through the
-session like any other. Everything the session and the handler write for one chunk read goes
-out in one write, in order. Without a hook the connection is the plain transport loop.
+session like any other; a run of responses (deliver_sm_resp) goes to the session at once, as a
+chunk would without the hook. Everything the session and the handler write for one chunk read
+goes out in one write, in order. Without a hook the connection is the plain transport loop.
 """
 
 from __future__ import annotations
