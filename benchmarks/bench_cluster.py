@@ -19,12 +19,19 @@ the database is polled until every message is ``submitted`` (or further) and the
   race of the PostgreSQL store between a receipt and its ``submit_sm_resp``, see
   ``benchmarks/results/cluster.md``);
 - ``cpu``: CPU seconds spent meanwhile by the nodes, the emulator and the PostgreSQL backends
-  serving the benchmark's database, with ``load`` (1-minute load average) before and after:
-  the machine is shared;
+  serving the nodes (``postgres_backends``; the benchmark's own poller apart,
+  ``postgres_poller``), with ``load`` (1-minute load average) before and after: the machine
+  is shared; ``postgres_ms_per_message``: the nodes' backends' CPU per message;
 - ``statements_per_message``: the SQL statements the nodes sent to PostgreSQL from the first
   POST to the last receipt (``smppgate_store_statements_total`` of every node, before and
   after; a batch run row by row counts one per row, BEGIN/COMMIT not counted), divided by
   the messages.
+
+``--pg-stats`` (a server with ``pg_stat_statements`` loaded: ``source scripts/pg-profile.sh``)
+resets the server's statistics when the first POST goes out and prints, after the run, what
+the server spent per statement (nested ones too: a trigger's statements are rows of their
+own, and also counted in the statement that fired them), per trigger function and per table
+(rows written, HOT updates).
 
 ``--profile-node`` runs node 1 under cProfile (about 3x slower) and prints its top functions
 (own time) after the run; the profile goes to ``PROFILE`` (the temp folder). Results and their
@@ -160,9 +167,21 @@ async def _counts(db: asyncpg.Connection) -> dict[str, int]:
 
 
 async def run_once(
-    admin_url: str, nodes: int, messages: int, window: int, dlr_delay: float, profile: bool
+    admin_url: str,
+    nodes: int,
+    messages: int,
+    window: int,
+    dlr_delay: float,
+    profile: bool,
+    pg_stats: bool = False,
 ) -> dict[str, object]:
     url = await _fresh_database(admin_url)
+    if pg_stats:
+        db = await asyncpg.connect(url)
+        try:
+            await db.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        finally:
+            await db.close()
     folder = Path(tempfile.mkdtemp(prefix="bench-cluster-"))
     smsc_port, control_port = _free_port(), _free_port()
     http_ports = [_free_port() for _ in range(nodes)]
@@ -242,6 +261,8 @@ async def run_once(
                 cpu_pids = [p.pid for p in procs], [emulator.pid]
                 cpu_before = [_cpu_seconds(p) for p in cpu_pids]
                 load_before = _load()
+                if pg_stats:
+                    await db.execute("SELECT pg_stat_statements_reset(), pg_stat_reset()")
                 started = time.monotonic()
                 await _queue(http, http_ports, messages)
                 intake = time.monotonic() - started
@@ -263,9 +284,14 @@ async def run_once(
                         await asyncio.sleep(0.25)
                 cpu_after = [_cpu_seconds(p) for p in cpu_pids]
                 # backends opened during the run count whole (the pools grow under load)
+                # the benchmark's own poller (a scan of messages every 0.25 s) apart
+                poller = db.get_server_pid()
                 backend_cpu = sum(
-                    _cpu_seconds([pid]) - backends.get(pid, 0.0) for pid in await _backend_pids(db)
+                    _cpu_seconds([pid]) - backends.get(pid, 0.0)
+                    for pid in await _backend_pids(db)
+                    if pid != poller
                 )
+                poller_cpu = _cpu_seconds([poller]) - backends.get(poller, 0.0)
                 assert submitted_at is not None
                 nodes_by = {
                     r["node_id"]: int(r["n"])
@@ -274,6 +300,8 @@ async def run_once(
                     )
                 }
                 statements = await _statements(http, http_ports) - statements_before
+                if pg_stats:
+                    await _print_pg_stats(db, messages)
             finally:
                 await db.close()
         return {
@@ -291,7 +319,9 @@ async def run_once(
                 "nodes": round(cpu_after[0] - cpu_before[0], 1),
                 "emulator": round(cpu_after[1] - cpu_before[1], 1),
                 "postgres_backends": round(backend_cpu, 1),
+                "postgres_poller": round(poller_cpu, 1),
             },
+            "postgres_ms_per_message": round(backend_cpu / messages * 1000, 3),
             "statements_per_message": round(statements / messages, 2),
             "unmatched": unmatched,
             "sends_by_node": dict(sorted(nodes_by.items())),
@@ -306,6 +336,60 @@ async def run_once(
                 proc.kill()
                 await proc.wait()
         await _drop_database(admin_url, url)
+
+
+async def _print_pg_stats(db: asyncpg.Connection, messages: int) -> None:
+    """What the server spent since the reset, per statement, trigger function and table
+    (to stderr, after the run; the JSON line stays the only thing on stdout)."""
+    out = sys.stderr
+    rows = await db.fetch(
+        "SELECT s.toplevel, s.calls, s.rows, s.total_exec_time, s.total_plan_time, s.plans,"
+        " s.query FROM pg_stat_statements s"
+        " WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " ORDER BY s.total_exec_time + s.total_plan_time DESC"
+    )
+    top = sum(r["total_exec_time"] + r["total_plan_time"] for r in rows if r["toplevel"])
+    print(f"\n## statements (top level: {top / messages * 1000:.0f} us/message)", file=out)
+    print("| level | calls | rows | exec ms | plan ms (plans) | us/message | query |", file=out)
+    print("|---|---:|---:|---:|---:|---:|---|", file=out)
+    for r in rows[:40]:
+        spent = r["total_exec_time"] + r["total_plan_time"]
+        query = " ".join(r["query"].split())[:160].replace("|", "\\|")
+        print(
+            f"| {'top' if r['toplevel'] else 'nested'} | {r['calls']} | {r['rows']}"
+            f" | {r['total_exec_time']:.0f} | {r['total_plan_time']:.0f} ({r['plans']})"
+            f" | {spent / messages * 1000:.1f} | `{query}` |",
+            file=out,
+        )
+    print("\n## functions (triggers)", file=out)
+    print("| function | calls | total ms | self ms | us/message |", file=out)
+    print("|---|---:|---:|---:|---:|", file=out)
+    for r in await db.fetch(
+        "SELECT funcname, calls, total_time, self_time FROM pg_stat_user_functions"
+        " ORDER BY total_time DESC"
+    ):
+        print(
+            f"| {r['funcname']} | {r['calls']} | {r['total_time']:.0f} | {r['self_time']:.0f}"
+            f" | {r['total_time'] / messages * 1000:.1f} |",
+            file=out,
+        )
+    # the table counters reach the view when a backend reports them (at most every second,
+    # or when it goes idle)
+    await asyncio.sleep(1.5)
+    print("\n## tables", file=out)
+    header = "| table | inserted | updated | of which HOT | deleted | seq scans | index scans |"
+    print(header, file=out)
+    print("|---|---:|---:|---:|---:|---:|---:|", file=out)
+    for r in await db.fetch(
+        "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del, seq_scan, idx_scan"
+        " FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0"
+        " ORDER BY n_tup_ins + n_tup_upd + n_tup_del DESC"
+    ):
+        print(
+            f"| {r['relname']} | {r['n_tup_ins']} | {r['n_tup_upd']} | {r['n_tup_hot_upd']}"
+            f" | {r['n_tup_del']} | {r['seq_scan']} | {r['idx_scan']} |",
+            file=out,
+        )
 
 
 async def _statements(http: aiohttp.ClientSession, ports: list[int]) -> int:
@@ -357,6 +441,11 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=20)
     parser.add_argument("--dlr-delay", type=float, default=0.05)
     parser.add_argument("--profile-node", action="store_true", help="cProfile node 1")
+    parser.add_argument(
+        "--pg-stats",
+        action="store_true",
+        help="print the server's time per statement, trigger and table (pg_stat_statements)",
+    )
     args = parser.parse_args()
     admin_url = os.environ.get(POSTGRES_ENV)
     if not admin_url:
@@ -364,7 +453,13 @@ def main() -> None:
     for nodes in (int(n) for n in args.nodes.split(",")):
         result = asyncio.run(
             run_once(
-                admin_url, nodes, args.messages, args.window, args.dlr_delay, args.profile_node
+                admin_url,
+                nodes,
+                args.messages,
+                args.window,
+                args.dlr_delay,
+                args.profile_node,
+                args.pg_stats,
             )
         )
         print(json.dumps(result), flush=True)

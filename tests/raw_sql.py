@@ -121,7 +121,7 @@ def undo_smpp_parts(store_url: str) -> list[str]:
             if "CREATE FUNCTION" in s
         ]
     return [
-        *undo_blocklist(),
+        *undo_blocklist(store_url),
         *triggers,
         "DROP TABLE smpp_held_parts",
         "DROP TABLE smpp_mo_outbox",
@@ -154,20 +154,21 @@ def undo_clients(store_url: str) -> list[str]:
     ]
 
 
-def undo_blocklist() -> list[str]:
+def undo_blocklist(store_url: str) -> list[str]:
     """Statements that take a database back to schema version 9 (before the blocklist of
     0010_blocklist.sql)."""
     return [
-        *undo_hot_path_indexes(),
+        *undo_hot_path_indexes(store_url),
         "DROP TABLE blocklist",
         "DELETE FROM schema_version WHERE version >= 10",
     ]
 
 
-def undo_hot_path_indexes() -> list[str]:
+def undo_hot_path_indexes(store_url: str) -> list[str]:
     """Statements that take a database back to schema version 10 (the full claim and lease
     indexes, before the partial ones of 0011_hot_path_indexes.sql)."""
     return [
+        *undo_set_based_triggers(store_url),
         "CREATE INDEX messages_due_by_priority ON messages"
         " (state, priority DESC, next_attempt_at, id)",
         "CREATE INDEX messages_lease ON messages (state, lease_until)",
@@ -175,6 +176,49 @@ def undo_hot_path_indexes() -> list[str]:
         "DROP INDEX messages_scheduled",
         "DROP INDEX messages_leased",
         "DELETE FROM schema_version WHERE version >= 11",
+    ]
+
+
+def _statements(dialect: str, name: str) -> list[str]:
+    folder = resources.files("smppgate.store").joinpath("migrations", dialect)
+    return [s.strip() for s in folder.joinpath(name).read_text(encoding="utf-8").split("\n;\n")]
+
+
+def undo_set_based_triggers(store_url: str) -> list[str]:
+    """Statements that take a database back to schema version 11 (before PostgreSQL's
+    statement-level triggers of 0012_set_based_triggers.sql): the row triggers of versions 5,
+    6 and 9 put back as they were. Nothing on SQLite."""
+    undo = ["DELETE FROM schema_version WHERE version >= 12"]
+    if store_url.startswith("sqlite:"):
+        return undo
+    counts = [
+        s
+        for s in _statements("postgresql", "0005_retention_counts.sql")
+        if "smppgate_count_row" in s and "CREATE" in s
+    ]
+    outbox_functions = [
+        s for s in _statements("postgresql", "0009_smpp_parts.sql") if "FUNCTION smpp_outbox" in s
+    ]
+    outbox_triggers = [
+        s for s in _statements("postgresql", "0006_smpp_front_door.sql") if "CREATE TRIGGER" in s
+    ]
+    return [
+        "DROP TRIGGER messages_count_insert ON messages",
+        "DROP TRIGGER messages_count_update ON messages",
+        "DROP TRIGGER smpp_outbox_receipt ON receipts",
+        "DROP TRIGGER smpp_outbox_final ON messages",
+        "DROP FUNCTION smppgate_count_inserted()",
+        "DROP FUNCTION smppgate_count_updated()",
+        "DROP FUNCTION smpp_outbox_receipts()",
+        "DROP FUNCTION smpp_outbox_finals()",
+        *counts,
+        *outbox_functions,
+        *outbox_triggers,
+        "DROP INDEX messages_client",
+        "CREATE INDEX messages_client ON messages (client, id)",
+        "ALTER TABLE messages RESET (fillfactor)",
+        "ALTER TABLE parts RESET (fillfactor)",
+        *undo,
     ]
 
 

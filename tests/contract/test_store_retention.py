@@ -299,3 +299,24 @@ async def test_the_migration_counts_the_messages_already_there(store_url: str) -
             MessageState.SENDING: 1,
         }
         assert (await store.count_by_state("otp"))[MessageState.QUEUED] == 2
+
+
+async def test_a_batch_appends_one_count_delta_per_account_and_state(store_url: str) -> None:
+    """PostgreSQL's count triggers fire once per statement (migration 12): a batch of 20
+    messages inserted, then claimed, appends a delta per (account, state) whose total moved,
+    not one or two per message; the totals read the same on both backends."""
+    async with open_store(store_url) as store:
+        await store.insert_messages([message() for _ in range(20)], T0)
+        assert len(await store.claim("node-a", 20, T0, LEASE)) == 20
+        if store.dialect == "postgresql":
+            deltas = await raw_fetch(
+                store_url, "SELECT account, state, n FROM message_count_deltas"
+            )
+            assert sorted(deltas) == [
+                ("promo", "queued", -20),
+                ("promo", "queued", 20),
+                ("promo", "sending", 20),
+            ]
+        counts = await store.count_by_state()
+        assert {s: n for s, n in counts.items() if n} == {MessageState.SENDING: 20}
+        assert await full_count(store_url) == {("promo", "sending"): 20}

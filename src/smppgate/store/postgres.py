@@ -2,14 +2,19 @@
 
 The store's SQL is written with `?` placeholders; this driver rewrites them to `$1, $2, ...`
 once per statement text (cached), and asyncpg prepares and caches each statement per
-connection. Claims use `FOR UPDATE SKIP LOCKED` so concurrent nodes take disjoint rows; named
-critical sections (session slots) use transaction-scoped advisory locks. Deadlocks and
+connection. An IN list of placeholders (`id IN (?, ?, ?)`) becomes one array parameter
+(`id = ANY($1)`): a lookup of a batch is then the same statement whatever the batch's size,
+prepared once per connection with its plan reused, instead of one statement per list length
+(each parsed and planned anew, and churning asyncpg's cache of 100 statements per connection).
+Claims use `FOR UPDATE SKIP LOCKED` so concurrent nodes take disjoint rows; named critical
+sections (session slots) use transaction-scoped advisory locks. Deadlocks and
 serialisation failures are retried a few times, the rest is translated to `StoreError`s.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import TypeVar
 
@@ -35,6 +40,10 @@ _UNAVAILABLE = (
 _MATCH_KEY_LOCKS = 7351
 
 
+#: an IN list of placeholders, as `backend.placeholders` writes it
+_IN_LIST = re.compile(r"\b(NOT )?IN \((\?(?:, \?)*)\)")
+
+
 @functools.lru_cache(maxsize=512)
 def to_numbered(sql: str) -> str:
     """Rewrite `?` placeholders to `$n` (the store's SQL has no `?` inside literals)."""
@@ -43,6 +52,44 @@ def to_numbered(sql: str) -> str:
     for n, piece in enumerate(pieces[1:], start=1):
         out.append(f"${n}{piece}")
     return "".join(out)
+
+
+@functools.lru_cache(maxsize=2048)
+def to_arrays(sql: str) -> tuple[str, tuple[int, ...] | None]:
+    """``sql`` with each IN list of placeholders as one array parameter (``x IN (?, ?)`` ->
+    ``x = ANY(?)``, ``NOT IN`` -> ``<> ALL``), in `$n` form; and how the caller's arguments
+    map to the parameters: per parameter, 0 for one argument as it is, n for the next n
+    arguments as one list (None: nothing was rewritten, the arguments go as they are)."""
+    spans: list[int] = []
+    parts: list[str] = []
+    last = 0
+    for match in _IN_LIST.finditer(sql):
+        spans.extend([0] * sql.count("?", last, match.start()))
+        spans.append(match.group(2).count("?"))
+        parts.append(sql[last : match.start()])
+        parts.append("<> ALL(?)" if match.group(1) else "= ANY(?)")
+        last = match.end()
+    if not parts:
+        return to_numbered(sql), None
+    parts.append(sql[last:])
+    spans.extend([0] * sql.count("?", last))
+    return to_numbered("".join(parts)), tuple(spans)
+
+
+def _bind(sql: str, args: Sequence[object]) -> tuple[str, Sequence[object]]:
+    text, spans = to_arrays(sql)
+    if spans is None:
+        return text, args
+    bound: list[object] = []
+    at = 0
+    for span in spans:
+        if span:
+            bound.append(list(args[at : at + span]))
+            at += span
+        else:
+            bound.append(args[at])
+            at += 1
+    return text, bound
 
 
 class _PgConnection:
@@ -56,12 +103,14 @@ class _PgConnection:
 
     async def execute(self, sql: str, *args: object) -> None:
         self._tally.statements += 1
-        await self._conn.execute(to_numbered(sql), *args)
+        text, bound = _bind(sql, args)
+        await self._conn.execute(text, *bound)
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
         if rows:
             self._tally.statements += len(rows)
-            await self._conn.executemany(to_numbered(sql), rows)
+            text, _ = to_arrays(sql)
+            await self._conn.executemany(text, [_bind(sql, row)[1] for row in rows])
 
     async def apply(self, statement: RowsStatement, rows: Sequence[Sequence[object]]) -> None:
         """Every row in one statement: one array per column (transposed here)."""
@@ -73,11 +122,13 @@ class _PgConnection:
 
     async def fetch(self, sql: str, *args: object) -> Sequence[Row]:
         self._tally.statements += 1
-        return await self._conn.fetch(to_numbered(sql), *args)
+        text, bound = _bind(sql, args)
+        return await self._conn.fetch(text, *bound)
 
     async def fetchrow(self, sql: str, *args: object) -> Row | None:
         self._tally.statements += 1
-        return await self._conn.fetchrow(to_numbered(sql), *args)
+        text, bound = _bind(sql, args)
+        return await self._conn.fetchrow(text, *bound)
 
     async def lock(self, name: str) -> None:
         self._tally.statements += 1

@@ -1,0 +1,4 @@
+-- smppgate store, SQLite, version 12: nothing to do here. Version 12 makes PostgreSQL's
+-- triggers fire once per statement (postgresql/0012_set_based_triggers.sql); SQLite has no
+-- statement-level triggers, and its row triggers run in-process inside the one writer's
+-- transaction, where a per-row trigger costs a step of a prepared statement.
