@@ -585,6 +585,23 @@ async def test_pool_releases_the_reference_of_a_destination_written_with_plus() 
         pool.release(plan)
 
 
+async def test_pool_never_gives_a_udh_and_a_sar_message_to_one_person_the_same_reference() -> None:
+    # a handset reassembles by (sender, reference): a UDH-split and a SAR-split message in
+    # flight to the same person at once must not both get reference 0
+    from smppgate.client import SessionPool
+    from smppgate.profiles import HostAddress
+
+    pool = SessionPool(SmppAccount("login", "secret", hosts=(HostAddress("127.0.0.1", 1),)))
+    udh = pool.prepare(OutboundMessage("Devino", "79001234567", "x" * 300))
+    sar = pool.prepare(OutboundMessage("Devino", "79001234567", "x" * 300, split=SplitMethod.SAR))
+    assert udh.reference is not None
+    assert udh.reference != sar.reference
+    # released, its number is free for the other method again
+    pool.release(udh)
+    pool.release(sar)
+    assert pool._refs.in_flight("79001234567") == frozenset()
+
+
 def test_the_old_client_names_still_import_with_a_warning() -> None:
     import smppgate.client as client
 

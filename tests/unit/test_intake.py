@@ -117,6 +117,21 @@ def test_two_accounts_never_share_a_reference_in_flight_to_one_destination(
     assert reference("tx", "79001234567") != first
 
 
+def test_a_udh_and_a_sar_message_to_one_person_never_share_a_reference(intake: Intake) -> None:
+    """One allocation space per destination across both methods: a handset reassembling by
+    (sender, reference) would otherwise mix a UDH-split and a SAR-split message both holding
+    reference 0, and a front-door application's SAR set gets its reference from here too."""
+    udh = intake.prepare(MessageRequest(to="79001234567", text="z" * 300))
+    sar = intake.prepare(MessageRequest(to="79001234567", text="z" * 300, split=SplitMethod.SAR))
+    front_door = intake.concatenation_reference(SplitMethod.SAR, "79001234567")
+    udh_ref = udh.parts[0].short_message[3]
+    assert len({udh_ref, sar.parts[0].sar_ref, front_door}) == 3
+    # a UDH reference stays within its 8 bits even when SAR moved the cursor past them
+    for _ in range(300):
+        intake.concatenation_reference(SplitMethod.SAR, "79009999999")
+    assert intake.concatenation_reference(SplitMethod.UDH, "79001234567") < 256
+
+
 @pytest.mark.parametrize(
     ("request_", "field"),
     [

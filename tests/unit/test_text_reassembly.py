@@ -304,3 +304,19 @@ class TestReferenceAllocator:
     def test_bits(self) -> None:
         with pytest.raises(ValueError, match="8 or 16"):
             ReferenceAllocator(bits=12)
+
+    def test_one_space_for_both_widths(self) -> None:
+        # 8-bit (UDH) and 16-bit (SAR) references to one destination from one in-flight set
+        allocator = ReferenceAllocator(bits=16)
+        wide = [allocator.allocate("d") for _ in range(200)]  # 0..199
+        narrow = [allocator.allocate("d", bits=8) for _ in range(56)]
+        assert sorted(narrow) == list(range(200, 256))
+        assert not set(wide) & set(narrow)
+        with pytest.raises(ReferencesExhaustedError) as info:
+            allocator.allocate("d", bits=8)
+        assert info.value.modulus == 256
+        assert allocator.allocate("d") >= 256  # the wide range still has room
+        allocator.release("d", wide[7])
+        assert allocator.allocate("d", bits=8) == 7
+        with pytest.raises(ValueError, match="16-bit"):
+            ReferenceAllocator(bits=8).allocate("d", bits=16)

@@ -247,8 +247,9 @@ class SessionPool(AsyncLifecycle):
         self._coordinator = coordinator
         #: the sessions `aclose` closes itself (a slot that binds later closes its own)
         self._closing_sessions: set[ClientSession] = set()
-        self._udh_refs = ReferenceAllocator(8)
-        self._sar_refs = ReferenceAllocator(16)
+        #: UDH and SAR references from one space per destination (never keyed by sender:
+        #: that would only let two messages to one person share a number)
+        self._refs = ReferenceAllocator(16)
         self._bucket = TokenBucket(account.query_rate, 1.0, asyncio.get_running_loop().time())
         #: the account's submit cap, shared by all its sessions: a second's worth may go at once
         self._submits = _submit_bucket(account.max_submit_rate, asyncio.get_running_loop().time())
@@ -501,21 +502,17 @@ class SessionPool(AsyncLifecycle):
         # the destination as the parts carry it: release() finds the reference by that
         destination = normalize_destination(message.destination)
         if needs_reference(message):
-            refs = self._sar_refs if message.split is SplitMethod.SAR else self._udh_refs
-            reference = refs.allocate(destination)
+            bits = 16 if message.split is SplitMethod.SAR else 8
+            reference = self._refs.allocate(destination, bits)
         try:
             return build_submits(message, self.profile, reference)
         except Exception:
-            self._release_ref(message.split, destination, reference)
+            self._refs.release(destination, reference)
             raise
 
     def release(self, plan: MessagePlan) -> None:
         if plan.reference is not None:
-            self._release_ref(plan.plan.method, plan.parts[0].destination_addr, plan.reference)
-
-    def _release_ref(self, method: SplitMethod, destination: str, reference: int) -> None:
-        refs = self._sar_refs if method is SplitMethod.SAR else self._udh_refs
-        refs.release(destination, reference)
+            self._refs.release(plan.parts[0].destination_addr, plan.reference)
 
     def submit_batch(
         self, pdus: Sequence[SubmitSm], *, pinned: bool = False

@@ -258,8 +258,9 @@ class Intake:
         self.now = clock
         self._accounts = {a.name: a for a in config.accounts}
         self._egress: EgressPolicy = config.webhooks.policy
-        self._udh_refs = ReferenceAllocator(bits=8)
-        self._sar_refs = ReferenceAllocator(bits=16)
+        #: one space for UDH (8-bit) and SAR (16-bit) references: never the same number to
+        #: one person for two messages in flight, whichever way each was split
+        self._refs = ReferenceAllocator(bits=16)
         self._allocated = 0
         self._fallback = 0
 
@@ -561,11 +562,10 @@ class Intake:
         application), drawn from the API's own allocator: the two never collide."""
         return self._allocate(split, destination)
 
-    def release_reference(self, destination: str, method: str, ref: int) -> None:
+    def release_reference(self, destination: str, ref: int) -> None:
         """Give back a concatenation reference once its message is final (optional: without
-        it references still rotate, see `_allocate`)."""
-        allocator = self._sar_refs if method == SplitMethod.SAR.value else self._udh_refs
-        allocator.release(destination, ref)
+        it references still rotate, see `_allocate`); UDH and SAR share one space."""
+        self._refs.release(destination, ref)
 
     # ------------------------------------------------------------------ validation
 
@@ -684,18 +684,17 @@ class Intake:
         self._allocated += 1
         if self._allocated >= _ALLOCATOR_RESET:
             self._allocated = 0
-            self._udh_refs = ReferenceAllocator(bits=8)
-            self._sar_refs = ReferenceAllocator(bits=16)
-        allocator = self._sar_refs if split is SplitMethod.SAR else self._udh_refs
+            self._refs = ReferenceAllocator(bits=16)
+        bits = 16 if split is SplitMethod.SAR else 8
         try:
-            return allocator.allocate(destination)
-        except ReferencesExhaustedError:
-            self._fallback = (self._fallback + 1) % allocator.modulus
+            return self._refs.allocate(destination, bits)
+        except ReferencesExhaustedError as exc:
+            self._fallback = (self._fallback + 1) % exc.modulus
             return self._fallback
 
     def _release(self, split: SplitMethod, destination: str, ref: int) -> None:
         if split is not SplitMethod.PAYLOAD:
-            self.release_reference(destination, split.value, ref)
+            self.release_reference(destination, ref)
 
 
 # ---------------------------------------------------------------------- field checks
