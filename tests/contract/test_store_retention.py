@@ -169,33 +169,70 @@ async def test_client_usage_of_past_days_goes(store: Store) -> None:
     assert await purge_all(store, PurgeKind.CLIENT_USAGE, T0 - 2 * DAY) == 0
 
 
-async def test_redaction_blanks_texts_and_stops_before_unsent_messages(store: Store) -> None:
+async def test_redaction_blanks_texts_and_steps_over_unsent_messages(store: Store) -> None:
     first = await delivered_message(store, T0, "R1", text="code 4711")
-    # scheduled, due only later
+    # scheduled, due only later (send_at may be a month ahead)
     waiting = (await store.insert_message(message(not_before=T0 + 3), T0 + 1)).message.id
     later = await delivered_message(store, T0 + 2, "R2", text="code 9999")
 
-    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 1
+    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 2
     detail = await store.get_message(first)
     assert detail.message.text == ""
     assert all(p.short_message == b"" for p in detail.message.parts)
     assert "4711" not in detail.receipts[0].raw
     assert detail.receipts[0].raw.endswith("text:")
-    # the queued message holds the cursor: the later one waits for it
-    assert (await store.get_message(later)).message.text == "code 9999"
+    # the scheduled message holds back no later one's redaction, and keeps its own text
+    assert (await store.get_message(later)).message.text == ""
+    assert (await store.get_message(waiting)).message.text == "hello"
     assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 0
+    assert (await store.get_message(waiting)).message.text == "hello"
 
     assert await store.release_scheduled(T0 + 3) == 1
     claimed = await store.claim("node-a", 1, T0 + 3, LEASE)
     assert [m.id for m in claimed] == [waiting]
+    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 0  # sending: kept
+    assert (await store.get_message(waiting)).message.text == "hello"
     await store.mark_parts_sent([(waiting, 1)], T0 + 3)
     await store.record_outcome(accepted(waiting, 1, "R3", at=T0 + 3))
-    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 2
-    assert (await store.get_message(later)).message.text == ""
+    # sent: the call after redacts the one stepped over, by its noted id
+    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 1
+    detail = await store.get_message(waiting)
+    assert detail.message.text == ""
+    assert all(p.short_message == b"" for p in detail.message.parts)
+    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 0
     # a message created after the cutoff keeps its text
     fresh = await delivered_message(store, T0 + 2 * DAY, "R4", text="new")
     assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 0
     assert (await store.get_message(fresh)).message.text == "new"
+
+
+async def test_redaction_forgets_a_stepped_over_message_deleted_meanwhile_and_waits_when_full(
+    store: Store, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smppgate.store import retention
+
+    monkeypatch.setattr(retention, "SKIPPED_MAX", 2)
+    held = [
+        (await store.insert_message(message(not_before=T0 + DAY), T0 + i)).message.id
+        for i in range(3)
+    ]
+    after = await delivered_message(store, T0 + 5, "R1", text="code 1234")
+    # room to note two held ones: the third stops the cursor, the later message waits
+    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 0
+    assert (await store.get_message(after)).message.text == "code 1234"
+    # one of the noted ones cancelled (final): redacted, and its place in the list lets the
+    # cursor step over the third and reach the later message
+    await store.cancel_message(held[0], T0 + 6)
+    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 2
+    assert (await store.get_message(held[0])).message.text == ""
+    assert (await store.get_message(after)).message.text == ""
+    assert (await store.get_message(held[1])).message.text == "hello"
+    assert (await store.get_message(held[2])).message.text == "hello"
+    # a noted one deleted meanwhile is forgotten, not an error
+    await raw_execute(store_url, f"DELETE FROM messages WHERE id = '{held[1]}'")
+    assert await store.purge(PurgeKind.REDACT_TEXTS, T0 + DAY, 10) == 0
+    noted = "SELECT cursor FROM maintenance WHERE name = 'redact_skipped'"
+    assert await raw_fetch(store_url, noted) == [(held[2],)]
 
 
 async def test_one_node_holds_the_retention_lease(store: Store, open_node: OpenNode) -> None:

@@ -18,8 +18,13 @@ PostgreSQL's row locks for long; the caller (service/maintenance.py) pauses betw
   (the message's ``text``, its parts' octets and the ``text:`` its receipts quote), so
   one-time codes do not outlive their use.
   A cursor (the last id done, in the `maintenance` row ``redact``) makes each call start where
-  the last one ended, instead of walking the redacted ones again; it stops before a message
-  the queue still holds (queued or sending), so that one is redacted once it is sent.
+  the last one ended, instead of walking the redacted ones again. A message the queue still
+  holds (scheduled, queued or sending) is never redacted: the cursor steps over it and notes
+  its id in the row ``redact_skipped`` (at most `SKIPPED_MAX` of them), which every later call
+  looks up by primary key first, redacting each once it was sent (and forgetting one deleted
+  meanwhile). So one message scheduled a month ahead holds back no other's redaction. With
+  the list full the cursor waits at the next held message, as it always may: never wrong,
+  only later.
 
 Which node runs retention is decided by a lease in the same `maintenance` table
 (`take_lease`): every node runs the loop, one of them works at a time.
@@ -52,6 +57,11 @@ _FINAL = tuple(s.value for s in MessageState if s.is_final)
 #: states whose texts are never needed again (submitted: every part accepted, nothing resent)
 _REDACTABLE = frozenset({*_FINAL, MessageState.SUBMITTED.value})
 REDACT_CURSOR = "redact"
+#: the ids the redaction cursor stepped over while the queue held them (space-separated)
+REDACT_SKIPPED = "redact_skipped"
+#: how many held messages the cursor may step over before it waits at the next one (the
+#: list is one `maintenance` row, read and written per call: kept small)
+SKIPPED_MAX = 1000
 #: a receipt's ``text:`` field quotes the message's first characters (a one-time code, often)
 _RECEIPT_TEXT = re.compile(r"(\btext:).*", re.IGNORECASE | re.DOTALL)
 
@@ -141,28 +151,84 @@ async def _messages(conn: Connection, cutoff: float, limit: int) -> int:
 async def _redact(conn: Connection, cutoff: float, limit: int) -> int:
     row = await conn.fetchrow("SELECT cursor FROM maintenance WHERE name = ?", REDACT_CURSOR)
     after = "" if row is None else str(row["cursor"])
+    row = await conn.fetchrow("SELECT cursor FROM maintenance WHERE name = ?", REDACT_SKIPPED)
+    noted = [] if row is None or not row["cursor"] else str(row["cursor"]).split(" ")
+    done: list[str] = []
+    skipped = await _revisit(conn, noted, limit, done)
+    cursor = after
+    if len(done) < limit:
+        cursor = await _advance(conn, after, cutoff, limit, done, skipped)
+    if done:
+        await _blank(conn, done)
+    if cursor != after:
+        await _set_cursor(conn, REDACT_CURSOR, cursor)
+    if skipped != noted:
+        await _set_cursor(conn, REDACT_SKIPPED, " ".join(skipped))
+    return len(done)
+
+
+async def _revisit(conn: Connection, noted: list[str], limit: int, done: list[str]) -> list[str]:
+    """The ones stepped over before, by primary key: each sent since goes to ``done`` (up to
+    ``limit``), one deleted meanwhile is forgotten; the rest, still held, are returned."""
+    if not noted:
+        return []
+    states = {
+        r["id"]: r["state"]
+        for r in await conn.fetch(
+            f"SELECT id, state FROM messages WHERE id IN ({placeholders(len(noted))})", *noted
+        )
+    }
+    still: list[str] = []
+    for message_id in noted:
+        state = states.get(message_id)
+        if state is None:
+            continue
+        if state in _REDACTABLE and len(done) < limit:
+            done.append(message_id)
+        else:
+            still.append(message_id)
+    return still
+
+
+async def _advance(
+    conn: Connection,
+    after: str,
+    cutoff: float,
+    limit: int,
+    done: list[str],
+    skipped: list[str],
+) -> str:
+    """Walk on from the cursor ``after`` until ``done`` holds ``limit``: the sent ones to
+    ``done``, the held ones noted in ``skipped`` (while there is room); the new cursor."""
+    cursor = after
     rows = await conn.fetch(
         "SELECT id, state, created_at FROM messages WHERE id > ? ORDER BY id LIMIT ?",
         after,
-        limit,
+        limit - len(done),
     )
-    done: list[str] = []
     for message in rows:
-        if float(message["created_at"]) >= cutoff or message["state"] not in _REDACTABLE:
-            break  # too young, or still to be sent: the cursor waits here
-        done.append(message["id"])
-    if not done:
-        return 0
-    marks = placeholders(len(done))
-    await conn.execute(f"UPDATE messages SET text = '' WHERE id IN ({marks})", *done)
+        if float(message["created_at"]) >= cutoff:
+            break  # too young: the cursor waits here
+        if message["state"] not in _REDACTABLE:
+            if len(skipped) >= SKIPPED_MAX:
+                break  # still to be sent, and no room to note it: the cursor waits here
+            skipped.append(message["id"])  # redacted by a later call, once sent
+        else:
+            done.append(message["id"])
+        cursor = message["id"]
+    return cursor
+
+
+async def _blank(conn: Connection, ids: list[str]) -> None:
+    """Replace the texts of these messages, their parts' octets and their receipts' ``text:``."""
+    marks = placeholders(len(ids))
+    await conn.execute(f"UPDATE messages SET text = '' WHERE id IN ({marks})", *ids)
     await conn.execute(
         f"UPDATE parts SET short_message = ?, message_payload = NULL WHERE message_id IN ({marks})",
         b"",
-        *done,
+        *ids,
     )
-    receipts = await conn.fetch(
-        f"SELECT id, raw FROM receipts WHERE message_id IN ({marks})", *done
-    )
+    receipts = await conn.fetch(f"SELECT id, raw FROM receipts WHERE message_id IN ({marks})", *ids)
     await conn.executemany(
         "UPDATE receipts SET raw = ? WHERE id = ?",
         [
@@ -171,13 +237,15 @@ async def _redact(conn: Connection, cutoff: float, limit: int) -> int:
             if _RECEIPT_TEXT.search(r["raw"])
         ],
     )
+
+
+async def _set_cursor(conn: Connection, name: str, value: str) -> None:
     await conn.execute(
         "INSERT INTO maintenance (name, cursor) VALUES (?, ?)"
         " ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor",
-        REDACT_CURSOR,
-        done[-1],
+        name,
+        value,
     )
-    return len(done)
 
 
 async def take_lease(
