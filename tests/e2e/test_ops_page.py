@@ -266,6 +266,8 @@ async def _run(
         await app.close()
     # no receiver bound: both receipts wait in the outbox
     await expect(door_user.locator('[data-testid="door-backlog"]')).to_have_text("2", timeout=WAIT)
+    # no MO routed to it: its MO backlog column says so
+    await expect(door_user.locator('[data-testid="door-mo-backlog"]')).to_have_text("0")
 
     # the clients panel: the implicit client of [http] api_keys, its campaign counted
     client = page.locator('[data-testid="client"]')

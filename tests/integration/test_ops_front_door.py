@@ -4,6 +4,8 @@ submits/s and the receipt backlog per user), from applications bound over real s
 
 from __future__ import annotations
 
+import asyncio
+
 from smppgate.service.metrics import Metrics
 from smppgate.service.ops import OpsView
 from tests.esme_helpers import bound
@@ -45,6 +47,34 @@ async def test_the_panel_shows_users_sessions_submits_and_the_receipt_backlog(
         text = await metrics.render()
         assert 'smppgate_front_door_receipt_backlog{user="app1"} 3' in text
         assert 'smppgate_front_door_receipt_backlog{user="app2"} 0' in text
+
+
+async def test_the_panel_and_metrics_show_routed_mo_waiting_for_an_application(
+    store_url: str,
+) -> None:
+    """Routed MO waiting for an unbound application is a backlog too: shown beside the
+    receipts' (smpp_mo_outbox, every node's), on the panel and as a gauge."""
+    users = [
+        {"system_id": "app1", "password": "app1pw", "account": "demo"},
+        {"system_id": "app2", "password": "app2pw", "account": "demo"},
+    ]
+    routes = [{"user": "app2", "destination": "1234"}]
+    async with running(store_url, users=users, routes=routes) as (emu, gateway, door):
+        async with asyncio.timeout(10):
+            while not emu.smsc.can_deliver("demo"):  # noqa: ASYNC110 - polled emulator
+                await asyncio.sleep(0.05)
+        await emu.inject_mo("demo", "79001110000", "1234", "one")
+        await emu.inject_mo("demo", "79001110001", "1234", "two")
+        # (inject_mo returns once the gateway answered: stored, and routed in that commit)
+        ops = OpsView(gateway, Metrics(), front_door=door.snapshot, min_interval=0)
+        panel = (await ops.snapshot())["front_door"]
+        backlog = {u["system_id"]: (u["receipt_backlog"], u["mo_backlog"]) for u in panel["users"]}
+        assert backlog == {"app1": (0, 0), "app2": (0, 2)}
+        metrics = Metrics(gateway.store)
+        metrics.attach_front_door(door.snapshot)
+        text = await metrics.render()
+        assert 'smppgate_front_door_mo_backlog{user="app2"} 2' in text
+        assert 'smppgate_front_door_mo_backlog{user="app1"} 0' in text
 
 
 async def test_without_a_front_door_the_panel_is_absent(store_url: str) -> None:

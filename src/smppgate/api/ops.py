@@ -176,7 +176,8 @@ OPENAPI_SCHEMAS: dict[str, Any] = {
                 "mode, peer, window_used of each bound application), window_used, submits "
                 "(since start), submits_per_second (last 5 s), receipts_sent, "
                 "receipts_in_flight (sent, unanswered), receipt_backlog (waiting in the store's "
-                "outbox, bound or not, every node)",
+                "outbox, bound or not, every node), mo_backlog (routed MO and USSD waiting in "
+                "the store for the application, bound or not, every node)",
             },
             "queue": {
                 "type": "object",

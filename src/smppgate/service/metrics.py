@@ -368,6 +368,12 @@ class Metrics:
             "Receipts waiting in the store's outbox for an application, per user (every node's).",
             ("user",),
         )
+        self.front_door_mo_backlog = r.gauge(
+            "smppgate_front_door_mo_backlog",
+            "Routed MO and USSD waiting in the store's outbox for an application, per user "
+            "(every node's).",
+            ("user",),
+        )
         self.front_door_mo_total = r.counter(
             "smppgate_front_door_mo_total",
             "MO and USSD written to applications as deliver_sm (resends included), per user.",
@@ -496,8 +502,13 @@ class Metrics:
             unmatched = await self._store.count_unmatched_receipts()
             if self._front_door is not None:
                 outbox = await self._store.smpp_outbox_backlog()
+                mo_outbox = await self._store.smpp_mo_backlog()
+                users = self._front_door()
                 self.front_door_receipt_backlog.replace(
-                    {(user,): float(outbox.get(user, 0)) for user in self._front_door()}
+                    {(user,): float(outbox.get(user, 0)) for user in users}
+                )
+                self.front_door_mo_backlog.replace(
+                    {(user,): float(mo_outbox.get(user, 0)) for user in users}
                 )
         except Exception:  # noqa: BLE001  (a store outage shows as store_up 0, not a 500)
             self.store_up.set(value=0)

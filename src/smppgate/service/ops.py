@@ -558,16 +558,17 @@ class OpsView:
     async def _front_door(self) -> dict[str, Any] | None:
         """The SMPP front door, one row per configured user: its limits, the applications
         bound (window in use of each), submits (since start, and per second over the last
-        5 s), receipts written, and receipts waiting in the store's outbox (bound or not);
-        None when the front door is off."""
+        5 s), receipts written, and receipts and routed MO waiting in the store's outboxes
+        (bound or not); None when the front door is off."""
         if self.front_door is None:
             return None
         server = self.gateway.config.smpp_server
         figures = self.front_door()
         try:
             backlog = await self.gateway.store.smpp_outbox_backlog()
+            mo_backlog = await self.gateway.store.smpp_mo_backlog()
         except Exception:  # noqa: BLE001  (store_up shows the outage; the page stays up)
-            backlog = {}
+            backlog, mo_backlog = {}, {}
         users = []
         for user in server.users:
             seen = figures.get(user.system_id, {})
@@ -585,6 +586,7 @@ class OpsView:
                     "receipts_sent": int(seen.get("receipts_sent", 0)),
                     "receipts_in_flight": int(seen.get("receipts_in_flight", 0)),
                     "receipt_backlog": backlog.get(user.system_id, 0),
+                    "mo_backlog": mo_backlog.get(user.system_id, 0),
                 }
             )
         return {

@@ -8,7 +8,6 @@ its user's outbox in the same transaction (``store.smpp_mo``) and gets no inboun
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 from smppgate.pdu import DeliverSm, Npi, Tlv, TlvTag, Ton, make_tlv
@@ -21,14 +20,14 @@ _SHORT_MESSAGE_MAX = 254
 _ENCODINGS = {0: Encoding.GSM7, 3: Encoding.LATIN1, 8: Encoding.UCS2}
 
 
-def route_inbound(config: SmppServerConfig, inbound: NewInbound) -> NewInbound:
-    """``inbound`` with the user it is routed to (unchanged when no route takes it)."""
+def route_inbound(config: SmppServerConfig, inbound: NewInbound) -> str | None:
+    """The user ``inbound`` is routed to (None when no route takes it)."""
     if not config.enabled:
-        return inbound
+        return None
     for route in config.routes:
         if _matches(route, inbound):
-            return dataclasses.replace(inbound, smpp_user=route.user)
-    return inbound
+            return route.user
+    return None
 
 
 class SmppRoutes:
@@ -40,7 +39,7 @@ class SmppRoutes:
         self._config = config
 
     def smpp_user(self, inbound: NewInbound) -> str | None:
-        return route_inbound(self._config(), inbound).smpp_user
+        return route_inbound(self._config(), inbound)
 
 
 def _matches(route: SmppRouteConfig, inbound: NewInbound) -> bool:

@@ -60,8 +60,8 @@ async def insert_inbound(
 ) -> InboundMessage:
     """One inbound row in the caller's transaction (also a multi-part MO's, reassembled in the
     transaction of its last part), with it either its row in the outbox of the SMPP
-    application it is routed to (``inbound.smpp_user``, else the ``router``'s choice) or its
-    webhook job when the notifier wants one."""
+    application the ``router`` routes it to (the one place that decides, for a single MO and
+    for one the store reassembled alike) or its webhook job when the notifier wants one."""
     row = await conn.fetchrow(
         "INSERT INTO inbound (account, source, destination, text, data_coding,"
         " ussd_service_op, received_at, parts_info) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -78,9 +78,7 @@ async def insert_inbound(
     assert row is not None
     recorded = read_inbound(row)
     jobs: list[NewWebhook | None] = []
-    user = inbound.smpp_user
-    if user is None and router is not None:
-        user = router.smpp_user(inbound)
+    user = None if router is None else router.smpp_user(inbound)
     if user is not None:
         await smpp_mo.route(conn, recorded.id, user, recorded.received_at)
     elif notifier is not None:

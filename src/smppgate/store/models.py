@@ -321,11 +321,6 @@ class NewInbound:
     received_at: float
     ussd_service_op: int | None = None
     parts_info: str = ""
-    smpp_user: str | None = None
-    """The SMPP front door application it is routed to (``[[smpp_server.routes]]``): the
-    store puts it in that application's outbox in the transaction that records it, and queues
-    no inbound webhook for it. None: the store's ``mo_router`` decides (no router: the HTTP API
-    and webhooks only, as before)."""
     #: an opt-out / opt-in keyword: applied to the account's blocklist with the MO
     opt: OptKeyword | None = None
 

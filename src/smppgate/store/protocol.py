@@ -368,8 +368,8 @@ class Store(Protocol):
         ...
 
     async def smpp_mo_outbox(self, system_id: str, *, limit: int = 100) -> list[SmppMo]:
-        """MO and USSD routed to the application ``system_id`` (`NewInbound.smpp_user` or the
-        ``mo_router``'s choice), oldest first; each stays until `smpp_mo_done`."""
+        """MO and USSD routed to the application ``system_id`` (the ``mo_router``'s choice),
+        oldest first; each stays until `smpp_mo_done`."""
         ...
 
     async def smpp_mo_done(self, ids: Sequence[int]) -> None:

@@ -502,9 +502,9 @@ function renderClients(clients) {
 function renderFrontDoor(door) {
   $("front-door-panel").hidden = door === null;
   if (door === null) return;
-  $("front-door-note").textContent = "listening on " + door.listen + "; receipt backlog: in the store's outbox, bound or not";
+  $("front-door-note").textContent = "listening on " + door.listen + "; backlogs: receipts and routed MO waiting in the store, bound or not";
   if (!door.users.length) {
-    $("front-door").replaceChildren(el("tr", {}, el("td", { class: "muted", colspan: 8 }, "no users")));
+    $("front-door").replaceChildren(el("tr", {}, el("td", { class: "muted", colspan: 9 }, "no users")));
     return;
   }
   $("front-door").replaceChildren(
@@ -523,6 +523,7 @@ function renderFrontDoor(door) {
         el("td", { class: "num", "data-testid": "door-submits" }, fmtNumber(u.submits)),
         el("td", { class: "num", "data-testid": "door-receipts" }, fmtNumber(u.receipts_sent)),
         el("td", { class: "num", "data-testid": "door-backlog" }, u.receipt_backlog ? badge(fmtNumber(u.receipt_backlog), "warn") : "0"),
+        el("td", { class: "num", "data-testid": "door-mo-backlog" }, u.mo_backlog ? badge(fmtNumber(u.mo_backlog), "warn") : "0"),
       );
     }),
   );
