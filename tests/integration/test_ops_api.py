@@ -263,6 +263,17 @@ async def test_search_by_id_and_by_number(tmp_path: Path) -> None:
         assert [m["id"] for m in body["messages"]] == [second, first]  # newest first
         assert body["scanned"] == 3
 
+        # as people type it: the trunk prefix 8, brackets, dots, read by the account's plan
+        for typed in ("8%20900%20555-01-01", "8%20(900)%20555%2001%2001", "8.900.555.01.01"):
+            status, body = await ops.get(f"/v1/ops/search?q={typed}", **AUTH)
+            assert status == 200, typed
+            assert [m["id"] for m in body["messages"]] == [second, first], typed
+        status, body = await ops.get("/v1/ops/search?q=89005550101&account=demo", **AUTH)
+        assert [m["id"] for m in body["messages"]] == [second, first]
+        status, body = await ops.get("/v1/ops/search?q=89005550101&account=nope", **AUTH)
+        assert status == 422
+        assert body["field"] == "account"
+
         status, body = await ops.get("/v1/ops/search?q=79009999999", **AUTH)
         assert (status, body["messages"]) == (200, [])
         status, body = await ops.get("/v1/ops/search?q=01JH8ZB1Q2W3E4R5T6Y7V8J9P0", **AUTH)

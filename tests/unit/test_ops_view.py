@@ -10,6 +10,7 @@ from dataclasses import replace
 import pytest
 
 from smppgate.client.pool import SlotSnapshot, SlotState
+from smppgate.numbers import RUSSIA, DialPlan
 from smppgate.profiles import SMPP34, HostAddress
 from smppgate.service.ops import (
     ErrorLog,
@@ -20,6 +21,7 @@ from smppgate.service.ops import (
     median_receipt_latency,
     parse_query,
     retry_row,
+    search_numbers,
     session_row,
     waits_for_retry,
 )
@@ -331,6 +333,34 @@ def test_a_message_id_is_found_in_any_case() -> None:
 )
 def test_a_number_is_searched_as_stored_digits(query: str) -> None:
     assert parse_query(query) == ("destination", "79001234567")
+
+
+@pytest.mark.parametrize(
+    ("query", "numbers"),
+    [
+        ("8 900 123-45-67", {"89001234567", "79001234567"}),
+        ("8 (900) 123 45 67", {"89001234567", "79001234567"}),
+        ("+7 900 123 45 67", {"79001234567"}),
+        ("900 123 45 67", {"9001234567", "79001234567"}),
+        ("1234", {"1234"}),  # a short code no plan reads: its digits as typed
+    ],
+)
+def test_a_number_is_read_by_the_dial_plans(query: str, numbers: set[str]) -> None:
+    assert search_numbers(query, [RUSSIA]) == numbers
+
+
+def test_each_plan_reads_the_number_its_way() -> None:
+    belarus = DialPlan(
+        country_code="375",
+        trunk_prefix="80",
+        international_prefixes=("810",),
+        national_lengths=(9,),
+        national_first_digits="",
+    )
+    assert search_numbers("8 029 123-45-67", [RUSSIA, belarus]) == {
+        "80291234567",
+        "375291234567",
+    }
 
 
 @pytest.mark.parametrize("query", ["", "hello", "12", "7900abc", "'; DROP TABLE", "+" * 5])

@@ -110,10 +110,11 @@ async def search(request: web.Request) -> web.Response:
             f"q: a message id or a destination number (1..{MAX_QUERY} characters)",
             field="q",
         )
+    account = request.query.get("account", "").strip() or None
     try:
-        result = await _ops(request).search(q)
+        result = await _ops(request).search(q, account)
     except SearchError as exc:
-        raise ApiError(422, "validation_error", str(exc), field="q") from None
+        raise ApiError(422, "validation_error", str(exc), field=exc.field) from None
     body: dict[str, Any] = {
         "query": result.query,
         "kind": result.kind,
@@ -316,10 +317,20 @@ def openapi_paths() -> dict[str, Any]:
                         "name": "q",
                         "in": "query",
                         "required": True,
-                        "description": "A message id (26 characters) or digits (a leading + "
-                        "allowed)",
+                        "description": "A message id (26 characters) or a destination number "
+                        "as people type it (`8 900 123-45-67`, `+7 (900) 123 45 67`), read by "
+                        "the dial plan of `account`, or of every account",
                         "schema": {"type": "string", "maxLength": MAX_QUERY},
-                    }
+                    },
+                    {
+                        "name": "account",
+                        "in": "query",
+                        "required": False,
+                        "description": "Read the number by this account's dial plan and find "
+                        "only its messages (422 `validation_error`, field `account`, when no "
+                        "account has the name)",
+                        "schema": {"type": "string"},
+                    },
                 ],
                 "responses": {
                     "200": {
@@ -330,7 +341,10 @@ def openapi_paths() -> dict[str, Any]:
                             }
                         },
                     },
-                    "422": {"description": "Neither an id nor a number", "content": _ERROR},
+                    "422": {
+                        "description": "Neither an id nor a number, or no such account",
+                        "content": _ERROR,
+                    },
                     **_KEY_ERROR,
                     **_NO_OPS,
                 },

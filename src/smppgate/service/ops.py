@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from smppgate.client.pool import PoolSnapshot, SlotSnapshot, SlotState
+from smppgate.numbers import DialPlan, NumberError, normalize
 from smppgate.pdu import CommandStatus
 from smppgate.profiles import HostAddress, ProviderProfile
 from smppgate.service.clients import quota_day
@@ -47,6 +48,8 @@ __all__ = [
 
 _MESSAGE_ID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 _NUMBER = re.compile(r"^\+?[0-9]{3,20}$")
+#: what people put between a number's digits (``8 (900) 123-45-67``, ``+7.900.123.45.67``)
+_NUMBER_SEPARATORS = str.maketrans("", "", " -().\t")
 #: receipts enough for the last minute's median to stand for the current latency
 LATENCY_MIN_SAMPLE = 50
 
@@ -283,7 +286,11 @@ def match_rates(
 
 
 class SearchError(ValueError):
-    """The query is neither a message id nor a phone number."""
+    """The query is neither a message id nor a phone number (or names no account)."""
+
+    def __init__(self, message: str, field: str = "q") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,15 +319,30 @@ def _digits(number: str) -> str:
 
 def parse_query(q: str) -> tuple[str, str]:
     """``("id", MESSAGE_ID)`` or ``("destination", DIGITS)`` for a search box entry: an id in
-    any case, or a number with an optional ``+``, spaces and dashes (stored destinations have
-    neither, see `normalize_destination`). Anything else raises `SearchError`."""
+    any case, or a number with an optional ``+`` and the separators people type (spaces,
+    dashes, brackets, dots), its digits as typed (`search_numbers` reads them by the dial
+    plans). Anything else raises `SearchError`."""
     query = q.strip()
     if _MESSAGE_ID.match(query.upper()):
         return "id", query.upper()
-    number = query.replace(" ", "").replace("-", "")
+    number = query.translate(_NUMBER_SEPARATORS)
     if _NUMBER.match(number):
         return "destination", _digits(number)
     raise SearchError("search for a message id (26 characters) or a destination number (digits)")
+
+
+def search_numbers(q: str, plans: Iterable[DialPlan]) -> frozenset[str]:
+    """The stored destinations a number typed in the search box may be: read by each dial
+    plan (``8 900 123-45-67`` -> ``79001234567``, as intake stores it), and its digits as
+    typed (a destination stored as it came, or a number no plan reads)."""
+    kind, digits = parse_query(q)
+    if kind != "destination":
+        raise SearchError("not a number")
+    found = {digits}
+    for plan in plans:
+        with contextlib.suppress(NumberError):
+            found.add(normalize(q.strip(), plan))
+    return frozenset(found)
 
 
 # ----------------------------------------------------------------------------- the view
@@ -673,19 +695,36 @@ class OpsView:
 
     # -- search
 
-    async def search(self, q: str) -> SearchResult:
+    async def search(self, q: str, account: str | None = None) -> SearchResult:
         """A message by id, or the most recent messages to a number (with parts, attempts
-        and receipts). Numbers are looked up newest first, over the last minute, then the
-        last 10 minutes, hour, day and week, at most ``search_scan`` messages in all: the
-        store keeps no index by destination, and a recent message is what an operator asks
-        about."""
+        and receipts). A number is read as people type it (``8 900 123-45-67``) by the dial
+        plan of ``account`` (then only its messages), or of every account when None.
+        Numbers are looked up newest first, over the last minute, then the last 10 minutes,
+        hour, day and week, at most ``search_scan`` messages in all: the store keeps no
+        index by destination, and a recent message is what an operator asks about."""
         kind, value = parse_query(q)
+        accounts = self.gateway.config.accounts
+        if account is not None:
+            accounts = tuple(a for a in accounts if a.name == account)
+            if not accounts:
+                raise SearchError(f"no account named {account[:40]!r}", field="account")
         store = self.gateway.store
         if kind == "id":
             try:
                 return SearchResult(q.strip(), kind, (await store.get_message(value),))
             except NotFound:
                 return SearchResult(q.strip(), kind, ())
+        numbers = search_numbers(q, {a.numbers for a in accounts})
+        found, scanned = await self._recent_to(numbers, account)
+        recent = found[-self.search_results :][::-1]
+        details = tuple([await store.get_message(m.id) for m in recent])
+        return SearchResult(q.strip(), kind, details, scanned)
+
+    async def _recent_to(
+        self, numbers: frozenset[str], account: str | None
+    ) -> tuple[list[StoredMessage], int]:
+        """The messages to any of ``numbers`` (of ``account`` only, unless None) in the first
+        search window that has some, oldest first, and how many messages were looked at."""
         now = self._clock()
         scanned = 0
         found: list[StoredMessage] = []
@@ -694,14 +733,16 @@ class OpsView:
             lower = now - window
             after: str | None = None
             while scanned < self.search_scan:
-                page = await store.list_messages(since=lower, after=after, limit=500)
+                page = await self.gateway.store.list_messages(since=lower, after=after, limit=500)
                 newer = False
                 for message in page.items:
                     if message.created_at >= upper:
                         newer = True
                         break
                     scanned += 1
-                    if _digits(message.destination) == value:
+                    if _digits(message.destination) in numbers and (
+                        account is None or message.account == account
+                    ):
                         found.append(message)
                 if newer or page.next_cursor is None:
                     break
@@ -709,6 +750,4 @@ class OpsView:
             if found or scanned >= self.search_scan:
                 break
             upper = lower
-        recent = found[-self.search_results :][::-1]
-        details = tuple([await store.get_message(m.id) for m in recent])
-        return SearchResult(q.strip(), kind, details, scanned)
+        return found, scanned
