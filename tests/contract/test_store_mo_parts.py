@@ -5,6 +5,8 @@ and a set whose parts stop coming goes out partial after the reassembly timeout.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from smppgate.service.config import HostAddress, SmppRouteConfig, SmppServerConfig
 from smppgate.service.incoming import inbound_for_set
 from smppgate.service.smpp_mo import SmppRoutes
@@ -103,3 +105,36 @@ async def test_a_set_reassembled_or_gone_partial_is_routed_by_the_stores_router(
         ("app1", partial.id),
     ]
     assert partial.text == "x"
+
+
+async def test_a_new_set_over_the_cap_hands_the_oldest_over_partial_and_refuses_nothing(
+    store: Store,
+) -> None:
+    """The sets in progress of an account are capped: a part that would start one more is
+    still stored (its deliver_sm_resp is 0 toward the platform, always), and the account's
+    oldest incomplete set goes to inbound partial in that transaction, as the timeout would
+    have sent it later. The other account's sets are not counted."""
+
+    async def add(*parts: NewMoPart) -> list[InboundMessage]:
+        return await store.record_mo_parts(list(parts), TIMEOUT, inbound_for_set, max_sets=2)
+
+    assert await add(_part(1, b"old", T0, reference=1)) == []
+    assert await add(_part(1, b"mid", T0 + 1, reference=2)) == []
+    # another part of a set in progress starts nothing: nothing given up
+    assert await add(_part(2, b"dle", T0 + 2, reference=2)) == []
+    # a third set: the oldest (reference 1) is handed over with the part it had
+    (evicted,) = await add(_part(1, b"new", T0 + 3, reference=3))
+    assert evicted.text == "old"
+    assert "parts=3 status=evicted" in evicted.parts_info
+    assert evicted.received_at == T0 + 3
+    # the new set's part was kept: its set completes from the store
+    (done,) = await add(_part(2, b"-", T0 + 4, reference=3), _part(3, b"set", T0 + 4, reference=3))
+    assert done.text == "new-set"
+    # the part given up is not lost, nor sent twice; its set's later part starts anew
+    assert [m.text for m in await store.list_inbound()] == ["old", "new-set"]
+    assert await add(_part(2, b"late", T0 + 5, reference=1)) == []
+    # another account counts its own sets
+    assert await add(replace(_part(1, b"x", T0 + 6, reference=9), account="other")) == []
+    (evicted,) = await add(_part(1, b"four", T0 + 7, reference=4))
+    assert evicted.text == "middle"
+    assert "status=evicted" in evicted.parts_info

@@ -123,6 +123,9 @@ class AccountConfig:
     split: SplitMethod = SplitMethod.UDH
     encoding: Encoding = Encoding.AUTO
     max_parts: int = 10
+    max_mo_sets: int = 1000
+    """Multi-part MO sets in progress (parts stored, set incomplete) at most; one more hands
+    the oldest over partial, as the reassembly timeout would (store/mo_parts.py)."""
     default_callback_url: str | None = None
     default_sender: str | None = None
     tls: bool = False
@@ -965,7 +968,8 @@ def _profiles(raw: object) -> dict[str, ProviderProfile]:
 
 _ACCOUNT_KEYS = {
     "name", "profile", "hosts", "system_id", "password", "password_env", "sessions", "window",
-    "split", "encoding", "max_parts", "default_callback_url", "default_sender", "tls",
+    "split", "encoding", "max_parts", "max_mo_sets", "default_callback_url", "default_sender",
+    "tls",
     "ca_file", "tls_verify", "query_after", "query_rate", "reconnect_after_drop",
     "reconnect_after_failure", "response_timeout", "enquire_link_idle", "source_ton",
     "source_npi", "default_alphabet", "unsafe_below_platform_minimums",
@@ -1086,6 +1090,7 @@ def _account(
         split=split,
         encoding=encoding,
         max_parts=_int(data, key, "max_parts", 10, minimum=1, maximum=255),
+        max_mo_sets=_int(data, key, "max_mo_sets", 1000, minimum=1, maximum=1_000_000),
         default_callback_url=_opt_str(data, key, "default_callback_url"),
         default_sender=default_sender,
         tls=_bool(data, key, "tls", False),

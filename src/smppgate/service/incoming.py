@@ -106,7 +106,8 @@ def part_record(part: MoPart, now: float) -> NewMoPart:
 
 def inbound_for_set(mo_set: MoSet, now: float) -> NewInbound:
     """The inbound record of a set reassembled from its stored parts (complete, or partial
-    after the reassembly timeout): what the in-memory reassembly would have handed over."""
+    after the reassembly timeout or when the account's sets in progress reached their cap):
+    what the in-memory reassembly would have handed over (``status=evicted`` for the cap)."""
     assembled = AssembledMessage(
         mo_set.account,
         mo_set.source,
@@ -115,7 +116,11 @@ def inbound_for_set(mo_set: MoSet, now: float) -> NewInbound:
         mo_set.total,
         mo_set.data_coding,
         mo_set.segments,
-        AssemblyStatus.COMPLETE if mo_set.complete else AssemblyStatus.TIMED_OUT,
+        AssemblyStatus.COMPLETE
+        if mo_set.complete
+        else AssemblyStatus.EVICTED
+        if mo_set.evicted
+        else AssemblyStatus.TIMED_OUT,
     )
     try:
         text: str | None = assembled.text()

@@ -240,6 +240,12 @@ class Metrics:
             " where it was found (intake: when queued; dispatch: listed after it was queued).",
             ("account", "at"),
         )
+        self.mo_sets_evicted_total = r.counter(
+            "smppgate_mo_sets_evicted_total",
+            "Multi-part MO sets handed over incomplete because the account's sets in progress "
+            "reached max_mo_sets, per account.",
+            ("account",),
+        )
         self.opt_keywords_total = r.counter(
             "smppgate_opt_keywords_total",
             "MO opt-out / opt-in keywords received, per account and action (opt_out, opt_in).",
@@ -396,6 +402,9 @@ class Metrics:
 
     def blocked(self, account: str, at: str, count: int = 1) -> None:
         self.blocked_total.inc(account, at, amount=count)
+
+    def mo_set_evicted(self, account: str) -> None:
+        self.mo_sets_evicted_total.inc(account)
 
     def opt_keyword(self, account: str, action: str) -> None:
         self.opt_keywords_total.inc(account, action)

@@ -79,7 +79,7 @@ from smppgate.store import (
     open_store,
 )
 from smppgate.store.schedule import RELEASE_BATCH
-from smppgate.text import message_id_keys
+from smppgate.text import AssemblyStatus, message_id_keys
 
 log = logging.getLogger("smppgate.gateway")
 
@@ -701,9 +701,21 @@ class AccountRunner:
             assemble = with_keywords(inbound_for_set, account)
             completed = await gw.persist(
                 "record MO parts",
-                functools.partial(gw.store.record_mo_parts, parts, REASSEMBLY_TIMEOUT, assemble),
+                functools.partial(
+                    gw.store.record_mo_parts,
+                    parts,
+                    REASSEMBLY_TIMEOUT,
+                    assemble,
+                    max_sets=account.max_mo_sets,
+                ),
             )
             for inbound in completed:
+                if f"status={AssemblyStatus.EVICTED.value}" in inbound.parts_info.split():
+                    # the oldest set in progress given up, partial, for a new one (the cap)
+                    if gw.metrics is not None:
+                        gw.metrics.mo_set_evicted(account.name)
+                    await self._inbound_recorded(inbound)
+                    continue
                 opt = keyword_of(inbound.text, inbound.source, inbound.ussd_service_op, account)
                 await self._inbound_recorded(inbound, opt)
         if receipts:

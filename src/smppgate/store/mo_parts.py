@@ -16,6 +16,15 @@ SMSC sent it again); another part with the same key starts a new set (the refere
 reused). ``expire`` hands sets still incomplete after the timeout over as partial, and forgets
 completed sets after it.
 
+The sets in progress per account are capped (``max_sets``): a part that would start one more
+first hands the account's oldest incomplete set over as partial (`MoSet.evicted`), as the
+timeout would have later, in the same transaction. Nothing is refused — every part is stored
+before its deliver_sm_resp, which is always 0 toward the platform — and nothing is lost: the
+set given up is an inbound message with the parts that came. The sets to give up are chosen
+before the transaction's one lock of every key it touches (no second lock, no deadlock), and
+checked again under it; with several nodes adding sets at once the cap may be passed by a
+set or two until the next one starts.
+
 Text decoding lives above the store: the caller passes ``assemble``, which turns a set into
 the inbound record.
 """
@@ -70,6 +79,9 @@ class MoSet:
     its_session_info: bytes | None
     session: str
     complete: bool
+    #: handed over incomplete because the account's sets in progress reached their cap
+    #: (``max_sets``), before the reassembly timeout
+    evicted: bool = False
 
 
 #: turns a set into its inbound record (the service's: decoding is not the store's business)
@@ -80,10 +92,16 @@ InsertInbound = Callable[[Connection, NewInbound], Awaitable[InboundMessage]]
 
 class MoPartStore(StoreBase):
     async def record_mo_parts(
-        self, parts: Sequence[NewMoPart], reassembly_timeout: float, assemble: Assemble
+        self,
+        parts: Sequence[NewMoPart],
+        reassembly_timeout: float,
+        assemble: Assemble,
+        max_sets: int | None = None,
     ) -> list[InboundMessage]:
         require_finite_fields(parts)
         require_finite(reassembly_timeout=reassembly_timeout)
+        if max_sets is not None and max_sets < 1:
+            raise ValueError(f"max_sets must be at least 1, not {max_sets}")
         notifier, router = self.notifier, self.mo_router
 
         async def record(conn: Connection) -> list[InboundMessage]:
@@ -93,6 +111,7 @@ class MoPartStore(StoreBase):
                 reassembly_timeout,
                 assemble,
                 lambda c, inbound: insert_inbound(c, inbound, notifier, router),
+                max_sets,
             )
 
         return await self._backend.run(record)
@@ -117,6 +136,8 @@ class MoPartStore(StoreBase):
 
 
 _KEY = "account = ? AND source = ? AND destination = ? AND reference = ? AND total = ?"
+#: (account, source, destination, reference, total): what makes parts one set's
+SetKey = tuple[str, str, str, int, int]
 
 
 def _lock_key(account: str, source: str, destination: str, reference: int, total: int) -> str:
@@ -129,13 +150,27 @@ async def add_parts(
     reassembly_timeout: float,
     assemble: Assemble,
     insert_inbound: InsertInbound,
+    max_sets: int | None = None,
 ) -> list[InboundMessage]:
     """Store ``parts``; each set one of them completes is written to inbound (returned, in
-    order) and marked completed, in this transaction."""
-    await conn.lock_keys(
-        {_lock_key(p.account, p.source, p.destination, p.reference, p.total) for p in parts}
-    )
+    order) and marked completed, in this transaction. With ``max_sets``, the oldest sets in
+    progress a new set would put over the cap are handed over first (returned too)."""
+    keys: set[SetKey] = {(p.account, p.source, p.destination, p.reference, p.total) for p in parts}
+    evict = [] if max_sets is None else await _over_the_cap(conn, keys, max_sets)
+    await conn.lock_keys({_lock_key(*k) for k in keys} | {_lock_key(*k) for _, k in evict})
     done: list[InboundMessage] = []
+    now = max(p.received_at for p in parts) if parts else 0.0
+    for set_id, _ in evict:
+        rows = await conn.fetch(
+            "SELECT * FROM mo_parts WHERE set_id = ? AND completed_at IS NULL"
+            " ORDER BY received_at, seq",
+            set_id,
+        )
+        if not rows:
+            continue  # completed (or handed over) since it was chosen: nothing to give up
+        mo_set = _set_of(rows, complete=False, evicted=True)
+        done.append(await insert_inbound(conn, assemble(mo_set, now)))
+        await conn.execute("DELETE FROM mo_parts WHERE set_id = ?", set_id)
     for part in parts:
         key = (part.account, part.source, part.destination, part.reference, part.total)
         rows = await conn.fetch(
@@ -234,13 +269,64 @@ async def expire(
     return done
 
 
+async def _over_the_cap(
+    conn: Connection, keys: set[SetKey], max_sets: int
+) -> list[tuple[str, SetKey]]:
+    """The oldest incomplete sets (set_id, key) to hand over so that the sets ``keys`` would
+    start leave each account at most ``max_sets`` in progress; never one of ``keys``' own."""
+    chosen: list[tuple[str, SetKey]] = []
+    for account in sorted({k[0] for k in keys}):
+        mine = {k for k in keys if k[0] == account}
+        row = await conn.fetchrow(
+            "SELECT COUNT(DISTINCT set_id) AS n FROM mo_parts"
+            " WHERE account = ? AND completed_at IS NULL",
+            account,
+        )
+        in_progress = 0 if row is None else int(row["n"])
+        if in_progress + len(mine) <= max_sets:
+            continue  # room even if every one of them starts a set: the usual case
+        starting = 0
+        for key in mine:
+            found = await conn.fetchrow(
+                f"SELECT 1 FROM mo_parts WHERE {_KEY} AND completed_at IS NULL LIMIT 1", *key
+            )
+            starting += found is None
+        excess = in_progress + starting - max_sets
+        if excess <= 0:
+            continue
+        rows = await conn.fetch(
+            "SELECT set_id, source, destination, reference, total, MIN(started_at) AS started"
+            " FROM mo_parts WHERE account = ? AND completed_at IS NULL"
+            " GROUP BY set_id, source, destination, reference, total"
+            " ORDER BY started, set_id LIMIT ?",
+            account,
+            excess + len(mine),
+        )
+        oldest = [
+            (str(r["set_id"]), key)
+            for r in rows
+            if (
+                key := (
+                    account,
+                    r["source"],
+                    r["destination"],
+                    int(r["reference"]),
+                    int(r["total"]),
+                )
+            )
+            not in mine
+        ]
+        chosen += oldest[:excess]
+    return chosen
+
+
 async def _set_rows(conn: Connection, set_id: str) -> Sequence[Row]:
     return await conn.fetch(
         "SELECT * FROM mo_parts WHERE set_id = ? ORDER BY received_at, seq", set_id
     )
 
 
-def _set_of(rows: Sequence[Row], *, complete: bool) -> MoSet:
+def _set_of(rows: Sequence[Row], *, complete: bool, evicted: bool = False) -> MoSet:
     first, last = rows[0], rows[-1]
     total = int(first["total"])
     segments: list[bytes | None] = [None] * total
@@ -260,4 +346,5 @@ def _set_of(rows: Sequence[Row], *, complete: bool) -> MoSet:
         its_session_info=None if info is None else bytes(info),
         session=last["session"],
         complete=complete,
+        evicted=evicted,
     )

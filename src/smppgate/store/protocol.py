@@ -292,14 +292,21 @@ class Store(Protocol):
         ...
 
     async def record_mo_parts(
-        self, parts: Sequence[NewMoPart], reassembly_timeout: float, assemble: Assemble
+        self,
+        parts: Sequence[NewMoPart],
+        reassembly_timeout: float,
+        assemble: Assemble,
+        max_sets: int | None = None,
     ) -> list[InboundMessage]:
         """Store parts of multi-part MO (each before its deliver_sm_resp); a set one of them
         completes is reassembled from the stored parts (``assemble``), written to inbound
         (returned) and marked completed in the same transaction (an `OptKeyword` the
         assembled record carries changes the blocklist there too, as in `record_inbound`). A
         part already stored, or identical to one of a set completed less than
-        ``reassembly_timeout`` ago, is ignored."""
+        ``reassembly_timeout`` ago, is ignored. With ``max_sets``, a part that would start
+        one set more than an account may have in progress first hands the account's oldest
+        incomplete set over, partial (`MoSet.evicted`), in the same transaction (returned
+        before the completed ones); no part is ever refused."""
         ...
 
     async def expire_mo_parts(
