@@ -5,29 +5,17 @@ partial, counted in ``smppgate_mo_sets_evicted_total``."""
 
 from __future__ import annotations
 
-import asyncio
-
 from smppgate.emulator import Account, Emulator, EmulatorConfig, ListenerConfig
 from smppgate.emulator.deliveries import mo_pdus
-from smppgate.emulator.server import PlatformDelivery
-from smppgate.pdu import CommandStatus, DeliverSm
+from smppgate.pdu import CommandStatus
 from smppgate.service.config import parse_config
 from smppgate.service.metrics import Metrics
 from smppgate.service.runtime import Gateway
 
+from .test_crash_safety import _deliver
 from .test_platform_rules import until
 
 TEXT = "".join(f"part {i:03d} " for i in range(45))  # three parts of 153 septets
-
-
-async def _deliver(emu: Emulator, pdus: list[DeliverSm]) -> list[CommandStatus]:
-    loop = asyncio.get_running_loop()
-    answers: list[asyncio.Future[CommandStatus]] = []
-    for pdu in pdus:
-        answers.append(loop.create_future())
-        emu.smsc.deliver("demo", PlatformDelivery(pdu, "mo", answers[-1]))
-    async with asyncio.timeout(10):
-        return list(await asyncio.gather(*answers))
 
 
 async def test_one_set_too_many_hands_the_oldest_over_partial(store_url: str) -> None:
