@@ -105,10 +105,7 @@ def create_app(
     503). ``live``: the configuration in force, which a reload replaces (service/reload.py);
     the keys, clients and limits are read from it per request."""
     live = live or LiveConfig(config)
-    app = web.Application(
-        middlewares=[_errors, _origin(config, live), _auth(live), _json_body],
-        client_max_size=MAX_BODY,
-    )
+    app = web.Application(middlewares=[_gate(config, live)], client_max_size=MAX_BODY)
     app.on_response_prepare.append(_security_headers)
     app[CONFIG] = config
     app[LIVE] = live
@@ -195,16 +192,21 @@ def _hostname(value: str) -> str | None:
         return None
 
 
-def _origin(config: GatewayConfig, live: LiveConfig) -> Middleware:
-    """``[http] allowed_hosts`` are those of the configuration in force (a reload changes
-    them); the listen address is the one the server was started on."""
+def _origin(config: GatewayConfig, live: LiveConfig) -> Callable[[web.Request], None]:
+    """The check of a request's ``Host`` and ``Origin`` (403 for one not allowed). ``[http]
+    allowed_hosts`` are those of the configuration in force (a reload changes them); the
+    listen address is the one the server was started on."""
     listen = config.http.listen.host.lower()
     held: list[tuple[tuple[str, ...], frozenset[str]]] = []
+    #: the verdict per header value as sent: a client sends the same Host on every request,
+    #: so the parse is done once (bounded: emptied when full, and on every reload)
+    verdicts: dict[str, bool] = {}
 
     def named() -> frozenset[str]:
         hosts = live.current.http.allowed_hosts
         if not held or held[0][0] is not hosts:
             held[:] = [(hosts, frozenset({listen, "localhost", *hosts}))]
+            verdicts.clear()
         return held[0][1]
 
     def allowed(host: str | None) -> bool:
@@ -219,36 +221,47 @@ def _origin(config: GatewayConfig, live: LiveConfig) -> Middleware:
             return False
         return True  # an address literal is never a rebinding target
 
-    @web.middleware
-    async def origin(request: web.Request, handler: Handler) -> web.StreamResponse:
-        host = request.headers.get("Host")
-        if host is not None and not allowed(_hostname(host)):
+    def allowed_value(value: str) -> bool:
+        """Whether a ``Host`` value (``name:port``) names an allowed host."""
+        named()  # first: a reload empties the verdicts
+        verdict = verdicts.get(value)
+        if verdict is None:
+            if len(verdicts) >= _MAX_VERDICTS:
+                verdicts.clear()
+            verdict = verdicts[value] = allowed(_hostname(value))
+        return verdict
+
+    def check(request: web.Request) -> None:
+        headers = request.headers
+        host = headers.get("Host")
+        if host is not None and not allowed_value(host):
             raise ApiError(
                 403,
                 "host_not_allowed",
                 "this Host is not one the gateway answers to; add it to [http] allowed_hosts",
             )
-        origin = request.headers.get("Origin")
-        if origin is not None and not allowed(_hostname(origin.partition("://")[2])):
+        origin = headers.get("Origin")
+        if origin is not None and not allowed_value(origin.partition("://")[2]):
             raise ApiError(
                 403,
                 "origin_not_allowed",
                 "cross-site requests are refused; add the page's host to [http] allowed_hosts",
             )
-        return await handler(request)
 
-    return origin
+    return check
 
 
-@web.middleware
-async def _json_body(request: web.Request, handler: Handler) -> web.StreamResponse:
+#: the most Host/Origin values whose verdict is kept (a client sends one; a scan many)
+_MAX_VERDICTS = 64
+
+
+def _json_body(request: web.Request) -> None:
     if request.method in _BODY_METHODS and request.content_type != "application/json":
         raise ApiError(
             415,
             "unsupported_media_type",
             f"send the body as 'Content-Type: application/json', not {request.content_type!r}",
         )
-    return await handler(request)
 
 
 def _error_response(error: ApiError, request: web.BaseRequest) -> web.Response:
@@ -261,18 +274,30 @@ def _error_response(error: ApiError, request: web.BaseRequest) -> web.Response:
     )
 
 
-@web.middleware
-async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Typed errors become their status and problem document; anything unexpected becomes a
-    500 with a correlation id that is also in the log."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return _error_response(_http_error(request, exc), request)
-    except Exception as exc:  # noqa: BLE001 - every failure gets a problem document
-        return _error_response(_api_error(request, exc), request)
+def _gate(config: GatewayConfig, live: LiveConfig) -> Middleware:
+    """Every request, before its handler: the allowed hosts (403), the caller's key, rate and
+    operator paths (401, 429, 403), a JSON body (415). Typed errors, from these checks or the
+    handler, become their status and problem document; anything unexpected becomes a 500 with
+    a correlation id that is also in the log. One middleware, not one per check: each layer
+    is a coroutine and a call on every request."""
+    check_origin = _origin(config, live)
+    authenticate = _auth(live)
+
+    @web.middleware
+    async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            check_origin(request)
+            authenticate(request)
+            _json_body(request)
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return _error_response(_http_error(request, exc), request)
+        except Exception as exc:  # noqa: BLE001 - every failure gets a problem document
+            return _error_response(_api_error(request, exc), request)
+
+    return gate
 
 
 def _api_error(request: web.Request, exc: Exception) -> ApiError:
@@ -357,20 +382,19 @@ def _limited(request: web.Request, client: str, limit: str, why: str) -> None:
     log.debug("%s %s refused (429): %s", request.method, request.path, why)
 
 
-def _auth(live: LiveConfig) -> Middleware:
+def _auth(live: LiveConfig) -> Callable[[web.Request], None]:
     """Name the calling client (401 without a key that names one), hold it to its request
     rate (429), and keep the operator paths to operators (403). The clients are those of the
     configuration in force: a reload that changes them is seen by the next request."""
     held = [Clients(live.current, clock=time.monotonic)]
 
-    @web.middleware
-    async def auth(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def auth(request: web.Request) -> None:
         if live.current is not held[0].config:
             held[0] = Clients(live.current, time.monotonic, held[0])
         clients = held[0]
         path = request.path
         if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
-            return await handler(request)
+            return
         presented = presented_key(request) if clients.keyed else None
         client = clients.identify(presented)
         if client is None:
@@ -390,6 +414,5 @@ def _auth(live: LiveConfig) -> Middleware:
             )
         clients.admit(client)
         request[CLIENT] = client
-        return await handler(request)
 
     return auth

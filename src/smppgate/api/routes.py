@@ -44,14 +44,19 @@ MAX_INBOUND_ID = 2**63 - 1
 async def read_json(request: web.Request) -> Any:
     """The body as JSON; 400 when it is not JSON at all (or absurdly deep, or a number too
     long to convert), 408 when it does not arrive within ``http.body_timeout`` seconds."""
-    timeout = request.app[LIVE].current.http.body_timeout  # a reload may change it
-    try:
-        async with asyncio.timeout(timeout):
-            raw = await request.read()
-    except TimeoutError:
-        raise ApiError(
-            408, "request_timeout", f"the body did not arrive within {timeout:g} s"
-        ) from None
+    if request.content.is_eof():
+        # the whole body came with the headers (the usual case): nothing to wait for, and no
+        # timer to arm and cancel per request
+        raw = await request.read()
+    else:
+        timeout = request.app[LIVE].current.http.body_timeout  # a reload may change it
+        try:
+            async with asyncio.timeout(timeout):
+                raw = await request.read()
+        except TimeoutError:
+            raise ApiError(
+                408, "request_timeout", f"the body did not arrive within {timeout:g} s"
+            ) from None
     if not raw:
         raise ApiError(400, "malformed_json", "the request body is empty; send a JSON object")
     if _depth(raw) > MAX_JSON_DEPTH:

@@ -60,7 +60,8 @@ class Fields:
 
     def __init__(self, data: object, allowed: frozenset[str], prefix: str = "") -> None:
         self.prefix = prefix
-        if not isinstance(data, Mapping):
+        # (a dict first: what json.loads makes, without the ABC check)
+        if not isinstance(data, dict) and not isinstance(data, Mapping):
             raise invalid(prefix or "body", "must be a JSON object")
         self.data: Mapping[str, Any] = data
         for key in data:
@@ -112,6 +113,8 @@ def clean_text(value: str, field: str) -> str:
     surrogate (not UTF-8 at all, from a JSON ``\\ud800`` or an undecodable query)."""
     if "\x00" in value:
         raise invalid(field, "must not contain NUL characters (U+0000)")
+    if value.isascii():  # the usual case, and no surrogate can hide in it
+        return value
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
