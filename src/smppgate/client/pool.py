@@ -53,7 +53,7 @@ from smppgate.client.message import (
 )
 from smppgate.client.ratelimit import TokenBucket
 from smppgate.client.results import QueryResult, SubmitResult, not_sent
-from smppgate.client.routing import select_session
+from smppgate.client.routing import Candidate, select_session
 from smppgate.lifecycle import AsyncLifecycle
 from smppgate.pdu import (
     CancelSm,
@@ -537,6 +537,31 @@ class SessionPool(AsyncLifecycle):
             self._pump()
         return batch.future
 
+    def submit_messages(
+        self, messages: Sequence[Sequence[SubmitSm]]
+    ) -> list[asyncio.Future[list[SubmitResult]]]:
+        """``submit_batch(parts, pinned=True)`` for each message, in order, with one pass of
+        the routing for all of them (the gateway's feeder hands over what fits the windows at
+        once: one hand-over per round, not per message). A future per message."""
+        if self._closing:
+            raise NotBoundError("the pool is closed")
+        if not any(m.can_submit for m in self.account.sessions):
+            raise NotBoundError(f"account {self.account.label} has no tx or trx session")
+        if self.profile.unsupported:
+            for pdus in messages:
+                for pdu in pdus:
+                    self.profile.require(pdu.command_id)
+        create_future = self._loop.create_future
+        backlog = self._backlog
+        futures: list[asyncio.Future[list[SubmitResult]]] = []
+        for pdus in messages:
+            batch = Batch(len(pdus), create_future())
+            if pdus:
+                backlog.append(_Work([(pdu, (batch, i)) for i, pdu in enumerate(pdus)], True))
+            futures.append(batch.future)
+        self._pump()
+        return futures
+
     async def submit(self, parts: Sequence[SubmitSm]) -> list[SubmitResult]:
         """Send the parts of one message through one session, in order; their results."""
         return await self.submit_batch(parts, pinned=True)
@@ -558,6 +583,10 @@ class SessionPool(AsyncLifecycle):
             backlog = self._backlog
             sessions = self._active
             now = self._loop.time()
+            # (the sessions' candidates, computed once per pass: handing work to one session
+            # changes only that one's, recomputed below; the list of sessions changes only
+            # across awaits, never within this synchronous pass)
+            candidates: list[Candidate] | None = None
             while backlog and sessions:
                 work = backlog[0]
                 if _cancelled(work.items[work.pos]):
@@ -566,7 +595,8 @@ class SessionPool(AsyncLifecycle):
                 allowed = self._submit_allowance(now)
                 if allowed == 0:
                     break
-                candidates = [s.candidate(now) for s in sessions]
+                if candidates is None or len(candidates) != len(sessions):
+                    candidates = [s.candidate(now) for s in sessions]
                 index = select_session(candidates, now)
                 if index is None:
                     break
@@ -585,6 +615,7 @@ class SessionPool(AsyncLifecycle):
                 if self._submits is not None:
                     self._submits.spend(len(chunk), now)
                 session.enqueue(chunk)
+                candidates[index] = session.candidate(now)
         finally:
             self._pumping = False
 

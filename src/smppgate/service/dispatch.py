@@ -115,12 +115,19 @@ def outcomes_for(
     fails ends it; else a part without a response makes it unknown; else a part to resend
     requeues the whole message, its accepted parts staying accepted, never sent again)."""
     outcomes: list[Outcome] = []
+    every_part_accepted = True
     for seq, result in results:
         if result.outcome is SubmitOutcome.ACCEPTED:
             smsc_id = result.message_id or ""
             outcomes.append(
                 PartAccepted(message.id, seq, smsc_id, message_id_keys(smsc_id), now, context)
             )
+        else:
+            every_part_accepted = False
+    if every_part_accepted:
+        # the round nearly every message has: decide_message's verdict is DONE, nothing
+        # more to record (the hot path skips building a decision per part to learn that)
+        return outcomes
     attempts = attempts_of(message)
     verdict = decide_message(
         [result for _, result in results], [attempts] * len(results), profile.retry

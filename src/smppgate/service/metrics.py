@@ -415,8 +415,8 @@ class Metrics:
     def submitted(self, account: str, count: int = 1) -> None:
         self.submits_total.inc(account, amount=count)
 
-    def response(self, account: str, status_name: str) -> None:
-        self.responses_total.inc(account, status_name)
+    def response(self, account: str, status_name: str, count: int = 1) -> None:
+        self.responses_total.inc(account, status_name, amount=count)
 
     def receipt(self, state: str) -> None:
         self.receipts_total.inc(str(state))

@@ -43,7 +43,7 @@ from smppgate.client import (
 )
 from smppgate.client.pool import SlotState
 from smppgate.client.results import SubmitOutcome, not_sent
-from smppgate.pdu import CommandId, SmppMessageState, SubmitSm
+from smppgate.pdu import CommandId, CommandStatus, SmppMessageState, SubmitSm
 from smppgate.service.blocklist import keyword_of, opt_keyword, with_keywords
 from smppgate.service.cluster import SPREAD, ClusterCoordinator, process_gone
 from smppgate.service.config import AccountConfig, GatewayConfig
@@ -530,16 +530,21 @@ class AccountRunner:
                 if isinstance(exc, StoreUnavailable):
                     await gw.store_unavailable(f"mark sent for {self.account.name}", exc)
                 continue
-            loop = asyncio.get_running_loop()
-            for claimed in batch:
-                try:
-                    future = self.pool.submit_batch(claimed.pdus, pinned=True)
-                except NotBoundError as exc:
+            # one hand-over for the whole round (each message still pinned to one session)
+            try:
+                futures = self.pool.submit_messages([c.pdus for c in batch])
+            except NotBoundError as exc:
+                loop = asyncio.get_running_loop()
+                futures = []
+                for claimed in batch:
                     future = loop.create_future()
                     future.set_result([not_sent(str(exc))] * len(claimed.pdus))
+                    futures.append(future)
+            answered_one = self._answered_one
+            for claimed, future in zip(batch, futures, strict=True):
                 claimed.future = future
                 claimed.sent_at = now
-                future.add_done_callback(functools.partial(self._answered_one, claimed))
+                future.add_done_callback(functools.partial(answered_one, claimed))
             self.stats.submitted_parts += parts
             if gw.metrics is not None:
                 gw.metrics.submitted(self.account.name, parts)
@@ -580,6 +585,8 @@ class AccountRunner:
         hosts = {session.name: str(session.host or "") for session in self.pool.sessions}
         contexts: dict[str, SubmitContext] = {}
         metrics = gw.metrics
+        # responses by status, counted into the metrics once per batch
+        statuses: dict[tuple[CommandStatus | None, SubmitOutcome], int] = {}
         for claimed in batch:
             assert claimed.future is not None
             try:
@@ -595,7 +602,8 @@ class AccountRunner:
             answered = claimed.answered_at if claimed.answered_at is not None else now
             if metrics is not None:
                 for result in results:
-                    metrics.response(self.account.name, _status_label(result))
+                    key = (result.status, result.outcome)
+                    statuses[key] = statuses.get(key, 0) + 1
                 if any(result.status is not None for result in results):
                     metrics.response_seconds.observe(
                         self.account.name, value=answered - claimed.sent_at
@@ -609,6 +617,9 @@ class AccountRunner:
                     context,
                 )
             )
+        if metrics is not None:
+            for (status, outcome), count in statuses.items():
+                metrics.response(self.account.name, _status_label(status, outcome), count)
         return outcomes
 
     def _settled(self, batch: list[_Claimed]) -> None:
@@ -868,12 +879,13 @@ def _answer(batch: list[HeldEvent]) -> None:
         held.answer.send()
 
 
-def _status_label(result: SubmitResult) -> str:
-    if result.status is not None:
-        return result.status.name
-    if result.outcome is SubmitOutcome.UNKNOWN:
+def _status_label(status: CommandStatus | None, outcome: SubmitOutcome) -> str:
+    """The ``status`` label of a submit response in the metrics."""
+    if status is not None:
+        return status.name
+    if outcome is SubmitOutcome.UNKNOWN:
         return "NO_RESPONSE"
-    if result.outcome is SubmitOutcome.NOT_RECEIVED:
+    if outcome is SubmitOutcome.NOT_RECEIVED:
         return "NOT_RECEIVED"
     return "NOT_SENT"
 
