@@ -13,16 +13,18 @@ from hypothesis import strategies as st
 from smppgate.pdu import (
     BODIES,
     CommandStatus,
+    DeliverSmResp,
     DestAddress,
     FrameReader,
     Pdu,
     PduError,
+    SubmitSmResp,
     Tlv,
     UnsuccessSme,
     decode,
     encode,
 )
-from smppgate.pdu.codec import Field, Kind
+from smppgate.pdu.codec import Field, Kind, _encode_generic
 from tests.pdu_fixtures import load
 
 
@@ -180,3 +182,29 @@ def test_garbage_fuzz_100k() -> None:
                 _only_codec_errors(frame)
         except PduError:
             pass
+
+
+_ID_RESPS = st.builds(
+    lambda cls, message_id, status, tlvs: cls(message_id, tlvs, status),
+    st.sampled_from([SubmitSmResp, DeliverSmResp]),
+    st.one_of(st.text(max_size=70), st.text(alphabet="0123456789abcdef", max_size=66)),
+    st.sampled_from([CommandStatus.ESME_ROK, CommandStatus.ESME_RTHROTTLED]),
+    st.sampled_from([(), (Tlv(0x1403, b"x"),)]),
+)
+
+
+@given(_ID_RESPS, st.integers(-1, 0x1_0000_0000))
+def test_the_id_response_fast_encoder_is_the_generic_one(pdu: Pdu, seq: int) -> None:
+    """submit_sm_resp / deliver_sm_resp take a one-pack path: the same bytes, or the same
+    error, as the encoder that reads the operation's table."""
+    fast: bytes | str
+    generic: bytes | str
+    try:
+        fast = encode(pdu, seq)
+    except PduError as exc:
+        fast = repr(exc)
+    try:
+        generic = _encode_generic(pdu, seq)
+    except PduError as exc:
+        generic = repr(exc)
+    assert fast == generic

@@ -684,9 +684,30 @@ def _encode_sm(cls: type[SubmitSm] | type[DeliverSm]) -> Callable[[Pdu, int], by
     return encode_sm
 
 
+def _encode_id_resp(cls: type[SubmitSmResp] | type[DeliverSmResp]) -> Callable[[Any, int], bytes]:
+    """The encoder of submit_sm_resp / deliver_sm_resp (one per message, one per receipt):
+    status 0, no TLVs, a plain id — one pack; anything else through the generic encoder."""
+    cid = int(cls().command_id)
+
+    def encode_id_resp(pdu: Any, seq: int) -> bytes:
+        message_id, tlvs, status = pdu[0], pdu[1], pdu[2]
+        if status or tlvs or type(message_id) is not str or not 0 <= seq <= 0xFFFFFFFF:
+            return _encode_generic(pdu, seq)
+        if not message_id:
+            return _HEADER.pack(HEADER_LENGTH + 1, cid, 0, seq) + b"\x00"
+        if len(message_id) >= 65 or not message_id.isascii() or "\x00" in message_id:
+            return _encode_generic(pdu, seq)  # (the limits, and the errors that name them)
+        raw = message_id.encode("ascii")
+        return _HEADER.pack(HEADER_LENGTH + len(raw) + 1, cid, 0, seq) + raw + b"\x00"
+
+    return encode_id_resp
+
+
 _FAST_ENCODERS: dict[type, Callable[[Any, int], bytes]] = {
     SubmitSm: _encode_sm(SubmitSm),
     DeliverSm: _encode_sm(DeliverSm),
+    SubmitSmResp: _encode_id_resp(SubmitSmResp),
+    DeliverSmResp: _encode_id_resp(DeliverSmResp),
 }
 
 
