@@ -92,12 +92,13 @@ def needs_reference(message: OutboundMessage) -> bool:
     return preview(message.text, message.encoding, message.default_alphabet).parts > 1
 
 
-@dataclass(frozen=True, slots=True)
-class SubmitTemplate:
+class SubmitTemplate(NamedTuple):
     """What every submit_sm of one message shares: the addresses as the profile writes them,
     the validity, receipts, service type and the message's own TLVs. ``part`` makes one part's
     submit_sm; the client (``build_submits``) and the gateway (``build_part_submits``, from
-    stored parts) both build through it, so a submit is built one way."""
+    stored parts) both build through it, so a submit is built one way. (A named tuple: one
+    is built per message sent, and a tuple is built several times faster than a frozen
+    dataclass.)"""
 
     source_ton: int
     source_npi: int

@@ -418,8 +418,8 @@ class Metrics:
     def response(self, account: str, status_name: str, count: int = 1) -> None:
         self.responses_total.inc(account, status_name, amount=count)
 
-    def receipt(self, state: str) -> None:
-        self.receipts_total.inc(str(state))
+    def receipt(self, state: str, count: int = 1) -> None:
+        self.receipts_total.inc(str(state), amount=count)
 
     def inbound(self, kind: str) -> None:
         self.inbound_total.inc(kind)

@@ -704,8 +704,6 @@ class AccountRunner:
                 await self._inbound_recorded(inbound, record.opt)
             else:
                 receipts.append(record)
-                if gw.metrics is not None:
-                    gw.metrics.receipt(record.state.value)
         if parts:
             # a keyword sent in parts: recognised when the store reassembles the set, in the
             # transaction that stores its last part and the MO
@@ -729,6 +727,12 @@ class AccountRunner:
                     continue
                 opt = keyword_of(inbound.text, inbound.source, inbound.ussd_service_op, account)
                 await self._inbound_recorded(inbound, opt)
+        if receipts and gw.metrics is not None:
+            states: dict[ReceiptState, int] = {}
+            for receipt in receipts:
+                states[receipt.state] = states.get(receipt.state, 0) + 1
+            for state, count in states.items():
+                gw.metrics.receipt(state.value, count)
         if receipts:
             matches = await gw.persist(
                 "record receipts", functools.partial(gw.store.record_receipts, receipts)
@@ -941,8 +945,10 @@ class Gateway:
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self._recovered_unknown: list[str] = []
-        self.receipt_listeners: list[Callable[[ReceiptMatch], Awaitable[None]]] = []
-        self.outcome_listeners: list[Callable[[OutcomeResult], Awaitable[None]]] = []
+        #: called once per recorded batch with its matches / outcomes (they wake senders:
+        #: one call per batch, not per message)
+        self.receipt_listeners: list[Callable[[list[ReceiptMatch]], Awaitable[None]]] = []
+        self.outcome_listeners: list[Callable[[list[OutcomeResult]], Awaitable[None]]] = []
         self.inbound_listeners: list[Callable[[AccountConfig, int], Awaitable[None]]] = []
 
     @property
@@ -1188,16 +1194,19 @@ class Gateway:
         await _wait_any(asyncio.Event(), self.stopping, within=delay)
 
     async def after_outcomes(self, results: list[OutcomeResult]) -> None:
-        for result in results:
-            for listener in self.outcome_listeners:
-                await listener(result)
-            if result.late_matches:
-                await self.after_receipts(list(result.late_matches))
+        if not results:
+            return
+        for listener in self.outcome_listeners:
+            await listener(results)
+        late = [match for result in results for match in result.late_matches]
+        if late:
+            await self.after_receipts(late)
 
     async def after_receipts(self, matches: list[ReceiptMatch]) -> None:
-        for match in matches:
-            for listener in self.receipt_listeners:
-                await listener(match)
+        if not matches:
+            return
+        for listener in self.receipt_listeners:
+            await listener(matches)
 
     async def notify_inbound(self, account: AccountConfig, inbound_id: int) -> None:
         for listener in self.inbound_listeners:
