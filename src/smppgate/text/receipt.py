@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
+from typing import NamedTuple
 
 __all__ = [
     "DeliveryState",
@@ -80,13 +80,13 @@ _BY_WORD = {word: state for state, word in _STAT_WORD.items()} | {
 _BY_VALUE = {int(state): state for state in DeliveryState}
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(NamedTuple):
     """A parsed receipt. Text fields are raw strings exactly as received (None if absent).
 
     ``receipted_message_id`` and ``message_state`` are the TLV values, which win over the
     text: ``message_id`` and ``state`` give the preferred reading. ``error`` is None for a
-    usable receipt, else why it is not (no id, no state, not a receipt at all).
+    usable receipt, else why it is not (no id, no state, not a receipt at all). (A named
+    tuple: one is built per receipt, several times faster than a frozen dataclass.)
     """
 
     raw: str
