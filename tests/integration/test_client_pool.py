@@ -430,6 +430,34 @@ async def test_four_sessions_share_the_work(smsc: FakeSmsc) -> None:
         assert sent == [p.short_message for p in parts]
 
 
+async def test_submit_messages_pins_each_message_and_spreads_them(smsc: FakeSmsc) -> None:
+    """The gateway's hand-over: many messages at once, a future each; every message's parts
+    through one session in order, the messages spread over the sessions with room (more
+    than the windows hold: the rest waits in the backlog)."""
+    modes = (BindMode.TRANSCEIVER, BindMode.TRANSMITTER, BindMode.TRANSMITTER)
+    async with SessionPool(account(smsc, sessions=modes, window=3)) as pool:
+        async with asyncio.timeout(5):
+            while len(pool.sessions) < 3:
+                await pool.wait_ready()
+                await smsc.wait_for(lambda: len(smsc.live()) == 3)
+                await asyncio.sleep(0)  # the runners mark their sessions bound
+        messages = [[part(b"m%d.%d" % (m, p)) for p in range(1 + m % 3)] for m in range(30)]
+        futures = pool.submit_messages(messages)
+        assert len(futures) == len(messages)
+        results = await asyncio.gather(*futures)
+        used: set[str] = set()
+        for pdus, res in zip(messages, results, strict=True):
+            assert [r.outcome for r in res] == [SubmitOutcome.ACCEPTED] * len(pdus)
+            assert len({r.session for r in res}) == 1
+            used.add(res[0].session)
+        assert len(used) == 3
+        sent = [s.pdu.short_message for s in smsc.submits]
+        for pdus in messages:
+            order = [sent.index(p.short_message) for p in pdus]
+            assert order == sorted(order)
+        assert pool.submit_messages([]) == []
+
+
 async def test_receipts_and_mo_reach_the_application(smsc: FakeSmsc) -> None:
     async with SessionPool(account(smsc)) as pool:
         await pool.wait_ready(5)

@@ -11,7 +11,15 @@ from pathlib import Path
 from smppgate.emulator import Account, Emulator, EmulatorConfig, FaultSpec, ListenerConfig
 from smppgate.service.config import parse_config
 from smppgate.service.runtime import Gateway
-from smppgate.store import MessageState, NewMessage, PlannedPart, Store, StoreUnavailable
+from smppgate.store import (
+    MessageState,
+    NewMessage,
+    OutcomeResult,
+    PlannedPart,
+    ReceiptMatch,
+    Store,
+    StoreUnavailable,
+)
 from smppgate.text import SplitMethod, plan_split
 
 from .test_platform_rules import until
@@ -80,6 +88,18 @@ async def test_messages_are_delivered_end_to_end(tmp_path: Path) -> None:
     async with Emulator(emu_config) as emu:
         _, port = emu.address
         async with Gateway(_config(tmp_path, port), poll_interval=0.02) as gw:  # type: ignore[arg-type]
+            # the listeners (they wake senders) hear once per recorded batch, with the batch
+            outcome_calls: list[list[OutcomeResult]] = []
+            receipt_calls: list[list[ReceiptMatch]] = []
+
+            async def on_outcomes(results: list[OutcomeResult]) -> None:
+                outcome_calls.append(results)
+
+            async def on_receipts(matches: list[ReceiptMatch]) -> None:
+                receipt_calls.append(matches)
+
+            gw.outcome_listeners.append(on_outcomes)
+            gw.receipt_listeners.append(on_receipts)
             texts = ["hello", "Привет " * 30, "x" * 400]
             results = await gw.store.insert_messages(
                 [_message(i, texts[i % 3]) for i in range(60)], gw.clock()
@@ -88,6 +108,11 @@ async def test_messages_are_delivered_end_to_end(tmp_path: Path) -> None:
             ids = [r.message.id for r in results]
             states = await _wait_final(gw.store, ids)
             assert set(states.values()) == {MessageState.DELIVERED}
+            assert all(type(call) is list and call for call in outcome_calls + receipt_calls)
+            assert {r.message_id for call in outcome_calls for r in call} == set(ids)
+            matched = [m for call in receipt_calls for m in call]
+            assert {m.message_id for m in matched} == set(ids)
+            assert len(outcome_calls) < len(ids)  # batches, not a call per message
             detail = await gw.store.get_message(ids[1])
             assert len(detail.message.parts) == 4  # 210 UCS2 units, 67 per part
             assert all(p.smsc_message_id for p in detail.message.parts)
