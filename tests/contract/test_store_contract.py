@@ -647,6 +647,28 @@ async def test_webhook_delivered_and_lease_expiry(store: Store) -> None:
         await store.webhook_delivered(999_999, T0)
 
 
+async def test_webhooks_delivered_marks_a_batch_in_one_call(store: Store) -> None:
+    jobs = [await store.enqueue_webhook("u", str(i), "mo", None, T0) for i in range(5)]
+    claimed = await store.claim_webhooks("n1", 10, T0, LEASE)
+    assert len(claimed) == 5
+    await store.webhooks_delivered([jobs[0].id, jobs[2].id, jobs[3].id, 999_999], T0 + 2)
+    await store.webhooks_delivered([], T0 + 3)  # nothing to mark: no transaction needed
+    states = [(await store.get_webhook(j.id)).state for j in jobs]
+    assert states == [
+        WebhookState.DELIVERED,
+        WebhookState.PENDING,
+        WebhookState.DELIVERED,
+        WebhookState.DELIVERED,
+        WebhookState.PENDING,
+    ]
+    done = await store.get_webhook(jobs[2].id)
+    assert (done.leased_by, done.lease_until) == (None, None)
+    assert await store.webhook_backlog() == 2
+    # the two still leased come back after the lease, the delivered ones never
+    again = await store.claim_webhooks("n2", 10, T0 + LEASE, LEASE)
+    assert [j.id for j in again] == [jobs[1].id, jobs[4].id]
+
+
 async def test_concurrent_webhook_claims_are_disjoint(store: Store, open_node: OpenNode) -> None:
     for i in range(60):
         await store.enqueue_webhook("u", str(i), "receipt", None, T0)

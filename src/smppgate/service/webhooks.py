@@ -3,9 +3,11 @@ wait in (the store's ``webhooks`` table) and the worker that delivers them.
 
 Delivery is at least once: a job is claimed with a lease (so two nodes never send it at the
 same time), POSTed, then marked delivered on 2xx or retried with backoff until
-``webhooks.max_attempts`` (then it is kept as ``gave_up``, visible in the store). A process
-killed between the POST and the mark sends that job again after the lease: receivers dedupe
-on ``X-Smppgate-Delivery``, which is the job id and the same on every attempt.
+``webhooks.max_attempts`` (then it is kept as ``gave_up``, visible in the store). The jobs
+answered 2xx are marked together, one transaction for all that finished while the previous
+mark was being written. A process killed between the POST and the mark sends that job again
+after the lease: receivers dedupe on ``X-Smppgate-Delivery``, which is the job id and the same
+on every attempt.
 
 Headers of every POST::
 
@@ -24,7 +26,8 @@ Where webhooks may go is `smppgate.service.egress`'s policy: checked when a URL 
 again for every job before it is sent, and for every address its host resolves to (the
 connection goes only to addresses that passed). Deliveries run on a bounded pool of workers
 with at most ``webhooks.per_host`` to one receiver: a receiver that hangs holds that many
-workers, never the others' webhooks.
+workers, never the others' webhooks. The POSTs go over kept connections
+(`smppgate.service.webhook_http`), at most ``per_host`` of them to one receiver.
 """
 
 from __future__ import annotations
@@ -46,14 +49,15 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
 from smppgate.service.config import AccountConfig, GatewayConfig
-from smppgate.service.egress import EgressPolicy, UrlRefusedError
+from smppgate.service.egress import EgressPolicy, Target, UrlRefusedError
 from smppgate.service.metrics import Metrics
+from smppgate.service.webhook_http import HttpError, WebhookHttp
 from smppgate.store import (
     InboundMessage,
     NewWebhook,
@@ -253,6 +257,19 @@ def delivery_headers(job: WebhookJob, body: bytes, secret: str, now: float) -> d
     return headers
 
 
+def header_lines(headers: dict[str, str]) -> bytes:
+    """`delivery_headers` as the lines of a request head (values are ASCII: an event name,
+    digits, hex)."""
+    return "".join(f"{name}: {value}\r\n" for name, value in headers.items()).encode("ascii")
+
+
+def request_path(url: str) -> str:
+    """The request target of a (checked) URL: its path and query, ``/`` for none."""
+    parts = urlsplit(url)
+    path = parts.path or "/"
+    return f"{path}?{parts.query}" if parts.query else path
+
+
 # ------------------------------------------------------------------------ outbox
 
 
@@ -439,11 +456,14 @@ class WebhookSender:
         self.reconfigure(config)
         self._wake = asyncio.Event()
         self._closing = False
-        self._session: aiohttp.ClientSession | None = None
+        self._http: WebhookHttp | None = None
         self._task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
+        #: jobs answered 2xx whose mark is not written yet, and the task writing the marks
+        self._answered: list[int] = []
+        self._marking: asyncio.Task[None] | None = None
         self._per_host: Counter[str] = Counter()
-        self._waiting: dict[str, collections.deque[WebhookJob]] = {}
+        self._waiting: dict[str, collections.deque[tuple[WebhookJob, Target]]] = {}
         #: a receiver whose slots and waiting line the last claim filled (None: none was)
         self._full: str | None = None
         #: since when each receiver has had every slot busy without one delivery finishing
@@ -476,15 +496,11 @@ class WebhookSender:
     async def start(self) -> None:
         if self._task is not None:
             raise RuntimeError("WebhookSender already started")
-        connector = aiohttp.TCPConnector(
-            resolver=CheckedResolver(self._policy, self._resolver),
-            limit=self._settings.workers,
-            limit_per_host=self._settings.per_host,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            timeout=aiohttp.ClientTimeout(total=self._settings.timeout),
-            trust_env=False,  # never through a proxy from the environment
+        # never through a proxy: the client knows of none
+        self._http = WebhookHttp(
+            CheckedResolver(self._policy, self._resolver),
+            timeout=self._settings.timeout,
+            keep=self._settings.per_host,
         )
         self._task = asyncio.create_task(self._run(), name="smppgate-webhooks")
 
@@ -501,7 +517,7 @@ class WebhookSender:
         if task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        waiting = [job.id for queue in self._waiting.values() for job in queue]
+        waiting = [job.id for queue in self._waiting.values() for job, _ in queue]
         self._waiting.clear()
         if waiting:
             with contextlib.suppress(StoreError):  # else they are due when their lease ends
@@ -512,9 +528,10 @@ class WebhookSender:
                 delivery.cancel()
             if pending:
                 await asyncio.wait(pending)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._marked()
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
 
     async def run_once(self) -> int:
         """Claim one batch of due jobs, start their deliveries and wait for them; return how
@@ -524,6 +541,7 @@ class WebhookSender:
         new = self._deliveries - started
         if new:
             await asyncio.wait(new)
+        await self._marked()
         return claimed
 
     async def _run(self) -> None:
@@ -573,11 +591,11 @@ class WebhookSender:
                 continue
             cap = self._settings.per_host
             if self._per_host[target.key] < cap:
-                self._start(job, target.key)
+                self._start(job, target)
                 continue
             queue = self._waiting.setdefault(target.key, collections.deque())
             if len(queue) < cap:
-                queue.append(job)
+                queue.append((job, target))
             elif self._hanging(target.key):
                 deferred.append(job.id)
             else:
@@ -601,11 +619,12 @@ class WebhookSender:
         since = self._busy_since.get(key)
         return since is not None and self._clock() - since >= self._defer_delay
 
-    def _start(self, job: WebhookJob, key: str) -> None:
+    def _start(self, job: WebhookJob, target: Target) -> None:
+        key = target.key
         self._per_host[key] += 1
         if self._per_host[key] >= self._settings.per_host:
             self._busy_since.setdefault(key, self._clock())
-        task = asyncio.create_task(self._deliver(job), name=f"smppgate-webhook-{job.id}")
+        task = asyncio.create_task(self._deliver(job, target), name=f"smppgate-webhook-{job.id}")
         self._deliveries.add(task)
         task.add_done_callback(functools.partial(self._finished, key))
 
@@ -619,25 +638,27 @@ class WebhookSender:
             log.error("webhook delivery failed unexpectedly", exc_info=task.exception())
         queue = self._waiting.get(key)
         if queue and not self._closing:
-            self._start(queue.popleft(), key)
+            self._start(*queue.popleft())
             if not queue:
                 del self._waiting[key]
         self._wake.set()
 
-    async def _deliver(self, job: WebhookJob) -> None:
-        assert self._session is not None
+    async def _deliver(self, job: WebhookJob, target: Target) -> None:
+        assert self._http is not None
         body = job.payload.encode()
         headers = delivery_headers(job, body, self._settings.secret, self._clock())
         error: str | None
         started = time.monotonic()
         try:
-            async with self._session.post(
-                job.url, data=body, headers=headers, allow_redirects=False
-            ) as response:
-                error = None if 200 <= response.status < 300 else f"HTTP {response.status}"
+            status = await self._http.post(
+                target, request_path(job.url), header_lines(headers), body
+            )
+            error = None if 200 <= status < 300 else f"HTTP {status}"
         except TimeoutError:
             error = f"no answer in {self._settings.timeout:g} s"
-        except (aiohttp.ClientError, ValueError) as exc:
+        except HttpError as exc:
+            error = f"HttpError: {exc}"
+        except (OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         except asyncio.CancelledError:
             # stopped mid-POST: due again now rather than after the lease
@@ -646,15 +667,38 @@ class WebhookSender:
         if self._metrics is not None:
             outcome = "delivered" if error is None else "failed"
             self._metrics.webhook_seconds.observe(outcome, value=time.monotonic() - started)
+        if error is None:
+            self._answered.append(job.id)
+            if self._marking is None or self._marking.done():
+                self._marking = asyncio.create_task(self._mark(), name="smppgate-webhook-marks")
+            return
         try:
-            if error is None:
-                await self._store.webhook_delivered(job.id, self._clock())
-                self._count("delivered")
-            else:
-                await self._failed(job, error, retry=self._backoff(job.attempts))
+            await self._failed(job, error, retry=self._backoff(job.attempts))
         except StoreError as exc:
             # the lease runs out and the job is claimed again: at least once
             log.warning("webhook %s: could not record the outcome: %s", job.id, exc)
+
+    async def _mark(self) -> None:
+        """Mark the jobs answered 2xx as delivered, one transaction for all that are waiting:
+        those answered while a mark is being written go in the next one."""
+        while self._answered:
+            ids, self._answered = self._answered, []
+            try:
+                await self._store.webhooks_delivered(ids, self._clock())
+            except StoreError as exc:
+                # their leases run out and they are claimed again: at least once
+                log.warning("webhooks %s..: could not record the delivery: %s", ids[0], exc)
+                continue
+            except Exception:  # the marks outlive one bad batch, as the claims do
+                log.exception("webhook sender: unexpected error marking deliveries")
+                continue
+            if self._metrics is not None:
+                self._metrics.webhooks_total.inc("delivered", amount=len(ids))
+
+    async def _marked(self) -> None:
+        """Until every answered job's mark is written (or failed)."""
+        while self._marking is not None and not self._marking.done():
+            await asyncio.shield(self._marking)
 
     async def _failed(self, job: WebhookJob, error: str, retry: float | None) -> None:
         retry_at = None if retry is None else self._clock() + retry

@@ -421,6 +421,11 @@ class Store(Protocol):
 
     async def webhook_delivered(self, job_id: int, at: float) -> None: ...
 
+    async def webhooks_delivered(self, job_ids: Sequence[int], at: float) -> None:
+        """Many jobs delivered, marked in one transaction (the sender's batch of POSTs that
+        were answered 2xx); ids no longer in the outbox are skipped."""
+        ...
+
     async def webhooks_deferred(self, job_ids: Sequence[int], due_at: float) -> None:
         """Claimed jobs handed back unsent (their receiver was busy): pending again, due at
         `due_at`, the claim not counted as an attempt."""

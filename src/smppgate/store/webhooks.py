@@ -129,6 +129,21 @@ class WebhookStore(StoreBase):
 
         await self._backend.run(done)
 
+    async def webhooks_delivered(self, job_ids: Sequence[int], at: float) -> None:
+        require_finite(at=at)
+
+        async def done(conn: Connection) -> None:
+            for chunk in chunks(sorted(set(job_ids))):
+                await conn.execute(
+                    "UPDATE webhooks SET state = 'delivered', delivered_at = ?, leased_by = NULL,"
+                    f" lease_until = NULL WHERE id IN ({placeholders(len(chunk))})",
+                    at,
+                    *chunk,
+                )
+
+        if job_ids:
+            await self._backend.run(done)
+
     async def webhooks_deferred(self, job_ids: Sequence[int], due_at: float) -> None:
         async def defer(conn: Connection) -> None:
             for chunk in chunks(sorted(job_ids)):
