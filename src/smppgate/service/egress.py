@@ -17,6 +17,7 @@ names (exact, case-insensitive) and addresses or networks (``10.1.2.3``, ``10.0.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -113,15 +114,11 @@ class EgressPolicy:
 
     @property
     def _names(self) -> frozenset[str]:
-        return frozenset(h for h in self.allow_hosts if literal_address(h) is None and "/" not in h)
+        return _allowed(self.allow_hosts)[0]
 
     @property
     def _networks(self) -> tuple[IPNetwork, ...]:
-        return tuple(
-            ipaddress.ip_network(h, strict=False)
-            for h in self.allow_hosts
-            if "/" in h or literal_address(h) is not None
-        )
+        return _allowed(self.allow_hosts)[1]
 
     def name_allowed(self, host: str) -> bool:
         """A host name listed in ``allow_hosts``: whatever it resolves to is allowed."""
@@ -134,7 +131,19 @@ class EgressPolicy:
         return any(address in network for network in self._networks)
 
     def check_url(self, url: str) -> Target:
-        """The URL's target when the gateway may call it; `UrlRefusedError` says why not."""
+        """The URL's target when the gateway may call it; `UrlRefusedError` says why not.
+
+        The answer depends on the policy and the URL alone (a name is judged when it is
+        resolved, not here), so the last answers are remembered: a batch of messages with
+        the same ``callback_url`` checks it once, not once per message."""
+        if len(url) > MAX_URL_LENGTH:
+            raise UrlRefusedError(f"at most {MAX_URL_LENGTH} characters")
+        checked = _check_url(self, url)
+        if isinstance(checked, str):
+            raise UrlRefusedError(checked)
+        return checked
+
+    def _check_url(self, url: str) -> Target:
         if len(url) > MAX_URL_LENGTH:
             raise UrlRefusedError(f"at most {MAX_URL_LENGTH} characters")
         if not url.isascii() or not url.isprintable() or any(c.isspace() for c in url):
@@ -165,3 +174,25 @@ class EgressPolicy:
                 "a receiver inside the network must be listed in [webhooks] allow_hosts"
             )
         return Target(parts.scheme, host, port)
+
+
+@functools.lru_cache(maxsize=64)
+def _allowed(allow_hosts: tuple[str, ...]) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
+    """``allow_hosts`` read once: the host names, and the addresses and networks."""
+    names = frozenset(h for h in allow_hosts if literal_address(h) is None and "/" not in h)
+    networks = tuple(
+        ipaddress.ip_network(h, strict=False)
+        for h in allow_hosts
+        if "/" in h or literal_address(h) is not None
+    )
+    return names, networks
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_url(policy: EgressPolicy, url: str) -> Target | str:
+    """`EgressPolicy.check_url`'s answer (a refusal as its message: the exception is made
+    afresh each time, never one kept with an old traceback)."""
+    try:
+        return policy._check_url(url)  # the uncached check
+    except UrlRefusedError as exc:
+        return str(exc)

@@ -25,7 +25,7 @@ import ipaddress
 import socket
 import ssl
 import time
-from typing import Final
+from typing import Final, cast
 
 from aiohttp.abc import AbstractResolver
 
@@ -74,8 +74,8 @@ class _Connection(asyncio.Protocol):
     # -- asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream transport (uvloop's is not registered as an asyncio.Transport)
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if self._waiter is None or self._waiter.done():
