@@ -8,7 +8,7 @@ import ipaddress
 import pytest
 
 from smppgate.service.config import ConfigError, parse_config
-from smppgate.service.egress import EgressPolicy, UrlRefusedError, literal_address
+from smppgate.service.egress import EgressPolicy, Target, UrlRefusedError, literal_address
 
 REFUSED = [
     "http://127.0.0.1/hook",
@@ -117,3 +117,20 @@ def test_default_callback_url_is_checked_at_load() -> None:
     assert allowed.accounts[0].default_callback_url == "http://127.0.0.1:8081/hook"
     lab = parse_config({"webhooks": {"allow_private": True}, "accounts": [account]}, environ={})
     assert lab.webhooks.policy.allow_private
+
+
+def test_remembered_answers_belong_to_their_policy() -> None:
+    # check_url remembers its answers (a batch checks one callback_url per message): a
+    # refusal stays a refusal, raised afresh each time, and another policy gets its own answer
+    strict, listed = EgressPolicy(), EgressPolicy(allow_hosts=("10.0.0.0/8",))
+    url = "http://10.1.2.3:8080/hook"
+    refusals = []
+    for _ in range(2):
+        with pytest.raises(UrlRefusedError, match="allow_hosts") as refused:
+            strict.check_url(url)
+        refusals.append(refused.value)
+        assert listed.check_url(url) == Target("http", "10.1.2.3", 8080)
+    assert refusals[0] is not refusals[1]
+    assert EgressPolicy(allow_private=True).check_url(url).key == "10.1.2.3:8080"
+    with pytest.raises(UrlRefusedError, match="2048"):
+        listed.check_url("http://example.com/" + "a" * 2048)
