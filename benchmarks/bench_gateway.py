@@ -482,6 +482,8 @@ def main() -> None:
     if args.receiver:
         _receiver_main(args.receiver)
         return
+    # a SIGTERM (a benchmark started in the background ignores SIGINT) stops the servers too
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.quick:
         args.single, args.batch, args.bulk = 1000, 10_000, 10_000
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
