@@ -127,12 +127,24 @@ class Backend(Protocol):
     dialect: Dialect
     tally: Tally
 
-    async def run(self, fn: Callable[[Connection], Awaitable[T]], *, write: bool = True) -> T:
+    async def run(
+        self,
+        fn: Callable[[Connection], Awaitable[T]],
+        *,
+        write: bool = True,
+        priority: bool = False,
+    ) -> T:
         """Run `fn` in one transaction and commit; roll back and raise a `StoreError` on error.
 
         A write transaction holds the write lock from its start (SQLite `BEGIN IMMEDIATE`), so
         read-then-write logic inside `fn` is safe; transient conflicts (deadlock, serialisation)
         are retried by the driver.
+
+        ``priority``: the transaction accepts new work from a customer (intake: a message
+        inserted for the API or the front door, whose caller waits for the commit to answer).
+        The driver runs it ahead of the other work waiting for the database (SQLite: a lane of
+        its own on the one connection, the dispatcher's transactions never starved; PostgreSQL:
+        a connection of the pool kept for it). Nothing else about the transaction changes.
         """
         ...
 

@@ -68,12 +68,12 @@ class IntakeStore(StoreBase):
             return results
 
         try:
-            return await self._backend.run(insert)
+            return await self._backend.run(insert, priority=True)
         except DuplicateKey as exc:
             if "idempotency" not in exc.what:
                 raise
             # another node inserted the same key between our lookup and insert: look again
-            return await self._backend.run(insert)
+            return await self._backend.run(insert, priority=True)
 
     async def client_usage(self, day: str) -> dict[str, int]:
         async def fetch(conn: Connection) -> dict[str, int]:

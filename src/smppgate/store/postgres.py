@@ -13,6 +13,7 @@ serialisation failures are retried a few times, the rest is translated to `Store
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -152,6 +153,9 @@ class PostgresBackend:
 
     def __init__(self, pool: asyncpg.Pool[asyncpg.Record]) -> None:
         self._pool = pool
+        # all but one of the pool's connections: intake (``priority``) never waits for the
+        # pool behind the other work
+        self._others = asyncio.Semaphore(max(1, pool.get_max_size() - 1))
         self._closed = False
         self.tally = Tally()
 
@@ -163,9 +167,21 @@ class PostgresBackend:
             raise StoreUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
         return cls(pool)
 
-    async def run(self, fn: Callable[[Connection], Awaitable[T]], *, write: bool = True) -> T:
+    async def run(
+        self,
+        fn: Callable[[Connection], Awaitable[T]],
+        *,
+        write: bool = True,
+        priority: bool = False,
+    ) -> T:
         if self._closed:
             raise StoreUnavailable("the store is closed")
+        if priority:
+            return await self._run(fn)
+        async with self._others:
+            return await self._run(fn)
+
+    async def _run(self, fn: Callable[[Connection], Awaitable[T]]) -> T:
         for attempt in range(_RETRIES):
             try:
                 async with self._pool.acquire() as conn:

@@ -242,7 +242,7 @@ class SmppPartsStore(StoreBase):
         async def run(conn: Connection) -> tuple[list[str], list[HeldSet]]:
             return await hold(conn, parts, now)
 
-        return await self._backend.run(run)
+        return await self._backend.run(run, priority=True)
 
     async def smpp_due_sets(self, received_before: float, limit: int) -> list[HeldSet]:
         async def due(conn: Connection) -> list[HeldSet]:

@@ -15,10 +15,20 @@ SQLite transaction, each in its own SAVEPOINT (an error rolls back that one alon
 one COMMIT, so one fsync. No caller hears of success before that COMMIT returned; if it fails,
 every transaction of the group gets the error and none of them is on disk.
 
+Intake first: a transaction run with ``priority=True`` (one that accepts new work from a
+customer: the API's and the front door's inserts) waits in a lane of its own. The next group
+takes the intake waiting before the rest, and one under way takes in the intake that arrived
+meanwhile after the transaction it is running: the intake runs next, the group commits right
+after it, and the transactions of the group not run yet go first into the next group. So an
+intake commit waits for at most one transaction of the dispatcher's, not for a queue of them,
+while a group's commit is still the first after its work. The rest is not starved: after
+`INTAKE_AHEAD` groups in a row in which intake went ahead of waiting work, the next group is
+that work's alone.
+
 Concurrency: within the process the thread runs transactions one at a time, in the order they
-were asked for; across processes `BEGIN IMMEDIATE` takes the database write lock at the start
-of every write transaction and `busy_timeout` waits for it, so two claimers can never read the
-same queued row and both update it.
+were asked for within each lane; across processes `BEGIN IMMEDIATE` takes the database write
+lock at the start of every write transaction and `busy_timeout` waits for it, so two claimers
+can never read the same queued row and both update it.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from pathlib import Path
 from queue import SimpleQueue
@@ -41,6 +52,8 @@ T = TypeVar("T")
 SYNCHRONOUS_MODES = ("full", "normal", "extra")
 #: the most transactions sharing one COMMIT (each already bounded by the store's batch limits)
 MAX_GROUP = 32
+#: groups in a row in which intake may go ahead of other work waiting (then one group of it)
+INTAKE_AHEAD = 4
 
 
 class _SqliteConnection:
@@ -97,24 +110,109 @@ def _drive(awaitable: Awaitable[T]) -> T:
 
 
 class _Job:
-    __slots__ = ("error", "fn", "future", "loop", "result", "write")
+    __slots__ = ("error", "fn", "future", "loop", "priority", "result", "write")
 
     def __init__(
         self,
         fn: Callable[[Connection], Awaitable[Any]],
         write: bool,
+        priority: bool,
         loop: asyncio.AbstractEventLoop,
         future: asyncio.Future[Any],
     ) -> None:
         self.fn = fn
         self.write = write
+        self.priority = priority
         self.loop = loop
         self.future = future
         self.result: Any = None
         self.error: BaseException | None = None
 
 
+#: put on the queue after an intake job (which waits in its own lane): wakes the thread
+_WAKE = object()
 _STOP = object()
+
+
+class _Lanes:
+    """The jobs waiting for the driver's thread, in two lanes: intake (``priority``) and the
+    rest, each first in, first out. Event loops append to `intake` and put on `queue`; only
+    the driver's thread takes from either."""
+
+    __slots__ = ("ahead", "intake", "pending", "queue", "rest_running", "stopping")
+
+    def __init__(self, queue: SimpleQueue[Any], intake: deque[_Job]) -> None:
+        self.queue = queue
+        self.intake = intake
+        #: the rest, taken off `queue`, not run yet
+        self.pending: deque[_Job] = deque()
+        #: groups in a row in which intake went ahead of waiting work
+        self.ahead = 0
+        #: the last group was the rest's and no intake went ahead of any of it
+        self.rest_running = False
+        self.stopping = False
+
+    def next_group(self) -> tuple[list[_Job], bool] | None:
+        """The next group's jobs and whether intake may join it; None once stopped and
+        drained. Blocks while there is nothing to do."""
+        if self.rest_running:
+            self.ahead = 0
+            self.rest_running = False
+        while True:
+            if not self.pending and not self.intake:
+                if self.stopping:
+                    return None
+                self._take(self.queue.get())
+            while len(self.pending) < MAX_GROUP and not self.queue.empty():
+                self._take(self.queue.get())
+            if self.intake and (not self.pending or self.ahead < INTAKE_AHEAD):
+                jobs = _live(self.intake, MAX_GROUP)
+                if jobs:
+                    self.ahead = self.ahead + 1 if self.pending else 0
+                    return jobs, True
+                continue
+            jobs = _live(self.pending, MAX_GROUP)
+            if jobs:
+                self.rest_running = True
+                return jobs, self.ahead < INTAKE_AHEAD
+
+    def join(self, jobs: list[_Job], ran: int) -> bool:
+        """Between two jobs of a group: move the intake waiting into ``jobs`` right after the
+        ``ran`` jobs run so far (a group holds at most `MAX_GROUP` intake jobs); the group's
+        jobs not run yet go back to the front of their lane. Whether any joined."""
+        joining = _live(self.intake, MAX_GROUP - sum(job.priority for job in jobs[:ran]))
+        if not joining:
+            return False
+        rest = jobs[ran:]
+        del jobs[ran:]
+        jobs.extend(joining)
+        if rest:  # it went ahead of the group's own rest
+            self.ahead += 1
+            self.rest_running = False
+            self.give_back(rest)
+        return True
+
+    def give_back(self, jobs: list[_Job]) -> None:
+        """Jobs of a group that did not run: first in their lanes again, in their order."""
+        for job in reversed(jobs):
+            (self.intake if job.priority else self.pending).appendleft(job)
+
+    def _take(self, item: Any) -> None:
+        if item is _STOP:
+            self.stopping = True
+        elif item is not _WAKE:
+            self.pending.append(item)
+
+
+def _live(lane: deque[_Job], most: int) -> list[_Job]:
+    """Up to ``most`` jobs off the front of ``lane``, skipping the cancelled ones (nobody
+    waits for them: never started, nothing done)."""
+    jobs: list[_Job] = []
+    while lane and len(jobs) < most:
+        job = lane.popleft()
+        if not job.future.cancelled():
+            jobs.append(job)
+    return jobs
 
 
 class SqliteBackend:
@@ -124,6 +222,7 @@ class SqliteBackend:
         self.path = path
         self.tally = Tally()
         self._queue: SimpleQueue[Any] = SimpleQueue()
+        self._intake: deque[_Job] = deque()
         self._closed = False
         self._stopped: asyncio.Future[None] | None = None
 
@@ -152,12 +251,23 @@ class SqliteBackend:
         await opened
         return backend
 
-    async def run(self, fn: Callable[[Connection], Awaitable[T]], *, write: bool = True) -> T:
+    async def run(
+        self,
+        fn: Callable[[Connection], Awaitable[T]],
+        *,
+        write: bool = True,
+        priority: bool = False,
+    ) -> T:
         if self._closed:
             raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(fn, write, loop, future))
+        job = _Job(fn, write, priority, loop, future)
+        if priority:
+            self._intake.append(job)  # before the wake-up: the thread finds it when it wakes
+            self._queue.put(_WAKE)
+        else:
+            self._queue.put(job)
         return await future
 
     async def close(self) -> None:
@@ -185,25 +295,13 @@ class SqliteBackend:
             return
         loop.call_soon_threadsafe(_settle_future, opened, None, None)
         conn = _SqliteConnection(db, self.tally)
-        stop = False
-        while not stop:
-            jobs: list[_Job] = []
-            item = self._queue.get()
-            while True:
-                if item is _STOP:
-                    stop = True
-                    break
-                if not item.future.cancelled():  # nobody waits: never started, nothing done
-                    jobs.append(item)
-                if len(jobs) >= MAX_GROUP or self._queue.empty():
-                    break
-                item = self._queue.get()
-            while jobs:
-                try:
-                    jobs = _run_group(db, conn, jobs)
-                except BaseException as exc:  # noqa: BLE001 - never leave a caller waiting
-                    _abandon(db, jobs, exc)
-                    jobs = []
+        lanes = _Lanes(self._queue, self._intake)
+        while (group := lanes.next_group()) is not None:
+            jobs, joinable = group
+            try:
+                lanes.give_back(_run_group(db, conn, jobs, lanes if joinable else None))
+            except BaseException as exc:  # noqa: BLE001 - never leave a caller waiting
+                _abandon(db, jobs, exc)
         db.close()
         if self._stopped is not None:
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
@@ -237,16 +335,24 @@ def _open(path: str, synchronous: str, busy_timeout_ms: int) -> sqlite3.Connecti
     return db
 
 
-def _run_group(db: sqlite3.Connection, conn: _SqliteConnection, jobs: list[_Job]) -> list[_Job]:
+def _run_group(
+    db: sqlite3.Connection, conn: _SqliteConnection, jobs: list[_Job], lanes: _Lanes | None
+) -> list[_Job]:
     """Run ``jobs`` in one transaction, each in a savepoint, commit once, then hand every job
-    its result. Returns the jobs not run yet (when SQLite itself ended the transaction)."""
+    its result. With ``lanes``, the intake waiting after a job joins the group there (`join`:
+    ``jobs`` is changed in place, always holding the jobs this group owns). Returns the jobs
+    not run yet (when SQLite itself ended the transaction)."""
+    write = any(j.write for j in jobs)
     try:
-        db.execute("BEGIN IMMEDIATE" if any(j.write for j in jobs) else "BEGIN")
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
     except sqlite3.Error as exc:
         _deliver(jobs, StoreUnavailable(f"cannot begin a transaction: {exc}"))
         return []
     done: list[_Job] = []
-    for index, job in enumerate(jobs):
+    index = 0
+    while index < len(jobs):
+        job = jobs[index]
+        index += 1
         done.append(job)
         db.execute("SAVEPOINT job")
         try:
@@ -258,10 +364,21 @@ def _run_group(db: sqlite3.Connection, conn: _SqliteConnection, jobs: list[_Job]
                 # this one are undone too; they fail with it, the rest run afresh
                 _deliver(done[:-1], StoreUnavailable(f"transaction rolled back: {exc}"))
                 _deliver([job], None)
-                return jobs[index + 1 :]
+                return jobs[index:]
             _rollback_savepoint(db)
-            continue
-        db.execute("RELEASE job")
+        else:
+            db.execute("RELEASE job")
+        # intake that came meanwhile runs next and commits with what ran so far: after any job
+        # of the rest, after the last of a group of intake (a group that began without the
+        # write lock cannot take it on safely: there intake waits for the next group)
+        if (
+            lanes is not None
+            and write
+            and lanes.intake
+            and (not job.priority or index == len(jobs))
+            and lanes.join(jobs, index)
+        ):
+            lanes = None
     try:
         db.execute("COMMIT")
     except sqlite3.Error as exc:
