@@ -11,12 +11,14 @@ A refusal is a `SubmitRefused` carrying the command_status the application gets 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from smppgate.numbers import DialPlan, NumberError, international, national, normalize
 from smppgate.pdu import CommandStatus, DataSm, EsmClass, Npi, SubmitSm, TlvTag, Ton
+from smppgate.profiles import AddressPolicy
 from smppgate.service.config import AccountConfig, SmppUserConfig
 from smppgate.service.intake import MAX_VALIDITY, ValidationError, check_sender
 from smppgate.smsc.times import TimeFormatError, validity_seconds
@@ -71,9 +73,8 @@ def smpp_submit(
             CommandStatus.ESME_RSUBMITFAIL,
             f"data_coding {data_coding} (taken: {', '.join(map(str, DATA_CODINGS))})",
         )
-    wall = datetime.fromtimestamp(now, UTC)
-    validity = _validity(request, account, wall)
-    not_before = _schedule(request, wall, now)
+    validity = _validity(request, account, now)
+    not_before = _schedule(request, now)
     priority = request.priority_flag if isinstance(request, SubmitSm) else 0
     if priority > _MAX_PRIORITY_FLAG:
         raise SubmitRefused(CommandStatus.ESME_RINVPRTFLG, f"priority_flag {priority} (0..3)")
@@ -151,7 +152,7 @@ def _part(
         )
     if not octets:
         raise SubmitRefused(CommandStatus.ESME_RINVMSGLEN, f"part {seq} of {total} is empty")
-    limit = _octets_limit(request.data_coding, split=True)
+    limit = _octets_limit(request.data_coding, True)
     if len(octets) > limit:
         raise SubmitRefused(
             CommandStatus.ESME_RINVMSGLEN,
@@ -190,9 +191,10 @@ def _sar_part(sar: dict[int, bytes], short_message: bytes) -> tuple[str, int, in
     return "sar", reference, total, seq, short_message
 
 
-def _octets_limit(data_coding: int, *, split: bool) -> int:
-    """Octets of text one SMS (or one part) holds: GSM septets come one per octet (unpacked),
-    UCS2 units two."""
+@functools.cache
+def _octets_limit(data_coding: int, split: bool) -> int:
+    """Octets of text one SMS (or one part, ``split``) holds: GSM septets come one per octet
+    (unpacked), UCS2 units two."""
     encoding = {0: Encoding.GSM7, 8: Encoding.UCS2}.get(data_coding, Encoding.LATIN1)
     limits = capacity(encoding)
     units = limits.per_part if split else limits.single
@@ -234,8 +236,15 @@ def _source(value: str, account: AccountConfig) -> str:
                 f"source_addr empty and account {account.name!r} has no default_sender",
             )
         value = account.default_sender
+    return _checked_sender(value, account.profile.addresses)
+
+
+#: an application sends from a handful of senders: each is checked once, not per submit (a
+#: refused one is not kept, it is checked again)
+@functools.lru_cache(maxsize=1024)
+def _checked_sender(value: str, addresses: AddressPolicy) -> str:
     try:
-        return check_sender(value, "source_addr", account.profile.addresses)
+        return check_sender(value, "source_addr", addresses)
     except ValidationError as exc:
         raise SubmitRefused(CommandStatus.ESME_RINVSRCADR, exc.message) from None
 
@@ -259,7 +268,7 @@ def _content(request: SubmitSm | DataSm, account: AccountConfig) -> tuple[bytes,
         return b"", payload
     if not short_message:
         raise SubmitRefused(CommandStatus.ESME_RINVMSGLEN, "empty message")
-    limit = _octets_limit(request.data_coding, split=False)
+    limit = _octets_limit(request.data_coding, False)
     if len(short_message) > limit:
         raise SubmitRefused(
             CommandStatus.ESME_RINVMSGLEN,
@@ -269,10 +278,12 @@ def _content(request: SubmitSm | DataSm, account: AccountConfig) -> tuple[bytes,
     return short_message, None
 
 
-def _validity(request: SubmitSm | DataSm, account: AccountConfig, wall: datetime) -> int | None:
+def _validity(request: SubmitSm | DataSm, account: AccountConfig, now: float) -> int | None:
     value = request.validity_period if isinstance(request, SubmitSm) else ""
+    if not value:
+        return None
     try:
-        seconds = validity_seconds(value, wall)
+        seconds = validity_seconds(value, datetime.fromtimestamp(now, UTC))
     except TimeFormatError as exc:
         raise SubmitRefused(CommandStatus.ESME_RINVEXPIRY, str(exc)) from None
     if seconds is None:
@@ -287,10 +298,12 @@ def _validity(request: SubmitSm | DataSm, account: AccountConfig, wall: datetime
     return math.ceil(seconds)
 
 
-def _schedule(request: SubmitSm | DataSm, wall: datetime, now: float) -> float | None:
+def _schedule(request: SubmitSm | DataSm, now: float) -> float | None:
     value = request.schedule_delivery_time if isinstance(request, SubmitSm) else ""
+    if not value:
+        return None
     try:
-        seconds = validity_seconds(value, wall)
+        seconds = validity_seconds(value, datetime.fromtimestamp(now, UTC))
     except TimeFormatError as exc:
         raise SubmitRefused(CommandStatus.ESME_RINVSCHED, str(exc)) from None
     if seconds is None or seconds <= 0:
