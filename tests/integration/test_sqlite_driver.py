@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from smppgate.store.backend import Connection
+from smppgate.store.backend import Connection, insert_rows
 from smppgate.store.errors import DuplicateKey, StoreError
 from smppgate.store.sqlite import INTAKE_AHEAD, MAX_GROUP, SqliteBackend
 
@@ -275,3 +275,24 @@ async def test_intake_queued_before_close_still_commits(tmp_path: Path) -> None:
         None,
     ]
     assert driver.order == ["gate", "intake", "dispatch"]
+
+
+async def test_an_insert_of_many_rows_goes_several_rows_a_statement_in_order(
+    tmp_path: Path,
+) -> None:
+    backend = await _open(tmp_path / "rows.db")
+    statement = insert_rows("t", (("v", "text"),), " ON CONFLICT DO NOTHING")
+    try:
+        before = backend.tally.statements
+
+        async def insert(conn: Connection) -> None:
+            await conn.apply(statement, [(f"row {n:03d}",) for n in range(101)])
+
+        await backend.run(insert)
+        # 64 + 16 + 16 + 4 rows in four statements, the last row alone
+        assert backend.tally.statements - before == 5
+        rows = await _rows(backend)
+    finally:
+        await backend.close()
+    assert [v for _, v in rows] == [f"row {n:03d}" for n in range(101)]
+    assert [k for k, _ in rows] == list(range(1, 102))  # generated in the rows' order

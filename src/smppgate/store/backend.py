@@ -29,16 +29,22 @@ class RowsStatement:
     """One statement applied to many rows, in the two forms the drivers want.
 
     ``each`` has a ``?`` per column and runs once per row: SQLite steps it in-process from one
-    prepared statement, which is as cheap as a statement gets there. ``unnest`` takes one
-    array per column (``?::text[]``, ...) and does every row in one statement: PostgreSQL then
-    plans and executes once per batch instead of once per row. Both must have the same effect
-    for rows that name distinct keys (an UPDATE joined to a set touches a row once: callers
-    pass distinct keys, or the last row per key when the last would win row by row). Set-based
-    INSERTs keep the rows' order (``WITH ORDINALITY ... ORDER BY``) so generated ids do too.
+    prepared statement, which is as cheap as a statement gets there (an INSERT's ``values``
+    form, several rows a step, saves its thread a hand-over of the GIL per row). ``unnest``
+    takes one array per column (``?::text[]``, ...) and does every row in one statement:
+    PostgreSQL then plans and executes once per batch instead of once per row. Both must have
+    the same effect for rows that name distinct keys (an UPDATE joined to a set touches a row
+    once: callers pass distinct keys, or the last row per key when the last would win row by
+    row). Set-based INSERTs keep the rows' order (``WITH ORDINALITY ... ORDER BY``, VALUES
+    lists in order) so generated ids do too.
     """
 
     each: str
     unnest: str
+    #: an INSERT's other form, with ``{rows}`` where its VALUES lists go (``(?, ?), (?, ?)``):
+    #: several rows in one statement, for a driver that gains by it (SQLite: one step, one
+    #: hand-over of the GIL, instead of one per row); "" for none
+    values: str = ""
 
 
 class Tally:
@@ -167,4 +173,5 @@ def insert_rows(table: str, columns: Sequence[tuple[str, str]], suffix: str = ""
             f"INSERT INTO {table} ({names}) SELECT {names}"
             f" FROM unnest({arrays}) WITH ORDINALITY AS v({names}, n) ORDER BY n{suffix}"
         ),
+        values=f"INSERT INTO {table} ({names}) VALUES {{rows}}{suffix}",
     )
