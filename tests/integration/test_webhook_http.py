@@ -15,7 +15,7 @@ import pytest
 import uvloop
 
 from smppgate.service.egress import EgressPolicy, Target
-from smppgate.service.webhook_http import MAX_BODY, HttpError, WebhookHttp
+from smppgate.service.webhook_http import MAX_BODY, MAX_HEAD, HttpError, WebhookHttp
 from smppgate.service.webhooks import CheckedResolver
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -194,6 +194,43 @@ async def test_what_is_not_http_is_an_error(answer: bytes) -> None:
         with pytest.raises(HttpError):
             await http.post(target, "/", HEAD, b"{}")
         await http.close()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2x\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n",
+        # in pieces: the head is refused once more than MAX_HEAD of it waits for its end
+        [b"HTTP/1.1 200 OK\r\nX-Long: ", b"a" * (MAX_HEAD + 1), b"\r\nContent-Length: 0\r\n\r\n"],
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+        b"HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+    ],
+    ids=["bad-length", "bad-chunk-size", "head-too-long", "closed-mid-body", "bad-status"],
+)
+async def test_a_malformed_answer_is_an_error_and_the_connection_is_not_kept(
+    answer: bytes | list[bytes],
+) -> None:
+    script = Script(lambda n: answer if n == 0 else OK, close_after=lambda n: n == 0)
+    async with server(script) as target:
+        http = client()
+        with pytest.raises(HttpError):
+            await http.post(target, "/", HEAD, b"{}")
+        assert await http.post(target, "/", HEAD, b"{}") == 200  # on a new connection
+        await http.close()
+    assert script.connections == 2
+
+
+async def test_a_request_http_cannot_carry_is_refused_before_sending() -> None:
+    script = Script(lambda n: OK)
+    async with server(script) as target:
+        http = client()
+        with pytest.raises(ValueError, match="cannot carry"):
+            await http.post(target, "/a b", HEAD, b"{}")
+        with pytest.raises(ValueError, match="cannot carry"):
+            await http.post(target, "/", b"X-Bad: a\x00b\r\n", b"{}")
+        await http.close()
+    assert script.requests == []
 
 
 async def test_a_huge_body_is_not_read() -> None:
