@@ -148,10 +148,10 @@ class PlannedPart:
     message_payload: bytes | None = None
 
     def __post_init__(self) -> None:
+        # plain comparisons, no generators: this runs for every part at intake
         if self.seq < 1:
             raise ValueError(f"part seq starts at 1, got {self.seq}")
-        sar = (self.sar_ref, self.sar_total, self.sar_seq)
-        if any(v is None for v in sar) and any(v is not None for v in sar):
+        if not (self.sar_ref is None) == (self.sar_total is None) == (self.sar_seq is None):
             raise ValueError("sar_ref, sar_total and sar_seq are all set or all None")
 
 
@@ -211,11 +211,15 @@ class NewMessage:
     """The API client that queued it (the config's name; None: unrecorded)."""
 
     def __post_init__(self) -> None:
-        if not self.parts:
+        parts = self.parts
+        if not parts:
             raise ValueError("a message has at least one part")
-        seqs = [p.seq for p in self.parts]
-        if seqs != list(range(1, len(seqs) + 1)):
-            raise ValueError(f"part seqs must be 1..n in order, got {seqs}")
+        expected = 1
+        for part in parts:
+            if part.seq != expected:
+                seqs = [p.seq for p in parts]
+                raise ValueError(f"part seqs must be 1..n in order, got {seqs}")
+            expected += 1
         if self.validity_seconds is not None and self.validity_seconds < 0:
             raise ValueError("validity_seconds cannot be negative")
 

@@ -77,6 +77,10 @@ _CAPACITY = {
 }
 
 
+_GSM7_SINGLE = _CAPACITY[Encoding.GSM7].single
+_GSM7_DATA_CODING = Encoding.GSM7.data_coding
+
+
 def capacity(encoding: Encoding) -> Capacity:
     """The limits for a concrete encoding (6-octet UDH or SAR when split)."""
     try:
@@ -246,6 +250,33 @@ def plan_split(
         raise ValueError(f"UDH reference must be 0..255, not {reference}")
     if method is SplitMethod.SAR and not 0 <= reference <= 0xFFFF:
         raise ValueError(f"SAR reference must be 0..65535, not {reference}")
+    if (
+        method is not SplitMethod.PAYLOAD
+        and default_alphabet is DefaultAlphabet.GSM7
+        and (encoding is Encoding.AUTO or encoding is Encoding.GSM7)
+        and isinstance(text, str)
+        and len(text) <= _GSM7_SINGLE
+        and gsm7_violation(text, default_alphabet) < 0
+    ):
+        # the common case, one GSM part (most single POSTs): the plan the general path below
+        # makes, without its intermediate records (property-tested equal)
+        septets = encode_gsm7_unchecked(text)
+        units = len(septets)
+        if units <= _GSM7_SINGLE:
+            part = Part(septets, 0, None, None, units)
+            return SplitPlan(Encoding.GSM7, _GSM7_DATA_CODING, method, (part,), units, 1)
+    return _plan_general(text, encoding, method, reference, max_parts, default_alphabet)
+
+
+def _plan_general(
+    text: str | bytes,
+    encoding: Encoding,
+    method: SplitMethod,
+    reference: int,
+    max_parts: int,
+    default_alphabet: DefaultAlphabet,
+) -> SplitPlan:
+    """`plan_split` for any text, its arguments checked."""
     encoded = _encode_units(text, encoding, default_alphabet)
     resolved = encoded.encoding
     bounds = _bounds(encoded)
