@@ -78,7 +78,6 @@ def test_the_random_part_is_not_a_counter() -> None:
     assert first != second
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_a_forked_child_does_not_reuse_its_parents_random_bytes() -> None:
     new_message_id(NOW + 18_000)  # the buffer holds unused random bytes now

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import NamedTuple
@@ -524,13 +524,7 @@ class SessionPool(AsyncLifecycle):
         session, in order (spec D-18). Not async, so a dispatcher can keep several batches
         in flight (pipelining) without a task per message.
         """
-        if self._closing:
-            raise NotBoundError("the pool is closed")
-        if not any(m.can_submit for m in self.account.sessions):
-            raise NotBoundError(f"account {self.account.label} has no tx or trx session")
-        if self.profile.unsupported:  # (data_sm / submit_multi where the platform lacks it)
-            for pdu in pdus:
-                self.profile.require(pdu.command_id)
+        self._check_submittable(pdus)
         batch = Batch(len(pdus), self._loop.create_future())
         if pdus:
             self._backlog.append(_Work([(pdu, (batch, i)) for i, pdu in enumerate(pdus)], pinned))
@@ -543,14 +537,7 @@ class SessionPool(AsyncLifecycle):
         """``submit_batch(parts, pinned=True)`` for each message, in order, with one pass of
         the routing for all of them (the gateway's feeder hands over what fits the windows at
         once: one hand-over per round, not per message). A future per message."""
-        if self._closing:
-            raise NotBoundError("the pool is closed")
-        if not any(m.can_submit for m in self.account.sessions):
-            raise NotBoundError(f"account {self.account.label} has no tx or trx session")
-        if self.profile.unsupported:
-            for pdus in messages:
-                for pdu in pdus:
-                    self.profile.require(pdu.command_id)
+        self._check_submittable(pdu for pdus in messages for pdu in pdus)
         create_future = self._loop.create_future
         backlog = self._backlog
         futures: list[asyncio.Future[list[SubmitResult]]] = []
@@ -561,6 +548,17 @@ class SessionPool(AsyncLifecycle):
             futures.append(batch.future)
         self._pump()
         return futures
+
+    def _check_submittable(self, pdus: Iterable[SubmitSm]) -> None:
+        """Refuse submits the pool cannot take: closed, no session that submits, or an
+        operation the platform lacks (data_sm / submit_multi)."""
+        if self._closing:
+            raise NotBoundError("the pool is closed")
+        if not any(m.can_submit for m in self.account.sessions):
+            raise NotBoundError(f"account {self.account.label} has no tx or trx session")
+        if self.profile.unsupported:
+            for pdu in pdus:
+                self.profile.require(pdu.command_id)
 
     async def submit(self, parts: Sequence[SubmitSm]) -> list[SubmitResult]:
         """Send the parts of one message through one session, in order; their results."""
