@@ -76,6 +76,8 @@ def test_devino_profile_gives_hosts() -> None:
         (account(reconnect_after_drop=-1), "accounts[0].reconnect_after_drop", "at least 0"),
         (account(reconnect_after_failure="90"), "accounts[0].reconnect_after_failure", "number"),
         (account(response_timeout=0), "accounts[0].response_timeout", "more than 0"),
+        (account(max_mo_sets=0), "accounts[0].max_mo_sets", "must be 1..1000000"),
+        (account(max_mo_sets="many"), "accounts[0].max_mo_sets", "whole number"),
     ],
 )
 def test_errors_name_the_key(data: dict[str, object], key: str, fragment: str) -> None:
